@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+// Only blittable structs cross the boundary; LibraryImport generates its own errno capture.
+[assembly: DisableRuntimeMarshalling]
