@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: build, every test project, then one closing line
+# "N passed, N failed[, N skipped]" counted from the TRX results (CI reads that line).
+# Tests that cannot run on this host (no native ring-0 KVM, no QEMU, no gcc) skip themselves
+# with the reason; the reasons are listed before the closing line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results=artifacts/test-results
+rm -rf "$results"
+dotnet test Framework.sln -c Release --logger "console;verbosity=normal" --logger trx --results-directory "$results" "$@"
+rc=$?
+
+shopt -s nullglob
+trx=("$results"/*.trx)
+if [ ${#trx[@]} -eq 0 ]; then
+    echo "tools/test.sh: no test results were written (build failure?)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+count() { cat "${trx[@]}" | grep -o "<UnitTestResult [^>]*outcome=\"$1\"" | wc -l; }
+passed=$(count Passed)
+failed=$(( $(count Failed) + $(count Error) + $(count Timeout) + $(count Aborted) ))
+skipped=$(count NotExecuted)
+
+if [ "$skipped" -gt 0 ]; then
+    echo
+    echo "Skipped tests and why:"
+    awk '/<UnitTestResult / && /outcome="NotExecuted"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1; next }
+         want && /<Message>/ { sub(/.*<Message>/, ""); sub(/<\/Message>.*/, ""); print "  " name ": " $0; want = 0 }' "${trx[@]}"
+fi
+
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    # dotnet test failed without a failing test result (a crashed test host, a build error): count it.
+    failed=1
+fi
+
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" -eq 0 ]
