@@ -418,12 +418,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         }
         catch (Exception e) when (e is FileNotFoundException or FileLoadException)
         {
-            string? missing = (e as FileNotFoundException)?.FileName ?? (e as FileLoadException)?.FileName;
-            throw new PluginLoadException(
-                name,
-                $"Plugin '{name}' is missing its dependency '{missing}': {e.Message} "
-                    + "Copy the plugin's whole build output (with its .deps.json) into its folder.",
-                e);
+            throw DependencyFailure(name, e);
         }
         catch (BadImageFormatException e)
         {
@@ -432,6 +427,20 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
                 $"Plugin '{name}' has an assembly that is not a valid .NET assembly: {e.Message} Rebuild the plugin.",
                 e);
         }
+    }
+
+    private static PluginLoadException DependencyFailure(string name, Exception e)
+    {
+        string? dependency = (e as FileNotFoundException)?.FileName ?? (e as FileLoadException)?.FileName;
+
+        // The runtime wraps what PluginLoadContext.Load throws; its own message is the one that says why.
+        string detail = e.InnerException is FileNotFoundException or FileLoadException ? e.InnerException.Message : e.Message;
+        string what = e is FileNotFoundException ? "is missing its dependency" : "cannot load its dependency";
+        return new PluginLoadException(
+            name,
+            $"Plugin '{name}' {what} '{dependency}': {detail} Copy the plugin's whole build output (with its .deps.json) into its folder, "
+                + "and build it against the contracts and Microsoft.Extensions abstractions this host carries.",
+            e);
     }
 
     private static IVmmPlugin CreateEntryPoint(string name, Assembly assembly, string entryPointName)
