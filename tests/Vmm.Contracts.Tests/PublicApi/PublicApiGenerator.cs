@@ -209,7 +209,7 @@ internal static class PublicApiGenerator
         string name = index.Length == 0
             ? property.Name
             : "this[" + string.Join(", ", index.Select(p => Parameter(p, nullability))) + "]";
-        return $"{Modifiers(type, any)}{Format(property.PropertyType, nullability.Create(property))} {name} {{ {string.Join(' ', accessors)} }}";
+        return $"{Modifiers(type, any)}{Format(property.PropertyType, nullability.Create(property), TupleNames.Of(property))} {name} {{ {string.Join(' ', accessors)} }}";
     }
 
     private static string Method(Type type, MethodInfo method, NullabilityInfoContext nullability)
@@ -217,7 +217,7 @@ internal static class PublicApiGenerator
         string generic = method.IsGenericMethodDefinition
             ? "<" + string.Join(", ", method.GetGenericArguments().Select(a => a.Name)) + ">"
             : string.Empty;
-        string returnType = Format(method.ReturnType, nullability.Create(method.ReturnParameter));
+        string returnType = Format(method.ReturnType, nullability.Create(method.ReturnParameter), TupleNames.Of(method.ReturnParameter));
         string constraints = Constraints(method.IsGenericMethodDefinition ? method.GetGenericArguments() : []);
         return $"{Modifiers(type, method)}{returnType} {method.Name}{generic}({Parameters(method, nullability)}){constraints}";
     }
@@ -270,7 +270,7 @@ internal static class PublicApiGenerator
             prefix = "params ";
         }
 
-        string text = $"{prefix}{Format(parameter.ParameterType, nullability.Create(parameter))} {parameter.Name}";
+        string text = $"{prefix}{Format(parameter.ParameterType, nullability.Create(parameter), TupleNames.Of(parameter))} {parameter.Name}";
         return parameter.HasDefaultValue ? $"{text} = {Literal(parameter.RawDefaultValue)}" : text;
     }
 
@@ -319,23 +319,23 @@ internal static class PublicApiGenerator
         return name[..tick] + "<" + string.Join(", ", type.GetGenericArguments().Select(a => a.Name)) + ">";
     }
 
-    private static string Format(Type type, NullabilityInfo? info)
+    private static string Format(Type type, NullabilityInfo? info, TupleNames? names = null)
     {
         if (type.IsByRef)
         {
-            return Format(type.GetElementType()!, info);
+            return Format(type.GetElementType()!, info, names);
         }
 
         if (Nullable.GetUnderlyingType(type) is { } underlying)
         {
-            return Format(underlying, info?.GenericTypeArguments.FirstOrDefault()) + "?";
+            return Format(underlying, info?.GenericTypeArguments.FirstOrDefault(), names) + "?";
         }
 
         string nullable = info is not null && !type.IsValueType
             && (info.ReadState == NullabilityState.Nullable || info.WriteState == NullabilityState.Nullable) ? "?" : string.Empty;
         if (type.IsArray)
         {
-            return Format(type.GetElementType()!, info?.ElementType) + "[" + new string(',', type.GetArrayRank() - 1) + "]" + nullable;
+            return Format(type.GetElementType()!, info?.ElementType, names) + "[" + new string(',', type.GetArrayRank() - 1) + "]" + nullable;
         }
 
         if (type.IsGenericParameter)
@@ -351,12 +351,16 @@ internal static class PublicApiGenerator
         if (type.IsGenericType)
         {
             Type[] arguments = type.GetGenericArguments();
+            bool isTuple = type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true;
+
+            // Tuple element names are stored depth-first, pre-order: this tuple's names before its elements' own.
+            string?[] elementNames = isTuple ? arguments.Select(_ => names?.Next()).ToArray() : [];
             string[] formatted = arguments
-                .Select((a, i) => Format(a, info is not null && i < info.GenericTypeArguments.Length ? info.GenericTypeArguments[i] : null))
+                .Select((a, i) => Format(a, info is not null && i < info.GenericTypeArguments.Length ? info.GenericTypeArguments[i] : null, names))
                 .ToArray();
-            if (type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true)
+            if (isTuple)
             {
-                return "(" + string.Join(", ", formatted) + ")" + nullable;
+                return "(" + string.Join(", ", formatted.Select((f, i) => elementNames[i] is { } n ? f + " " + n : f)) + ")" + nullable;
             }
 
             string name = type.Name[..type.Name.IndexOf('`', StringComparison.Ordinal)];
@@ -375,4 +379,20 @@ internal static class PublicApiGenerator
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? string.Empty,
     };
+
+    /// <summary>The tuple element names a member carries (TupleElementNamesAttribute), handed out in order.</summary>
+    private sealed class TupleNames
+    {
+        private readonly IList<string?> _names;
+        private int _next;
+
+        private TupleNames(IList<string?> names) => _names = names;
+
+        public static TupleNames? Of(ICustomAttributeProvider member)
+            => member.GetCustomAttributes(typeof(TupleElementNamesAttribute), inherit: false) is [TupleElementNamesAttribute attribute, ..]
+                ? new TupleNames(attribute.TransformNames)
+                : null;
+
+        public string? Next() => _next < _names.Count ? _names[_next++] : null;
+    }
 }
