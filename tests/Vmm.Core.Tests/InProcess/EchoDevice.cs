@@ -30,7 +30,7 @@ internal sealed class EchoDevice(string id = "echo", VirtioDeviceType type = Vir
 
     public IReadOnlyList<SharedMemoryRegionRequest> SharedMemoryRegions { get; init; } = [];
 
-    public int ConfigSize => 8;
+    public int ConfigSize { get; init; } = 8;
 
     public bool ThrowOnNextRequest
     {
