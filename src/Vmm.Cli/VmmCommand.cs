@@ -9,8 +9,8 @@ internal static class VmmCommand
     /// <summary>The name of the global <c>--verbose</c> option.</summary>
     public const string VerboseOptionName = "--verbose";
 
-    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, CliContext context)
+    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code. Cancelling is Ctrl-C.</summary>
+    public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
         RootCommand root = Create(context);
         ParseResult parseResult = root.Parse(args);
@@ -33,7 +33,7 @@ internal static class VmmCommand
         };
         try
         {
-            return await parseResult.InvokeAsync(invocation).ConfigureAwait(false);
+            return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
