@@ -27,4 +27,7 @@ internal static partial class VhostUserLog
 
     [LoggerMessage(8, LogLevel.Error, "vhost-user device {DeviceId} failed; the front-end must reset it.")]
     public static partial void DeviceFailed(ILogger logger, Exception exception, string deviceId);
+
+    [LoggerMessage(9, LogLevel.Error, "vhost-user session of device {DeviceId} ended with an unexpected error.")]
+    public static partial void SessionFailed(ILogger logger, Exception exception, string deviceId);
 }

@@ -167,6 +167,12 @@ public sealed class VhostUserServer : IAsyncDisposable
             using var session = new VhostUserSession(channel, _device, _worker, _logger);
             session.Run();
         }
+#pragma warning disable CA1031 // Whatever one front-end does, the server must go on serving the next.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            VhostUserLog.SessionFailed(_logger, exception, _device.Id);
+        }
         finally
         {
             lock (_sync)
