@@ -1,10 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Core.Config;
-using Vmm.Core.Control;
 using Vmm.Core.Hosting;
-using Vmm.Core.Plugins;
 using Vmm.Plugins.VirtioRng;
 using Vmm.Qemu;
 
@@ -58,7 +55,7 @@ public sealed partial class LinuxGuestVirtioRngTests
             using var console = new StringWriter();
             TextWriter serial = TextWriter.Synchronized(console);
             var platform = new QemuPlatform(new QemuPlatformOptions { Accelerator = QemuAccelerator.Tcg, SerialOutput = serial });
-            var context = new VmRunContext(NullLoggerFactory.Instance, new NoPlugins(), new ControlCommandRegistry());
+            VmRunContext context = TestVm.Context();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(90));
             VmRunResult result = await platform.RunAsync(spec, context, timeout.Token);
@@ -85,15 +82,4 @@ public sealed partial class LinuxGuestVirtioRngTests
 
     [GeneratedRegex(@"RNG-HEX:([0-9a-f]{64})")]
     private static partial Regex RngHexLine();
-
-    private sealed class NoPlugins : IPluginCatalog
-    {
-        public IReadOnlyList<PluginInfo> Plugins => [];
-
-        public bool TryGetFactory(string pluginName, string deviceType, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Vmm.Contracts.Devices.IDeviceFactory? factory)
-        {
-            factory = null;
-            return false;
-        }
-    }
 }
