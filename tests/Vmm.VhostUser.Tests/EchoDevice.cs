@@ -28,6 +28,8 @@ internal sealed class EchoDevice : IVirtioDevice
 
     public int Resets;
 
+    public bool ThrowOnProcess { get; init; }
+
     public void ReadConfig(int offset, Span<byte> data) => _config.AsSpan(offset, data.Length).CopyTo(data);
 
     public void WriteConfig(int offset, ReadOnlySpan<byte> data) => data.CopyTo(_config.AsSpan(offset));
@@ -40,6 +42,11 @@ internal sealed class EchoDevice : IVirtioDevice
 
     public void ProcessQueue(int queueIndex)
     {
+        if (ThrowOnProcess)
+        {
+            throw new InvalidOperationException("EchoDevice was told to fail.");
+        }
+
         IVirtqueue queue = _context!.Queues[queueIndex];
         byte[] scratch = new byte[4096];
         while (queue.TryPop(out DescriptorChain? chain))

@@ -23,6 +23,12 @@ public sealed class EndToEndTests
 
             for (int i = 0; i < 40; i++)
             {
+                if (i == 20)
+                {
+                    // A new memory table while the ring runs (memory hot-plug): the back-end remaps and goes on.
+                    frontend.SetMemoryTable();
+                }
+
                 byte[] request = Encoding.ASCII.GetBytes($"hello {i}");
                 ulong input = frontend.Allocator.Allocate(64, 8);
                 ulong output = frontend.Allocator.Allocate(64, 8);
@@ -40,7 +46,7 @@ public sealed class EndToEndTests
         }
 
         server.WaitForCompletedConnections(1);
-        Assert.Equal(1, device.Activations);
+        Assert.Equal(2, device.Activations);
         Assert.True(device.Resets >= 1);
     }
 
@@ -79,5 +85,24 @@ public sealed class EndToEndTests
         {
             File.Delete(source);
         }
+    }
+
+    [Fact]
+    public async Task Device_that_throws_signals_the_error_eventfd_and_the_server_goes_on()
+    {
+        var device = new EchoDevice { ThrowOnProcess = true };
+        await using var server = new RunningServer(device);
+        using (VhostUserFrontend frontend = VhostUserFrontend.Connect(server.SocketPath))
+        {
+            frontend.Negotiate();
+            VhostUserFrontendQueue queue = frontend.StartQueue(0, 8);
+            ulong buffer = frontend.Allocator.Allocate(8, 8);
+            queue.Post([new GuestBuffer(buffer, 8)], [new GuestBuffer(buffer, 8)]);
+            Assert.True(queue.WaitForError(s_timeout), "The error eventfd was not signalled.");
+            Assert.True(server.Server.IsDeviceFailed);
+        }
+
+        server.WaitForCompletedConnections(1);
+        Assert.False(server.Server.IsDeviceFailed, "Disconnecting did not reset the failed device.");
     }
 }

@@ -105,7 +105,7 @@ public sealed class VhostUserFrontend : IDisposable
 
     /// <summary>
     /// Sets up ring <paramref name="index"/> with <paramref name="size"/> entries the way QEMU starts a queue:
-    /// NUM, BASE, ADDR, KICK, CALL, then ENABLE.
+    /// NUM, BASE, ADDR, KICK, CALL, ERR, then ENABLE.
     /// </summary>
     public VhostUserFrontendQueue StartQueue(int index, ushort size)
     {
@@ -114,7 +114,8 @@ public sealed class VhostUserFrontend : IDisposable
         var driver = new DriverVirtqueue(Memory, Allocator, size, eventIndex, indirect);
         SafeFileHandle kick = HostEventFd.Create(nonBlocking: true);
         SafeFileHandle call = HostEventFd.Create(nonBlocking: true);
-        var queue = new VhostUserFrontendQueue(index, driver, kick, call);
+        SafeFileHandle error = HostEventFd.Create(nonBlocking: true);
+        var queue = new VhostUserFrontendQueue(index, driver, kick, call, error);
         _queues.Add(queue);
 
         SendVringState(VhostUserRequest.SetVringNum, (uint)index, size);
@@ -124,6 +125,7 @@ public sealed class VhostUserFrontend : IDisposable
         Send(VhostUserRequest.SetVringAddr, address);
         SendVringDescriptor(VhostUserRequest.SetVringKick, index, kick);
         SendVringDescriptor(VhostUserRequest.SetVringCall, index, call);
+        SendVringDescriptor(VhostUserRequest.SetVringErr, index, error);
         if ((NegotiatedFeatures & VhostUserProtocolFeatures.ProtocolFeaturesBit) != 0)
         {
             SendVringState(VhostUserRequest.SetVringEnable, (uint)index, 1);

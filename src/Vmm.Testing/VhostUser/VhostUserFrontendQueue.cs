@@ -10,9 +10,11 @@ public sealed class VhostUserFrontendQueue : IDisposable
 {
     private readonly SafeFileHandle _kick;
     private readonly SafeFileHandle _call;
+    private readonly SafeFileHandle _error;
 
-    internal VhostUserFrontendQueue(int index, DriverVirtqueue driver, SafeFileHandle kick, SafeFileHandle call)
+    internal VhostUserFrontendQueue(int index, DriverVirtqueue driver, SafeFileHandle kick, SafeFileHandle call, SafeFileHandle error)
     {
+        _error = error;
         Index = index;
         Driver = driver;
         _kick = kick;
@@ -28,6 +30,15 @@ public sealed class VhostUserFrontendQueue : IDisposable
     internal SafeFileHandle KickHandle => _kick;
 
     internal SafeFileHandle CallHandle => _call;
+
+    internal SafeFileHandle ErrorHandle => _error;
+
+    /// <summary>Waits until the back-end signals the ring's error eventfd (its device failed). False on timeout.</summary>
+    public bool WaitForError(TimeSpan timeout)
+    {
+        ReadOnlySpan<System.Runtime.InteropServices.SafeHandle> error = [_error];
+        return UnixSocketMessaging.WaitAny(error, (int)timeout.TotalMilliseconds) != 0 && HostEventFd.TryRead(_error, out _);
+    }
 
     /// <summary>Adds a request and kicks the back-end when the ring says it wants to be told.</summary>
     public ushort Post(ReadOnlySpan<GuestBuffer> readable, ReadOnlySpan<GuestBuffer> writable)
@@ -77,5 +88,6 @@ public sealed class VhostUserFrontendQueue : IDisposable
     {
         _kick.Dispose();
         _call.Dispose();
+        _error.Dispose();
     }
 }

@@ -61,6 +61,7 @@ internal sealed class VhostUserSession : IDisposable
 
         _pollHandles = new SafeHandle[_rings.Length + 1];
         _pollRings = new int[_rings.Length + 1];
+        _worker.Failed += OnDeviceFailed;
         _offeredFeatures = (device.DeviceFeatures & ~(VirtioFeatures.AccessPlatform | VirtioFeatures.RingPacked)) | TransportFeatures;
     }
 
@@ -113,6 +114,7 @@ internal sealed class VhostUserSession : IDisposable
         }
 
         _disposed = true;
+        _worker.Failed -= OnDeviceFailed;
         Deactivate(saveBases: false);
         foreach (VhostUserVring ring in _rings)
         {
@@ -122,6 +124,18 @@ internal sealed class VhostUserSession : IDisposable
         _memory?.Dispose();
         _memory = null;
         _message.Dispose();
+    }
+
+    /// <summary>
+    /// vhost-user has no DEVICE_NEEDS_RESET: tell the front-end through every ring's error eventfd (runs on the
+    /// worker thread; the handles may be replaced concurrently, which only loses this signal).
+    /// </summary>
+    private void OnDeviceFailed(Exception exception)
+    {
+        foreach (VhostUserVring ring in _rings)
+        {
+            ring.SignalError();
+        }
     }
 
     private void HandleMessage()

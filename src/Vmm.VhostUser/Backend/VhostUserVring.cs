@@ -1,10 +1,13 @@
 using Microsoft.Win32.SafeHandles;
+using Vmm.Interop;
 
 namespace Vmm.VhostUser.Backend;
 
 /// <summary>What the front-end told us about one ring; the live queue is built from it at activation.</summary>
 internal sealed class VhostUserVring : IDisposable
 {
+    private SafeFileHandle? _error;
+
     public VhostUserVring(int index, ushort maxSize)
     {
         Index = index;
@@ -42,7 +45,7 @@ internal sealed class VhostUserVring : IDisposable
 
     public SafeFileHandle? Kick { get; private set; }
 
-    public SafeFileHandle? Error { get; private set; }
+    public SafeFileHandle? Error => Volatile.Read(ref _error);
 
     public VringCallLine Call { get; } = new();
 
@@ -54,10 +57,24 @@ internal sealed class VhostUserVring : IDisposable
         Kick = kick;
     }
 
-    public void ReplaceError(SafeFileHandle? error)
+    public void ReplaceError(SafeFileHandle? error) => Interlocked.Exchange(ref _error, error)?.Dispose();
+
+    /// <summary>Signals the error eventfd, if the front-end gave one. Safe from any thread.</summary>
+    public void SignalError()
     {
-        Error?.Dispose();
-        Error = error;
+        if (Error is not { } error)
+        {
+            return;
+        }
+
+        try
+        {
+            HostEventFd.Signal(error);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Replaced or closed meanwhile.
+        }
     }
 
     /// <summary>Back to the state of a new connection.</summary>
