@@ -6,6 +6,10 @@
 #   busybox-static, cpio, kmod, xz-utils           tools/guest-image/build.sh (static init, initramfs,
 #                                                  depmod, module decompression)
 #   gcc                                            the interop layout test (static_assert on the C headers)
+#   qemu-system-gui (only with --with-vhost-user-gpu)  QEMU's /usr/lib/qemu/vhost-user-gpu backend, the
+#                                                  side-by-side anchor for our GPU device (pulls in GTK/SDL)
+#
+#   tools/install-deps.sh [--with-vhost-user-gpu]
 #
 # bookworm-backports is enabled by deriving its source from the machine's own apt configuration, so no
 # mirror address is ever written here. A second run with everything in place only asks dpkg and exits.
@@ -16,9 +20,19 @@ readonly QEMU_MIN_VERSION=1:10.0
 readonly BACKPORTS_SUITE=bookworm-backports
 readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
 readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc)
+readonly GPU_PACKAGE=qemu-system-gui
 
 log() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
+
+with_gpu=0
+for arg in "$@"; do
+    case $arg in
+        --with-vhost-user-gpu) with_gpu=1 ;;
+        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu])" ;;
+    esac
+done
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (apt-get install)"
 command -v dpkg-query >/dev/null && command -v apt-get >/dev/null || die "needs a Debian system with apt"
@@ -39,8 +53,15 @@ if [[ -n $qemu_version ]] && dpkg --compare-versions "$qemu_version" ge "$QEMU_M
     need_qemu=0
 fi
 
-if [[ ${#missing_plain[@]} -eq 0 && $need_qemu -eq 0 ]]; then
-    log "up to date: $QEMU_PACKAGE $qemu_version, ${PLAIN_PACKAGES[*]} installed; nothing to do"
+# qemu-system-gui is pinned to QEMU's exact version, so it must match the installed qemu-system-x86.
+need_gpu=0
+if [[ $with_gpu -eq 1 ]]; then
+    gpu_version=$(installed_version "$GPU_PACKAGE")
+    [[ $need_qemu -eq 0 && -n $gpu_version && $gpu_version == "$qemu_version" ]] || need_gpu=1
+fi
+
+if [[ ${#missing_plain[@]} -eq 0 && $need_qemu -eq 0 && $need_gpu -eq 0 ]]; then
+    log "up to date: $QEMU_PACKAGE $qemu_version, ${PLAIN_PACKAGES[*]}$([[ $with_gpu -eq 0 ]] || echo " $GPU_PACKAGE") installed; nothing to do"
     exit 0
 fi
 
@@ -96,7 +117,7 @@ has_candidate() {
     [[ -z $suite ]] || grep -q " ${suite}/" <<<"$policy"
 }
 
-if [[ $need_qemu -eq 1 ]]; then
+if [[ $need_qemu -eq 1 || $need_gpu -eq 1 ]]; then
     enable_backports
 fi
 
@@ -115,12 +136,15 @@ candidates_ok() {
     if [[ $need_qemu -eq 1 ]]; then
         has_candidate "$QEMU_PACKAGE" "$BACKPORTS_SUITE" || return 1
     fi
+    if [[ $need_gpu -eq 1 ]]; then
+        has_candidate "$GPU_PACKAGE" "$BACKPORTS_SUITE" || return 1
+    fi
     return 0
 }
 
 if ! candidates_ok; then
     [[ $updated -eq 1 ]] || apt_update
-    candidates_ok || die "apt knows no installable version of: ${missing_plain[*]} ${QEMU_PACKAGE} (from $BACKPORTS_SUITE)"
+    candidates_ok || die "apt knows no installable version of one of: ${missing_plain[*]} $QEMU_PACKAGE$([[ $with_gpu -eq 0 ]] || echo " $GPU_PACKAGE") (QEMU from $BACKPORTS_SUITE)"
 fi
 
 export DEBIAN_FRONTEND=noninteractive
@@ -152,6 +176,12 @@ if [[ $need_qemu -eq 1 ]]; then
     qemu_version=$(installed_version "$QEMU_PACKAGE")
     [[ -n $qemu_version ]] && dpkg --compare-versions "$qemu_version" ge "$QEMU_MIN_VERSION" \
         || die "$QEMU_PACKAGE is '${qemu_version:-not installed}' after the install, expected >= $QEMU_MIN_VERSION"
+fi
+
+if [[ $need_gpu -eq 1 ]]; then
+    log "installing $GPU_PACKAGE from $BACKPORTS_SUITE (vhost-user-gpu backend)"
+    install_or_retry -t "$BACKPORTS_SUITE" "$GPU_PACKAGE"
+    [[ -x /usr/lib/qemu/vhost-user-gpu ]] || die "/usr/lib/qemu/vhost-user-gpu missing after installing $GPU_PACKAGE"
 fi
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not on PATH after the install"

@@ -6,7 +6,8 @@
 #
 #   tools/guest-image/build.sh [--out DIR] [--force]
 #
-# Default DIR: <repo>/.cache/guest-image. Prints VMLINUZ=... and INITRD=... as its last two lines.
+# Default DIR: <repo>/.cache/guest-image. Ends by printing VMLINUX=... (the ELF kernel for PVH boot, the
+# fast one under TCG; absent if it could not be extracted), VMLINUZ=... and INITRD=..., one a line.
 # Needs: apt-get, dpkg-deb, depmod (kmod), cpio, gzip, xz/zstd only if the modules are compressed.
 set -euo pipefail
 
@@ -29,7 +30,7 @@ while [[ $# -gt 0 ]]; do
         --out) [[ $# -ge 2 ]] || die "--out needs a directory"; out=$2; shift 2 ;;
         --out=*) out=${1#--out=}; shift ;;
         --force) force=1; shift ;;
-        -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (usage: build.sh [--out DIR] [--force])" ;;
     esac
 done
@@ -41,6 +42,7 @@ for tool in apt-get apt-cache dpkg-deb depmod cpio gzip sha256sum; do
 done
 
 finish() {
+    [[ ! -s $out/vmlinux ]] || echo "VMLINUX=$out/vmlinux"
     echo "VMLINUZ=$out/vmlinuz"
     echo "INITRD=$out/initrd.img"
 }
@@ -202,7 +204,32 @@ log "modules in load order: $(tr '\n' ' ' <"$root/lib/modules/load-order")"
     | gzip -9n >"$work/initrd.img"
 cp "$work/kernel/boot/vmlinuz-$release" "$work/vmlinuz"
 
+# The uncompressed ELF vmlinux boots through its PVH entry (CONFIG_PVH=y): QEMU TCG then skips the
+# real-mode set-up and the in-guest decompression, measured at ~4 s of the ~8 s boot here.
+extract_vmlinux() {
+    local image=$1 target=$2 magic decompress offset
+    # magic:decompressor (bash strings cannot hold the NUL that ends the xz magic).
+    for pair in $'\xfd7zXZ:xz -dcq --single-stream' $'\x28\xb5\x2f\xfd:zstd -dcq' $'\x1f\x8b\x08:gzip -dcq'; do
+        magic=${pair%%:*}
+        decompress=${pair#*:}
+        while read -r offset; do
+            tail -c +$((offset + 1)) "$image" | $decompress >"$target" 2>/dev/null || true
+            [[ $(head -c 4 "$target" 2>/dev/null) == $'\x7fELF' ]] && return 0
+        done < <(LC_ALL=C grep -abo "$magic" "$image" | cut -d: -f1 | head -n 4)
+    done
+    rm -f "$target"
+    return 1
+}
+if extract_vmlinux "$work/vmlinuz" "$work/vmlinux"; then
+    have_vmlinux=1
+else
+    have_vmlinux=0
+    log "warning: could not extract an ELF vmlinux from vmlinuz; use vmlinuz (slower boot)"
+fi
+
+rm -f "$out/stamp"  # written last, so an interrupted build is never taken as up to date
 mv -f "$work/vmlinuz" "$out/vmlinuz"
+if [[ $have_vmlinux -eq 1 ]]; then mv -f "$work/vmlinux" "$out/vmlinux"; else rm -f "$out/vmlinux"; fi
 mv -f "$work/initrd.img" "$out/initrd.img"
 echo "$release" >"$out/kernel-release"
 {
@@ -210,5 +237,5 @@ echo "$release" >"$out/kernel-release"
     echo "kernel-release $release"
     echo "modules $(tr '\n' ' ' <"$root/lib/modules/load-order")"
 } >"$out/stamp"
-log "built: vmlinuz $(stat -c %s "$out/vmlinuz") bytes, initrd.img $(stat -c %s "$out/initrd.img") bytes, kernel $release ($kernel_version)"
+log "built: vmlinux $(stat -c %s "$out/vmlinux" 2>/dev/null || echo -) bytes, vmlinuz $(stat -c %s "$out/vmlinuz") bytes, initrd.img $(stat -c %s "$out/initrd.img") bytes, kernel $release ($kernel_version)"
 finish
