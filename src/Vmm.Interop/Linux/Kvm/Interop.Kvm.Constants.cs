@@ -76,6 +76,9 @@ internal static partial class Interop
         // kvm_cpuid_entry2.flags
         internal const uint KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
 
+        /// <summary>The errno of KVM_GET_SUPPORTED_CPUID / KVM_GET_MSR_INDEX_LIST when the buffer is too small.</summary>
+        internal const int E2BIG = 7;
+
         /// <summary>Entries KVM_GET_SUPPORTED_CPUID may return at most here; more is E2BIG, retried larger.</summary>
         internal const int KVM_MAX_CPUID_ENTRIES = 256;
     }

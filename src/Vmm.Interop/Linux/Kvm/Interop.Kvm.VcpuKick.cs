@@ -50,14 +50,14 @@ internal static partial class Interop
                 }
 
                 nuint pageSize = (nuint)Environment.SystemPageSize;
-                nint stub = MMapAnonymous(0, pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-                if (stub == MAP_FAILED)
+                nint stub = MmapAnonymous(0, pageSize, Interop.PROT_READ | Interop.PROT_WRITE, Interop.MAP_PRIVATE | Interop.MAP_ANONYMOUS, -1, 0);
+                if (stub == Interop.MAP_FAILED)
                 {
                     ThrowForLastError("mmap(signal stub)");
                 }
 
                 *(byte*)stub = 0xC3; // ret
-                CheckIo(MProtect(stub, pageSize, PROT_READ | PROT_EXEC), "mprotect(signal stub)");
+                CheckIo(Mprotect(stub, pageSize, Interop.PROT_READ | PROT_EXEC), "mprotect(signal stub)");
 
                 int signal = CurrentSigRtMin() + KickSignalOffset;
                 sigaction_t action = default;
