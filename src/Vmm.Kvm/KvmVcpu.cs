@@ -74,7 +74,7 @@ public sealed class KvmVcpu : IDisposable
 
     internal void StartThread()
     {
-        _thread = new Thread(() => RunOnCurrentThread())
+        _thread = new Thread(ThreadMain)
         {
             IsBackground = true,
             Name = "vcpu" + Id.ToString(CultureInfo.InvariantCulture),
@@ -85,12 +85,25 @@ public sealed class KvmVcpu : IDisposable
     /// <summary>Makes the vCPU leave KVM_RUN now (or not enter it again) so its loop sees the stop request.</summary>
     internal void Kick()
     {
-        if (_run.IsClosed)
+        bool added = false;
+        try
+        {
+            // The ref keeps the mapping alive against a concurrent Dispose.
+            _run.DangerousAddRef(ref added);
+            Volatile.Write(ref _run.Run.immediate_exit, 1);
+        }
+        catch (ObjectDisposedException)
         {
             return;
         }
+        finally
+        {
+            if (added)
+            {
+                _run.DangerousRelease();
+            }
+        }
 
-        Volatile.Write(ref _run.Run.immediate_exit, 1);
         lock (_threadLock)
         {
             if (_threadId != 0)
@@ -99,6 +112,21 @@ public sealed class KvmVcpu : IDisposable
                 TgKill(GetPid(), _threadId, EnsureVcpuKickSignal());
             }
         }
+    }
+
+    private void ThreadMain()
+    {
+        KvmVmExit exit;
+        try
+        {
+            exit = RunUntilStopped();
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or NativeCallException)
+        {
+            exit = new KvmVmExit(KvmVmExitKind.PlatformError, $"vCPU {Id} could not run: {exception.Message}");
+        }
+
+        _vm.OnVcpuStopped(this, exit);
     }
 
     internal kvm_regs GetRegisters()

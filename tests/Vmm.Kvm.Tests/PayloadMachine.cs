@@ -54,10 +54,16 @@ internal sealed class PayloadMachine : IDisposable
     /// <summary>Loads <paramref name="payload"/> at 1 MiB, enters it in ring 3, runs until the VM stops (or 30 s).</summary>
     public KvmVmExit RunUserPayload(byte[] payload)
     {
-        Memory.Write(LongModeGuest.PayloadAddress, payload);
-        LongModeGuest.EnterUserMode(Vcpu, Memory, LongModeGuest.PayloadAddress);
-        Vm.Start();
+        StartUserPayload(payload);
         return Vm.WaitForExit(TimeSpan.FromSeconds(30)) ?? throw new TimeoutException("The payload did not finish within 30 s; console: " + Console);
+    }
+
+    /// <summary>Loads <paramref name="payload"/> at 1 MiB and starts it in ring 3 without waiting.</summary>
+    public void StartUserPayload(byte[] payload, bool interruptsEnabled = false)
+    {
+        Memory.Write(LongModeGuest.PayloadAddress, payload);
+        LongModeGuest.EnterUserMode(Vcpu, Memory, LongModeGuest.PayloadAddress, interruptsEnabled: interruptsEnabled);
+        Vm.Start();
     }
 
     public void Dispose()

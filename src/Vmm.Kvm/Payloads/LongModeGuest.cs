@@ -1,4 +1,5 @@
 using Vmm.Contracts.Memory;
+using Vmm.Kvm.Cpu;
 using static Interop.Kvm;
 
 namespace Vmm.Kvm.Payloads;
@@ -116,14 +117,29 @@ public static class LongModeGuest
     /// Sets <paramref name="vcpu"/> to enter ring 3 at <paramref name="entry"/> with the stack at
     /// <paramref name="stack"/>: long mode at ring 0 on the <c>iretq</c> stub, with the iretq frame on the kernel stack.
     /// </summary>
-    public static void EnterUserMode(KvmVcpu vcpu, IGuestMemory memory, ulong entry, ulong stack = UserStackTop)
+    /// <param name="vcpu">The vCPU.</param>
+    /// <param name="memory">Guest memory holding the layout.</param>
+    /// <param name="entry">The ring-3 entry point.</param>
+    /// <param name="stack">The ring-3 stack pointer.</param>
+    /// <param name="interruptsEnabled">
+    /// Whether ring 3 runs with RFLAGS.IF set; interrupts then reach the IDT handlers, which report the vector. The
+    /// LAPIC is software-enabled from the host too, so MSIs are accepted without any guest set-up code.
+    /// </param>
+    public static void EnterUserMode(KvmVcpu vcpu, IGuestMemory memory, ulong entry, ulong stack = UserStackTop, bool interruptsEnabled = false)
     {
         ArgumentNullException.ThrowIfNull(vcpu);
         ArgumentNullException.ThrowIfNull(memory);
         ulong frame = KernelStackTop - (5 * 8);
         memory.WriteUInt64(frame + 0, entry);
         memory.WriteUInt64(frame + 8, UserCodeSelector);
-        memory.WriteUInt64(frame + 16, 0x2); // RFLAGS: interrupts off, IOPL 0
+        memory.WriteUInt64(frame + 16, interruptsEnabled ? 0x202ul : 0x2ul); // RFLAGS: IOPL 0
+        if (interruptsEnabled)
+        {
+            kvm_lapic_state lapic = vcpu.GetLapic();
+            KvmLapic.SetSoftwareEnabled(ref lapic);
+            vcpu.SetLapic(ref lapic);
+        }
+
         memory.WriteUInt64(frame + 24, stack);
         memory.WriteUInt64(frame + 32, UserDataSelector);
         EnterKernelMode(vcpu, IretqStubAddress, frame);
