@@ -21,8 +21,8 @@ public abstract class PciCapability
     /// </summary>
     protected internal abstract void Initialize(Span<byte> bytes, Span<byte> writeMask);
 
-    /// <summary>Called before the guest reads any byte of the capability; may refresh <paramref name="bytes"/>.</summary>
-    protected internal virtual void OnReading(Span<byte> bytes)
+    /// <summary>Called before the guest reads [<paramref name="offset"/>, +<paramref name="length"/>) of the capability; may refresh <paramref name="bytes"/>.</summary>
+    protected internal virtual void OnReading(Span<byte> bytes, int offset, int length)
     {
     }
 

@@ -140,7 +140,9 @@ public sealed class PciConfigSpace
         {
             if (Overlaps(capability, offset, length))
             {
-                capability.OnReading(_data.AsSpan(capability.Offset, capability.Length));
+                int start = Math.Max(offset, capability.Offset);
+                int end = Math.Min(offset + length, capability.Offset + capability.Length);
+                capability.OnReading(_data.AsSpan(capability.Offset, capability.Length), start - capability.Offset, end - start);
             }
         }
 
