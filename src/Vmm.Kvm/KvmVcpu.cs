@@ -282,9 +282,11 @@ public sealed class KvmVcpu : IDisposable
                 {
                     case KVM_EXIT_IO:
                         DispatchIo(ref run.exit.io);
+                        CountIoExit();
                         break;
                     case KVM_EXIT_MMIO:
                         DispatchMmio(ref run.exit.mmio);
+                        CountIoExit();
                         break;
                     case KVM_EXIT_INTR:
                         break;
@@ -299,6 +301,14 @@ public sealed class KvmVcpu : IDisposable
         }
 
         return new KvmVmExit(KvmVmExitKind.Stopped, $"vCPU {Id} stopped on request.");
+    }
+
+    private static void CountIoExit()
+    {
+        if (KvmMetrics.IoExits.Enabled)
+        {
+            KvmMetrics.IoExits.Add(1);
+        }
     }
 
     private void DispatchIo(ref kvm_run_io io)

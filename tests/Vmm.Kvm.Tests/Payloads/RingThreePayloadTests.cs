@@ -1,4 +1,5 @@
 using Vmm.Core.Bus;
+using Vmm.Kvm.Devices;
 using Xunit;
 
 namespace Vmm.Kvm.Tests.Payloads;
@@ -34,6 +35,21 @@ public sealed class RingThreePayloadTests
         Assert.Equal(0x78ul, exit.Code);
         Assert.Equal([(0ul, 4)], device.Reads);
         Assert.Equal([(4ul, 0x1234_5679u)], device.Writes);
+    }
+
+    [Fact]
+    public void I8042ResetCommandFromTheGuestEndsTheVmAsAReset()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        using PayloadMachine machine = new(system);
+        KvmVm vm = machine.Vm;
+        vm.PortBus.Register(I8042Controller.DataPort, I8042Controller.PortCount, new I8042Controller(
+            () => vm.RequestStop(new KvmVmExit(KvmVmExitKind.GuestReset, "i8042 reset"))));
+
+        // mov al, 0xFE; out 0x64, al; jmp $
+        KvmVmExit exit = machine.RunUserPayload([0xB0, 0xFE, 0xE6, 0x64, 0xEB, 0xFE]);
+
+        Assert.True(exit.Kind == KvmVmExitKind.GuestReset, exit.ToString());
     }
 
     private sealed class RecordingDevice(uint readValue) : IBusDevice
