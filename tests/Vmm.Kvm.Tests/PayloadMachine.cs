@@ -61,9 +61,15 @@ internal sealed class PayloadMachine : IDisposable
     /// <summary>Loads <paramref name="payload"/> at 1 MiB and starts it in ring 3 without waiting.</summary>
     public void StartUserPayload(byte[] payload, bool interruptsEnabled = false)
     {
+        PrepareUserPayload(payload, interruptsEnabled);
+        Vm.Start();
+    }
+
+    /// <summary>Loads <paramref name="payload"/> at 1 MiB and sets the vCPU to enter it in ring 3; starts nothing.</summary>
+    public void PrepareUserPayload(byte[] payload, bool interruptsEnabled = false)
+    {
         Memory.Write(LongModeGuest.PayloadAddress, payload);
         LongModeGuest.EnterUserMode(Vcpu, Memory, LongModeGuest.PayloadAddress, interruptsEnabled: interruptsEnabled);
-        Vm.Start();
     }
 
     public void Dispose()
