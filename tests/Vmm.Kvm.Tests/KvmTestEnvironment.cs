@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace Vmm.Kvm.Tests;
+
+/// <summary>Skips a test, with the reason, where /dev/kvm or the payload toolchain is missing.</summary>
+internal static class KvmTestEnvironment
+{
+    private static readonly Lazy<(string? Directory, string? Error)> s_payloads = new(BuildPayloads);
+
+    public static KvmSystem OpenOrSkip()
+    {
+        if (!KvmSystem.DeviceExists)
+        {
+            Assert.Skip($"{KvmSystem.DevicePath} does not exist: this host has no KVM.");
+        }
+
+        try
+        {
+            return KvmSystem.Open();
+        }
+        catch (KvmException exception)
+        {
+            Assert.Skip("KVM is not usable here: " + exception.Message);
+            throw;
+        }
+    }
+
+    /// <summary>The flat binary of tools/guest-payloads/<paramref name="name"/>.S, built with gcc once per run.</summary>
+    public static byte[] LoadPayloadOrSkip(string name)
+    {
+        (string? directory, string? error) = s_payloads.Value;
+        if (directory is null)
+        {
+            Assert.Skip(error!);
+        }
+
+        return File.ReadAllBytes(Path.Combine(directory, name + ".bin"));
+    }
+
+    private static (string?, string?) BuildPayloads()
+    {
+        string? root = FindRepositoryRoot();
+        if (root is null)
+        {
+            return (null, "Cannot find the repository root (Framework.sln) to build tools/guest-payloads.");
+        }
+
+        if (!File.Exists("/usr/bin/gcc") && !File.Exists("/usr/local/bin/gcc"))
+        {
+            return (null, "gcc is not installed: cannot build the guest payloads (apt-get install gcc).");
+        }
+
+        string output = Directory.CreateTempSubdirectory("vmm-guest-payloads-").FullName;
+        ProcessStartInfo start = new("sh", [Path.Combine(root, "tools", "guest-payloads", "build.sh"), output])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using Process process = Process.Start(start)!;
+        string errors = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 ? (output, null) : (null, "Building the guest payloads failed: " + errors);
+    }
+
+    private static string? FindRepositoryRoot()
+    {
+        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Framework.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        return null;
+    }
+}
