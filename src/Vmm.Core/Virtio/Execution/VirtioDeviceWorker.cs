@@ -1,0 +1,242 @@
+using System.Numerics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vmm.Contracts.Virtio;
+
+namespace Vmm.Core.Virtio.Execution;
+
+/// <summary>
+/// The one thread a virtio device runs on. Notifications set a bit in a pending-queue mask (lock-free, from any
+/// thread) and wake the thread, which calls <see cref="IVirtioDevice.Activate"/>,
+/// <see cref="IVirtioDevice.ProcessQueue"/> and <see cref="IVirtioDevice.Reset"/> one at a time. Whatever the
+/// device throws fails only this device: it is logged, <see cref="Failed"/> is raised (the transport sets
+/// DEVICE_NEEDS_RESET) and the worker ignores its queues until the driver resets it.
+/// </summary>
+public sealed class VirtioDeviceWorker : IDisposable
+{
+    private readonly IVirtioDevice _device;
+    private readonly ILogger _logger;
+    private readonly long[] _pending;
+    private readonly int _queueCount;
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly ManualResetEventSlim _resetDone = new(false);
+    private readonly object _controlLock = new();
+    private IVirtioDeviceContext? _activation;
+    private volatile bool _resetRequested;
+    private volatile bool _disposed;
+    private volatile bool _failed;
+    private bool _active;
+
+    /// <summary>Starts the worker thread for <paramref name="device"/>.</summary>
+    public VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _device = device;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<VirtioDeviceWorker>();
+        _queueCount = device.QueueMaxSizes.Count;
+        _pending = new long[Math.Max(1, (_queueCount + 63) / 64)];
+        _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-{device.Id}" };
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Raised on the worker thread when the device threw. Handlers must not block on the transport's locks.
+    /// </summary>
+    public event Action<Exception>? Failed;
+
+    /// <summary>Whether the device failed and waits for a reset.</summary>
+    public bool IsFailed => _failed;
+
+    /// <summary>Whether the device is activated and healthy.</summary>
+    public bool IsActive => Volatile.Read(ref _active) && !_failed;
+
+    /// <summary>Asks the worker to activate the device with <paramref name="context"/>, then to poll every queue once.</summary>
+    public void Activate(IVirtioDeviceContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Volatile.Write(ref _activation, context);
+        _wake.Set();
+    }
+
+    /// <summary>Wakes the worker for <paramref name="queueIndex"/>. Safe from any thread; allocates nothing.</summary>
+    public void Notify(int queueIndex)
+    {
+        if ((uint)queueIndex >= (uint)_queueCount)
+        {
+            return;
+        }
+
+        long bit = 1L << (queueIndex & 63);
+        if ((Interlocked.Or(ref _pending[queueIndex >> 6], bit) & bit) == 0)
+        {
+            _wake.Set();
+        }
+    }
+
+    /// <summary>
+    /// Resets the device on its thread and waits for it: pending work is dropped, a failure is cleared, and the
+    /// device must be activated again.
+    /// </summary>
+    public void Reset()
+    {
+        lock (_controlLock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _resetDone.Reset();
+            _resetRequested = true;
+            _wake.Set();
+            _resetDone.Wait();
+        }
+    }
+
+    /// <summary>Stops the thread and waits for it.</summary>
+    public void Dispose()
+    {
+        lock (_controlLock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _wake.Set();
+        }
+
+        if (Thread.CurrentThread != _thread)
+        {
+            _thread.Join();
+        }
+
+        _wake.Dispose();
+        _resetDone.Dispose();
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            _wake.Wait();
+            _wake.Reset();
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (_resetRequested)
+            {
+                ResetOnWorker();
+            }
+
+            if (Interlocked.Exchange(ref _activation, null) is IVirtioDeviceContext context && !_failed)
+            {
+                if (Invoke("Activate", context, -1))
+                {
+                    Volatile.Write(ref _active, true);
+                    VirtioDeviceWorkerLog.DeviceActivated(_logger, _device.Id, _device.DeviceType);
+
+                    // A notify may have come before activation finished: look at every queue once.
+                    for (int i = 0; i < _pending.Length; i++)
+                    {
+                        Interlocked.Or(ref _pending[i], -1L);
+                    }
+                }
+            }
+
+            if (!_active || _failed)
+            {
+                ClearPending();
+                continue;
+            }
+
+            ProcessPending();
+        }
+    }
+
+    private void ProcessPending()
+    {
+        for (int word = 0; word < _pending.Length; word++)
+        {
+            ulong bits = (ulong)Interlocked.Exchange(ref _pending[word], 0);
+            while (bits != 0)
+            {
+                int bit = BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                int queue = (word * 64) + bit;
+                if (queue >= _queueCount)
+                {
+                    break;
+                }
+
+                if (!Invoke("ProcessQueue", null, queue))
+                {
+                    return;
+                }
+
+                if (_resetRequested || _disposed)
+                {
+                    // Let the loop handle it; keep what is left for after.
+                    Interlocked.Or(ref _pending[word], (long)bits);
+                    _wake.Set();
+                    return;
+                }
+            }
+        }
+    }
+
+    private bool Invoke(string operation, IVirtioDeviceContext? context, int queue)
+    {
+        try
+        {
+            if (context is not null)
+            {
+                _device.Activate(context);
+            }
+            else
+            {
+                _device.ProcessQueue(queue);
+            }
+
+            return true;
+        }
+#pragma warning disable CA1031 // A device (plugin) bug of any kind must fail only that device.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            _failed = true;
+            VirtioDeviceWorkerLog.DeviceFailed(_logger, exception, _device.Id, _device.DeviceType, operation);
+            Failed?.Invoke(exception);
+            return false;
+        }
+    }
+
+    private void ResetOnWorker()
+    {
+        ClearPending();
+        Volatile.Write(ref _active, false);
+        Volatile.Write(ref _activation, null);
+        try
+        {
+            _device.Reset();
+        }
+#pragma warning disable CA1031 // A device that cannot reset is still reset as far as the transport is concerned.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            VirtioDeviceWorkerLog.DeviceResetFailed(_logger, exception, _device.Id, _device.DeviceType);
+        }
+
+        _failed = false;
+        _resetRequested = false;
+        _resetDone.Set();
+    }
+
+    private void ClearPending()
+    {
+        for (int i = 0; i < _pending.Length; i++)
+        {
+            Interlocked.Exchange(ref _pending[i], 0);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+using Vmm.Contracts.Virtio;
+
+namespace Vmm.Core.Virtio.Execution;
+
+internal static partial class VirtioDeviceWorkerLog
+{
+    [LoggerMessage(1, LogLevel.Error, "Virtio device '{DeviceId}' ({DeviceType}) failed in {Operation}; it needs a reset by the driver.", EventName = "DeviceFailed")]
+    public static partial void DeviceFailed(ILogger logger, Exception exception, string deviceId, VirtioDeviceType deviceType, string operation);
+
+    [LoggerMessage(2, LogLevel.Warning, "Virtio device '{DeviceId}' ({DeviceType}) threw while resetting; it starts over anyway.", EventName = "DeviceResetFailed")]
+    public static partial void DeviceResetFailed(ILogger logger, Exception exception, string deviceId, VirtioDeviceType deviceType);
+
+    [LoggerMessage(3, LogLevel.Debug, "Virtio device '{DeviceId}' ({DeviceType}) activated.", EventName = "DeviceActivated")]
+    public static partial void DeviceActivated(ILogger logger, string deviceId, VirtioDeviceType deviceType);
+}

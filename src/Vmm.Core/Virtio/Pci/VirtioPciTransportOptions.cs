@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+using Vmm.Contracts.Virtio;
+
+namespace Vmm.Core.Virtio.Pci;
+
+/// <summary>Platform choices for a <see cref="VirtioPciTransport"/>.</summary>
+public sealed class VirtioPciTransportOptions
+{
+    /// <summary>Where log messages go; null for none.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Creates the backing of a shared-memory region the device asked for. Null: an in-process
+    /// <see cref="Memory.SharedMemoryWindow"/>. The platform exposes it to the guest by following
+    /// <see cref="Core.Pci.PciRoot.BarMoved"/> for BAR2 (a KVM memory slot, a vhost-user region).
+    /// </summary>
+    public Func<SharedMemoryRegionRequest, ISharedMemoryRegion>? SharedMemoryFactory { get; init; }
+}
