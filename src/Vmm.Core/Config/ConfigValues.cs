@@ -1,0 +1,103 @@
+using System.Text.Json;
+
+namespace Vmm.Core.Config;
+
+/// <summary>Reads typed values out of <see cref="RawValue"/>s, reporting a wrong kind as a <see cref="ConfigError"/>.</summary>
+internal static class ConfigValues
+{
+    /// <summary>Reports that a required member is missing.</summary>
+    public static void Missing(string path, string expected, ICollection<ConfigError> errors) =>
+        errors.Add(new ConfigError(path, $"expected {expected}, got nothing"));
+
+    /// <summary>Reports a value that is not what was <paramref name="expected"/>.</summary>
+    public static void Wrong(RawValue value, string expected, ICollection<ConfigError> errors) =>
+        errors.Add(new ConfigError(value.Path, $"expected {expected}, got {JsonValueText.Describe(value.Element)}"));
+
+    /// <summary>A string value; null (and an error) when the value is another kind.</summary>
+    public static string? String(RawValue value, string expected, ICollection<ConfigError> errors)
+    {
+        if (value.Kind != JsonValueKind.String)
+        {
+            Wrong(value, expected, errors);
+            return null;
+        }
+
+        return value.Element.GetString();
+    }
+
+    /// <summary>A non-empty string member that must be present.</summary>
+    public static string? RequiredString(RawObject owner, string name, string expected, ICollection<ConfigError> errors)
+    {
+        if (owner[name] is not RawValue value)
+        {
+            Missing(owner.PathOf(name), expected, errors);
+            return null;
+        }
+
+        string? text = String(value, expected, errors);
+        if (text is { Length: 0 })
+        {
+            errors.Add(new ConfigError(value.Path, $"expected {expected}, got an empty string"));
+            return null;
+        }
+
+        return text;
+    }
+
+    /// <summary>An integer from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    public static int? Integer(RawValue value, int min, int max, ICollection<ConfigError> errors)
+    {
+        if (value.Kind == JsonValueKind.Number && value.Element.TryGetInt32(out int number) && number >= min && number <= max)
+        {
+            return number;
+        }
+
+        Wrong(value, $"an integer from {min} to {max}", errors);
+        return null;
+    }
+
+    /// <summary>An array of strings; the items that are not strings are reported and left out.</summary>
+    public static List<RawValue> StringItems(RawValue value, string expected, ICollection<ConfigError> errors)
+    {
+        List<RawValue> items = [];
+        if (value.Kind != JsonValueKind.Array)
+        {
+            Wrong(value, $"an array of {expected}", errors);
+            return items;
+        }
+
+        int index = 0;
+        foreach (JsonElement element in value.Element.EnumerateArray())
+        {
+            RawValue item = new(JsonPath.Item(value.Path, index++), element);
+            if (element.ValueKind == JsonValueKind.String && element.GetString()!.Length > 0)
+            {
+                items.Add(item);
+            }
+            else
+            {
+                Wrong(item, expected, errors);
+            }
+        }
+
+        return items;
+    }
+
+    /// <summary>A path to a file that must exist, resolved against <paramref name="baseDirectory"/>; null when absent.</summary>
+    public static string? ExistingFile(RawValue? value, string baseDirectory, ICollection<ConfigError> errors)
+    {
+        if (value is not RawValue present || String(present, "a file path", errors) is not string text)
+        {
+            return null;
+        }
+
+        string full = Path.GetFullPath(text, baseDirectory);
+        if (!File.Exists(full))
+        {
+            errors.Add(new ConfigError(present.Path, $"file '{full}' does not exist"));
+            return null;
+        }
+
+        return full;
+    }
+}

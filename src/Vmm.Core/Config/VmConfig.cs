@@ -1,0 +1,52 @@
+namespace Vmm.Core.Config;
+
+/// <summary>
+/// Loads a VM config file: reads the JSON, loads the plugins it names through <c>loadPlugins</c>, and validates
+/// everything into a <see cref="VmSpec"/>, collecting all errors rather than stopping at the first.
+/// </summary>
+public static class VmConfig
+{
+    /// <summary>The plugin folder used when a config names none: <c>plugins/</c> next to the vmm executable.</summary>
+    public static string DefaultPluginDirectory => Path.Combine(AppContext.BaseDirectory, "plugins");
+
+    /// <summary>Loads and validates the config file at <paramref name="path"/>.</summary>
+    /// <param name="path">The config file; relative paths inside it are resolved against its folder.</param>
+    /// <param name="loadPlugins">Loads the plugins from the folders the config names (the plugin host).</param>
+    /// <param name="defaultPluginDirectory">The folder searched when the config names none; <see cref="DefaultPluginDirectory"/> when null.</param>
+    public static VmConfigResult Load(string path, Func<PluginSettings, Plugins.IPluginCatalog> loadPlugins, string? defaultPluginDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string full = Path.GetFullPath(path);
+        string json;
+        try
+        {
+            json = File.ReadAllText(full);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new VmConfigResult(null, [new ConfigError(JsonPath.Root, $"expected a readable config file, got '{full}': {ex.Message}")], [], null);
+        }
+
+        return Parse(json, Path.GetDirectoryName(full)!, loadPlugins, defaultPluginDirectory);
+    }
+
+    /// <summary>Validates config JSON whose relative paths are resolved against <paramref name="baseDirectory"/>.</summary>
+    public static VmConfigResult Parse(string json, string baseDirectory, Func<PluginSettings, Plugins.IPluginCatalog> loadPlugins, string? defaultPluginDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(baseDirectory);
+        ArgumentNullException.ThrowIfNull(loadPlugins);
+        List<ConfigError> errors = [];
+        List<string> warnings = [];
+        RawVmConfig? raw = VmConfigReader.Read(json, Path.GetFullPath(baseDirectory), errors);
+        if (raw is null)
+        {
+            return new VmConfigResult(null, errors, warnings, null);
+        }
+
+        PluginSettings plugins = PluginSettingsValidator.Validate(raw.Plugins, raw.BaseDirectory, defaultPluginDirectory ?? DefaultPluginDirectory, errors);
+        Plugins.IPluginCatalog catalog = loadPlugins(plugins);
+        VmSpec? spec = VmConfigValidator.Validate(raw, plugins, catalog, errors, warnings);
+        return new VmConfigResult(errors.Count == 0 ? spec : null, errors, warnings, catalog);
+    }
+}

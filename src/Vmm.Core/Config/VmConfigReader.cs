@@ -1,0 +1,115 @@
+using System.Text.Json;
+
+namespace Vmm.Core.Config;
+
+/// <summary>
+/// Reads VM config JSON (comments and trailing commas allowed) into a <see cref="RawVmConfig"/>: checks that the
+/// sections have the right shape and that every member name is known, and records each value with its path.
+/// Values are typed and checked by <see cref="VmConfigValidator"/>.
+/// </summary>
+internal static class VmConfigReader
+{
+    private static readonly string[] s_rootMembers = ["machine", "platform", "plugins", "devices", "display", "control"];
+    private static readonly string[] s_machineMembers = ["memory", "vcpus", "kernel", "initrd", "cmdline"];
+    private static readonly string[] s_pluginsMembers = ["paths", "optional"];
+    private static readonly string[] s_deviceMembers = ["id", "plugin", "type", "options"];
+    private static readonly string[] s_displayMembers = ["source", "sinks"];
+    private static readonly string[] s_controlMembers = ["socket"];
+
+    private static readonly JsonDocumentOptions s_documentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        MaxDepth = 64,
+    };
+
+    /// <summary>Reads <paramref name="json"/>; returns null when it is not JSON or not an object.</summary>
+    public static RawVmConfig? Read(string json, string baseDirectory, ICollection<ConfigError> errors)
+    {
+        JsonElement root;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(json, s_documentOptions);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException ex)
+        {
+            long line = (ex.LineNumber ?? 0) + 1;
+            long column = (ex.BytePositionInLine ?? 0) + 1;
+            errors.Add(new ConfigError(JsonPath.Root, $"expected a JSON document, got a syntax error at line {line}, column {column}"));
+            return null;
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new ConfigError(JsonPath.Root, $"expected an object, got {JsonValueText.Describe(root)}"));
+            return null;
+        }
+
+        RawObject top = ReadObject(new RawValue(JsonPath.Root, root), s_rootMembers, errors)!;
+        return new RawVmConfig(
+            baseDirectory,
+            Section(top, "machine", s_machineMembers, errors),
+            top["platform"],
+            Section(top, "plugins", s_pluginsMembers, errors),
+            Devices(top, errors),
+            Section(top, "display", s_displayMembers, errors),
+            Section(top, "control", s_controlMembers, errors));
+    }
+
+    private static RawObject? Section(RawObject parent, string name, string[] members, ICollection<ConfigError> errors) =>
+        parent[name] is RawValue value ? ReadObject(value, members, errors) : null;
+
+    private static List<RawObject> Devices(RawObject top, ICollection<ConfigError> errors)
+    {
+        List<RawObject> devices = [];
+        if (top["devices"] is not RawValue value)
+        {
+            return devices;
+        }
+
+        if (value.Kind != JsonValueKind.Array)
+        {
+            errors.Add(new ConfigError(value.Path, $"expected an array of devices, got {JsonValueText.Describe(value.Element)}"));
+            return devices;
+        }
+
+        int index = 0;
+        foreach (JsonElement item in value.Element.EnumerateArray())
+        {
+            if (ReadObject(new RawValue(JsonPath.Item(value.Path, index), item), s_deviceMembers, errors) is RawObject device)
+            {
+                devices.Add(device);
+            }
+
+            index++;
+        }
+
+        return devices;
+    }
+
+    private static RawObject? ReadObject(RawValue value, string[] known, ICollection<ConfigError> errors)
+    {
+        if (value.Kind != JsonValueKind.Object)
+        {
+            errors.Add(new ConfigError(value.Path, $"expected an object, got {JsonValueText.Describe(value.Element)}"));
+            return null;
+        }
+
+        Dictionary<string, RawValue> members = new(StringComparer.Ordinal);
+        foreach (JsonProperty property in value.Element.EnumerateObject())
+        {
+            string path = JsonPath.Member(value.Path, property.Name);
+            if (Array.IndexOf(known, property.Name) < 0)
+            {
+                errors.Add(new ConfigError(path, $"expected one of the members {string.Join(", ", known)}, got unknown member '{property.Name}'"));
+            }
+            else if (!members.TryAdd(property.Name, new RawValue(path, property.Value)))
+            {
+                errors.Add(new ConfigError(path, $"expected each member once, got '{property.Name}' again"));
+            }
+        }
+
+        return new RawObject(value.Path, members);
+    }
+}

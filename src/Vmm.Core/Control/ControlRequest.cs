@@ -1,0 +1,73 @@
+using System.Text.Json;
+
+namespace Vmm.Core.Control;
+
+/// <summary>A parsed request line: <c>{"v":1,"id":7,"command":"status","args":{}}</c>.</summary>
+/// <param name="Id">The request's <c>id</c> (any JSON value), echoed in the reply; undefined when absent.</param>
+/// <param name="Command">The command name.</param>
+/// <param name="Args">The <c>args</c> object; an empty object when absent.</param>
+internal readonly record struct ControlRequest(JsonElement Id, string Command, JsonElement Args)
+{
+    private static readonly JsonElement s_emptyArgs = JsonDocument.Parse("{}").RootElement.Clone();
+
+    /// <summary>
+    /// Parses one line. On failure returns false with the error code and message, and the id when it could be read.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> line, out ControlRequest request, out ControlReplyError? error)
+    {
+        request = default;
+        JsonElement root;
+        try
+        {
+            Utf8JsonReader reader = new(line, new JsonReaderOptions { MaxDepth = 64 });
+            root = JsonElement.ParseValue(ref reader);
+            if (reader.Read())
+            {
+                error = new ControlReplyError(default, ControlErrorCodes.MalformedRequest, "expected one JSON object per line, got more after it");
+                return false;
+            }
+        }
+        catch (JsonException ex)
+        {
+            error = new ControlReplyError(default, ControlErrorCodes.MalformedRequest, $"expected a JSON object, got invalid JSON ({ex.Message})");
+            return false;
+        }
+
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            error = new ControlReplyError(default, ControlErrorCodes.MalformedRequest, $"expected a JSON object, got {root.ValueKind.ToString().ToLowerInvariant()}");
+            return false;
+        }
+
+        JsonElement id = root.TryGetProperty("id", out JsonElement idValue) ? idValue : default;
+        if (!root.TryGetProperty("v", out JsonElement version) || version.ValueKind != JsonValueKind.Number
+            || !version.TryGetInt32(out int v) || v != ControlProtocol.Version)
+        {
+            string got = root.TryGetProperty("v", out JsonElement raw) ? raw.GetRawText() : "nothing";
+            error = new ControlReplyError(id, ControlErrorCodes.UnsupportedVersion, $"expected \"v\":{ControlProtocol.Version}, got {got}");
+            return false;
+        }
+
+        if (!root.TryGetProperty("command", out JsonElement command) || command.ValueKind != JsonValueKind.String || command.GetString()!.Length == 0)
+        {
+            error = new ControlReplyError(id, ControlErrorCodes.MalformedRequest, "expected a \"command\" string");
+            return false;
+        }
+
+        JsonElement args = s_emptyArgs;
+        if (root.TryGetProperty("args", out JsonElement argsValue) && argsValue.ValueKind != JsonValueKind.Null)
+        {
+            if (argsValue.ValueKind != JsonValueKind.Object)
+            {
+                error = new ControlReplyError(id, ControlErrorCodes.MalformedRequest, "expected \"args\" to be an object");
+                return false;
+            }
+
+            args = argsValue;
+        }
+
+        request = new ControlRequest(id, command.GetString()!, args);
+        error = null;
+        return true;
+    }
+}

@@ -1,0 +1,16 @@
+namespace Vmm.Core.Control;
+
+/// <summary>What the <c>status</c> command reports about a running VM.</summary>
+/// <param name="State">The VM's state: <c>starting</c>, <c>running</c>, <c>stopping</c>, <c>stopped</c> or <c>failed</c>.</param>
+/// <param name="Platform">The platform running it (<c>kvm</c>, <c>qemu</c>).</param>
+/// <param name="Uptime">How long it has run.</param>
+/// <param name="Vcpus">The number of vCPUs.</param>
+/// <param name="MemoryBytes">Guest RAM in bytes.</param>
+/// <param name="Devices">Each device's id, type and state.</param>
+public sealed record VmStatus(string State, string Platform, TimeSpan Uptime, int Vcpus, ulong MemoryBytes, IReadOnlyList<DeviceStatus> Devices);
+
+/// <summary>One device in <see cref="VmStatus"/>.</summary>
+/// <param name="Id">The device id.</param>
+/// <param name="Type">The device type.</param>
+/// <param name="State">The device's state: <c>active</c>, <c>waiting</c> (for the driver), <c>needs-reset</c>, <c>failed</c>.</param>
+public sealed record DeviceStatus(string Id, string Type, string State);

@@ -1,0 +1,553 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Vmm.Contracts;
+using Vmm.Contracts.Devices;
+using Vmm.Contracts.Plugins;
+
+namespace Vmm.Core.Plugins;
+
+/// <summary>
+/// Finds plugins in folders, loads each into its own collectible <see cref="PluginLoadContext"/> with its own
+/// service container, and hands out their device factories.
+/// </summary>
+/// <remarks>
+/// Order of checks when loading: the manifest, the contract version (before any plugin code is loaded), the
+/// main assembly, the entry type, the plugin's registrations, and finally the device types its factories report
+/// (declared in the manifest, unique across loaded plugins). Every failure is a <see cref="PluginLoadException"/>
+/// whose message names the plugin and says what to do.
+/// </remarks>
+public sealed class PluginHost : IPluginCatalog, IDisposable
+{
+    private readonly Lock _sync = new();
+    private readonly PluginHostOptions _options;
+    private readonly ILogger _logger;
+    private readonly List<PluginEntry> _entries = [];
+    private bool _discovered;
+    private bool _disposed;
+
+    /// <summary>Creates a host; nothing is read until <see cref="Discover"/> or <see cref="LoadAll"/>.</summary>
+    public PluginHost(PluginHostOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _logger = options.LoggerFactory.CreateLogger("Vmm.Plugins");
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<PluginInfo> Plugins
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _entries.Select(e => e.ToInfo()).ToArray();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads the manifests in the search paths. A plugin whose manifest is bad is listed as
+    /// <see cref="PluginLoadStatus.Failed"/>. Calling it again only adds folders not seen before.
+    /// </summary>
+    /// <exception cref="PluginLoadException">A search path does not exist, or holds no plugin at all.</exception>
+    public IReadOnlyList<PluginInfo> Discover()
+    {
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (string searchPath in _options.SearchPaths)
+            {
+                DiscoverLocked(Path.GetFullPath(searchPath));
+            }
+
+            _discovered = true;
+        }
+
+        return Plugins;
+    }
+
+    /// <summary>
+    /// Discovers (once) and loads every discovered plugin. An optional plugin that fails is logged as a warning and
+    /// marked failed; the others go on.
+    /// </summary>
+    /// <exception cref="PluginLoadException">A required plugin failed; plugins loaded before it stay loaded.</exception>
+    public void LoadAll()
+    {
+        bool discovered;
+        lock (_sync)
+        {
+            discovered = _discovered;
+        }
+
+        if (!discovered)
+        {
+            Discover();
+        }
+
+        lock (_sync)
+        {
+            foreach (PluginEntry entry in _entries)
+            {
+                if (entry.Status is PluginLoadStatus.Loaded or PluginLoadStatus.Unloaded)
+                {
+                    continue;
+                }
+
+                if (entry.Status == PluginLoadStatus.Discovered)
+                {
+                    TryLoadLocked(entry);
+                }
+
+                if (entry.Status == PluginLoadStatus.Failed)
+                {
+                    if (_options.OptionalPlugins.Contains(entry.Name))
+                    {
+                        PluginHostLog.OptionalPluginFailed(_logger, entry.Failure!, entry.Name);
+                        continue;
+                    }
+
+                    PluginHostLog.PluginFailed(_logger, entry.Failure!, entry.Name);
+                    throw entry.Failure!;
+                }
+            }
+        }
+    }
+
+    /// <summary>Loads the discovered plugin <paramref name="pluginName"/> (again, after an unload) and returns its state.</summary>
+    /// <exception cref="PluginLoadException">The plugin is unknown or failed to load.</exception>
+    public PluginInfo Load(string pluginName)
+    {
+        ArgumentNullException.ThrowIfNull(pluginName);
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            PluginEntry entry = FindLocked(pluginName);
+            if (entry.Status is PluginLoadStatus.Discovered or PluginLoadStatus.Unloaded)
+            {
+                TryLoadLocked(entry);
+            }
+
+            if (entry.Status == PluginLoadStatus.Failed)
+            {
+                throw entry.Failure!;
+            }
+
+            return entry.ToInfo();
+        }
+    }
+
+    /// <summary>
+    /// Disposes the plugin's container and unloads its load context. The context is collected once nothing
+    /// references the plugin's types any more (devices it created must be disposed first).
+    /// </summary>
+    /// <exception cref="PluginLoadException">No plugin has that name.</exception>
+    public void Unload(string pluginName)
+    {
+        ArgumentNullException.ThrowIfNull(pluginName);
+        lock (_sync)
+        {
+            PluginEntry entry = FindLocked(pluginName);
+            if (entry.Status != PluginLoadStatus.Loaded)
+            {
+                return;
+            }
+
+            ReleaseLocked(entry);
+            entry.Status = PluginLoadStatus.Unloaded;
+            PluginHostLog.PluginUnloaded(_logger, entry.Name);
+        }
+    }
+
+    /// <inheritdoc />
+    public bool TryGetFactory(string pluginName, string deviceType, [NotNullWhen(true)] out IDeviceFactory? factory)
+    {
+        ArgumentNullException.ThrowIfNull(pluginName);
+        ArgumentNullException.ThrowIfNull(deviceType);
+        lock (_sync)
+        {
+            foreach (PluginEntry entry in _entries)
+            {
+                if (entry.Status == PluginLoadStatus.Loaded
+                    && entry.Name == pluginName
+                    && entry.Factories.TryGetValue(deviceType, out factory))
+                {
+                    return true;
+                }
+            }
+        }
+
+        factory = null;
+        return false;
+    }
+
+    /// <summary>Finds the factory for <paramref name="deviceType"/> in whichever loaded plugin provides it.</summary>
+    public bool TryFindFactory(string deviceType, [NotNullWhen(true)] out IDeviceFactory? factory, [NotNullWhen(true)] out string? pluginName)
+    {
+        ArgumentNullException.ThrowIfNull(deviceType);
+        lock (_sync)
+        {
+            foreach (PluginEntry entry in _entries)
+            {
+                if (entry.Status == PluginLoadStatus.Loaded && entry.Factories.TryGetValue(deviceType, out factory))
+                {
+                    pluginName = entry.Name;
+                    return true;
+                }
+            }
+        }
+
+        factory = null;
+        pluginName = null;
+        return false;
+    }
+
+    /// <summary>
+    /// Gets the service provider of a loaded plugin: what <see cref="DeviceCreateContext.Services"/> should be for
+    /// devices its factories create.
+    /// </summary>
+    public bool TryGetServices(string pluginName, [NotNullWhen(true)] out IServiceProvider? services)
+    {
+        ArgumentNullException.ThrowIfNull(pluginName);
+        lock (_sync)
+        {
+            foreach (PluginEntry entry in _entries)
+            {
+                if (entry.Status == PluginLoadStatus.Loaded && entry.Name == pluginName)
+                {
+                    services = entry.Services!;
+                    return true;
+                }
+            }
+        }
+
+        services = null;
+        return false;
+    }
+
+    /// <summary>Unloads every loaded plugin.</summary>
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            foreach (PluginEntry entry in _entries)
+            {
+                if (entry.Status == PluginLoadStatus.Loaded)
+                {
+                    ReleaseLocked(entry);
+                    entry.Status = PluginLoadStatus.Unloaded;
+                }
+            }
+        }
+    }
+
+    private void DiscoverLocked(string searchPath)
+    {
+        string searchName = Path.GetFileName(Path.TrimEndingDirectorySeparator(searchPath));
+        if (!Directory.Exists(searchPath))
+        {
+            throw new PluginLoadException(
+                searchName,
+                $"Plugin folder '{searchPath}' does not exist. Create it and put plugins in it, or remove it from the plugin search paths.");
+        }
+
+        if (File.Exists(Path.Combine(searchPath, PluginManifest.FileName)))
+        {
+            AddLocked(searchPath);
+            return;
+        }
+
+        bool found = false;
+        foreach (string directory in Directory.EnumerateDirectories(searchPath).Order(StringComparer.Ordinal))
+        {
+            if (File.Exists(Path.Combine(directory, PluginManifest.FileName)))
+            {
+                AddLocked(directory);
+                found = true;
+            }
+            else
+            {
+                PluginHostLog.FolderSkipped(_logger, directory);
+            }
+        }
+
+        if (!found)
+        {
+            throw new PluginLoadException(
+                searchName,
+                $"Plugin folder '{searchPath}' holds no {PluginManifest.FileName}, and none of its subfolders does. "
+                    + $"Put each plugin's build output, with its {PluginManifest.FileName}, in a folder of its own there.");
+        }
+    }
+
+    private void AddLocked(string directory)
+    {
+        if (_entries.Any(e => e.Directory == directory))
+        {
+            return;
+        }
+
+        string manifestPath = Path.Combine(directory, PluginManifest.FileName);
+        PluginManifest manifest;
+        try
+        {
+            manifest = PluginManifestReader.Read(manifestPath);
+        }
+        catch (PluginManifestException e)
+        {
+            string folderName = Path.GetFileName(directory);
+            _entries.Add(new PluginEntry(folderName, directory, manifest: null)
+            {
+                Status = PluginLoadStatus.Failed,
+                Failure = new PluginLoadException(
+                    folderName,
+                    $"Plugin '{folderName}' has a bad manifest: {e.Message} Fix {PluginManifest.FileName} (see docs/writing-a-plugin.md).",
+                    e),
+            });
+            return;
+        }
+
+        var entry = new PluginEntry(manifest.Name, directory, manifest);
+        PluginEntry? twin = _entries.FirstOrDefault(e => e.Name == manifest.Name);
+        if (twin is not null)
+        {
+            entry.Status = PluginLoadStatus.Failed;
+            entry.Failure = new PluginLoadException(
+                manifest.Name,
+                $"Plugin '{manifest.Name}' is found twice: in '{twin.Directory}' and in '{directory}'. Remove one of them.");
+        }
+
+        _entries.Add(entry);
+        PluginHostLog.PluginDiscovered(_logger, manifest.Name, manifest.Version, entry.ToInfo().ContractVersion, directory);
+    }
+
+    private PluginEntry FindLocked(string pluginName)
+        => _entries.FirstOrDefault(e => e.Name == pluginName)
+            ?? throw new PluginLoadException(
+                pluginName,
+                $"Plugin '{pluginName}' was not found in the plugin search paths ({string.Join(", ", _options.SearchPaths)}). "
+                    + "Check its name, or add the folder that holds it.");
+
+    private void TryLoadLocked(PluginEntry entry)
+    {
+        try
+        {
+            LoadLocked(entry);
+            entry.Status = PluginLoadStatus.Loaded;
+            entry.Failure = null;
+            PluginHostLog.PluginLoaded(_logger, entry.Name, string.Join(", ", entry.Factories.Keys));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            ReleaseLocked(entry);
+            entry.Status = PluginLoadStatus.Failed;
+            entry.Failure = e as PluginLoadException
+                ?? new PluginLoadException(entry.Name, $"Plugin '{entry.Name}' failed to load: {e.GetType().Name}: {e.Message}", e);
+        }
+    }
+
+    private void LoadLocked(PluginEntry entry)
+    {
+        PluginManifest manifest = entry.Manifest!;
+        string name = entry.Name;
+
+        // The contract version is checked before any of the plugin's code is loaded.
+        if (!ContractVersion.IsCompatible(manifest.ContractVersion))
+        {
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' targets contract {manifest.ContractVersion.Major}.{manifest.ContractVersion.Minor}; "
+                    + $"this host provides {ContractVersion.Major}.{ContractVersion.Minor}. "
+                    + "Use a build of the plugin made for this contract version, or a host that provides its version.");
+        }
+
+        string assemblyPath = Path.Combine(entry.Directory, manifest.Assembly);
+        if (!File.Exists(assemblyPath))
+        {
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' names the assembly '{manifest.Assembly}' in its manifest, but '{assemblyPath}' does not exist. "
+                    + "Copy the plugin's whole build output into its folder.");
+        }
+
+        try
+        {
+            entry.LoadContext = new PluginLoadContext(name, assemblyPath);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The host resolver failed on the plugin's .deps.json, usually because a listed file is missing.
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' is missing a dependency its .deps.json lists: {e.Message} Copy the plugin's whole build output into its folder.",
+                e);
+        }
+
+        try
+        {
+            using (entry.LoadContext.EnterContextualReflection())
+            {
+                Assembly assembly = entry.LoadContext.LoadFromAssemblyPath(assemblyPath);
+                IVmmPlugin plugin = CreateEntryPoint(name, assembly, manifest.EntryPoint);
+                var services = new ServiceCollection();
+                SeedSharedServices(services);
+                try
+                {
+                    plugin.ConfigureServices(services);
+                }
+                catch (Exception e) when (e is not (FileNotFoundException or FileLoadException or BadImageFormatException))
+                {
+                    throw new PluginLoadException(
+                        name,
+                        $"Plugin '{name}' threw while registering its services: {e.GetType().Name}: {e.Message} "
+                            + "This is a bug in the plugin: report it to its author, or remove the plugin.",
+                        e);
+                }
+
+                entry.Services = services.BuildServiceProvider();
+                CollectFactoriesLocked(entry, entry.Services);
+            }
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException)
+        {
+            string? missing = (e as FileNotFoundException)?.FileName ?? (e as FileLoadException)?.FileName;
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' is missing its dependency '{missing}': {e.Message} "
+                    + "Copy the plugin's whole build output (with its .deps.json) into its folder.",
+                e);
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' has an assembly that is not a valid .NET assembly: {e.Message} Rebuild the plugin.",
+                e);
+        }
+    }
+
+    private static IVmmPlugin CreateEntryPoint(string name, Assembly assembly, string entryPointName)
+    {
+        Type? type = assembly.GetType(entryPointName, throwOnError: false);
+        if (type is null)
+        {
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' names the entry point '{entryPointName}', which is not a type in {assembly.GetName().Name}. "
+                    + "Fix \"entryPoint\" in its manifest (a full type name).");
+        }
+
+        if (!typeof(IVmmPlugin).IsAssignableFrom(type) || type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null || !type.IsPublic)
+        {
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' names the entry point '{entryPointName}', which must be a public, non-abstract class "
+                    + $"implementing {typeof(IVmmPlugin).FullName} with a public parameterless constructor.");
+        }
+
+        try
+        {
+            return (IVmmPlugin)Activator.CreateInstance(type)!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not (FileNotFoundException or FileLoadException))
+        {
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' threw in the constructor of '{entryPointName}': {e.InnerException?.Message}",
+                e.InnerException);
+        }
+        catch (TargetInvocationException e)
+        {
+            throw e.InnerException!;
+        }
+    }
+
+    private void SeedSharedServices(ServiceCollection services)
+    {
+        foreach (ServiceDescriptor descriptor in _options.SharedServices)
+        {
+            services.Add(descriptor);
+        }
+
+        services.TryAddSingleton(_options.LoggerFactory);
+        services.TryAdd(ServiceDescriptor.Singleton(typeof(ILogger<>), typeof(Logger<>)));
+    }
+
+    private void CollectFactoriesLocked(PluginEntry entry, ServiceProvider services)
+    {
+        PluginManifest manifest = entry.Manifest!;
+        string name = entry.Name;
+        IEnumerable<IDeviceFactory> factories;
+        try
+        {
+            factories = services.GetServices<IDeviceFactory>().ToArray();
+        }
+        catch (Exception e) when (e is not (FileNotFoundException or FileLoadException))
+        {
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' failed to create its device factories: {e.GetType().Name}: {e.Message} "
+                    + "This is a bug in the plugin: report it to its author, or remove the plugin.",
+                e);
+        }
+
+        foreach (IDeviceFactory factory in factories)
+        {
+            string deviceType = factory.DeviceType;
+            if (!manifest.DeviceTypes.Contains(deviceType, StringComparer.Ordinal))
+            {
+                throw new PluginLoadException(
+                    name,
+                    $"Plugin '{name}' registers a factory for device type '{deviceType}', which its manifest does not declare "
+                        + $"(it declares: {string.Join(", ", manifest.DeviceTypes)}). Add it to \"deviceTypes\" in {PluginManifest.FileName}.");
+            }
+
+            PluginEntry? owner = _entries.FirstOrDefault(e => e != entry && e.Status == PluginLoadStatus.Loaded && e.Factories.ContainsKey(deviceType));
+            if (owner is not null)
+            {
+                throw new PluginLoadException(
+                    name,
+                    $"Plugin '{name}' provides device type '{deviceType}', which plugin '{owner.Name}' already provides. "
+                        + "Device types must be unique: remove one of the two plugins.");
+            }
+
+            if (!entry.Factories.TryAdd(deviceType, factory))
+            {
+                throw new PluginLoadException(
+                    name,
+                    $"Plugin '{name}' registers two factories for device type '{deviceType}'. Register one.");
+            }
+        }
+    }
+
+    private void ReleaseLocked(PluginEntry entry)
+    {
+        entry.Factories.Clear();
+        if (entry.Services is { } services)
+        {
+            entry.Services = null;
+            try
+            {
+                services.Dispose();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                PluginHostLog.PluginDisposeFailed(_logger, e, entry.Name);
+            }
+        }
+
+        if (entry.LoadContext is { } context)
+        {
+            entry.LoadContext = null;
+            context.Unload();
+        }
+    }
+}

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Vmm.Core.Plugins;
+
+/// <summary>Where a <see cref="PluginHost"/> looks for plugins and what it gives them.</summary>
+public sealed class PluginHostOptions
+{
+    /// <summary>
+    /// Folders to search. A folder that holds <c>vmm-plugin.json</c> is one plugin; otherwise each immediate
+    /// subfolder that holds one is a plugin. A folder that does not exist is an error.
+    /// </summary>
+    public IList<string> SearchPaths { get; } = new List<string>();
+
+    /// <summary>Names of plugins whose failure to load is logged as a warning instead of failing <see cref="PluginHost.LoadAll"/>.</summary>
+    public ISet<string> OptionalPlugins { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Where the host's own logger comes from; also given to plugins unless <see cref="SharedServices"/> registers one.</summary>
+    public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// Host services copied into every plugin's container before the plugin registers its own (for example
+    /// <c>IMeterFactory</c>, <c>IDisplayRouter</c> and <c>IInputRouter</c> instances). Register instances: a
+    /// plugin's container is disposed when the plugin unloads.
+    /// </summary>
+    public IList<ServiceDescriptor> SharedServices { get; } = new List<ServiceDescriptor>();
+}
