@@ -308,7 +308,8 @@ public sealed class VirtioInputDevice : IVirtioDevice, IInputTarget
         bool pushed = false;
         while (queue.TryPop(out DescriptorChain? chain))
         {
-            bool valid = chain.ReadableLength == EventSize && chain.Read(0, wire) == EventSize;
+            // Linux posts exactly one 8-byte device-readable buffer per status event; anything else is garbage.
+            bool valid = chain.ReadableLength == EventSize && chain.WritableLength == 0 && chain.Read(0, wire) == EventSize;
 
             // Nothing is written back: a status buffer is device-readable only.
             queue.Push(chain, 0);

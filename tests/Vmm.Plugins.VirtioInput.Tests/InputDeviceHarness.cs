@@ -30,7 +30,7 @@ internal sealed class InputDeviceHarness : IVirtioDeviceContext, IDisposable
         _memory = GuestMemory.Create(MemorySize);
         Allocator = new GuestMemoryAllocator(_memory, 0x1000, MemorySize);
         Router = router;
-        Device = new VirtioInputDevice("input0", InputDeviceProfiles.Create(kind, null, "SN-1", width, height), queueBound, router, NullLoggerFactory.Instance, null);
+        Device = new VirtioInputDevice("input0", InputDeviceProfiles.Create(kind, null, "SN-1", width, height), queueBound, router, NullLoggerFactory.Instance, MeterFactory);
         _queues = new SplitVirtqueue[2];
         Drivers = new DriverVirtqueue[2];
         Interrupts = new RecordingInterruptLine[2];
@@ -50,6 +50,9 @@ internal sealed class InputDeviceHarness : IVirtioDeviceContext, IDisposable
     }
 
     public VirtioInputDevice Device { get; }
+
+    /// <summary>The factory the device's meter comes from; listeners filter on it as the meter's scope.</summary>
+    public ScopedMeterFactory MeterFactory { get; } = new();
 
     public IInputRouter? Router { get; }
 
@@ -162,6 +165,7 @@ internal sealed class InputDeviceHarness : IVirtioDeviceContext, IDisposable
     public void Dispose()
     {
         Device.Dispose();
+        MeterFactory.Dispose();
         _memory.Dispose();
     }
 }
