@@ -407,7 +407,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
                 {
                     throw new PluginLoadException(
                         name,
-                        $"Plugin '{name}' threw while registering its services: {e.GetType().Name}: {e.Message} "
+                        $"Plugin '{name}' threw while registering its services: {e.GetType().Name}: {Sentence(e.Message)} "
                             + "This is a bug in the plugin: report it to its author, or remove the plugin.",
                         e);
                 }
@@ -418,12 +418,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         }
         catch (Exception e) when (e is FileNotFoundException or FileLoadException)
         {
-            string? missing = (e as FileNotFoundException)?.FileName ?? (e as FileLoadException)?.FileName;
-            throw new PluginLoadException(
-                name,
-                $"Plugin '{name}' is missing its dependency '{missing}': {e.Message} "
-                    + "Copy the plugin's whole build output (with its .deps.json) into its folder.",
-                e);
+            throw DependencyFailure(name, e);
         }
         catch (BadImageFormatException e)
         {
@@ -433,6 +428,25 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
                 e);
         }
     }
+
+    private static PluginLoadException DependencyFailure(string name, Exception e)
+    {
+        string? dependency = (e as FileNotFoundException)?.FileName ?? (e as FileLoadException)?.FileName;
+        if (e is FileNotFoundException)
+        {
+            return new PluginLoadException(
+                name,
+                $"Plugin '{name}' is missing its dependency '{dependency}'. "
+                    + "Copy the plugin's whole build output (its dlls and .deps.json) into its folder.",
+                e);
+        }
+
+        // The runtime wraps what PluginLoadContext.Load throws; the inner message is the one that says why.
+        string detail = e.InnerException is FileLoadException or FileNotFoundException ? e.InnerException.Message : e.Message;
+        return new PluginLoadException(name, $"Plugin '{name}' cannot load its dependency '{dependency}': {detail}", e);
+    }
+
+    private static string Sentence(string message) => message.EndsWith('.') ? message : message + ".";
 
     private static IVmmPlugin CreateEntryPoint(string name, Assembly assembly, string entryPointName)
     {
@@ -494,7 +508,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         {
             throw new PluginLoadException(
                 name,
-                $"Plugin '{name}' failed to create its device factories: {e.GetType().Name}: {e.Message} "
+                $"Plugin '{name}' failed to create its device factories: {e.GetType().Name}: {Sentence(e.Message)} "
                     + "This is a bug in the plugin: report it to its author, or remove the plugin.",
                 e);
         }
