@@ -36,6 +36,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
     private bool _notificationsEnabled = true;
     private ushort _signalledUsed;
     private bool _signalledUsedValid;
+    private bool _pushedSinceNotify;
 
     static SplitVirtqueue()
     {
@@ -126,6 +127,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         EnsureChainPool(size);
         _notificationsEnabled = true;
         _signalledUsedValid = false;
+        _pushedSinceNotify = false;
         IsReady = true;
     }
 
@@ -147,6 +149,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         _notificationsEnabled = true;
         _signalledUsed = 0;
         _signalledUsedValid = false;
+        _pushedSinceNotify = false;
         Array.Copy(_allChains, _freeChains, _allChains.Length);
         _freeChainCount = _allChains.Length;
     }
@@ -233,6 +236,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         BinaryPrimitives.WriteUInt32LittleEndian(element, chain.HeadIndex);
         BinaryPrimitives.WriteUInt32LittleEndian(element[VringLayout.UsedElementLengthOffset..], bytesWritten);
         NextUsedIndex++;
+        _pushedSinceNotify = true;
 
         // Release: the element is visible before the index that publishes it.
         Volatile.Write(ref UsedIndexRef, NextUsedIndex);
@@ -247,12 +251,14 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
             return;
         }
 
-        ushort newIndex = NextUsedIndex;
-        ushort oldIndex = _signalledUsed;
-        if (_signalledUsedValid && newIndex == oldIndex)
+        if (!_pushedSinceNotify)
         {
             return;
         }
+
+        _pushedSinceNotify = false;
+        ushort newIndex = NextUsedIndex;
+        ushort oldIndex = _signalledUsed;
 
         // The used index store must be visible before we read the driver's used_event or flags (store-load).
         Interlocked.MemoryBarrier();

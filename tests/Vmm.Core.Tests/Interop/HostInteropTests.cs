@@ -1,0 +1,70 @@
+using Microsoft.Win32.SafeHandles;
+using Vmm.Interop;
+using Xunit;
+
+namespace Vmm.Core.Tests.Interop;
+
+public sealed unsafe class HostInteropTests
+{
+    [Fact]
+    public void EventFdCountsSignalsAndReadsClearIt()
+    {
+        using SafeFileHandle eventFd = HostEventFd.Create(nonBlocking: true);
+        Assert.False(HostEventFd.TryRead(eventFd, out _));
+        HostEventFd.Signal(eventFd);
+        HostEventFd.Signal(eventFd, 4);
+        Assert.True(HostEventFd.TryRead(eventFd, out ulong value));
+        Assert.Equal(5UL, value);
+        Assert.False(HostEventFd.TryRead(eventFd, out _));
+    }
+
+    [Fact]
+    public void SemaphoreEventFdHandsOutOneAtATime()
+    {
+        using SafeFileHandle eventFd = HostEventFd.Create(nonBlocking: true, semaphore: true, initialValue: 2);
+        Assert.True(HostEventFd.TryRead(eventFd, out ulong first));
+        Assert.True(HostEventFd.TryRead(eventFd, out ulong second));
+        Assert.Equal((1UL, 1UL), (first, second));
+        Assert.False(HostEventFd.TryRead(eventFd, out _));
+    }
+
+    [Fact]
+    public void FailedCallsCarryErrno()
+    {
+        using SafeFileHandle eventFd = HostEventFd.Create(nonBlocking: true);
+
+        // An eventfd counter cannot take 2^64-1: write fails with EINVAL.
+        NativeCallException error = Assert.Throws<NativeCallException>(() => HostEventFd.Signal(eventFd, ulong.MaxValue));
+        Assert.Equal(22, error.Errno);
+        Assert.Equal("write(eventfd)", error.Operation);
+    }
+
+    [Fact]
+    public void SharedMappingOfAMemoryFileIsReleasedOnDispose()
+    {
+        ulong page = HostMemory.PageSize;
+        Assert.True(ulong.IsPow2(page));
+        using SafeFileHandle file = HostMemory.CreateMemoryFile("interop-test", 2 * page);
+        Assert.Equal(2 * (long)page, RandomAccess.GetLength(file));
+        SafeMemoryMapping mapping = HostMemory.MapShared(file, (long)page, page, writable: true);
+        Assert.Equal(page, mapping.Length);
+        ((byte*)mapping.Address)[3] = 42;
+        byte[] back = new byte[1];
+        RandomAccess.Read(file, back, (long)page + 3);
+        Assert.Equal(42, back[0]);
+
+        string? line = Memory.ProcessMaps.FindLine(mapping.Address);
+        Assert.NotNull(line);
+        mapping.Dispose();
+        Assert.True(mapping.IsClosed);
+        Assert.DoesNotContain(line, File.ReadLines("/proc/self/maps"));
+    }
+
+    [Fact]
+    public void MappingBeyondAnInvalidOffsetFails()
+    {
+        using SafeFileHandle file = HostMemory.CreateMemoryFile("interop-test", HostMemory.PageSize);
+        NativeCallException error = Assert.Throws<NativeCallException>(() => HostMemory.MapShared(file, 1, HostMemory.PageSize, writable: true));
+        Assert.Equal(22, error.Errno);
+    }
+}
