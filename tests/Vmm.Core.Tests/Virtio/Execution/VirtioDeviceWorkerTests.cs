@@ -1,0 +1,170 @@
+using Vmm.Contracts.Virtio;
+using Vmm.Core.Virtio.Execution;
+using Xunit;
+
+namespace Vmm.Core.Tests.Virtio.Execution;
+
+public sealed class VirtioDeviceWorkerTests
+{
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public void Runs_activate_and_queues_on_one_dedicated_thread()
+    {
+        var device = new ScriptedDevice(queues: 3);
+        using var worker = new VirtioDeviceWorker(device);
+        worker.Activate(new NullContext());
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 3, s_timeout));
+
+        worker.Notify(2);
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 4, s_timeout));
+
+        Assert.Equal(2, device.Processed.Last());
+        Assert.Single(device.Threads.Distinct());
+        Assert.NotEqual(Environment.CurrentManagedThreadId, device.Threads.First());
+    }
+
+    [Fact]
+    public void Notifications_before_activation_are_not_processed()
+    {
+        var device = new ScriptedDevice(queues: 1);
+        using var worker = new VirtioDeviceWorker(device);
+        worker.Notify(0);
+        worker.Reset(); // a round trip through the worker: anything it would have done is done
+        Assert.Empty(device.Processed);
+        Assert.Equal(1, device.Resets);
+    }
+
+    [Fact]
+    public void A_throwing_device_fails_once_and_stops_until_reset()
+    {
+        var device = new ScriptedDevice(queues: 1) { ThrowOnProcess = true };
+        using var worker = new VirtioDeviceWorker(device);
+        var failures = new List<Exception>();
+        worker.Failed += failures.Add;
+        worker.Activate(new NullContext());
+        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
+
+        worker.Notify(0);
+        worker.Reset();
+        Assert.False(worker.IsFailed);
+        Assert.Single(failures);
+        Assert.IsType<GuestMemoryLikeException>(failures[0]);
+        Assert.Equal(1, device.Attempts);
+
+        device.ThrowOnProcess = false;
+        worker.Activate(new NullContext());
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count == 1, s_timeout));
+    }
+
+    [Fact]
+    public void Dispose_joins_the_thread()
+    {
+        var device = new ScriptedDevice(queues: 1);
+        var worker = new VirtioDeviceWorker(device);
+        worker.Activate(new NullContext());
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count == 1, s_timeout));
+        Thread thread = device.ThreadObjects.Single();
+
+        worker.Dispose();
+
+        Assert.False(thread.IsAlive);
+        Assert.Throws<ObjectDisposedException>(worker.Reset);
+    }
+
+    private sealed class GuestMemoryLikeException(string message) : Exception(message);
+
+    private sealed class ScriptedDevice(int queues) : IVirtioDevice
+    {
+        private readonly Lock _lock = new();
+
+        public string Id => "scripted";
+
+        public VirtioDeviceType DeviceType => VirtioDeviceType.Entropy;
+
+        public ulong DeviceFeatures => 0;
+
+        public IReadOnlyList<ushort> QueueMaxSizes { get; } = [.. Enumerable.Repeat((ushort)8, queues)];
+
+        public IReadOnlyList<SharedMemoryRegionRequest> SharedMemoryRegions => [];
+
+        public int ConfigSize => 0;
+
+        public bool ThrowOnProcess { get; set; }
+
+        public List<int> Processed { get; } = [];
+
+        public List<int> Threads { get; } = [];
+
+        public List<Thread> ThreadObjects { get; } = [];
+
+        public int Attempts { get; private set; }
+
+        public int Resets { get; private set; }
+
+        public void Activate(IVirtioDeviceContext context) => Record(-1);
+
+        public void ProcessQueue(int queueIndex)
+        {
+            Attempts++;
+            if (ThrowOnProcess)
+            {
+                throw new GuestMemoryLikeException("boom");
+            }
+
+            Record(queueIndex);
+        }
+
+        public void Reset() => Resets++;
+
+        public void ReadConfig(int offset, Span<byte> data) => data.Clear();
+
+        public void WriteConfig(int offset, ReadOnlySpan<byte> data)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private void Record(int queue)
+        {
+            lock (_lock)
+            {
+                if (queue >= 0)
+                {
+                    Processed.Add(queue);
+                }
+
+                Threads.Add(Environment.CurrentManagedThreadId);
+                if (!ThreadObjects.Contains(Thread.CurrentThread))
+                {
+                    ThreadObjects.Add(Thread.CurrentThread);
+                }
+            }
+        }
+    }
+
+    private sealed class NullContext : IVirtioDeviceContext
+    {
+        public ulong NegotiatedFeatures => VirtioFeatures.Version1;
+
+        public Contracts.Memory.IGuestMemory Memory => throw new NotSupportedException();
+
+        public IReadOnlyList<IVirtqueue> Queues => [];
+
+        public bool TryGetSharedMemory(byte id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ISharedMemoryRegion? region)
+        {
+            region = null;
+            return false;
+        }
+
+        public void ScheduleQueue(int queueIndex)
+        {
+        }
+
+        public void SignalConfigChanged()
+        {
+        }
+    }
+}
