@@ -56,14 +56,13 @@ internal static class ConfigValues
         return null;
     }
 
-    /// <summary>An array of strings; the items that are not strings are reported and left out.</summary>
-    public static List<RawValue> StringItems(RawValue value, string expected, ICollection<ConfigError> errors)
+    /// <summary>The non-empty string items of an array, in order; other items are reported (as they are reached) and left out.</summary>
+    public static IEnumerable<RawValue> StringItems(RawValue value, string expected, ICollection<ConfigError> errors)
     {
-        List<RawValue> items = [];
         if (value.Kind != JsonValueKind.Array)
         {
-            Wrong(value, $"an array of {expected}", errors);
-            return items;
+            Wrong(value, "an array of strings", errors);
+            yield break;
         }
 
         int index = 0;
@@ -72,15 +71,13 @@ internal static class ConfigValues
             RawValue item = new(JsonPath.Item(value.Path, index++), element);
             if (element.ValueKind == JsonValueKind.String && element.GetString()!.Length > 0)
             {
-                items.Add(item);
+                yield return item;
             }
             else
             {
                 Wrong(item, expected, errors);
             }
         }
-
-        return items;
     }
 
     /// <summary>A path to a file that must exist, resolved against <paramref name="baseDirectory"/>; null when absent.</summary>

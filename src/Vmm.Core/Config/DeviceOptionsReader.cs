@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 
 namespace Vmm.Core.Config;
@@ -24,14 +25,23 @@ internal static class DeviceOptionsReader
         }
 
         JsonTypeInfo typeInfo = DeviceOptionsSerializer.Options.GetTypeInfo(optionsType);
-        if (ReportUnknownMembers(value, typeInfo, errors))
-        {
-            return null;
-        }
-
+        List<string> unknown = ReportUnknownMembers(value, typeInfo, errors);
         try
         {
-            return value.Element.Deserialize(typeInfo) ?? Activator.CreateInstance(optionsType);
+            object? result;
+            if (unknown.Count == 0)
+            {
+                result = value.Element.Deserialize(typeInfo);
+            }
+            else
+            {
+                // Still read the known members, so their mistakes are reported too.
+                JsonObject known = JsonObject.Create(value.Element)!;
+                unknown.ForEach(name => known.Remove(name));
+                result = known.Deserialize(typeInfo);
+            }
+
+            return unknown.Count == 0 ? result ?? Activator.CreateInstance(optionsType) : null;
         }
         catch (JsonException ex)
         {
@@ -41,19 +51,19 @@ internal static class DeviceOptionsReader
     }
 
     // System.Text.Json stops at the first unknown member; list them all.
-    private static bool ReportUnknownMembers(RawValue value, JsonTypeInfo typeInfo, ICollection<ConfigError> errors)
+    private static List<string> ReportUnknownMembers(RawValue value, JsonTypeInfo typeInfo, ICollection<ConfigError> errors)
     {
-        bool any = false;
+        List<string> unknown = [];
         foreach (JsonProperty property in value.Element.EnumerateObject())
         {
             if (FindProperty(typeInfo, property.Name) is null)
             {
                 errors.Add(UnknownMember(JsonPath.Member(value.Path, property.Name), property.Name, typeInfo));
-                any = true;
+                unknown.Add(property.Name);
             }
         }
 
-        return any;
+        return unknown;
     }
 
     private static ConfigError Translate(JsonException ex, RawValue options, JsonTypeInfo typeInfo)

@@ -16,7 +16,7 @@ public sealed class VmConfigResult
     /// <summary>The validated spec; null when there are errors.</summary>
     public VmSpec? Spec { get; }
 
-    /// <summary>Every problem found, in config order.</summary>
+    /// <summary>Every problem found: shape problems (unknown members) first, then each section in turn.</summary>
     public IReadOnlyList<ConfigError> Errors { get; }
 
     /// <summary>Things that do not stop the VM (a device skipped because its optional plugin is missing).</summary>

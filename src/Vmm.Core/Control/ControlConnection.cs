@@ -63,16 +63,15 @@ internal sealed class ControlConnection
                     continue;
                 }
 
-                byte[] reply = await AnswerAsync(line, cancellationToken).ConfigureAwait(false);
+                byte[] reply = line.Length > ControlProtocol.MaxLineBytes
+                    ? LineTooLong()
+                    : await AnswerAsync(line, cancellationToken).ConfigureAwait(false);
                 await stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
             }
 
             if (!discarding && buffer.Length > ControlProtocol.MaxLineBytes)
             {
-                string message = $"expected a request line of at most {ControlProtocol.MaxLineBytes} bytes, got a longer one; skipped it";
-                Reject(ControlErrorCodes.LineTooLong, message);
-                byte[] reply = ControlReplyWriter.Failure(default, ControlErrorCodes.LineTooLong, message);
-                await stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(LineTooLong(), cancellationToken).ConfigureAwait(false);
                 discarding = true;
             }
 
@@ -90,6 +89,13 @@ internal sealed class ControlConnection
                 return;
             }
         }
+    }
+
+    private byte[] LineTooLong()
+    {
+        string message = $"expected a request line of at most {ControlProtocol.MaxLineBytes} bytes, got a longer one; skipped it";
+        Reject(ControlErrorCodes.LineTooLong, message);
+        return ControlReplyWriter.Failure(default, ControlErrorCodes.LineTooLong, message);
     }
 
     private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)

@@ -1,0 +1,41 @@
+using Microsoft.Extensions.Logging;
+using Vmm.Core.Config;
+using Vmm.Core.Hosting;
+using Vmm.Core.Plugins;
+
+namespace Vmm.Cli;
+
+/// <summary>
+/// What the vmm command runs against: its output streams, how plugins are loaded, which platforms exist and how
+/// logging is set up. <see cref="CreateDefault"/> is the real world; tests replace any of it.
+/// </summary>
+internal sealed class CliContext
+{
+    /// <summary>Standard output: reports, JSON, replies.</summary>
+    public required TextWriter Out { get; init; }
+
+    /// <summary>Standard error: errors, warnings and logs.</summary>
+    public required TextWriter Error { get; init; }
+
+    /// <summary>Loads the plugins found in the given folders. A returned catalog that is <see cref="IDisposable"/> is disposed after the command.</summary>
+    public required Func<IReadOnlyList<string>, ILoggerFactory, IPluginCatalog> LoadPlugins { get; init; }
+
+    /// <summary>The platforms of this build, in the order <c>auto</c> prefers them.</summary>
+    public required Func<IReadOnlyList<IVmPlatform>> Platforms { get; init; }
+
+    /// <summary>Creates the logger factory for a minimum level.</summary>
+    public required Func<LogLevel, ILoggerFactory> CreateLoggerFactory { get; init; }
+
+    /// <summary>The plugin folder used when neither the config nor the command line names one.</summary>
+    public string DefaultPluginDirectory { get; init; } = VmConfig.DefaultPluginDirectory;
+
+    /// <summary>The real world: console streams, the plugin host, the platforms of this build, console logging to stderr.</summary>
+    public static CliContext CreateDefault(TextWriter output, TextWriter error) => new()
+    {
+        Out = output,
+        Error = error,
+        LoadPlugins = PluginLoading.Load,
+        Platforms = DefaultPlatforms.Create,
+        CreateLoggerFactory = ConsoleLogging.Create,
+    };
+}

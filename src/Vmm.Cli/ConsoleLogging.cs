@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Logging;
+
+namespace Vmm.Cli;
+
+/// <summary>Console logging to stderr, so stdout stays for reports and JSON.</summary>
+internal static class ConsoleLogging
+{
+    /// <summary>A factory logging at <paramref name="minimumLevel"/> and above to stderr.</summary>
+    public static ILoggerFactory Create(LogLevel minimumLevel) => LoggerFactory.Create(builder => builder
+        .SetMinimumLevel(minimumLevel)
+        .AddSimpleConsole(options =>
+        {
+            options.SingleLine = true;
+            options.TimestampFormat = "HH:mm:ss.fff ";
+        })
+        .AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace));
+}

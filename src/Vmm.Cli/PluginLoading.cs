@@ -1,0 +1,63 @@
+using Microsoft.Extensions.Logging;
+using Vmm.Core.Plugins;
+
+namespace Vmm.Cli;
+
+/// <summary>
+/// Loads plugins for the CLI with the real <see cref="PluginHost"/>: every plugin found is tried, and one that
+/// fails is listed as failed (the config validator decides whether that matters) instead of stopping the rest.
+/// </summary>
+internal static partial class PluginLoading
+{
+    /// <summary>Loads what the folders hold; folders without plugins are skipped with a log line.</summary>
+    public static IPluginCatalog Load(IReadOnlyList<string> folders, ILoggerFactory loggerFactory)
+    {
+        ILogger logger = loggerFactory.CreateLogger("Vmm.Cli");
+        PluginHostOptions options = new() { LoggerFactory = loggerFactory };
+        foreach (string folder in folders)
+        {
+            if (HoldsPlugins(folder))
+            {
+                options.SearchPaths.Add(folder);
+            }
+            else
+            {
+                FolderSkipped(logger, folder);
+            }
+        }
+
+        PluginHost host = new(options);
+        try
+        {
+            host.Discover();
+            foreach (PluginInfo plugin in host.Plugins.Where(p => p.Status == PluginLoadStatus.Discovered))
+            {
+                try
+                {
+                    host.Load(plugin.Name);
+                }
+                catch (PluginLoadException)
+                {
+                    // The catalog lists the plugin as failed, with the reason.
+                }
+            }
+        }
+        catch (PluginLoadException ex)
+        {
+            DiscoveryFailed(logger, ex.Message);
+        }
+
+        return host;
+    }
+
+    private static bool HoldsPlugins(string folder) =>
+        Directory.Exists(folder)
+        && (File.Exists(Path.Combine(folder, "vmm-plugin.json"))
+            || Directory.EnumerateDirectories(folder).Any(d => File.Exists(Path.Combine(d, "vmm-plugin.json"))));
+
+    [LoggerMessage(1, LogLevel.Debug, "No plugins in '{Folder}'; skipped")]
+    private static partial void FolderSkipped(ILogger logger, string folder);
+
+    [LoggerMessage(2, LogLevel.Warning, "Plugin discovery failed: {Message}")]
+    private static partial void DiscoveryFailed(ILogger logger, string message);
+}

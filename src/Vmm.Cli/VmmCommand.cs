@@ -1,0 +1,57 @@
+using System.CommandLine;
+using Vmm.Cli.Commands;
+
+namespace Vmm.Cli;
+
+/// <summary>Builds the <c>vmm</c> command tree and runs it with the CLI's exit-code conventions.</summary>
+internal static class VmmCommand
+{
+    /// <summary>The name of the global <c>--verbose</c> option.</summary>
+    public const string VerboseOptionName = "--verbose";
+
+    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code. Cancelling is Ctrl-C.</summary>
+    public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
+    {
+        RootCommand root = Create(context);
+        ParseResult parseResult = root.Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            foreach (System.CommandLine.Parsing.ParseError error in parseResult.Errors)
+            {
+                context.Error.WriteLine($"vmm: {error.Message}");
+            }
+
+            context.Error.WriteLine("Run 'vmm --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        InvocationConfiguration invocation = new()
+        {
+            Output = context.Out,
+            Error = context.Error,
+            EnableDefaultExceptionHandler = false,
+        };
+        try
+        {
+            return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return ExitCodes.Interrupted;
+        }
+    }
+
+    private static RootCommand Create(CliContext context)
+    {
+        Option<bool> verbose = new(VerboseOptionName, "-v") { Description = "Log more (debug level) to stderr.", Recursive = true };
+        RootCommand root = new("vmm: runs microVMs from a JSON config, lists plugins, and controls running VMs.\n\n" + ExitCodes.HelpText)
+        {
+            verbose,
+            RunCommand.Create(context),
+            ConfigValidateCommand.Create(context),
+            PluginsListCommand.Create(context),
+            CtlCommand.Create(context),
+        };
+        return root;
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Vmm.Core.Hosting;
+using Vmm.Core.Plugins;
+using Xunit;
+
+namespace Vmm.Cli.Tests;
+
+/// <summary>Runs the vmm command in-process with captured stdout and stderr.</summary>
+internal sealed class CliRunner
+{
+    public IPluginCatalog Catalog { get; set; } = FakeCatalog.WithFakeDevice();
+
+    public List<IVmPlatform> Platforms { get; } = [new UnavailablePlatform("kvm", Core.Config.PlatformKind.Kvm), new UnavailablePlatform("qemu", Core.Config.PlatformKind.Qemu)];
+
+    public List<IReadOnlyList<string>> PluginLoads { get; } = [];
+
+    public string DefaultPluginDirectory { get; set; } = "/nonexistent/plugins";
+
+    public async Task<CliResult> RunAsync(params string[] args) => await RunUntilCancelledAsync(args, TestContext.Current.CancellationToken);
+
+    public async Task<CliResult> RunUntilCancelledAsync(string[] args, CancellationToken cancellationToken)
+    {
+        using StringWriter output = new();
+        using StringWriter error = new();
+        CliContext context = new()
+        {
+            Out = output,
+            Error = error,
+            LoadPlugins = (folders, _) =>
+            {
+                PluginLoads.Add(folders);
+                return Catalog;
+            },
+            Platforms = () => Platforms,
+            CreateLoggerFactory = _ => NullLoggerFactory.Instance,
+            DefaultPluginDirectory = DefaultPluginDirectory,
+        };
+        int exitCode = await VmmCommand.RunAsync(args, context, cancellationToken);
+        return new CliResult(exitCode, output.ToString(), error.ToString());
+    }
+}
+
+internal sealed record CliResult(int ExitCode, string Out, string Error)
+{
+    public string[] OutLines => Out.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Out}--- stderr\n{Error}";
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Vmm.Core.Control;
+using Xunit;
+
+namespace Vmm.Cli.Tests;
+
+public sealed class CtlCommandTests : IAsyncDisposable
+{
+    private readonly CliFixture _fixture = new();
+    private readonly CliRunner _cli = new();
+    private readonly ControlServer _server;
+
+    public CtlCommandTests()
+    {
+        ControlCommandRegistry commands = new();
+        commands.Add(new EchoCommand());
+        _server = new ControlServer(Path.Combine(_fixture.Directory, "vm.sock"), commands);
+        _server.Start();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync();
+        _fixture.Dispose();
+    }
+
+    [Fact]
+    public async Task Ok_PrintsTheReply_Exit0()
+    {
+        CliResult result = await _cli.RunAsync("ctl", "--socket", _server.SocketPath, "echo", "--arg", "n=7", "--arg", "name=rng0", "--arg", "on=true", "--arg", "obj={\"a\":[1]}");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("""{"v":1,"id":1,"ok":true,"result":{"n":7,"name":"rng0","on":true,"obj":{"a":[1]}}}""", result.Out.Trim());
+    }
+
+    [Fact]
+    public async Task ErrorReply_IsPrinted_Exit6()
+    {
+        CliResult result = await _cli.RunAsync("ctl", "--socket", _server.SocketPath, "reboot");
+
+        Assert.Equal(6, result.ExitCode);
+        Assert.Equal("unknown-command", JsonDocument.Parse(result.Out).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task NoServer_Exit6()
+    {
+        string missing = Path.Combine(_fixture.Directory, "none.sock");
+
+        CliResult result = await _cli.RunAsync("ctl", "-s", missing, "status");
+
+        Assert.Equal(6, result.ExitCode);
+        Assert.StartsWith($"vmm: control request to '{missing}' failed: ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task BadArg_IsAUsageError()
+    {
+        CliResult result = await _cli.RunAsync("ctl", "--socket", _server.SocketPath, "echo", "--arg", "novalue");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("vmm: --arg expects key=value, got 'novalue'", result.Error.Trim());
+    }
+
+    private sealed class EchoCommand : IControlCommand
+    {
+        public string Name => "echo";
+
+        public string Description => "Returns its args.";
+
+        public ValueTask<JsonNode?> ExecuteAsync(JsonElement args, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(JsonNode.Parse(args.GetRawText()));
+    }
+}

@@ -1,0 +1,48 @@
+using Xunit;
+
+namespace Vmm.Cli.Tests;
+
+public sealed class HelpAndUsageTests
+{
+    private readonly CliRunner _cli = new();
+
+    [Fact]
+    public async Task Help_ListsTheCommandsAndTheExitCodes()
+    {
+        CliResult result = await _cli.RunAsync("--help");
+
+        Assert.Equal(0, result.ExitCode);
+        foreach (string expected in new[] { "run", "config", "plugins", "ctl", "0    ok", "3    config invalid", "5    platform not available", "130  interrupted (Ctrl-C)" })
+        {
+            Assert.Contains(expected, result.Out, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("frobnicate")]
+    [InlineData("run")]
+    [InlineData("config validate")]
+    [InlineData("plugins list --colour")]
+    [InlineData("ctl status")]
+    public async Task UsageErrors_Exit2_WithAMessage(string commandLine)
+    {
+        CliResult result = await _cli.RunAsync(commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Run 'vmm --help' for usage.", result.Error, StringComparison.Ordinal);
+        Assert.StartsWith("vmm: ", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProgramEntry_WritesToTheGivenWriters()
+    {
+        using StringWriter output = new();
+        using StringWriter error = new();
+
+        int exitCode = await Program.RunAsync(["--help"], output, error);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Exit codes:", output.ToString(), StringComparison.Ordinal);
+    }
+}

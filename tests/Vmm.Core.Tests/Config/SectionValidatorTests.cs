@@ -1,0 +1,122 @@
+using Xunit;
+using Vmm.Core.Config;
+
+namespace Vmm.Core.Tests.Config;
+
+/// <summary>The platform, plugins, display and control sections.</summary>
+public sealed class SectionValidatorTests : IDisposable
+{
+    private readonly ConfigFixture _fixture = new();
+
+    public void Dispose() => _fixture.Dispose();
+
+    [Theory]
+    [InlineData("auto", PlatformKind.Auto)]
+    [InlineData("kvm", PlatformKind.Kvm)]
+    [InlineData("qemu", PlatformKind.Qemu)]
+    public void Platform_Values(string value, PlatformKind expected)
+    {
+        Assert.Equal(expected, _fixture.Spec($$"""{ "platform": "{{value}}" }""").Platform);
+    }
+
+    [Theory]
+    [InlineData("\"KVM\"", "$.platform: expected one of \"auto\", \"kvm\", \"qemu\", got string \"KVM\"")]
+    [InlineData("1", "$.platform: expected one of \"auto\", \"kvm\", \"qemu\", got number 1")]
+    public void Platform_Errors(string json, string expected)
+    {
+        Assert.Equal([expected], _fixture.Errors($$"""{ "platform": {{json}} }"""));
+    }
+
+    [Fact]
+    public void PluginPaths_ResolveAgainstTheConfigFolder_AndDefaultToTheDefaultFolder()
+    {
+        System.IO.Directory.CreateDirectory(Path.Combine(_fixture.Directory, "more"));
+        List<PluginSettings> seen = [];
+        VmConfig.Parse("""{ "plugins": { "paths": ["more"], "optional": ["x"] } }""", _fixture.Directory, s => { seen.Add(s); return _fixture.Catalog; }, "/default");
+        VmConfig.Parse("{}", _fixture.Directory, s => { seen.Add(s); return _fixture.Catalog; }, "/default");
+
+        Assert.Equal([Path.Combine(_fixture.Directory, "more")], seen[0].Paths);
+        Assert.Equal(["x"], seen[0].Optional);
+        Assert.Equal(["/default"], seen[1].Paths);
+    }
+
+    [Fact]
+    public void PluginSection_Errors()
+    {
+        Assert.Equal(
+            [
+                $"$.plugins.paths[0]: folder '{_fixture.Directory}/missing' does not exist",
+                "$.plugins.paths[1]: expected a folder path, got number 3",
+                "$.plugins.optional: expected an array of strings, got string \"x\"",
+            ],
+            _fixture.Errors("""{ "plugins": { "paths": ["missing", 3], "optional": "x" } }"""));
+    }
+
+    [Fact]
+    public void Display_ReferencesConfiguredDevices()
+    {
+        _fixture.Catalog = new FakePluginCatalog().AddLoaded("fake", new FakeDeviceFactory());
+        VmSpec spec = _fixture.Spec("""
+            { "devices": [ { "id": "gpu0", "plugin": "fake", "type": "fake-dev" }, { "id": "vnc0", "plugin": "fake", "type": "fake-dev" } ],
+              "display": { "source": "gpu0", "sinks": ["vnc0"] } }
+            """);
+
+        Assert.Equal("gpu0", spec.Display!.Source);
+        Assert.Equal(["vnc0"], spec.Display.Sinks);
+    }
+
+    [Fact]
+    public void Display_Errors()
+    {
+        Assert.Equal(
+            [
+                "$.display.source: expected the id of a configured device (configured: d), got \"gpu0\"",
+                "$.display.sinks[0]: expected the id of a configured device (configured: d), got \"vnc0\"",
+                "$.display.sinks[1]: expected a device id, got number 1",
+            ],
+            _fixture.Errors("""{ "devices": [ { "id": "d", "plugin": "fake", "type": "fake-dev" } ], "display": { "source": "gpu0", "sinks": ["vnc0", 1] } }"""));
+    }
+
+    [Fact]
+    public void Display_WithoutSource_IsAnError()
+    {
+        Assert.Equal(["$.display.source: expected the id of a display source device, got nothing"], _fixture.Errors("""{ "display": { } }"""));
+    }
+
+    [Fact]
+    public void Display_SourceOnAnOptionalSkippedDevice_DropsTheDisplayWithAWarning()
+    {
+        VmConfigResult result = _fixture.Parse("""
+            { "plugins": { "optional": ["gpu"] }, "devices": [ { "id": "gpu0", "plugin": "gpu", "type": "virtio-gpu" } ], "display": { "source": "gpu0" } }
+            """);
+
+        Assert.True(result.IsValid, string.Join('\n', result.Errors));
+        Assert.Null(result.Spec!.Display);
+        Assert.Contains("$.display.source: display source 'gpu0' was skipped; the VM has no display", result.Warnings);
+    }
+
+    [Fact]
+    public void Control_SocketResolvesAgainstTheConfigFolder()
+    {
+        Assert.Equal(Path.Combine(_fixture.Directory, "vm.sock"), _fixture.Spec("""{ "control": { "socket": "vm.sock" } }""").Control!.SocketPath);
+    }
+
+    [Fact]
+    public void Control_Errors()
+    {
+        string longPath = "/tmp/" + new string('s', 120) + ".sock";
+
+        Assert.Equal(["$.control.socket: expected a Unix socket path, got nothing"], _fixture.Errors("""{ "control": { } }"""));
+        Assert.Equal([$"$.control.socket: expected a socket path of at most 107 bytes, got {longPath.Length} bytes ('{longPath}')"], _fixture.Errors($$"""{ "control": { "socket": "{{longPath}}" } }"""));
+    }
+
+    [Fact]
+    public void UnreadableFile_IsOneError()
+    {
+        string missing = Path.Combine(_fixture.Directory, "nope.json");
+
+        ConfigError error = Assert.Single(VmConfig.Load(missing, _ => _fixture.Catalog).Errors);
+
+        Assert.StartsWith($"$: expected a readable config file, got '{missing}': ", error.ToString(), StringComparison.Ordinal);
+    }
+}
