@@ -98,6 +98,9 @@ public sealed class VirtioInputDevice : IVirtioDevice, IInputTarget
     /// <summary>The name the guest sees (ID_NAME).</summary>
     public string Name => _profile.Name;
 
+    /// <summary>Whether the driver has brought the device up (DRIVER_OK) and not reset it since.</summary>
+    public bool IsActive => _context is not null;
+
     /// <summary>Events dropped so far for any reason (also counted in <see cref="DroppedCounterName"/>).</summary>
     public long DroppedEvents => Interlocked.Read(ref _droppedTotal);
 
