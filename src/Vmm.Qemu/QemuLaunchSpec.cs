@@ -1,0 +1,25 @@
+namespace Vmm.Qemu;
+
+/// <summary>One vhost-user device QEMU connects to.</summary>
+/// <param name="Id">The device id (used for QEMU's chardev and device ids).</param>
+/// <param name="Driver">The QEMU front-end device, for example <c>vhost-user-rng-pci</c>.</param>
+/// <param name="SocketPath">The back-end's Unix socket.</param>
+/// <param name="ExtraProperties">More <c>-device</c> properties, for example <c>tag=share</c> for virtio-fs.</param>
+public sealed record QemuVhostUserDevice(string Id, string Driver, string SocketPath, IReadOnlyList<string> ExtraProperties);
+
+/// <summary>Everything the QEMU command line is built from.</summary>
+/// <param name="MemoryBytes">Guest RAM; shared memfd so vhost-user back-ends can map it. A multiple of 1 MiB.</param>
+/// <param name="Vcpus">vCPUs.</param>
+/// <param name="Accelerator">KVM or TCG (not Auto: decide before building).</param>
+/// <param name="KernelPath">The kernel.</param>
+/// <param name="InitrdPath">The initrd, or null.</param>
+/// <param name="CommandLine">The kernel command line.</param>
+/// <param name="Devices">The vhost-user devices.</param>
+public sealed record QemuLaunchSpec(
+    ulong MemoryBytes,
+    int Vcpus,
+    QemuAccelerator Accelerator,
+    string KernelPath,
+    string? InitrdPath,
+    string CommandLine,
+    IReadOnlyList<QemuVhostUserDevice> Devices);
