@@ -160,14 +160,15 @@ public sealed class VirtioInputDevice : IVirtioDevice, IInputTarget
     /// <inheritdoc />
     public void Deliver(ReadOnlySpan<InputEvent> events)
     {
+        if (events.IsEmpty)
+        {
+            return;
+        }
+
         IVirtioDeviceContext? context = _context;
         if (context is null)
         {
-            if (!events.IsEmpty)
-            {
-                CountDropped(events.Length, "inactive");
-            }
-
+            CountDropped(events.Length, "inactive");
             return;
         }
 

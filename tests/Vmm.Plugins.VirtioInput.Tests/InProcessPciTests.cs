@@ -108,6 +108,64 @@ public sealed class InProcessPciTests : IDisposable
         Assert.Equal([.. button, InputEvent.SynReport], ReadEvents(gamepadDriver, gamepadBuffers, 2));
     }
 
+    [Fact]
+    public async Task Frames_published_from_several_threads_arrive_whole_and_in_order_and_overflow_drops_whole_frames()
+    {
+        IVirtioDevice device = Create("kbd0", new VirtioInputOptions { Kind = "keyboard" });
+        _machine.AttachVirtioDevice(device);
+        VirtioPciDriver driver = VirtioPciDriver.Open(_machine, VirtioDeviceType.Input);
+        driver.Initialize();
+        Dictionary<ushort, ulong> buffers = PostEventBuffers(driver, 64);
+        Assert.True(SpinWait.SpinUntil(() => IsActive(device), s_timeout));
+        const int FramesPerSource = 300;
+
+        // Two sources, each with its own key code and increasing values; the guest side reaps and reposts.
+        Task[] sources =
+        [
+            .. new ushort[] { 2, 3 }.Select(code => Task.Run(() =>
+            {
+                for (int i = 0; i < FramesPerSource; i++)
+                {
+                    Assert.True(_router.Publish(InputDeviceKind.Keyboard, [new InputEvent(InputEventTypes.Key, code, i)]));
+                }
+            })),
+        ];
+        var received = new List<InputEvent>();
+        long Dropped() => (long)device.GetType().GetProperty(nameof(VirtioInputDevice.DroppedEvents))!.GetValue(device)!;
+        while (received.Count + Dropped() < 2 * 2 * FramesPerSource)
+        {
+            (ushort head, uint length) = driver.WaitForUsed(VirtioInputDevice.EventQueue, s_timeout);
+            Assert.Equal(8u, length);
+            ulong address = buffers[head];
+            Span<byte> wire = _machine.Memory.GetSpan(address, 8);
+            received.Add(new InputEvent(
+                BinaryPrimitives.ReadUInt16LittleEndian(wire),
+                BinaryPrimitives.ReadUInt16LittleEndian(wire[2..]),
+                BinaryPrimitives.ReadInt32LittleEndian(wire[4..])));
+            buffers.Remove(head);
+            buffers[driver.Submit(VirtioInputDevice.EventQueue, [], [new GuestBuffer(address, 8)])] = address;
+        }
+
+        await Task.WhenAll(sources);
+
+        // The publishers may outrun the guest past the bound: then whole frames are dropped, never halves.
+        Assert.Equal(2 * 2 * FramesPerSource, received.Count + Dropped());
+        Assert.Equal(0, Dropped() % 2);
+        for (int i = 0; i < received.Count; i += 2)
+        {
+            Assert.Equal(InputEventTypes.Key, received[i].Type);
+            Assert.Equal(InputEvent.SynReport, received[i + 1]);
+        }
+
+        foreach (ushort code in new ushort[] { 2, 3 })
+        {
+            int[] values = [.. received.Where(e => e.Type == InputEventTypes.Key && e.Code == code).Select(e => e.Value)];
+            Assert.NotEmpty(values);
+            Assert.True(values.Zip(values.Skip(1)).All(pair => pair.First < pair.Second), $"Source {code} arrived out of order.");
+            Assert.Equal(FramesPerSource - 1, values[^1]);
+        }
+    }
+
     public void Dispose()
     {
         _machine.Dispose();
