@@ -95,6 +95,11 @@ public sealed class VirtioPciDriver
         _commonConfig = common.Value;
         _isr = isr.Value;
         _notifyBase = notify.Value;
+        if ((ReadConfig(PciIds.CommandOffset, 2) & PciIds.CommandMemorySpace) == 0)
+        {
+            throw new VirtioDriverException($"00:{function.Device:x2}.0 does not decode memory; call PciEnumerator.Enable first.");
+        }
+
         QueueCount = (int)ReadCommon(0x12, 2);
         _queues = new DriverVirtqueue?[QueueCount];
         _firstVector = machine.Msi.AllocateVectors(_msixTableSize);

@@ -53,6 +53,37 @@ public sealed class AddressBusTests
     }
 
     [Fact]
+    public void Unclaimed_accesses_are_reported_on_the_vmm_bus_meter()
+    {
+        var bus = new AddressBus("metered-" + Guid.NewGuid().ToString("N"));
+        long measured = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == AddressBus.MeterName && instrument.Name == "vmm.bus.unclaimed_accesses")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == "vmm.bus.name" && Equals(tag.Value, bus.Name))
+                {
+                    Interlocked.Add(ref measured, value);
+                }
+            }
+        });
+        listener.Start();
+
+        bus.Write(0x10, [1]);
+        bus.Read(0x20, new byte[2]);
+
+        Assert.Equal(2, Interlocked.Read(ref measured));
+    }
+
+    [Fact]
     public void Unregister_removes_the_range()
     {
         var bus = new AddressBus("mmio");

@@ -78,6 +78,7 @@ internal sealed class EchoDevice(string id = "echo", VirtioDeviceType type = Vir
     {
         IVirtqueue queue = _context!.Queues[queueIndex];
         byte[] buffer = new byte[4096];
+        bool pushed = false;
         while (queue.TryPop(out DescriptorChain? chain))
         {
             if (ThrowOnNextRequest)
@@ -88,9 +89,13 @@ internal sealed class EchoDevice(string id = "echo", VirtioDeviceType type = Vir
             int length = chain.Read(0, buffer);
             int written = chain.Write(0, buffer.AsSpan(0, length));
             queue.Push(chain, (uint)written);
+            pushed = true;
         }
 
-        queue.NotifyGuest();
+        if (pushed)
+        {
+            queue.NotifyGuest();
+        }
     }
 
     public void Reset()

@@ -50,6 +50,22 @@ public sealed class PciRootTests
     }
 
     [Fact]
+    public void Data_port_writes_of_every_width_land_on_the_addressed_bytes()
+    {
+        int slot = _root.Attach(new TestFunction());
+        OutL(0xCF8, ConfigAddress(slot, 0x3C));
+        OutB(0xCFC, 0x0B); // interrupt line: writable
+        OutB(0xCFD, 0x04); // interrupt pin: read-only
+        Assert.Equal(0x0Bu, InL(0xCFC) & 0xFFFF);
+
+        OutL(0xCF8, ConfigAddress(slot, 0x04));
+        OutW(0xCFC, 0x0006); // command
+        OutW(0xCFE, 0xFFFF); // status: read-only here
+        Assert.Equal(0x0000_0006u, InL(0xCFC));
+        Assert.Equal(0x06, InB(0xCFC));
+    }
+
+    [Fact]
     public void Disabled_address_and_absent_devices_read_all_ones()
     {
         OutL(0xCF8, ConfigAddress(0, 0) & 0x7FFF_FFFF);

@@ -230,9 +230,11 @@ public sealed class VirtioPciTransportTests : IDisposable
     [Fact]
     public void Isr_is_read_to_clear_with_queue_and_config_bits()
     {
-        VirtioPciTransport transport = _machine.AttachVirtioDevice(new EchoDevice());
+        var device = new EchoDevice();
+        VirtioPciTransport transport = _machine.AttachVirtioDevice(device);
         VirtioPciDriver driver = VirtioPciDriver.Open(_machine, VirtioDeviceType.Console);
         driver.Initialize();
+        WaitForActivation(device);
         Assert.Equal(0, driver.ReadIsr());
 
         RoundTrip(driver, "x");
