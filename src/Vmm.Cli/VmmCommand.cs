@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Vmm.Cli.Commands;
+using Vmm.Contracts;
 
 namespace Vmm.Cli;
 
@@ -38,6 +39,12 @@ internal static class VmmCommand
         catch (OperationCanceledException)
         {
             return ExitCodes.Interrupted;
+        }
+        catch (VmmException ex)
+        {
+            // Failures the framework reports on purpose (a control socket in use, a platform call) are one line, not a stack trace.
+            context.Error.WriteLine($"vmm: {ex.Message}");
+            return ExitCodes.VmFailed;
         }
     }
 

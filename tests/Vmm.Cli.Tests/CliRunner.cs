@@ -16,6 +16,8 @@ internal sealed class CliRunner
 
     public string DefaultPluginDirectory { get; set; } = "/nonexistent/plugins";
 
+    public List<Microsoft.Extensions.Logging.LogLevel> LogLevels { get; } = [];
+
     public async Task<CliResult> RunAsync(params string[] args) => await RunUntilCancelledAsync(args, TestContext.Current.CancellationToken);
 
     public async Task<CliResult> RunUntilCancelledAsync(string[] args, CancellationToken cancellationToken)
@@ -32,7 +34,11 @@ internal sealed class CliRunner
                 return Catalog;
             },
             Platforms = () => Platforms,
-            CreateLoggerFactory = _ => NullLoggerFactory.Instance,
+            CreateLoggerFactory = level =>
+            {
+                LogLevels.Add(level);
+                return NullLoggerFactory.Instance;
+            },
             DefaultPluginDirectory = DefaultPluginDirectory,
         };
         int exitCode = await VmmCommand.RunAsync(args, context, cancellationToken);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace Vmm.Cli.Tests;
@@ -44,5 +45,15 @@ public sealed class HelpAndUsageTests
 
         Assert.Equal(0, exitCode);
         Assert.Contains("Exit codes:", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verbose_RaisesTheLogLevel_OnAnyCommand()
+    {
+        await _cli.RunAsync("plugins", "list", "--plugin-path", Path.GetTempPath());
+        await _cli.RunAsync("plugins", "list", "--plugin-path", Path.GetTempPath(), "--verbose");
+        await _cli.RunAsync("-v", "plugins", "list", "--plugin-path", Path.GetTempPath());
+
+        Assert.Equal([LogLevel.Warning, LogLevel.Debug, LogLevel.Debug], _cli.LogLevels);
     }
 }

@@ -109,4 +109,18 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(0, ran.ExitCode);
         Assert.False(File.Exists(socket));
     }
+
+    [Fact]
+    public async Task ControlSocketInUse_OneLine_Exit1()
+    {
+        string socket = Path.Combine(_fixture.Directory, "busy.sock");
+        await using Core.Control.ControlServer other = new(socket, new Core.Control.ControlCommandRegistry());
+        other.Start();
+        _cli.Platforms.Add(new FakePlatform("qemu", PlatformKind.Qemu));
+
+        CliResult result = await _cli.RunAsync("run", "--config", Config("qemu", $$""", "control": { "socket": "{{socket}}" }"""));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"vmm: Control socket '{socket}' is in use by another process.", result.Error.Trim());
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Vmm.Core.Plugins;
 
 namespace Vmm.Core.Config;
@@ -31,7 +32,7 @@ internal static class VmConfigValidator
             return PlatformKind.Auto;
         }
 
-        switch (present.Kind == System.Text.Json.JsonValueKind.String ? present.Element.GetString() : null)
+        switch (present.Kind == JsonValueKind.String ? present.Element.GetString() : null)
         {
             case "auto":
                 return PlatformKind.Auto;
@@ -52,13 +53,22 @@ internal static class VmConfigValidator
             return null;
         }
 
-        string? source = DeviceReference(display["source"] ?? default, display.PathOf("source"), display["source"] is null, allIds, errors);
+        string? source = null;
+        if (display["source"] is RawValue sourceValue)
+        {
+            source = DeviceReference(sourceValue, sourceValue.Path, allIds, errors);
+        }
+        else
+        {
+            ConfigValues.Missing(display.PathOf("source"), "the id of a display source device", errors);
+        }
+
         List<string> sinks = [];
         if (display["sinks"] is RawValue sinksValue)
         {
             foreach (RawValue item in ConfigValues.StringItems(sinksValue, "a device id", errors))
             {
-                if (DeviceReference(item, item.Path, false, allIds, errors) is string sink)
+                if (DeviceReference(item, item.Path, allIds, errors) is string sink)
                 {
                     sinks.Add(sink);
                 }
@@ -81,14 +91,8 @@ internal static class VmConfigValidator
         return new DisplaySpec(source, sinks.Where(IsCreated).ToList());
     }
 
-    private static string? DeviceReference(RawValue value, string path, bool missing, IReadOnlyCollection<string> allIds, ICollection<ConfigError> errors)
+    private static string? DeviceReference(RawValue value, string path, IReadOnlyCollection<string> allIds, ICollection<ConfigError> errors)
     {
-        if (missing)
-        {
-            ConfigValues.Missing(path, "the id of a display source device", errors);
-            return null;
-        }
-
         if (ConfigValues.String(value, "a device id", errors) is not string id)
         {
             return null;

@@ -50,7 +50,15 @@ public sealed class ControlServer : IAsyncDisposable
             throw new InvalidOperationException("The control server is already started.");
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(SocketPath)!);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(SocketPath)!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new VmmException($"Cannot create the folder of control socket '{SocketPath}': {ex.Message}", ex);
+        }
+
         RemoveStaleSocket();
         Socket listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Vmm.Testing.Golden;
+using Xunit;
+
+namespace Vmm.Cli.Tests;
+
+/// <summary>
+/// Validates every config in examples/ with the real plugin host and the built-in plugins (copied next to the test
+/// like next to vmm). Files named invalid*.json must fail; the others must pass, or are skipped naming the guest
+/// file they need that is not built yet.
+/// </summary>
+public sealed class ExamplesTests
+{
+    private static readonly string s_repoRoot = FindRepoRoot();
+
+    public static TheoryData<string> Examples() =>
+        new(Directory.EnumerateFiles(Path.Combine(s_repoRoot, "examples"), "*.json").Select(Path.GetFileName).Order(StringComparer.Ordinal)!);
+
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public async Task Example_ValidatesAsExpected(string name)
+    {
+        string file = Path.Combine(s_repoRoot, "examples", name);
+        bool invalid = name.StartsWith("invalid", StringComparison.Ordinal);
+        if (!invalid && MissingMachineFile(file) is string missing)
+        {
+            Assert.Skip($"{name} needs '{missing}', which is not built yet (tools/guest-image builds the guest image).");
+        }
+
+        (int exitCode, string output) = await ValidateAsync(file);
+
+        Assert.True(invalid ? exitCode == 3 : exitCode == 0, $"exit {exitCode}:\n{output}");
+    }
+
+    [Fact]
+    public async Task InvalidExample_Report()
+    {
+        (_, string output) = await ValidateAsync(Path.Combine(s_repoRoot, "examples", "invalid.json"));
+
+        Snapshot.Verify(output, new SnapshotSettings().ScrubPath(s_repoRoot, "RepoRoot"));
+    }
+
+    [Fact]
+    public async Task BuiltInPlugins_AreNextToVmm()
+    {
+        using StringWriter output = new();
+        using StringWriter error = new();
+
+        int exitCode = await Program.RunAsync(["plugins", "list"], output, error);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("virtio-rng  1.0.0    1.0       loaded  virtio-rng", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Output)> ValidateAsync(string file)
+    {
+        using StringWriter output = new();
+        using StringWriter error = new();
+        int exitCode = await Program.RunAsync(["config", "validate", file], output, error);
+        return (exitCode, output.ToString());
+    }
+
+    private static string? MissingMachineFile(string file)
+    {
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(file), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (!document.RootElement.TryGetProperty("machine", out JsonElement machine))
+        {
+            return null;
+        }
+
+        foreach (string member in new[] { "kernel", "initrd" })
+        {
+            if (machine.TryGetProperty(member, out JsonElement value) && value.ValueKind == JsonValueKind.String)
+            {
+                string path = Path.GetFullPath(value.GetString()!, Path.GetDirectoryName(file)!);
+                if (!File.Exists(path))
+                {
+                    return path;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Framework.sln")) && Directory.Exists(Path.Combine(directory.FullName, "examples")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Framework.sln with an examples folder above {AppContext.BaseDirectory}.");
+    }
+}
