@@ -1,0 +1,40 @@
+using Vmm.Contracts.Input;
+
+namespace Vmm.Core.Input;
+
+/// <summary>The lower-case names configs and the control API use for <see cref="InputDeviceKind"/>.</summary>
+public static class InputDeviceKindNames
+{
+    /// <summary>Reads <c>keyboard</c>, <c>mouse</c>, <c>tablet</c> or <c>gamepad</c>.</summary>
+    public static bool TryParse(string? text, out InputDeviceKind kind)
+    {
+        switch (text)
+        {
+            case "keyboard":
+                kind = InputDeviceKind.Keyboard;
+                return true;
+            case "mouse":
+                kind = InputDeviceKind.Mouse;
+                return true;
+            case "tablet":
+                kind = InputDeviceKind.Tablet;
+                return true;
+            case "gamepad":
+                kind = InputDeviceKind.Gamepad;
+                return true;
+            default:
+                kind = default;
+                return false;
+        }
+    }
+
+    /// <summary>The name of <paramref name="kind"/>.</summary>
+    public static string ToName(InputDeviceKind kind) => kind switch
+    {
+        InputDeviceKind.Keyboard => "keyboard",
+        InputDeviceKind.Mouse => "mouse",
+        InputDeviceKind.Tablet => "tablet",
+        InputDeviceKind.Gamepad => "gamepad",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+}
