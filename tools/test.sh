@@ -28,7 +28,8 @@ if [ "$skipped" -gt 0 ]; then
     echo
     echo "Skipped tests and why:"
     awk '/<UnitTestResult / && /outcome="NotExecuted"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); want = 1; next }
-         want && /<Message>/ { sub(/.*<Message>/, ""); sub(/<\/Message>.*/, ""); print "  " name ": " $0; want = 0 }' "${trx[@]}"
+         want && /<Message>/ { sub(/.*<Message>/, ""); sub(/<\/Message>.*/, ""); print "  " name ": " $0; want = 0 }' "${trx[@]}" \
+        | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
 fi
 
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then

@@ -110,14 +110,16 @@ public sealed class DescriptorChain
             }
 
             int n = (int)Math.Min(buffer.Length - offset, wanted - done);
-            Span<byte> guest = Memory.GetSpan(buffer.Address + (ulong)offset, n);
+
+            // Read/Write rather than one span: a buffer may cross two adjacent memory regions.
+            ulong address = buffer.Address + (ulong)offset;
             if (toGuest)
             {
-                source.Slice(done, n).CopyTo(guest);
+                Memory.Write(address, source.Slice(done, n));
             }
             else
             {
-                guest.CopyTo(destination.Slice(done, n));
+                Memory.Read(address, destination.Slice(done, n));
             }
 
             done += n;
