@@ -66,6 +66,9 @@ public sealed class KvmMachine : IControlledVm, IDisposable
     /// <summary>The virtio transports, in config order.</summary>
     public IReadOnlyList<VirtioPciTransport> Transports => [.. _transports.Select(t => t.Transport)];
 
+    /// <summary>Doorbells that reached a device through an ioeventfd (without a vCPU exit).</summary>
+    internal long NotifySignalCount => _notifyLoop.SignalCount;
+
     /// <summary>
     /// Builds the VM for <paramref name="spec"/> (kernel loaded, devices attached, vCPUs set) without starting it.
     /// </summary>

@@ -15,6 +15,7 @@ internal sealed class VirtioNotifyLoop : IDisposable
     private readonly SafeFileHandle _wake = HostEventFd.Create(nonBlocking: true);
     private Thread? _thread;
     private volatile bool _stopping;
+    private long _signals;
 
     /// <summary>Creates an eventfd whose signals run <paramref name="onSignal"/> on the loop thread. Before <see cref="Start"/>.</summary>
     public SafeFileHandle Add(Action onSignal)
@@ -28,6 +29,9 @@ internal sealed class VirtioNotifyLoop : IDisposable
         _sources.Add((eventFd, onSignal));
         return eventFd;
     }
+
+    /// <summary>How many doorbell signals the loop has handed on (KVM ioeventfds, not vCPU exits).</summary>
+    public long SignalCount => Interlocked.Read(ref _signals);
 
     /// <summary>Starts the thread (only when there is something to poll).</summary>
     public void Start()
@@ -94,6 +98,7 @@ internal sealed class VirtioNotifyLoop : IDisposable
                     {
                         if ((polled[i].revents & global::Interop.PollEvents.POLLIN) != 0 && HostEventFd.TryRead(_sources[i - 1].EventFd, out _))
                         {
+                            Interlocked.Increment(ref _signals);
                             _sources[i - 1].OnSignal();
                         }
                     }

@@ -25,9 +25,9 @@ internal static class SyntheticImages
     }
 
     /// <summary>A minimal x86-64 ELF executable: one PT_LOAD at <paramref name="address"/> and optional notes.</summary>
-    public static byte[] Elf(ulong address = 0x20_0000, ulong entry = 0x20_0000, byte[]? notes = null, byte elfClass = 2, ushort machine = 62, ulong memorySize = 0x2000)
+    public static byte[] Elf(ulong address = 0x20_0000, ulong entry = 0x20_0000, byte[]? notes = null, byte elfClass = 2, ushort machine = 62, ulong memorySize = 0x2000, byte[]? code = null)
     {
-        byte[] code = [0xF4, 0xEB, 0xFD];
+        code ??= [0xF4, 0xEB, 0xFD];
         int headerCount = notes is null ? 1 : 2;
         int notesOffset = 64 + (56 * headerCount);
         int codeOffset = notesOffset + (notes?.Length ?? 0);

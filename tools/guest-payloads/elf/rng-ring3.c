@@ -30,6 +30,13 @@ static void puthex(uint64_t v, int digits)
 {
     for (int i = digits - 1; i >= 0; i--) putc_("0123456789abcdef"[(v >> (i * 4)) & 0xf]);
 }
+static void putdec(uint32_t v)
+{
+    char digits[10];
+    int n = 0;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) putc_(digits[--n]);
+}
 static int fail(const char *why) { puts_("rng: FAIL "); puts_(why); putc_('\n'); return 1; }
 
 static uint32_t cfg_addr(int dev, int reg) { return 0x80000000u | ((uint32_t)dev << 11) | (reg & 0xfc); }
@@ -142,7 +149,7 @@ int main(void)
     if (used_ring.idx != 1) return fail("interrupt without a used buffer");
     uint32_t length = used_ring.ring[0].len;
     puts_("rng: msi-x vector 0x40 fired\n");
-    puts_("rng: "); puthex(length, 2); puts_(" bytes: ");
+    puts_("rng: "); putdec(length); puts_(" bytes: ");
     for (uint32_t i = 0; i < length && i < RNG_BYTES; i++) puthex(buffer[i], 2);
     putc_('\n');
     return length == RNG_BYTES ? 0 : fail("short read");
