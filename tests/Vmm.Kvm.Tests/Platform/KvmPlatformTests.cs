@@ -47,6 +47,35 @@ public sealed class KvmPlatformTests
     }
 
     [Fact]
+    public async Task CtrlCStopsVmmRunCleanly()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = PlatformTestSpecs.Ring3Payload([0x66, 0xBA, 0xF8, 0x03, 0xB0, 0x52, 0xEE, 0xEB, 0xFE]); // print 'R', spin
+        string config = Path.Combine(Path.GetDirectoryName(payload)!, "spin.json");
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { machine = new { memory = "16M", kernel = payload, cmdline = "" }, platform = "kvm" }), TestContext.Current.CancellationToken);
+        ProcessStartInfo start = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "vmm.dll"), "run", "--config", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        using Process vmm = Process.Start(start)!;
+        Task<string> stderr = vmm.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        char[] first = new char[1];
+        int read = await vmm.StandardOutput.ReadAsync(first, TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.Equal((1, 'R'), (read, first[0]));
+
+        using (Process kill = Process.Start("kill", ["-INT", vmm.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await vmm.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.True(vmm.ExitCode == 130, $"exit code {vmm.ExitCode}; stderr: {await stderr}");
+        Assert.Contains("interrupted", await stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RngPayloadKicksThroughAnIoeventfdAfterMovingTheBar()
     {
         using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
