@@ -98,6 +98,12 @@ internal static unsafe class HostFileSystem
     public static int SanitizeOpenFlags(int flags)
         => flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_TRUNC | O_LARGEFILE | O_DIRECTORY);
 
+    /// <summary>O_DIRECTORY, which a file create must not carry.</summary>
+    public static int DirectoryOnlyFlag => O_DIRECTORY;
+
+    /// <summary>Whether the guest asked for O_EXCL.</summary>
+    public static bool IsExclusiveCreate(int flags) => (flags & O_EXCL) != 0;
+
     /// <summary>Whether <paramref name="flags"/> ask for write access or truncation.</summary>
     public static bool WantsWrite(int flags) => (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0;
 
