@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
 using Vmm.Interop;
@@ -5,14 +7,24 @@ using Vmm.Interop;
 namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>
-/// File I/O straight between a host file and a chain's guest buffers (READ and WRITE payloads), one pread/pwrite
-/// per descriptor, with a bounce buffer only for a buffer that straddles two memory regions.
+/// File I/O straight between a host file and a chain's guest buffers (READ and WRITE payloads): one preadv/pwritev
+/// over all the descriptors, no copy. Guest memory is mapped and stays put while the VM runs (the
+/// <see cref="Vmm.Contracts.Memory.IGuestMemory"/> contract), so its addresses can go into an iovec. A buffer that
+/// straddles two memory regions falls back to a bounce buffer, one descriptor at a time.
 /// </summary>
-internal static class ChainIo
+internal sealed unsafe class ChainIo
 {
+    private readonly HostIoSegment[] _segments = new HostIoSegment[HostIoSegment.MaxCount];
+    private readonly byte[] _bounce = new byte[64 * 1024];
+
     /// <summary>Reads up to <paramref name="size"/> bytes at <paramref name="fileOffset"/> into the writable part from <paramref name="chainOffset"/>; stops at end of file.</summary>
-    public static int ReadFile(SafeFileHandle file, long fileOffset, int size, DescriptorChain chain, long chainOffset, byte[] bounce)
+    public int ReadFile(SafeFileHandle file, long fileOffset, int size, DescriptorChain chain, long chainOffset)
     {
+        if (TryGather(chain.Writable, chain, chainOffset, size, out int count))
+        {
+            return (int)HostFileSystem.ReadAt(file, _segments.AsSpan(0, count), fileOffset);
+        }
+
         int done = 0;
         foreach (GuestBuffer buffer in chain.Writable)
         {
@@ -27,22 +39,13 @@ internal static class ChainIo
                 continue;
             }
 
-            int wanted = (int)Math.Min(buffer.Length - chainOffset, size - done);
+            int wanted = (int)Math.Min(Math.Min(buffer.Length - chainOffset, size - done), _bounce.Length);
             ulong address = buffer.Address + (ulong)chainOffset;
             chainOffset = 0;
-            int got;
-            if (chain.Memory.TryGetSpan(address, wanted, out Span<byte> guest))
-            {
-                got = HostFileSystem.ReadAt(file, guest, fileOffset + done);
-            }
-            else
-            {
-                got = HostFileSystem.ReadAt(file, bounce.AsSpan(0, Math.Min(wanted, bounce.Length)), fileOffset + done);
-                chain.Memory.Write(address, bounce.AsSpan(0, got));
-            }
-
+            int got = HostFileSystem.ReadAt(file, _bounce.AsSpan(0, wanted), fileOffset + done);
+            chain.Memory.Write(address, _bounce.AsSpan(0, got));
             done += got;
-            if (got < wanted)
+            if (got < wanted || wanted < buffer.Length)
             {
                 break;
             }
@@ -52,8 +55,13 @@ internal static class ChainIo
     }
 
     /// <summary>Writes <paramref name="size"/> bytes from the readable part at <paramref name="chainOffset"/> to <paramref name="fileOffset"/>.</summary>
-    public static int WriteFile(SafeFileHandle file, long fileOffset, int size, DescriptorChain chain, long chainOffset, byte[] bounce)
+    public int WriteFile(SafeFileHandle file, long fileOffset, int size, DescriptorChain chain, long chainOffset)
     {
+        if (TryGather(chain.Readable, chain, chainOffset, size, out int count))
+        {
+            return (int)HostFileSystem.WriteAt(file, _segments.AsSpan(0, count), fileOffset);
+        }
+
         int done = 0;
         foreach (GuestBuffer buffer in chain.Readable)
         {
@@ -68,28 +76,50 @@ internal static class ChainIo
                 continue;
             }
 
-            int wanted = (int)Math.Min(buffer.Length - chainOffset, size - done);
+            int wanted = (int)Math.Min(Math.Min(buffer.Length - chainOffset, size - done), _bounce.Length);
             ulong address = buffer.Address + (ulong)chainOffset;
             chainOffset = 0;
-            int put;
-            if (chain.Memory.TryGetSpan(address, wanted, out Span<byte> guest))
-            {
-                put = HostFileSystem.WriteAt(file, guest, fileOffset + done);
-            }
-            else
-            {
-                int chunk = Math.Min(wanted, bounce.Length);
-                chain.Memory.Read(address, bounce.AsSpan(0, chunk));
-                put = HostFileSystem.WriteAt(file, bounce.AsSpan(0, chunk), fileOffset + done);
-            }
-
+            chain.Memory.Read(address, _bounce.AsSpan(0, wanted));
+            int put = HostFileSystem.WriteAt(file, _bounce.AsSpan(0, wanted), fileOffset + done);
             done += put;
-            if (put < wanted)
+            if (put < wanted || wanted < buffer.Length)
             {
                 break;
             }
         }
 
         return done;
+    }
+
+    /// <summary>Describes <paramref name="size"/> bytes of <paramref name="buffers"/> from <paramref name="offset"/> as iovecs; false when one cannot be (straddles regions, too many).</summary>
+    private bool TryGather(ReadOnlySpan<GuestBuffer> buffers, DescriptorChain chain, long offset, int size, out int count)
+    {
+        count = 0;
+        int described = 0;
+        foreach (GuestBuffer buffer in buffers)
+        {
+            if (described == size)
+            {
+                break;
+            }
+
+            if (offset >= buffer.Length)
+            {
+                offset -= buffer.Length;
+                continue;
+            }
+
+            int length = (int)Math.Min(buffer.Length - offset, size - described);
+            if (count == _segments.Length || !chain.Memory.TryGetSpan(buffer.Address + (ulong)offset, length, out Span<byte> guest))
+            {
+                return false;
+            }
+
+            _segments[count++] = new HostIoSegment((nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(guest)), (nuint)length);
+            described += length;
+            offset = 0;
+        }
+
+        return true;
     }
 }

@@ -83,7 +83,7 @@ internal sealed partial class FuseSession
 
         long room = chain.WritableLength - FuseProtocol.OutHeaderSize;
         int wanted = (int)Math.Min(Math.Min(size, (uint)FuseProtocol.MaxWrite), Math.Max(room, 0));
-        int done = ChainIo.ReadFile(handle.File, (long)offset, wanted, chain, FuseProtocol.OutHeaderSize, _bounce);
+        int done = _io.ReadFile(handle.File, (long)offset, wanted, chain, FuseProtocol.OutHeaderSize);
         _payloadInChain = true;
         return done;
     }
@@ -110,7 +110,7 @@ internal sealed partial class FuseSession
             return -Errno.EFBIG;
         }
 
-        int written = ChainIo.WriteFile(handle.File, (long)offset, (int)size, chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize, _bounce);
+        int written = _io.WriteFile(handle.File, (long)offset, (int)size, chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize);
         Span<byte> reply = Payload[..8];
         reply.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)written);

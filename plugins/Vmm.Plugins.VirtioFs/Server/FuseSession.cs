@@ -38,7 +38,7 @@ internal sealed partial class FuseSession : IDisposable
     private readonly HandleTable _handles = new(HandleLimit);
     private readonly byte[] _request = new byte[FuseProtocol.InHeaderSize + RequestArgsCapacity];
     private readonly byte[] _reply = new byte[FuseProtocol.OutHeaderSize + ReplyPayloadCapacity];
-    private readonly byte[] _bounce = new byte[64 * 1024];
+    private readonly ChainIo _io = new();
     private readonly byte[] _dirents = new byte[32 * 1024];
 
     private ISharedMemoryRegion? _window;

@@ -276,6 +276,27 @@ internal static unsafe class HostFileSystem
         }
     }
 
+    /// <summary>
+    /// preadv into memory the segments describe (mapped, stable memory such as guest RAM); at most
+    /// <see cref="HostIoSegment.MaxCount"/> segments. Returns the bytes read (short at end of file).
+    /// </summary>
+    public static long ReadAt(SafeFileHandle file, ReadOnlySpan<HostIoSegment> segments, long offset)
+    {
+        fixed (HostIoSegment* p = segments)
+        {
+            return global::Interop.CheckIo((long)global::Interop.PReadV(file, p, segments.Length, offset), "preadv");
+        }
+    }
+
+    /// <summary>pwritev from the memory the segments describe; returns the bytes written.</summary>
+    public static long WriteAt(SafeFileHandle file, ReadOnlySpan<HostIoSegment> segments, long offset)
+    {
+        fixed (HostIoSegment* p = segments)
+        {
+            return global::Interop.CheckIo((long)global::Interop.PWriteV(file, p, segments.Length, offset), "pwritev");
+        }
+    }
+
     /// <summary>fsync, or fdatasync when <paramref name="dataOnly"/>.</summary>
     public static void Sync(SafeFileHandle file, bool dataOnly)
         => global::Interop.CheckIo(dataOnly ? global::Interop.FDataSync(file) : global::Interop.FSync(file), dataOnly ? "fdatasync" : "fsync");
