@@ -29,7 +29,7 @@ public sealed unsafe class DaxTests : IDisposable
         FuseReply init = client.Init().Ok();
 
         // Activation runs on the device worker; INIT's reply proves it happened.
-        Assert.True(client.Device.HasDaxWindow);
+        Assert.True(client.FsDevice.HasDaxWindow);
         Assert.NotEqual(0u, init.U32(12) & MapAlignmentFlag);
         Assert.Equal(12, init.Payload[30]);
 

@@ -26,7 +26,7 @@ internal sealed class FuseTestClient : IDisposable
     private readonly GuestBuffer _reply;
     private ulong _unique = 2;
 
-    private FuseTestClient(InProcessMachine machine, VirtioFsDevice device, VirtioPciTransport transport, VirtioPciDriver driver)
+    private FuseTestClient(InProcessMachine machine, IVirtioDevice device, VirtioPciTransport transport, VirtioPciDriver driver)
     {
         Machine = machine;
         Device = device;
@@ -38,7 +38,11 @@ internal sealed class FuseTestClient : IDisposable
 
     public InProcessMachine Machine { get; }
 
-    public VirtioFsDevice Device { get; }
+    /// <summary>The device; a plugin-host-loaded one is a different type identity, so tests that need it use <see cref="FsDevice"/>.</summary>
+    public IVirtioDevice Device { get; }
+
+    /// <summary>The device as this assembly's <see cref="VirtioFsDevice"/>.</summary>
+    public VirtioFsDevice FsDevice => (VirtioFsDevice)Device;
 
     public VirtioPciTransport Transport { get; }
 
@@ -48,10 +52,15 @@ internal sealed class FuseTestClient : IDisposable
     public static FuseTestClient Start(string sharedDir, VirtioFsOptions? options = null)
     {
         options ??= new VirtioFsOptions();
+        return Start(new VirtioFsDevice("fs0", sharedDir, options, NullLoggerFactory.Instance, meterFactory: null));
+    }
+
+    /// <summary>Attaches <paramref name="device"/> (owned by the client from now on) and brings it to DRIVER_OK.</summary>
+    public static FuseTestClient Start(IVirtioDevice device)
+    {
         var machine = new InProcessMachine(128UL << 20);
         try
         {
-            var device = new VirtioFsDevice("fs0", sharedDir, options, NullLoggerFactory.Instance, meterFactory: null);
             VirtioPciTransport transport = machine.AttachVirtioDevice(device);
             var driver = VirtioPciDriver.Open(machine, VirtioDeviceType.FileSystem);
             driver.Initialize();
@@ -199,7 +208,11 @@ internal sealed class FuseTestClient : IDisposable
         return entries;
     }
 
-    public void Dispose() => Machine.Dispose();
+    public void Dispose()
+    {
+        Machine.Dispose();
+        Device.Dispose();
+    }
 
     private static byte[] ReadIn(ulong fh, ulong offset, uint size)
         => new FuseArgsBuilder().U64(fh).U64(offset).U32(size).U32(0).U64(0).U32(0).U32(0).ToArray();
