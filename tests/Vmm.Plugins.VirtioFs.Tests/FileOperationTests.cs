@@ -59,6 +59,36 @@ public sealed class FileOperationTests : IDisposable
     }
 
     [Fact]
+    public void PayloadsSplitIntoOddDescriptorsArriveIntact()
+    {
+        FuseReply created = _client.Create(1, "split.bin").Ok();
+        ulong node = created.U64(0);
+        ulong fh = created.U64(128);
+        byte[] data = new byte[300_001];
+        new Random(3).NextBytes(data);
+        byte[] args = new FuseArgsBuilder().U64(fh).U64(5).U32((uint)data.Length).U32(0).U64(0).U32(0).U32(0).Bytes(data).ToArray();
+        byte[] request = new byte[40 + args.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(request, (uint)request.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(request.AsSpan(4), (uint)FuseOpcode.Write);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(request.AsSpan(16), node);
+        args.CopyTo(request, 40);
+
+        // Header and write_in split mid-struct, then 4000-byte pieces: nothing lines up with a struct or a page.
+        FuseReply written = _client.SendRaw(request, 64, pieceSize: 4000, headerPart: 17).Ok();
+        Assert.Equal((uint)data.Length, written.U32(0));
+        Assert.Equal(data, File.ReadAllBytes(_share.InShare("split.bin")).AsSpan(5).ToArray());
+
+        byte[] read = new FuseArgsBuilder().U64(fh).U64(5).U32((uint)data.Length).U32(0).U64(0).U32(0).U32(0).ToArray();
+        byte[] readRequest = new byte[40 + read.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(readRequest, (uint)readRequest.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(readRequest.AsSpan(4), (uint)FuseOpcode.Read);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(readRequest.AsSpan(16), node);
+        read.CopyTo(readRequest, 40);
+        FuseReply back = _client.SendRaw(readRequest, 16 + data.Length, pieceSize: 3001).Ok();
+        Assert.Equal(data, back.Payload);
+    }
+
+    [Fact]
     public void LookupFindsHostFilesAndHardLinksShareOneNode()
     {
         File.WriteAllText(_share.InShare("a"), "x");

@@ -92,26 +92,25 @@ internal sealed class FuseTestClient : IDisposable
     }
 
     /// <summary>Sends <paramref name="request"/> exactly as given (a forged header included) on <paramref name="queue"/>.</summary>
-    public FuseReply SendRaw(ReadOnlySpan<byte> request, int replyRoom, int queue = RequestQueue)
+    /// <remarks>
+    /// With <paramref name="pieceSize"/> the readable bytes after the first <paramref name="headerPart"/> and the
+    /// writable bytes after the out-header are cut into descriptors of that size (Linux puts each data page in its
+    /// own descriptor, and the first may start mid-page), the last piece shorter.
+    /// </remarks>
+    public FuseReply SendRaw(ReadOnlySpan<byte> request, int replyRoom, int queue = RequestQueue, int pieceSize = 0, int headerPart = 40)
     {
         Machine.Memory.Write(_request.Address, request);
         var readable = new List<GuestBuffer>();
-        int headerPart = Math.Min(40, request.Length);
+        headerPart = Math.Min(headerPart, request.Length);
         readable.Add(new GuestBuffer(_request.Address, (uint)headerPart));
-        if (request.Length > headerPart)
-        {
-            readable.Add(new GuestBuffer(_request.Address + (ulong)headerPart, (uint)(request.Length - headerPart)));
-        }
+        AddPieces(readable, _request.Address + (ulong)headerPart, request.Length - headerPart, pieceSize);
 
         var writable = new List<GuestBuffer>();
         if (replyRoom > 0)
         {
             Machine.Memory.GetSpan(_reply.Address, replyRoom).Fill(0xEE);
             writable.Add(new GuestBuffer(_reply.Address, (uint)Math.Min(16, replyRoom)));
-            if (replyRoom > 16)
-            {
-                writable.Add(new GuestBuffer(_reply.Address + 16, (uint)(replyRoom - 16)));
-            }
+            AddPieces(writable, _reply.Address + 16, replyRoom - 16, pieceSize);
         }
 
         Driver.Submit(queue, [.. readable], [.. writable]);
@@ -212,6 +211,16 @@ internal sealed class FuseTestClient : IDisposable
     {
         Machine.Dispose();
         Device.Dispose();
+    }
+
+    private static void AddPieces(List<GuestBuffer> buffers, ulong address, int length, int pieceSize)
+    {
+        for (int offset = 0; offset < length;)
+        {
+            int piece = pieceSize <= 0 ? length : Math.Min(pieceSize, length - offset);
+            buffers.Add(new GuestBuffer(address + (ulong)offset, (uint)piece));
+            offset += piece;
+        }
     }
 
     private static byte[] ReadIn(ulong fh, ulong offset, uint size)
