@@ -145,7 +145,7 @@ internal sealed partial class FuseSession : IDisposable
 
         if (result < 0)
         {
-            VirtioFsLog.RequestFailed(_logger, _deviceId, header.Opcode.ToString(), header.NodeId, -result);
+            VirtioFsLog.RequestFailed(_logger, _deviceId, header.Opcode, header.NodeId, -result);
         }
 
         return Complete(chain, header.Unique, result);
@@ -215,7 +215,7 @@ internal sealed partial class FuseSession : IDisposable
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or OverflowException)
         {
-            VirtioFsLog.UnexpectedFailure(_logger, _deviceId, header.Opcode.ToString(), e);
+            VirtioFsLog.UnexpectedFailure(_logger, _deviceId, header.Opcode, e);
             return -Errno.EIO;
         }
     }
