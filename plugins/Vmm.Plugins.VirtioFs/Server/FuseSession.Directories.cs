@@ -104,19 +104,14 @@ internal sealed partial class FuseSession
             return false;
         }
 
-        SafeFileHandle entry;
-        try
-        {
-            entry = HostFileSystem.OpenPathBeneath(directory.Handle, name);
-        }
-        catch (NativeCallException)
+        if (HostFileSystem.TryOpenPathBeneath(directory.Handle, name, out SafeFileHandle? entry) != 0)
         {
             return false;
         }
 
         try
         {
-            return ReplyEntry(entry, record) > 0;
+            return ReplyEntry(entry!, record) > 0;
         }
         catch (NativeCallException)
         {

@@ -31,7 +31,8 @@ internal sealed partial class FuseSession
             return -error;
         }
 
-        return ReplyEntry(HostFileSystem.OpenPathBeneath(parent.Handle, name), Payload);
+        error = HostFileSystem.TryOpenPathBeneath(parent.Handle, name, out SafeFileHandle? handle);
+        return error != 0 ? -error : ReplyEntry(handle!, Payload);
     }
 
     /// <summary>

@@ -38,6 +38,27 @@ internal static unsafe class HostFileSystem
     /// </summary>
     public static SafeFileHandle OpenPathBeneath(SafeFileHandle directory, ReadOnlySpan<byte> name)
     {
+        int errno = TryOpenPathBeneath(directory, name, out SafeFileHandle? handle);
+        if (errno != 0)
+        {
+            global::Interop.ThrowForErrno(errno, "openat2(RESOLVE_BENEATH)");
+        }
+
+        return handle!;
+    }
+
+    /// <summary>
+    /// <see cref="OpenPathBeneath"/> without an exception for the common misses (a guest looks up many names that
+    /// do not exist): returns 0 and the handle, or errno and null.
+    /// </summary>
+    public static int TryOpenPathBeneath(SafeFileHandle directory, ReadOnlySpan<byte> name, out SafeFileHandle? handle)
+    {
+        if (name.Length > MaxNameBytes)
+        {
+            handle = null;
+            return NameTooLongErrno;
+        }
+
         Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
         fixed (byte* p = Terminate(name, buffer))
         {
@@ -46,7 +67,17 @@ internal static unsafe class HostFileSystem
                 Flags = (ulong)(O_PATH | O_NOFOLLOW | O_CLOEXEC),
                 Resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
             };
-            return global::Interop.CheckIo(global::Interop.OpenAt2(SYS_openat2, directory, p, &how, (nuint)sizeof(global::Interop.OpenHow)), "openat2(RESOLVE_BENEATH)");
+            SafeFileHandle result = global::Interop.OpenAt2(SYS_openat2, directory, p, &how, (nuint)sizeof(global::Interop.OpenHow));
+            if (result.IsInvalid)
+            {
+                int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                result.Dispose();
+                handle = null;
+                return errno;
+            }
+
+            handle = result;
+            return 0;
         }
     }
 
