@@ -113,6 +113,16 @@ public sealed class EscapeTests : IDisposable
     }
 
     [Fact]
+    public void HardLinkingASymlinkLinksTheSymlinkNotItsTarget()
+    {
+        ulong node = _client.LookupNode(1, "secretlink");
+        FuseReply link = _client.Link(node, 1, "hl").Ok();
+        Assert.Equal(node, link.U64(0));
+        Assert.Equal(0xA000u, link.U32(40 + 60) & 0xF000);
+        Assert.Equal(Path.Combine(_share.Outside, "secret"), new FileInfo(_share.InShare("hl")).LinkTarget);
+    }
+
+    [Fact]
     public void ProcSelfFdPathsAreJustMissingNames()
     {
         Assert.Equal(-Errno.EINVAL, _client.Lookup(1, "/proc/self/fd/3").Error);
