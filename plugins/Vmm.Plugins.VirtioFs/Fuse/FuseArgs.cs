@@ -1,0 +1,80 @@
+using System.Buffers.Binary;
+
+namespace Vmm.Plugins.VirtioFs.Fuse;
+
+/// <summary>
+/// Reads a request's in-arguments: fixed little-endian fields and NUL-terminated names packed back to back,
+/// unaligned. Every read is bounds-checked; a short request makes the Try methods return false.
+/// </summary>
+internal ref struct FuseArgs
+{
+    private readonly ReadOnlySpan<byte> _data;
+    private int _position;
+
+    public FuseArgs(ReadOnlySpan<byte> data)
+    {
+        _data = data;
+        _position = 0;
+    }
+
+    /// <summary>Bytes not read yet.</summary>
+    public readonly int Remaining => _data.Length - _position;
+
+    /// <summary>The bytes not read yet.</summary>
+    public readonly ReadOnlySpan<byte> Rest => _data[_position..];
+
+    public bool TryReadUInt32(out uint value)
+    {
+        if (Remaining < 4)
+        {
+            value = 0;
+            return false;
+        }
+
+        value = BinaryPrimitives.ReadUInt32LittleEndian(_data[_position..]);
+        _position += 4;
+        return true;
+    }
+
+    public bool TryReadUInt64(out ulong value)
+    {
+        if (Remaining < 8)
+        {
+            value = 0;
+            return false;
+        }
+
+        value = BinaryPrimitives.ReadUInt64LittleEndian(_data[_position..]);
+        _position += 8;
+        return true;
+    }
+
+    /// <summary>Reads a fixed struct of <paramref name="length"/> bytes.</summary>
+    public bool TryReadBytes(int length, out ReadOnlySpan<byte> bytes)
+    {
+        if (length < 0 || Remaining < length)
+        {
+            bytes = default;
+            return false;
+        }
+
+        bytes = _data.Slice(_position, length);
+        _position += length;
+        return true;
+    }
+
+    /// <summary>Reads a string up to (not including) its NUL, which must lie inside the request.</summary>
+    public bool TryReadString(out ReadOnlySpan<byte> value)
+    {
+        int end = _data[_position..].IndexOf((byte)0);
+        if (end < 0)
+        {
+            value = default;
+            return false;
+        }
+
+        value = _data.Slice(_position, end);
+        _position += end + 1;
+        return true;
+    }
+}

@@ -1,0 +1,268 @@
+using Microsoft.Win32.SafeHandles;
+using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Fuse;
+
+namespace Vmm.Plugins.VirtioFs.Server;
+
+internal sealed partial class FuseSession
+{
+    private int Symlink(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadString(out ReadOnlySpan<byte> name) || !args.TryReadString(out ReadOnlySpan<byte> target))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareCreate(header, name, out Inode parent);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        if (target.IsEmpty || target.Length >= HostFileSystem.MaxNameBytes)
+        {
+            return target.IsEmpty ? -Errno.EINVAL : -Errno.ENAMETOOLONG;
+        }
+
+        // The target is stored, never followed: every later open of the node uses O_NOFOLLOW.
+        HostFileSystem.MakeSymbolicLink(target, parent.Handle, name);
+        return ReplyCreated(header, parent, name, FuseProtocol.Symlink);
+    }
+
+    private int MkNod(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _)
+            || !args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareCreate(header, name, out Inode parent);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        uint type = mode & FuseProtocol.FileTypeMask;
+        if (type is not (FuseProtocol.RegularFile or FuseProtocol.Fifo or FuseProtocol.Socket))
+        {
+            // Device nodes made by a guest would be host device nodes.
+            return type is FuseProtocol.CharacterDevice or FuseProtocol.BlockDevice ? -Errno.EPERM : -Errno.EINVAL;
+        }
+
+        HostFileSystem.MakeNode(parent.Handle, name, type | SanitizeMode(mode, directory: false), 0);
+        return ReplyCreated(header, parent, name, type);
+    }
+
+    private int MkDir(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareCreate(header, name, out Inode parent);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        HostFileSystem.MakeDirectory(parent.Handle, name, SanitizeMode(mode, directory: true));
+        return ReplyCreated(header, parent, name, FuseProtocol.Directory);
+    }
+
+    private int Unlink(in FuseInHeader header, ref FuseArgs args, bool directory)
+    {
+        if (!args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareChange(header.NodeId, name, out Inode parent);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        HostFileSystem.Unlink(parent.Handle, name, directory);
+        return ReplyEmpty();
+    }
+
+    private int Rename(in FuseInHeader header, ref FuseArgs args, bool hasFlags)
+    {
+        uint flags = 0;
+        if (!args.TryReadUInt64(out ulong newDirectoryId)
+            || (hasFlags && (!args.TryReadUInt32(out flags) || !args.TryReadUInt32(out _)))
+            || !args.TryReadString(out ReadOnlySpan<byte> oldName) || !args.TryReadString(out ReadOnlySpan<byte> newName))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if ((flags & ~HostFileSystem.KnownRenameFlags) != 0)
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareChange(header.NodeId, oldName, out Inode oldParent);
+        if (error == 0)
+        {
+            error = PrepareChange(newDirectoryId, newName, out Inode newParent);
+            if (error == 0)
+            {
+                HostFileSystem.Rename(oldParent.Handle, oldName, newParent.Handle, newName, flags);
+            }
+        }
+
+        return -error;
+    }
+
+    private int Link(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt64(out ulong oldNodeId) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareChange(header.NodeId, name, out Inode parent);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        if (!TryGetInode(oldNodeId, out Inode target))
+        {
+            return -Errno.ENOENT;
+        }
+
+        if (target.IsDirectory)
+        {
+            return -Errno.EPERM;
+        }
+
+        HostFileSystem.Link(_procSelfFd, target.Handle, parent.Handle, name);
+        return ReplyEntry(HostFileSystem.OpenPathBeneath(parent.Handle, name), Payload);
+    }
+
+    private int Create(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _)
+            || !args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareCreate(header, name, out Inode parent);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        int openFlags = HostFileSystem.SanitizeOpenFlags((int)flags) & ~HostFileSystem.DirectoryOnlyFlag;
+        bool guestExclusive = HostFileSystem.IsExclusiveCreate((int)flags);
+        SafeFileHandle file;
+        bool created = true;
+        try
+        {
+            // Always exclusive on the host, so an existing FIFO or device node is never opened by the create.
+            file = HostFileSystem.CreateFile(parent.Handle, name, openFlags, SanitizeMode(mode, directory: false), exclusive: true);
+        }
+        catch (NativeCallException e) when (e.Errno == Errno.EEXIST && !guestExclusive)
+        {
+            created = false;
+            using SafeFileHandle existing = HostFileSystem.OpenPathBeneath(parent.Handle, name);
+            HostFileStatus existingStatus = HostFileSystem.Stat(existing);
+            if (!existingStatus.IsRegularFile)
+            {
+                return existingStatus.IsDirectory ? -Errno.EISDIR : -Errno.EACCES;
+            }
+
+            file = HostFileSystem.Reopen(_procSelfFd, existing, openFlags);
+        }
+
+        Inode? inode;
+        try
+        {
+            SafeFileHandle pathHandle = HostFileSystem.PathHandleOf(_procSelfFd, file);
+            if (created)
+            {
+                GiveToCaller(header, pathHandle);
+            }
+
+            int entry = ReplyEntry(pathHandle, Payload, out inode);
+            if (entry < 0)
+            {
+                file.Dispose();
+                return entry;
+            }
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        ulong fh = _handles.Add(new OpenHandle(file, inode!, isDirectory: false, HostFileSystem.WantsWrite(openFlags)));
+        if (fh == 0)
+        {
+            _inodes.Unreference(inode!);
+            return -Errno.EMFILE;
+        }
+
+        FuseWriter.WriteOpenOut(Payload[FuseProtocol.EntryOutSize..], fh, _cache.OpenFlags);
+        return FuseProtocol.EntryOutSize + FuseProtocol.OpenOutSize;
+    }
+
+    /// <summary>Checks a create in the parent node: writable share, a directory, a valid name.</summary>
+    private int PrepareCreate(in FuseInHeader header, ReadOnlySpan<byte> name, out Inode parent) => PrepareChange(header.NodeId, name, out parent);
+
+    /// <summary>Checks a change of <paramref name="name"/> in directory <paramref name="parentId"/>.</summary>
+    private int PrepareChange(ulong parentId, ReadOnlySpan<byte> name, out Inode parent)
+    {
+        int error = GetDirectory(parentId, out parent);
+        if (error != 0)
+        {
+            return error;
+        }
+
+        error = NameRules.Validate(name);
+        if (error != 0)
+        {
+            return error;
+        }
+
+        return _readOnly ? Errno.EROFS : 0;
+    }
+
+    /// <summary>Looks up what a create just made, checks its type, gives it the caller's ids, and replies its entry.</summary>
+    private int ReplyCreated(in FuseInHeader header, Inode parent, ReadOnlySpan<byte> name, uint expectedType)
+    {
+        SafeFileHandle handle = HostFileSystem.OpenPathBeneath(parent.Handle, name);
+        try
+        {
+            if (HostFileSystem.Stat(handle).FileType != expectedType)
+            {
+                // Swapped on the host between the create and the lookup.
+                handle.Dispose();
+                return -Errno.EIO;
+            }
+
+            GiveToCaller(header, handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        return ReplyEntry(handle, Payload);
+    }
+
+    /// <summary>When we run as root, a new node belongs to the guest caller (mapped to host ids), as on a local file system.</summary>
+    private void GiveToCaller(in FuseInHeader header, SafeFileHandle handle)
+    {
+        if (_privileged && _uids.TryToHost(header.Uid, out uint uid) && _gids.TryToHost(header.Gid, out uint gid))
+        {
+            HostFileSystem.ChangeOwner(handle, uid, gid);
+        }
+    }
+}

@@ -1,0 +1,242 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using Vmm.Contracts.Virtio;
+using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Fuse;
+
+namespace Vmm.Plugins.VirtioFs.Server;
+
+internal sealed partial class FuseSession
+{
+    /// <summary>The most a COPY_FILE_RANGE copies: its reply size is a u32.</summary>
+    private const long MaxCopyLength = 0x7FFF_F000;
+
+    private int Open(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out _))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!TryGetInode(header.NodeId, out Inode inode))
+        {
+            return -Errno.ENOENT;
+        }
+
+        if (!inode.IsRegularFile)
+        {
+            // Only regular files are reopened: a guest must never open a host FIFO or device node (CVE-2020-35517).
+            return inode.IsDirectory ? -Errno.EISDIR : -Errno.EACCES;
+        }
+
+        int openFlags = HostFileSystem.SanitizeOpenFlags((int)flags) & ~HostFileSystem.DirectoryOnlyFlag;
+        bool writable = HostFileSystem.WantsWrite(openFlags);
+        if (writable && _readOnly)
+        {
+            return -Errno.EROFS;
+        }
+
+        SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, openFlags);
+        return ReplyOpen(new OpenHandle(file, inode, isDirectory: false, writable));
+    }
+
+    private int OpenDir(in FuseInHeader header)
+    {
+        int error = GetDirectory(header.NodeId, out Inode inode);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.DirectoryFlags);
+        return ReplyOpen(new OpenHandle(file, inode, isDirectory: true, writable: false));
+    }
+
+    private int ReplyOpen(OpenHandle handle)
+    {
+        ulong fh = _handles.Add(handle);
+        if (fh == 0)
+        {
+            return -Errno.EMFILE;
+        }
+
+        FuseWriter.WriteOpenOut(Payload, fh, handle.IsDirectory ? 0 : _cache.OpenFlags);
+        return FuseProtocol.OpenOutSize;
+    }
+
+    private int Read(ref FuseArgs args, DescriptorChain chain)
+    {
+        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
+        {
+            return -Errno.EBADF;
+        }
+
+        if (offset > long.MaxValue)
+        {
+            return -Errno.EINVAL;
+        }
+
+        long room = chain.WritableLength - FuseProtocol.OutHeaderSize;
+        int wanted = (int)Math.Min(Math.Min(size, (uint)FuseProtocol.MaxWrite), Math.Max(room, 0));
+        int done = _io.ReadFile(handle.File, (long)offset, wanted, chain, FuseProtocol.OutHeaderSize);
+        _payloadInChain = true;
+        return done;
+    }
+
+    private int Write(ref FuseArgs args, int argsLength, DescriptorChain chain)
+    {
+        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if ((long)size != argsLength - FuseProtocol.WriteInSize || size > FuseProtocol.MaxWrite)
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory || !handle.Writable)
+        {
+            return _readOnly ? -Errno.EROFS : -Errno.EBADF;
+        }
+
+        if (offset > long.MaxValue || size > long.MaxValue - (long)offset)
+        {
+            return -Errno.EFBIG;
+        }
+
+        int written = _io.WriteFile(handle.File, (long)offset, (int)size, chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize);
+        Span<byte> reply = Payload[..8];
+        reply.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)written);
+        return 8;
+    }
+
+    private int Release(ref FuseArgs args)
+    {
+        if (!args.TryReadUInt64(out ulong fh))
+        {
+            return -Errno.EINVAL;
+        }
+
+        return _handles.Remove(fh) ? ReplyEmpty() : -Errno.EBADF;
+    }
+
+    private int Flush(ref FuseArgs args)
+    {
+        if (!args.TryReadUInt64(out ulong fh))
+        {
+            return -Errno.EINVAL;
+        }
+
+        return _handles.TryGet(fh, out _) ? ReplyEmpty() : -Errno.EBADF;
+    }
+
+    private int FSync(ref FuseArgs args)
+    {
+        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt32(out uint flags))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!_handles.TryGet(fh, out OpenHandle handle))
+        {
+            return -Errno.EBADF;
+        }
+
+        HostFileSystem.Sync(handle.File, (flags & FuseProtocol.FsyncFdatasync) != 0);
+        return ReplyEmpty();
+    }
+
+    private int Fallocate(ref FuseArgs args)
+    {
+        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt64(out ulong length)
+            || !args.TryReadUInt32(out uint mode))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (_readOnly)
+        {
+            return -Errno.EROFS;
+        }
+
+        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory || !handle.Writable)
+        {
+            return -Errno.EBADF;
+        }
+
+        if (offset > long.MaxValue || length == 0 || length > (ulong)(long.MaxValue - (long)offset))
+        {
+            return -Errno.EINVAL;
+        }
+
+        HostFileSystem.Allocate(handle.File, (int)mode, (long)offset, (long)length);
+        return ReplyEmpty();
+    }
+
+    private int LSeek(ref FuseArgs args)
+    {
+        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint whence))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
+        {
+            return -Errno.EBADF;
+        }
+
+        if (offset > long.MaxValue || !HostFileSystem.IsDataOrHoleWhence(whence, out bool hole))
+        {
+            return -Errno.EINVAL;
+        }
+
+        long result = HostFileSystem.SeekDataOrHole(handle.File, (long)offset, hole);
+        BinaryPrimitives.WriteUInt64LittleEndian(Payload, (ulong)result);
+        return 8;
+    }
+
+    private int CopyFileRange(ref FuseArgs args)
+    {
+        if (!args.TryReadUInt64(out ulong fhIn) || !args.TryReadUInt64(out ulong offsetIn) || !args.TryReadUInt64(out _)
+            || !args.TryReadUInt64(out ulong fhOut) || !args.TryReadUInt64(out ulong offsetOut) || !args.TryReadUInt64(out ulong length)
+            || !args.TryReadUInt64(out ulong flags))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (_readOnly)
+        {
+            return -Errno.EROFS;
+        }
+
+        if (!_handles.TryGet(fhIn, out OpenHandle input) || input.IsDirectory
+            || !_handles.TryGet(fhOut, out OpenHandle output) || output.IsDirectory || !output.Writable)
+        {
+            return -Errno.EBADF;
+        }
+
+        if (flags != 0 || offsetIn > long.MaxValue || offsetOut > long.MaxValue)
+        {
+            return -Errno.EINVAL;
+        }
+
+        long copied = HostFileSystem.CopyRange(input.File, (long)offsetIn, output.File, (long)offsetOut, (long)Math.Min(length, (ulong)MaxCopyLength));
+        Span<byte> reply = Payload[..8];
+        reply.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)copied);
+        return 8;
+    }
+
+    private int SyncFs()
+    {
+        HostFileSystem.SyncFileSystem(_rootDirectory);
+        return ReplyEmpty();
+    }
+}

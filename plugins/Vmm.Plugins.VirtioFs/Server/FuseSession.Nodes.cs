@@ -1,0 +1,258 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Fuse;
+
+namespace Vmm.Plugins.VirtioFs.Server;
+
+internal sealed partial class FuseSession
+{
+    private int Lookup(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = GetDirectory(header.NodeId, out Inode parent);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        if (NameRules.IsDot(name) || NameRules.IsDotDot(name))
+        {
+            return LookupDots(parent, dotDot: name.Length == 2);
+        }
+
+        error = NameRules.Validate(name);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        error = HostFileSystem.TryOpenPathBeneath(parent.Handle, name, out SafeFileHandle? handle);
+        return error != 0 ? -error : ReplyEntry(handle!, Payload);
+    }
+
+    /// <summary>
+    /// "." is the directory itself; ".." of the root is the root (the share has no outside); ".." elsewhere is
+    /// answered only when the parent is a node the guest already holds, so it can never name an outside inode.
+    /// </summary>
+    private int LookupDots(Inode directory, bool dotDot)
+    {
+        Inode target = directory;
+        if (dotDot && directory != _inodes.Root)
+        {
+            using SafeFileHandle parent = HostFileSystem.OpenParent(directory.Handle);
+            HostFileStatus parentStatus = HostFileSystem.Stat(parent);
+            if (!_inodes.TryFind(parentStatus.Device, parentStatus.Inode, out target))
+            {
+                return -Errno.ENOENT;
+            }
+        }
+
+        HostFileStatus status = HostFileSystem.Stat(target.Handle);
+        if (target != _inodes.Root)
+        {
+            target.LookupCount++;
+        }
+
+        return WriteEntry(Payload, target, status);
+    }
+
+    private int Forget(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (args.TryReadUInt64(out ulong count))
+        {
+            _inodes.Forget(header.NodeId, count);
+        }
+
+        return NoReply;
+    }
+
+    private int BatchForget(ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint count) || !args.TryReadUInt32(out _))
+        {
+            return NoReply;
+        }
+
+        for (uint i = 0; i < count && args.TryReadUInt64(out ulong nodeId) && args.TryReadUInt64(out ulong lookups); i++)
+        {
+            _inodes.Forget(nodeId, lookups);
+        }
+
+        return NoReply;
+    }
+
+    private int GetAttr(in FuseInHeader header)
+    {
+        if (!TryGetInode(header.NodeId, out Inode inode))
+        {
+            return -Errno.ENOENT;
+        }
+
+        return WriteAttrOut(inode);
+    }
+
+    private int WriteAttrOut(Inode inode)
+    {
+        HostFileStatus status = HostFileSystem.Stat(inode.Handle);
+        Span<byte> reply = Payload[..FuseProtocol.AttrOutSize];
+        reply[..16].Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(reply, _cache.TimeoutSeconds);
+        FuseWriter.WriteAttr(reply[16..], status, _uids.ToGuest(status.Uid), _gids.ToGuest(status.Gid), BlockSizeFor(status));
+        return FuseProtocol.AttrOutSize;
+    }
+
+    private int SetAttr(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadBytes(88, out ReadOnlySpan<byte> s))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!TryGetInode(header.NodeId, out Inode inode))
+        {
+            return -Errno.ENOENT;
+        }
+
+        uint valid = ReadUInt32(s, 0);
+        const uint changes = FuseProtocol.FattrMode | FuseProtocol.FattrUid | FuseProtocol.FattrGid | FuseProtocol.FattrSize
+            | FuseProtocol.FattrAtime | FuseProtocol.FattrMtime | FuseProtocol.FattrAtimeNow | FuseProtocol.FattrMtimeNow;
+        if (_readOnly && (valid & changes) != 0)
+        {
+            return -Errno.EROFS;
+        }
+
+        if ((valid & FuseProtocol.FattrSize) != 0)
+        {
+            int error = Truncate(inode, valid, ReadUInt64(s, 8), ReadUInt64(s, 16));
+            if (error != 0)
+            {
+                return -error;
+            }
+        }
+
+        if ((valid & FuseProtocol.FattrMode) != 0)
+        {
+            HostFileSystem.ChangeMode(_procSelfFd, inode.Handle, SanitizeMode(ReadUInt32(s, 68), inode.IsDirectory));
+        }
+
+        if ((valid & (FuseProtocol.FattrUid | FuseProtocol.FattrGid)) != 0)
+        {
+            uint uid = uint.MaxValue;
+            uint gid = uint.MaxValue;
+            if ((valid & FuseProtocol.FattrUid) != 0 && !_uids.TryToHost(ReadUInt32(s, 76), out uid))
+            {
+                return -Errno.EINVAL;
+            }
+
+            if ((valid & FuseProtocol.FattrGid) != 0 && !_gids.TryToHost(ReadUInt32(s, 80), out gid))
+            {
+                return -Errno.EINVAL;
+            }
+
+            HostFileSystem.ChangeOwner(inode.Handle, uid, gid);
+        }
+
+        if ((valid & (FuseProtocol.FattrAtime | FuseProtocol.FattrMtime | FuseProtocol.FattrAtimeNow | FuseProtocol.FattrMtimeNow)) != 0)
+        {
+            HostFileTime access = TimeFrom(valid, FuseProtocol.FattrAtime, FuseProtocol.FattrAtimeNow, ReadUInt64(s, 32), ReadUInt32(s, 56));
+            HostFileTime modify = TimeFrom(valid, FuseProtocol.FattrMtime, FuseProtocol.FattrMtimeNow, ReadUInt64(s, 40), ReadUInt32(s, 60));
+            HostFileSystem.SetTimes(_procSelfFd, inode.Handle, inode.IsSymlink, access, modify);
+        }
+
+        return WriteAttrOut(inode);
+    }
+
+    private int Truncate(Inode inode, uint valid, ulong fileHandle, ulong size)
+    {
+        if (size > long.MaxValue)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((valid & FuseProtocol.FattrFh) != 0)
+        {
+            if (!_handles.TryGet(fileHandle, out OpenHandle open) || open.IsDirectory || open.Inode != inode)
+            {
+                return Errno.EBADF;
+            }
+
+            HostFileSystem.Truncate(open.File, (long)size);
+            return 0;
+        }
+
+        if (!inode.IsRegularFile)
+        {
+            return inode.IsDirectory ? Errno.EISDIR : Errno.EINVAL;
+        }
+
+        using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.WriteOnlyFlags);
+        HostFileSystem.Truncate(file, (long)size);
+        return 0;
+    }
+
+    private static HostFileTime TimeFrom(uint valid, uint setBit, uint nowBit, ulong seconds, uint nanoseconds)
+    {
+        if ((valid & nowBit) != 0)
+        {
+            return HostFileTime.CurrentTime;
+        }
+
+        if ((valid & setBit) == 0 || nanoseconds >= 1_000_000_000)
+        {
+            return HostFileTime.Unchanged;
+        }
+
+        return new HostFileTime((long)seconds, nanoseconds, Now: false, Omit: false);
+    }
+
+    /// <summary>
+    /// Permission bits only; set-user-id (and set-group-id on files) are stripped so a guest cannot plant
+    /// privileged executables on the host.
+    /// </summary>
+    private static uint SanitizeMode(uint mode, bool directory)
+        => mode & FuseProtocol.PermissionMask & ~(FuseProtocol.SetUid | (directory ? 0 : FuseProtocol.SetGid));
+
+    private int ReadLink(in FuseInHeader header)
+    {
+        if (!TryGetInode(header.NodeId, out Inode inode))
+        {
+            return -Errno.ENOENT;
+        }
+
+        if (!inode.IsSymlink)
+        {
+            return -Errno.EINVAL;
+        }
+
+        return HostFileSystem.ReadLink(inode.Handle, Payload[..HostFileSystem.MaxNameBytes]);
+    }
+
+    private int StatFs(in FuseInHeader header)
+    {
+        if (!TryGetInode(header.NodeId, out Inode inode))
+        {
+            return -Errno.ENOENT;
+        }
+
+        HostFileSystemStatus status = HostFileSystem.StatFileSystem(inode.Handle);
+        Span<byte> reply = Payload[..FuseProtocol.KStatFsSize];
+        reply.Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(reply, status.Blocks);
+        BinaryPrimitives.WriteUInt64LittleEndian(reply[8..], status.BlocksFree);
+        BinaryPrimitives.WriteUInt64LittleEndian(reply[16..], status.BlocksAvailable);
+        BinaryPrimitives.WriteUInt64LittleEndian(reply[24..], status.Files);
+        BinaryPrimitives.WriteUInt64LittleEndian(reply[32..], status.FilesFree);
+        BinaryPrimitives.WriteUInt32LittleEndian(reply[40..], status.BlockSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(reply[44..], status.NameLength);
+        BinaryPrimitives.WriteUInt32LittleEndian(reply[48..], status.FragmentSize);
+        return FuseProtocol.KStatFsSize;
+    }
+
+    /// <summary>virtiofs forces default_permissions, so the guest kernel checks access itself; the node must exist.</summary>
+    private int Access(in FuseInHeader header) => TryGetInode(header.NodeId, out _) ? ReplyEmpty() : -Errno.ENOENT;
+}

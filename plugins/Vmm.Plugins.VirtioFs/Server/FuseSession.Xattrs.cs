@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Fuse;
+
+namespace Vmm.Plugins.VirtioFs.Server;
+
+internal sealed partial class FuseSession
+{
+    /// <summary>Only user.* attributes may be set or removed: trusted.*, security.* (capabilities!) and system.* act on the host.</summary>
+    private static ReadOnlySpan<byte> UserNamespace => "user."u8;
+
+    private int SetXattr(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint size) || !args.TryReadUInt32(out uint flags) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (size > FuseProtocol.MaxXattrSize || size != (uint)args.Remaining || !args.TryReadBytes((int)size, out ReadOnlySpan<byte> value))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareXattrChange(header.NodeId, name, out Inode inode);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.AttributeFlags);
+        HostFileSystem.SetAttribute(file, name, value, (int)flags);
+        return ReplyEmpty();
+    }
+
+    private int RemoveXattr(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        int error = PrepareXattrChange(header.NodeId, name, out Inode inode);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.AttributeFlags);
+        HostFileSystem.RemoveAttribute(file, name);
+        return ReplyEmpty();
+    }
+
+    private int GetXattr(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint size) || !args.TryReadUInt32(out _) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (name.IsEmpty || name.Length > FuseProtocol.MaxNameLength)
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!TryGetInode(header.NodeId, out Inode inode))
+        {
+            return -Errno.ENOENT;
+        }
+
+        if (!inode.IsRegularFile && !inode.IsDirectory)
+        {
+            return -Errno.ENODATA;
+        }
+
+        using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.AttributeFlags);
+        return ReplySized(size, HostFileSystem.GetAttribute(file, name, size == 0 ? default : Payload[..(int)Math.Min(size, (uint)FuseProtocol.MaxXattrSize)]));
+    }
+
+    private int ListXattr(in FuseInHeader header, ref FuseArgs args)
+    {
+        if (!args.TryReadUInt32(out uint size))
+        {
+            return -Errno.EINVAL;
+        }
+
+        if (!TryGetInode(header.NodeId, out Inode inode))
+        {
+            return -Errno.ENOENT;
+        }
+
+        if (!inode.IsRegularFile && !inode.IsDirectory)
+        {
+            return ReplySized(size, 0);
+        }
+
+        using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.AttributeFlags);
+        return ReplySized(size, HostFileSystem.ListAttributes(file, size == 0 ? default : Payload[..(int)Math.Min(size, (uint)FuseProtocol.MaxXattrSize)]));
+    }
+
+    /// <summary>The GETXATTR/LISTXATTR convention: size 0 asks for the length (getxattr_out), else the bytes.</summary>
+    private int ReplySized(uint requested, int length)
+    {
+        if (requested != 0)
+        {
+            return length;
+        }
+
+        Span<byte> reply = Payload[..8];
+        reply.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)length);
+        return 8;
+    }
+
+    private int PrepareXattrChange(ulong nodeId, ReadOnlySpan<byte> name, out Inode inode)
+    {
+        if (!TryGetInode(nodeId, out inode))
+        {
+            return Errno.ENOENT;
+        }
+
+        if (name.Length > FuseProtocol.MaxNameLength || name.Length <= UserNamespace.Length || !name.StartsWith(UserNamespace))
+        {
+            return name.StartsWith(UserNamespace) ? Errno.EINVAL : Errno.EOPNOTSUPP;
+        }
+
+        if (_readOnly)
+        {
+            return Errno.EROFS;
+        }
+
+        return inode.IsRegularFile || inode.IsDirectory ? 0 : Errno.EPERM;
+    }
+}

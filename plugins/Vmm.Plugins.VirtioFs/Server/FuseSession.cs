@@ -1,0 +1,314 @@
+using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+using Vmm.Contracts.Memory;
+using Vmm.Contracts.Virtio;
+using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Fuse;
+
+namespace Vmm.Plugins.VirtioFs.Server;
+
+/// <summary>
+/// A passthrough FUSE server over one host directory, answering requests straight from descriptor chains.
+/// Every inode is held by an O_PATH handle and every change is an *at() call relative to one, so no guest name
+/// is ever resolved as a path. Everything in a request is hostile: lengths are checked against the header and the
+/// chain, ids against the tables, names against <see cref="NameRules"/>; a violation is an errno reply.
+/// Not thread-safe: the device worker calls it one request at a time.
+/// </summary>
+internal sealed partial class FuseSession : IDisposable
+{
+    /// <summary>Returned by a handler that sends no reply (FORGET, BATCH_FORGET, INTERRUPT).</summary>
+    private const int NoReply = int.MinValue;
+
+    private const int RequestArgsCapacity = FuseProtocol.MaxXattrSize + (2 * (HostFileSystem.MaxNameBytes + 1)) + 256;
+    private const int ReplyPayloadCapacity = 128 * 1024;
+    private const int InodeLimit = 1 << 16;
+    private const int HandleLimit = 1 << 14;
+
+    private readonly string _deviceId;
+    private readonly ILogger _logger;
+    private readonly bool _readOnly;
+    private readonly CachePolicy _cache;
+    private readonly IdMap _uids;
+    private readonly IdMap _gids;
+    private readonly bool _privileged;
+    private readonly SafeFileHandle _procSelfFd;
+    private readonly SafeFileHandle _rootDirectory;
+    private readonly InodeTable _inodes;
+    private readonly HandleTable _handles = new(HandleLimit);
+    private readonly byte[] _request = new byte[FuseProtocol.InHeaderSize + RequestArgsCapacity];
+    private readonly byte[] _reply = new byte[FuseProtocol.OutHeaderSize + ReplyPayloadCapacity];
+    private readonly ChainIo _io = new();
+    private readonly byte[] _dirents = new byte[32 * 1024];
+
+    private ISharedMemoryRegion? _window;
+    private bool _initialized;
+    private bool _payloadInChain;
+
+    public FuseSession(string deviceId, string sharedDir, VirtioFsOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _deviceId = deviceId;
+        _logger = logger;
+        _readOnly = options.ReadOnly;
+        _cache = CachePolicy.FromName(options.Cache);
+        _uids = new IdMap(options.UidMap);
+        _gids = new IdMap(options.GidMap);
+        _privileged = HostFileSystem.IsPrivileged;
+        SafeFileHandle root = HostFileSystem.OpenDirectory(sharedDir);
+        try
+        {
+            _procSelfFd = HostFileSystem.OpenProcSelfFd();
+            _rootDirectory = HostFileSystem.Reopen(_procSelfFd, root, HostFileSystem.DirectoryFlags);
+            _inodes = new InodeTable(root, InodeLimit);
+        }
+        catch
+        {
+            root.Dispose();
+            _procSelfFd?.Dispose();
+            _rootDirectory?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Known node ids, the root included.</summary>
+    public int InodeCount => _inodes.Count;
+
+    /// <summary>Open file and directory handles.</summary>
+    public int HandleCount => _handles.Count;
+
+    /// <summary>Whether a DAX window is in use.</summary>
+    public bool HasWindow => _window is not null;
+
+    /// <summary>Gives the session the DAX window (or none) for the activation that follows.</summary>
+    public void AttachWindow(ISharedMemoryRegion? window)
+    {
+        _window = window;
+        ClearWindow();
+    }
+
+    /// <summary>Forgets every node, handle and mapping (device reset).</summary>
+    public void Reset()
+    {
+        EndSession();
+        _window = null;
+    }
+
+    public void Dispose()
+    {
+        _handles.Dispose();
+        _inodes.Dispose();
+        _rootDirectory.Dispose();
+        _procSelfFd.Dispose();
+    }
+
+    /// <summary>Answers one request. Returns the bytes written into the chain's writable part.</summary>
+    public uint Handle(DescriptorChain chain, int queueIndex)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        if (chain.ReadableLength < FuseProtocol.InHeaderSize)
+        {
+            VirtioFsLog.MalformedRequest(_logger, _deviceId, queueIndex, $"{chain.ReadableLength} readable bytes, shorter than fuse_in_header");
+            return 0;
+        }
+
+        Span<byte> headerBytes = _request.AsSpan(0, FuseProtocol.InHeaderSize);
+        chain.Read(0, headerBytes);
+        FuseInHeader header = FuseInHeader.Parse(headerBytes);
+        _payloadInChain = false;
+        int result;
+        if (header.Length < FuseProtocol.InHeaderSize || header.Length > chain.ReadableLength)
+        {
+            VirtioFsLog.MalformedRequest(_logger, _deviceId, queueIndex, $"fuse_in_header.len {header.Length} does not fit the {chain.ReadableLength} readable bytes");
+            result = -Errno.EINVAL;
+        }
+        else
+        {
+            int argsLength = (int)header.Length - FuseProtocol.InHeaderSize;
+            int copied = header.Opcode == FuseOpcode.Write ? Math.Min(argsLength, FuseProtocol.WriteInSize) : argsLength;
+            if (copied > RequestArgsCapacity)
+            {
+                result = -Errno.EINVAL;
+            }
+            else
+            {
+                Span<byte> args = _request.AsSpan(FuseProtocol.InHeaderSize, copied);
+                chain.Read(FuseProtocol.InHeaderSize, args);
+                result = Dispatch(header, args, argsLength, chain);
+            }
+        }
+
+        if (result == NoReply)
+        {
+            return 0;
+        }
+
+        if (result < 0)
+        {
+            VirtioFsLog.RequestFailed(_logger, _deviceId, header.Opcode, header.NodeId, -result);
+        }
+
+        return Complete(chain, header.Unique, result);
+    }
+
+    private int Dispatch(in FuseInHeader header, ReadOnlySpan<byte> args, int argsLength, DescriptorChain chain)
+    {
+        if (!_initialized && header.Opcode != FuseOpcode.Init)
+        {
+            return header.Opcode is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt ? NoReply : -Errno.EIO;
+        }
+
+        var reader = new FuseArgs(args);
+        try
+        {
+            return header.Opcode switch
+            {
+                FuseOpcode.Init => Init(ref reader),
+                FuseOpcode.Destroy => Destroy(),
+                FuseOpcode.Lookup => Lookup(header, ref reader),
+                FuseOpcode.Forget => Forget(header, ref reader),
+                FuseOpcode.BatchForget => BatchForget(ref reader),
+                FuseOpcode.GetAttr => GetAttr(header),
+                FuseOpcode.SetAttr => SetAttr(header, ref reader),
+                FuseOpcode.ReadLink => ReadLink(header),
+                FuseOpcode.Symlink => Symlink(header, ref reader),
+                FuseOpcode.MkNod => MkNod(header, ref reader),
+                FuseOpcode.MkDir => MkDir(header, ref reader),
+                FuseOpcode.Unlink => Unlink(header, ref reader, directory: false),
+                FuseOpcode.RmDir => Unlink(header, ref reader, directory: true),
+                FuseOpcode.Rename => Rename(header, ref reader, hasFlags: false),
+                FuseOpcode.Rename2 => Rename(header, ref reader, hasFlags: true),
+                FuseOpcode.Link => Link(header, ref reader),
+                FuseOpcode.Open => Open(header, ref reader),
+                FuseOpcode.Read => Read(ref reader, chain),
+                FuseOpcode.Write => Write(ref reader, argsLength, chain),
+                FuseOpcode.StatFs => StatFs(header),
+                FuseOpcode.Release or FuseOpcode.ReleaseDir => Release(ref reader),
+                FuseOpcode.Flush => Flush(ref reader),
+                FuseOpcode.FSync or FuseOpcode.FSyncDir => FSync(ref reader),
+                FuseOpcode.SetXattr => SetXattr(header, ref reader),
+                FuseOpcode.GetXattr => GetXattr(header, ref reader),
+                FuseOpcode.ListXattr => ListXattr(header, ref reader),
+                FuseOpcode.RemoveXattr => RemoveXattr(header, ref reader),
+                FuseOpcode.OpenDir => OpenDir(header),
+                FuseOpcode.ReadDir => ReadDir(ref reader, chain, plus: false),
+                FuseOpcode.ReadDirPlus => ReadDir(ref reader, chain, plus: true),
+                FuseOpcode.Access => Access(header),
+                FuseOpcode.Create => Create(header, ref reader),
+                FuseOpcode.Interrupt => NoReply,
+                FuseOpcode.LSeek => LSeek(ref reader),
+                FuseOpcode.Fallocate => Fallocate(ref reader),
+                FuseOpcode.CopyFileRange => CopyFileRange(ref reader),
+                FuseOpcode.SyncFs => SyncFs(),
+                FuseOpcode.SetupMapping => SetupMapping(header, ref reader),
+                FuseOpcode.RemoveMapping => RemoveMapping(ref reader),
+                _ => -Errno.ENOSYS,
+            };
+        }
+        catch (NativeCallException e)
+        {
+            return -Math.Max(e.Errno, 1);
+        }
+        catch (GuestMemoryException)
+        {
+            return -Errno.EIO;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or OverflowException)
+        {
+            VirtioFsLog.UnexpectedFailure(_logger, _deviceId, header.Opcode, e);
+            return -Errno.EIO;
+        }
+    }
+
+    /// <summary>Writes fuse_out_header (and the payload unless it is already in the chain).</summary>
+    private uint Complete(DescriptorChain chain, ulong unique, int result)
+    {
+        if (chain.WritableLength < FuseProtocol.OutHeaderSize)
+        {
+            return 0;
+        }
+
+        if (result >= 0 && !_payloadInChain && FuseProtocol.OutHeaderSize + (long)result > chain.WritableLength)
+        {
+            // The guest gave too little room for a complete fixed-size reply: never send a short struct.
+            result = -Errno.EINVAL;
+        }
+
+        int error = Math.Min(result, 0);
+        int length = FuseProtocol.OutHeaderSize + Math.Max(result, 0);
+        FuseWriter.WriteOutHeader(_reply, length, error, unique);
+        if (_payloadInChain || result <= 0)
+        {
+            chain.Write(0, _reply.AsSpan(0, FuseProtocol.OutHeaderSize));
+        }
+        else
+        {
+            chain.Write(0, _reply.AsSpan(0, length));
+        }
+
+        return (uint)length;
+    }
+
+    /// <summary>The payload part of the reply buffer.</summary>
+    private Span<byte> Payload => _reply.AsSpan(FuseProtocol.OutHeaderSize);
+
+    private void EndSession()
+    {
+        _handles.Clear();
+        _inodes.Clear();
+        ClearWindow();
+        _initialized = false;
+    }
+
+    private bool TryGetInode(ulong nodeId, out Inode inode) => _inodes.TryGet(nodeId, out inode);
+
+    /// <summary>Finds a directory node; 0 or the errno (ENOENT unknown id, ENOTDIR not a directory).</summary>
+    private int GetDirectory(ulong nodeId, out Inode directory)
+    {
+        if (!_inodes.TryGet(nodeId, out directory))
+        {
+            return Errno.ENOENT;
+        }
+
+        return directory.IsDirectory ? 0 : Errno.ENOTDIR;
+    }
+
+    private uint BlockSizeFor(in HostFileStatus status)
+        => _window is not null ? 4096u : (uint)Math.Clamp(status.BlockSize, 0, 1 << 30);
+
+    /// <summary>Writes fuse_entry_out for <paramref name="inode"/> into the payload; returns its size.</summary>
+    private int WriteEntry(Span<byte> destination, Inode inode, in HostFileStatus status)
+    {
+        FuseWriter.WriteEntryHeader(destination, inode.NodeId, _cache.TimeoutSeconds, _cache.TimeoutSeconds);
+        FuseWriter.WriteAttr(destination[40..], status, _uids.ToGuest(status.Uid), _gids.ToGuest(status.Gid), BlockSizeFor(status));
+        return FuseProtocol.EntryOutSize;
+    }
+
+    /// <summary>Counts a lookup of the inode behind <paramref name="handle"/> (taking it) and writes its entry.</summary>
+    private int ReplyEntry(SafeFileHandle handle, Span<byte> destination) => ReplyEntry(handle, destination, out _);
+
+    /// <inheritdoc cref="ReplyEntry(SafeFileHandle, Span{byte})"/>
+    private int ReplyEntry(SafeFileHandle handle, Span<byte> destination, out Inode? inode)
+    {
+        inode = null;
+        HostFileStatus status;
+        try
+        {
+            status = HostFileSystem.Stat(handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        inode = _inodes.Reference(handle, status);
+        return inode is null ? -Errno.ENFILE : WriteEntry(destination, inode, status);
+    }
+
+    private static int ReplyEmpty() => 0;
+
+    private static uint ReadUInt32(ReadOnlySpan<byte> source, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(source[offset..]);
+
+    private static ulong ReadUInt64(ReadOnlySpan<byte> source, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(source[offset..]);
+}

@@ -1,0 +1,18 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Vmm.Plugins.VirtioFs.Server;
+
+/// <summary>An open file or directory the guest holds by a FUSE file handle.</summary>
+internal sealed class OpenHandle(SafeFileHandle file, Inode inode, bool isDirectory, bool writable) : IDisposable
+{
+    public SafeFileHandle File { get; } = file;
+
+    /// <summary>The inode it was opened from (kept alive by <see cref="File"/> even after a FORGET).</summary>
+    public Inode Inode { get; } = inode;
+
+    public bool IsDirectory { get; } = isDirectory;
+
+    public bool Writable { get; } = writable;
+
+    public void Dispose() => File.Dispose();
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+using Vmm.Plugins.VirtioFs.Fuse;
+
+namespace Vmm.Plugins.VirtioFs;
+
+internal static partial class VirtioFsLog
+{
+    [LoggerMessage(1, LogLevel.Warning, "virtio-fs '{DeviceId}': malformed request on queue {Queue}: {Reason}", EventName = "MalformedRequest")]
+    public static partial void MalformedRequest(ILogger logger, string deviceId, int queue, string reason);
+
+    [LoggerMessage(2, LogLevel.Error, "virtio-fs '{DeviceId}': {Opcode} failed unexpectedly; replying EIO", EventName = "UnexpectedFailure")]
+    public static partial void UnexpectedFailure(ILogger logger, string deviceId, FuseOpcode opcode, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Information, "virtio-fs '{DeviceId}': session started (guest FUSE {Major}.{Minor}, DAX window {WindowSize} bytes)", EventName = "SessionStarted")]
+    public static partial void SessionStarted(ILogger logger, string deviceId, uint major, uint minor, ulong windowSize);
+
+    [LoggerMessage(4, LogLevel.Debug, "virtio-fs '{DeviceId}': {Opcode} node {NodeId} -> errno {Errno}", EventName = "RequestFailed")]
+    public static partial void RequestFailed(ILogger logger, string deviceId, FuseOpcode opcode, ulong nodeId, int errno);
+}

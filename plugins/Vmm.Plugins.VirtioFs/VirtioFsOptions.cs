@@ -1,0 +1,38 @@
+namespace Vmm.Plugins.VirtioFs;
+
+/// <summary>The options of a <c>virtio-fs</c> device: which host directory the guest sees, under which tag, and how.</summary>
+public sealed class VirtioFsOptions
+{
+    /// <summary>Cache policy "auto": entries and attributes are cached for 1 s.</summary>
+    public const string CacheAuto = "auto";
+
+    /// <summary>Cache policy "always": cached for a day, open files keep their page cache.</summary>
+    public const string CacheAlways = "always";
+
+    /// <summary>Cache policy "never": nothing cached, I/O bypasses the guest page cache.</summary>
+    public const string CacheNever = "never";
+
+    /// <summary>The host directory to share (must exist); relative to the config's folder.</summary>
+    public string? SharedDir { get; set; }
+
+    /// <summary>The mount tag the guest uses (<c>mount -t virtiofs TAG /mnt</c>): 1 to 36 bytes of [A-Za-z0-9._-].</summary>
+    public string Tag { get; set; } = "share";
+
+    /// <summary>Refuse every change (EROFS).</summary>
+    public bool ReadOnly { get; set; }
+
+    /// <summary>num_request_queues; Linux 6.1 only ever uses the first.</summary>
+    public int NumRequestQueues { get; set; } = 1;
+
+    /// <summary>"auto" (default), "always" or "never".</summary>
+    public string Cache { get; set; } = CacheAuto;
+
+    /// <summary>The DAX window.</summary>
+    public VirtioFsDaxOptions Dax { get; set; } = new();
+
+    /// <summary>User id ranges between guest and host; empty means ids pass through.</summary>
+    public IReadOnlyList<VirtioFsIdMapping> UidMap { get; set; } = [];
+
+    /// <summary>Group id ranges between guest and host; empty means ids pass through.</summary>
+    public IReadOnlyList<VirtioFsIdMapping> GidMap { get; set; } = [];
+}

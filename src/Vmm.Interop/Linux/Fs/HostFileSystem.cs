@@ -1,0 +1,444 @@
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+using static global::Interop.Fs;
+
+namespace Vmm.Interop;
+
+/// <summary>
+/// The file-system calls a passthrough server needs, all relative to directory handles (never a path walk):
+/// names are single components given as raw bytes without the terminating NUL. Failures throw
+/// <see cref="NativeCallException"/> carrying errno, which a FUSE server turns into its error reply.
+/// </summary>
+internal static unsafe class HostFileSystem
+{
+    /// <summary>The longest name or symlink target passed down (PATH_MAX).</summary>
+    public const int MaxNameBytes = 4096;
+
+    /// <summary>ENAMETOOLONG.</summary>
+    public const int NameTooLongErrno = 36;
+
+    private static readonly byte[] s_empty = [0];
+    private static readonly byte[] s_dotDot = [(byte)'.', (byte)'.', 0];
+
+    /// <summary>Opens a directory by its host path as an O_PATH handle (the share root, once at start).</summary>
+    public static SafeFileHandle OpenDirectory(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        using SafeFileHandle cwd = new(AT_FDCWD, ownsHandle: false);
+        fixed (byte* p = bytes)
+        {
+            return global::Interop.CheckIo(global::Interop.OpenAt(cwd, p, O_PATH | O_DIRECTORY | O_CLOEXEC, 0), "openat(O_PATH|O_DIRECTORY)");
+        }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="name"/> in <paramref name="directory"/> as an O_PATH handle without following a
+    /// symlink and without leaving the directory (openat2 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS).
+    /// </summary>
+    public static SafeFileHandle OpenPathBeneath(SafeFileHandle directory, ReadOnlySpan<byte> name)
+    {
+        int errno = TryOpenPathBeneath(directory, name, out SafeFileHandle? handle);
+        if (errno != 0)
+        {
+            global::Interop.ThrowForErrno(errno, "openat2(RESOLVE_BENEATH)");
+        }
+
+        return handle!;
+    }
+
+    /// <summary>
+    /// <see cref="OpenPathBeneath"/> without an exception for the common misses (a guest looks up many names that
+    /// do not exist): returns 0 and the handle, or errno and null.
+    /// </summary>
+    public static int TryOpenPathBeneath(SafeFileHandle directory, ReadOnlySpan<byte> name, out SafeFileHandle? handle)
+    {
+        if (name.Length > MaxNameBytes)
+        {
+            handle = null;
+            return NameTooLongErrno;
+        }
+
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* p = Terminate(name, buffer))
+        {
+            var how = new global::Interop.OpenHow
+            {
+                Flags = (ulong)(O_PATH | O_NOFOLLOW | O_CLOEXEC),
+                Resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS,
+            };
+            SafeFileHandle result = global::Interop.OpenAt2(SYS_openat2, directory, p, &how, (nuint)sizeof(global::Interop.OpenHow));
+            if (result.IsInvalid)
+            {
+                int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                result.Dispose();
+                handle = null;
+                return errno;
+            }
+
+            handle = result;
+            return 0;
+        }
+    }
+
+    /// <summary>Opens the parent of <paramref name="directory"/> as an O_PATH handle.</summary>
+    public static SafeFileHandle OpenParent(SafeFileHandle directory)
+    {
+        fixed (byte* p = s_dotDot)
+        {
+            return global::Interop.CheckIo(global::Interop.OpenAt(directory, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0), "openat(..)");
+        }
+    }
+
+    /// <summary>Opens /proc/self/fd, through which O_PATH handles are reopened for I/O.</summary>
+    public static SafeFileHandle OpenProcSelfFd() => OpenDirectory("/proc/self/fd");
+
+    /// <summary>
+    /// Reopens the inode behind the O_PATH handle <paramref name="pathHandle"/> for I/O with
+    /// <paramref name="flags"/> (already sanitised by <see cref="SanitizeOpenFlags"/>). The /proc magic link
+    /// resolves to exactly that inode. Callers reopen only regular files and directories.
+    /// </summary>
+    public static SafeFileHandle Reopen(SafeFileHandle procSelfFd, SafeFileHandle pathHandle, int flags)
+    {
+        Span<byte> number = stackalloc byte[16];
+        fixed (byte* p = FormatFd(pathHandle, number))
+        {
+            return global::Interop.CheckIo(global::Interop.OpenAt(procSelfFd, p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_PATH)) | O_CLOEXEC, 0), "openat(/proc/self/fd)");
+        }
+    }
+
+    /// <summary>Creates (or with <paramref name="exclusive"/> false, opens) a regular file, never following a symlink.</summary>
+    public static SafeFileHandle CreateFile(SafeFileHandle directory, ReadOnlySpan<byte> name, int flags, uint mode, bool exclusive)
+    {
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* p = Terminate(name, buffer))
+        {
+            int all = (flags & ~(O_PATH | O_DIRECTORY)) | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : 0);
+            return global::Interop.CheckIo(global::Interop.OpenAt(directory, p, all, mode), "openat(O_CREAT)");
+        }
+    }
+
+    /// <summary>Gets an O_PATH handle for the inode an open handle refers to.</summary>
+    public static SafeFileHandle PathHandleOf(SafeFileHandle procSelfFd, SafeFileHandle open) => Reopen(procSelfFd, open, O_PATH);
+
+    /// <summary>
+    /// Keeps the open flags a guest may ask for and that are safe on the host: access mode, append, sync, truncate,
+    /// non-blocking. Drops create/exclusive (the path is not resolved), O_DIRECT (host alignment rules), O_NOATIME,
+    /// O_PATH and O_TMPFILE.
+    /// </summary>
+    public static int SanitizeOpenFlags(int flags)
+        => flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_TRUNC | O_LARGEFILE | O_DIRECTORY);
+
+    /// <summary>O_DIRECTORY, which a file create must not carry.</summary>
+    public static int DirectoryOnlyFlag => O_DIRECTORY;
+
+    /// <summary>Whether the guest asked for O_EXCL.</summary>
+    public static bool IsExclusiveCreate(int flags) => (flags & O_EXCL) != 0;
+
+    /// <summary>Whether <paramref name="flags"/> ask for write access or truncation.</summary>
+    public static bool WantsWrite(int flags) => (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0;
+
+    /// <summary>The flags for reading only, for writing only and for both.</summary>
+    public static int ReadOnlyFlags => O_RDONLY;
+
+    /// <inheritdoc cref="ReadOnlyFlags"/>
+    public static int ReadWriteFlags => O_RDWR;
+
+    /// <inheritdoc cref="ReadOnlyFlags"/>
+    public static int WriteOnlyFlags => O_WRONLY;
+
+    /// <summary>Flags for reading a directory's entries.</summary>
+    public static int DirectoryFlags => O_RDONLY | O_DIRECTORY;
+
+    /// <summary>Flags for reading extended attributes of a file or directory.</summary>
+    public static int AttributeFlags => O_RDONLY | O_NONBLOCK;
+
+    /// <summary>Stats the inode itself (a symlink is not followed).</summary>
+    public static HostFileStatus Stat(SafeFileHandle handle)
+    {
+        global::Interop.Stat stat;
+        fixed (byte* p = s_empty)
+        {
+            global::Interop.CheckIo(global::Interop.FStatAt(handle, p, &stat, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), "fstatat(AT_EMPTY_PATH)");
+        }
+
+        return HostFileStatus.From(stat);
+    }
+
+    /// <summary>Reads the target of the symlink behind an O_PATH handle. Returns the byte count (truncated to the buffer).</summary>
+    public static int ReadLink(SafeFileHandle handle, Span<byte> target)
+    {
+        fixed (byte* p = s_empty)
+        fixed (byte* t = target)
+        {
+            return (int)global::Interop.CheckIo((long)global::Interop.ReadLinkAt(handle, p, t, (nuint)target.Length), "readlinkat");
+        }
+    }
+
+    /// <summary>mkdirat.</summary>
+    public static void MakeDirectory(SafeFileHandle directory, ReadOnlySpan<byte> name, uint mode)
+    {
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* p = Terminate(name, buffer))
+        {
+            global::Interop.CheckIo(global::Interop.MkdirAt(directory, p, mode), "mkdirat");
+        }
+    }
+
+    /// <summary>mknodat (fifos, sockets, regular files and, when privileged, device nodes).</summary>
+    public static void MakeNode(SafeFileHandle directory, ReadOnlySpan<byte> name, uint mode, ulong device)
+    {
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* p = Terminate(name, buffer))
+        {
+            global::Interop.CheckIo(global::Interop.MknodAt(directory, p, mode, device), "mknodat");
+        }
+    }
+
+    /// <summary>symlinkat: <paramref name="target"/> is stored as given, never resolved by us.</summary>
+    public static void MakeSymbolicLink(ReadOnlySpan<byte> target, SafeFileHandle directory, ReadOnlySpan<byte> name)
+    {
+        Span<byte> nameBuffer = stackalloc byte[MaxNameBytes + 1];
+        Span<byte> targetBuffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* n = Terminate(name, nameBuffer))
+        fixed (byte* t = Terminate(target, targetBuffer))
+        {
+            global::Interop.CheckIo(global::Interop.SymlinkAt(t, directory, n), "symlinkat");
+        }
+    }
+
+    /// <summary>unlinkat, of a directory when <paramref name="directoryEntry"/>.</summary>
+    public static void Unlink(SafeFileHandle directory, ReadOnlySpan<byte> name, bool directoryEntry)
+    {
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* p = Terminate(name, buffer))
+        {
+            global::Interop.CheckIo(global::Interop.UnlinkAt(directory, p, directoryEntry ? AT_REMOVEDIR : 0), "unlinkat");
+        }
+    }
+
+    /// <summary>renameat2 with the guest's RENAME_* flags (NOREPLACE, EXCHANGE, WHITEOUT share the Linux values).</summary>
+    public static void Rename(SafeFileHandle oldDirectory, ReadOnlySpan<byte> oldName, SafeFileHandle newDirectory, ReadOnlySpan<byte> newName, uint flags)
+    {
+        Span<byte> oldBuffer = stackalloc byte[MaxNameBytes + 1];
+        Span<byte> newBuffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* o = Terminate(oldName, oldBuffer))
+        fixed (byte* n = Terminate(newName, newBuffer))
+        {
+            global::Interop.CheckIo(global::Interop.RenameAt2(oldDirectory, o, newDirectory, n, flags), "renameat2");
+        }
+    }
+
+    /// <summary>The rename flags the host understands.</summary>
+    public static uint KnownRenameFlags => RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT;
+
+    /// <summary>Hard-links the inode behind an O_PATH handle as <paramref name="newName"/> (through its /proc magic link).</summary>
+    public static void Link(SafeFileHandle procSelfFd, SafeFileHandle pathHandle, SafeFileHandle newDirectory, ReadOnlySpan<byte> newName)
+    {
+        Span<byte> number = stackalloc byte[16];
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* o = FormatFd(pathHandle, number))
+        fixed (byte* n = Terminate(newName, buffer))
+        {
+            global::Interop.CheckIo(global::Interop.LinkAt(procSelfFd, o, newDirectory, n, AT_SYMLINK_FOLLOW), "linkat");
+        }
+    }
+
+    /// <summary>chmod of the inode behind an O_PATH handle (through its /proc magic link, which names exactly it).</summary>
+    public static void ChangeMode(SafeFileHandle procSelfFd, SafeFileHandle pathHandle, uint mode)
+    {
+        Span<byte> number = stackalloc byte[16];
+        fixed (byte* p = FormatFd(pathHandle, number))
+        {
+            global::Interop.CheckIo(global::Interop.FChmodAt(procSelfFd, p, mode, 0), "fchmodat");
+        }
+    }
+
+    /// <summary>chown of the inode itself; <see cref="uint.MaxValue"/> leaves an id unchanged.</summary>
+    public static void ChangeOwner(SafeFileHandle pathHandle, uint uid, uint gid)
+    {
+        fixed (byte* p = s_empty)
+        {
+            global::Interop.CheckIo(global::Interop.FChownAt(pathHandle, p, uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), "fchownat");
+        }
+    }
+
+    /// <summary>Sets access and modification times of the inode behind an O_PATH handle.</summary>
+    public static void SetTimes(SafeFileHandle procSelfFd, SafeFileHandle pathHandle, bool symbolicLink, HostFileTime access, HostFileTime modify)
+    {
+        global::Interop.TimeSpec* times = stackalloc global::Interop.TimeSpec[2];
+        times[0] = access.ToTimeSpec();
+        times[1] = modify.ToTimeSpec();
+        if (symbolicLink)
+        {
+            fixed (byte* p = s_empty)
+            {
+                global::Interop.CheckIo(global::Interop.UtimensAt(pathHandle, p, times, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), "utimensat(AT_EMPTY_PATH)");
+            }
+
+            return;
+        }
+
+        Span<byte> number = stackalloc byte[16];
+        fixed (byte* p = FormatFd(pathHandle, number))
+        {
+            global::Interop.CheckIo(global::Interop.UtimensAt(procSelfFd, p, times, 0), "utimensat");
+        }
+    }
+
+    /// <summary>ftruncate.</summary>
+    public static void Truncate(SafeFileHandle file, long length) => global::Interop.CheckIo(global::Interop.Ftruncate(file, length), "ftruncate");
+
+    /// <summary>pread into <paramref name="destination"/>; returns the bytes read (0 at end of file).</summary>
+    public static int ReadAt(SafeFileHandle file, Span<byte> destination, long offset)
+    {
+        fixed (byte* p = destination)
+        {
+            return (int)global::Interop.CheckIo((long)global::Interop.PRead(file, p, (nuint)destination.Length, offset), "pread");
+        }
+    }
+
+    /// <summary>pwrite from <paramref name="source"/>; returns the bytes written.</summary>
+    public static int WriteAt(SafeFileHandle file, ReadOnlySpan<byte> source, long offset)
+    {
+        fixed (byte* p = source)
+        {
+            return (int)global::Interop.CheckIo((long)global::Interop.PWrite(file, p, (nuint)source.Length, offset), "pwrite");
+        }
+    }
+
+    /// <summary>
+    /// preadv into memory the segments describe (mapped, stable memory such as guest RAM); at most
+    /// <see cref="HostIoSegment.MaxCount"/> segments. Returns the bytes read (short at end of file).
+    /// </summary>
+    public static long ReadAt(SafeFileHandle file, ReadOnlySpan<HostIoSegment> segments, long offset)
+    {
+        fixed (HostIoSegment* p = segments)
+        {
+            return global::Interop.CheckIo((long)global::Interop.PReadV(file, p, segments.Length, offset), "preadv");
+        }
+    }
+
+    /// <summary>pwritev from the memory the segments describe; returns the bytes written.</summary>
+    public static long WriteAt(SafeFileHandle file, ReadOnlySpan<HostIoSegment> segments, long offset)
+    {
+        fixed (HostIoSegment* p = segments)
+        {
+            return global::Interop.CheckIo((long)global::Interop.PWriteV(file, p, segments.Length, offset), "pwritev");
+        }
+    }
+
+    /// <summary>fsync, or fdatasync when <paramref name="dataOnly"/>.</summary>
+    public static void Sync(SafeFileHandle file, bool dataOnly)
+        => global::Interop.CheckIo(dataOnly ? global::Interop.FDataSync(file) : global::Interop.FSync(file), dataOnly ? "fdatasync" : "fsync");
+
+    /// <summary>syncfs on the file system holding <paramref name="file"/>.</summary>
+    public static void SyncFileSystem(SafeFileHandle file) => global::Interop.CheckIo(global::Interop.SyncFs(file), "syncfs");
+
+    /// <summary>fallocate with the guest's FALLOC_FL_* mode (same values as the host's).</summary>
+    public static void Allocate(SafeFileHandle file, int mode, long offset, long length)
+        => global::Interop.CheckIo(global::Interop.Fallocate(file, mode, offset, length), "fallocate");
+
+    /// <summary>copy_file_range between two open files; returns the bytes copied.</summary>
+    public static long CopyRange(SafeFileHandle input, long inputOffset, SafeFileHandle output, long outputOffset, long length)
+    {
+        return global::Interop.CheckIo((long)global::Interop.CopyFileRange(input, &inputOffset, output, &outputOffset, (nuint)length, 0), "copy_file_range");
+    }
+
+    /// <summary>lseek with SEEK_DATA (<paramref name="hole"/> false) or SEEK_HOLE.</summary>
+    public static long SeekDataOrHole(SafeFileHandle file, long offset, bool hole)
+        => global::Interop.CheckIo(global::Interop.Lseek(file, offset, hole ? SEEK_HOLE : SEEK_DATA), "lseek");
+
+    /// <summary>The whence values LSEEK may carry: SEEK_DATA, SEEK_HOLE.</summary>
+    public static bool IsDataOrHoleWhence(uint whence, out bool hole)
+    {
+        hole = whence == SEEK_HOLE;
+        return whence is SEEK_DATA or SEEK_HOLE;
+    }
+
+    /// <summary>
+    /// Positions a directory handle at the cookie <paramref name="position"/> and reads <c>linux_dirent64</c>
+    /// records (d_ino@0 d_off@8 d_reclen@16 d_type@18 d_name@19) into <paramref name="buffer"/>.
+    /// </summary>
+    public static int ReadDirectory(SafeFileHandle directory, long position, Span<byte> buffer)
+    {
+        global::Interop.CheckIo(global::Interop.Lseek(directory, position, SEEK_SET), "lseek(directory)");
+        fixed (byte* p = buffer)
+        {
+            return (int)global::Interop.CheckIo((long)global::Interop.GetDents64(directory, p, (nuint)buffer.Length), "getdents64");
+        }
+    }
+
+    /// <summary>fstatfs.</summary>
+    public static HostFileSystemStatus StatFileSystem(SafeFileHandle handle)
+    {
+        global::Interop.StatFs result;
+        global::Interop.CheckIo(global::Interop.FStatFs(handle, &result), "fstatfs");
+        return new HostFileSystemStatus(result.Blocks, result.BlocksFree, result.BlocksAvailable, result.Files, result.FilesFree,
+            (uint)result.BlockSize, (uint)result.NameLength, (uint)result.FragmentSize);
+    }
+
+    /// <summary>fgetxattr; with an empty <paramref name="value"/> returns the size needed.</summary>
+    public static int GetAttribute(SafeFileHandle file, ReadOnlySpan<byte> name, Span<byte> value)
+    {
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* n = Terminate(name, buffer))
+        fixed (byte* v = value)
+        {
+            return (int)global::Interop.CheckIo((long)global::Interop.FGetXattr(file, n, value.IsEmpty ? null : v, (nuint)value.Length), "fgetxattr");
+        }
+    }
+
+    /// <summary>fsetxattr with the guest's XATTR_CREATE / XATTR_REPLACE flags.</summary>
+    public static void SetAttribute(SafeFileHandle file, ReadOnlySpan<byte> name, ReadOnlySpan<byte> value, int flags)
+    {
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* n = Terminate(name, buffer))
+        fixed (byte* v = value)
+        {
+            global::Interop.CheckIo(global::Interop.FSetXattr(file, n, v, (nuint)value.Length, flags & (XATTR_CREATE | XATTR_REPLACE)), "fsetxattr");
+        }
+    }
+
+    /// <summary>flistxattr; with an empty <paramref name="list"/> returns the size needed.</summary>
+    public static int ListAttributes(SafeFileHandle file, Span<byte> list)
+    {
+        fixed (byte* l = list)
+        {
+            return (int)global::Interop.CheckIo((long)global::Interop.FListXattr(file, list.IsEmpty ? null : l, (nuint)list.Length), "flistxattr");
+        }
+    }
+
+    /// <summary>fremovexattr.</summary>
+    public static void RemoveAttribute(SafeFileHandle file, ReadOnlySpan<byte> name)
+    {
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        fixed (byte* n = Terminate(name, buffer))
+        {
+            global::Interop.CheckIo(global::Interop.FRemoveXattr(file, n), "fremovexattr");
+        }
+    }
+
+    /// <summary>Whether this process runs as root (it may then give new files the guest caller's ids).</summary>
+    public static bool IsPrivileged => global::Interop.GetEffectiveUserId() == 0;
+
+    private static ReadOnlySpan<byte> Terminate(ReadOnlySpan<byte> name, Span<byte> buffer)
+    {
+        if (name.Length > MaxNameBytes)
+        {
+            global::Interop.ThrowForErrno(NameTooLongErrno, "name");
+        }
+
+        name.CopyTo(buffer);
+        buffer[name.Length] = 0;
+        return buffer[..(name.Length + 1)];
+    }
+
+    private static ReadOnlySpan<byte> FormatFd(SafeFileHandle handle, Span<byte> buffer)
+    {
+        int fd = (int)handle.DangerousGetHandle();
+        fd.TryFormat(buffer, out int written, provider: CultureInfo.InvariantCulture);
+        buffer[written] = 0;
+        return buffer[..(written + 1)];
+    }
+}

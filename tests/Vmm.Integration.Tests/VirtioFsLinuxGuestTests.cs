@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Vmm.Core.Config;
+using Vmm.Core.Hosting;
+using Vmm.Plugins.VirtioFs;
+using Vmm.Qemu;
+
+namespace Vmm.Integration.Tests;
+
+/// <summary>
+/// Debian's kernel, under QEMU 10 (TCG), mounts our virtio-fs served over vhost-user (vhost-user-fs-pci): a script
+/// on the share creates, reads, writes, renames, links, lists and deletes, checksums a large host file and writes
+/// a large one back; the host then checks every result in the shared directory.
+/// </summary>
+public sealed partial class VirtioFsLinuxGuestTests
+{
+    private const string Tag = "vmmshare";
+
+    private const string GuestScript = """
+        set -e
+        cd /mnt/share
+        echo "HOST-SAYS:$(cat hello.txt)"
+        echo "guest wrote this" > from-guest.txt
+        mkdir gdir
+        echo data > gdir/f1
+        mv gdir/f1 gdir/f2
+        ln gdir/f2 hardlink
+        ln -s gdir/f2 symlink
+        echo "VIA-SYMLINK:$(cat symlink)"
+        echo "LINKS:$(stat -c %h gdir/f2)"
+        rm to-delete.txt
+        echo "LIST:$(ls | tr '\n' ' ')"
+        echo "SHA:$(sha256sum big.bin | cut -d' ' -f1)"
+        seq 1 100000 > guest-big.txt
+        dd if=/dev/zero of=zeros.bin bs=65536 count=64 2>/dev/null
+        truncate -s 1000 zeros.bin
+        df -k /mnt/share | tail -1
+        sync
+        echo GUEST-DONE
+        """;
+
+    [Fact]
+    public async Task Linux_guest_uses_our_virtio_fs_over_vhost_user()
+    {
+        if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
+        {
+            Assert.Skip(qemuProblem);
+        }
+
+        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
+        {
+            Assert.Skip(imageProblem);
+        }
+
+        string work = Directory.CreateTempSubdirectory("vmm-it-fs-").FullName;
+        try
+        {
+            string share = Directory.CreateDirectory(Path.Combine(work, "share")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(share, "t.sh"), GuestScript.ReplaceLineEndings("\n") + "\n", TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(share, "hello.txt"), "hello from the host", TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(share, "to-delete.txt"), "bye", TestContext.Current.CancellationToken);
+            byte[] big = new byte[16 << 20];
+            new Random(26).NextBytes(big);
+            await File.WriteAllBytesAsync(Path.Combine(share, "big.bin"), big, TestContext.Current.CancellationToken);
+
+            var machine = new MachineSpec(512UL << 20, 1, kernel, initrd, $"console=ttyS0 loglevel=4 panic=-1 vmm.share={Tag} vmm.script=t.sh");
+            var fs = new DeviceSpec(
+                "fs0",
+                "Vmm.Plugins.VirtioFs",
+                VirtioFsDeviceFactory.Type,
+                new VirtioFsOptions { SharedDir = share, Tag = Tag },
+                new VirtioFsDeviceFactory(),
+                "$.devices[0]");
+            var spec = new VmSpec(machine, PlatformKind.Qemu, [fs], null, null, work);
+
+            using var console = new StringWriter();
+            TextWriter serial = TextWriter.Synchronized(console);
+            var platform = new QemuPlatform(new QemuPlatformOptions { Accelerator = QemuAccelerator.Tcg, SerialOutput = serial });
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(180));
+            VmRunResult result = await platform.RunAsync(spec, TestVm.Context(), timeout.Token);
+
+            string output = console.ToString();
+            TestContext.Current.TestOutputHelper?.WriteLine($"QEMU {qemu.Version}, guest console:\n{output}");
+            Assert.False(timeout.IsCancellationRequested, "The guest did not power off within 180 s.");
+            Assert.Equal(VmRunOutcome.Stopped, result.Outcome);
+            Assert.Contains($"share {Tag} mounted at /mnt/share", output, StringComparison.Ordinal);
+            Assert.Contains("GUEST-DONE", output, StringComparison.Ordinal);
+            Assert.Contains("VMM-GUEST: END rc=0", output, StringComparison.Ordinal);
+            Assert.Contains("HOST-SAYS:hello from the host", output, StringComparison.Ordinal);
+            Assert.Contains("VIA-SYMLINK:data", output, StringComparison.Ordinal);
+            Assert.Contains("LINKS:2", output, StringComparison.Ordinal);
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(big)), ShaLine().Match(output).Groups[1].Value);
+
+            // What the host sees.
+            Assert.Equal("guest wrote this\n", await File.ReadAllTextAsync(Path.Combine(share, "from-guest.txt"), TestContext.Current.CancellationToken));
+            Assert.False(File.Exists(Path.Combine(share, "gdir", "f1")));
+            Assert.Equal("data\n", await File.ReadAllTextAsync(Path.Combine(share, "gdir", "f2"), TestContext.Current.CancellationToken));
+            Assert.Equal("data\n", await File.ReadAllTextAsync(Path.Combine(share, "hardlink"), TestContext.Current.CancellationToken));
+            Assert.Equal("gdir/f2", new FileInfo(Path.Combine(share, "symlink")).LinkTarget);
+            Assert.False(File.Exists(Path.Combine(share, "to-delete.txt")));
+            string expected = string.Concat(Enumerable.Range(1, 100000).Select(i => i + "\n"));
+            Assert.Equal(expected, await File.ReadAllTextAsync(Path.Combine(share, "guest-big.txt"), TestContext.Current.CancellationToken));
+            Assert.Equal(1000, new FileInfo(Path.Combine(share, "zeros.bin")).Length);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [GeneratedRegex(@"SHA:([0-9a-f]{64})")]
+    private static partial Regex ShaLine();
+}

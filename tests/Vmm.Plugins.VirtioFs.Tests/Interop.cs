@@ -1,0 +1,26 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace Vmm.Plugins.VirtioFs.Tests;
+
+/// <summary>The libc calls the tests need to know who they run as and who owns a host file.</summary>
+internal static partial class Interop
+{
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    internal static partial uint Getuid();
+
+    /// <summary>st_uid of a path (x86-64 struct stat: st_uid at byte 28), final symlink not followed.</summary>
+    internal static unsafe uint OwnerOf(string path)
+    {
+        byte* stat = stackalloc byte[256];
+        if (LStat(path, stat) != 0)
+        {
+            throw new IOException($"lstat({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(stat + 28, 4));
+    }
+
+    [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static unsafe partial int LStat(string path, byte* stat);
+}

@@ -1,0 +1,111 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using Vmm.Contracts.Virtio;
+using Vmm.Testing.VhostUser;
+
+namespace Vmm.FsBench;
+
+/// <summary>The workloads: sequential write and read, random 4 KiB reads, GETATTR and create+unlink, one request in flight.</summary>
+internal static class Workloads
+{
+    public static IReadOnlyList<(string Name, string Value)> Run(Backend backend, string share, int fileMiB, int chunkKiB, int metaOps)
+    {
+        int chunk = chunkKiB * 1024;
+        using VhostUserFrontend frontend = VhostUserFrontend.Connect(backend.SocketPath, 64UL << 20);
+        frontend.Negotiate(VirtioFeatures.Version1 | VirtioFeatures.RingEventIndex);
+        VhostUserFrontendQueue hiprio = frontend.StartQueue(0, 128);
+        VhostUserFrontendQueue requests = frontend.StartQueue(1, 1024);
+        var fuse = new FuseClient(frontend, requests, Math.Max(chunk, 1 << 20));
+        _ = hiprio;
+
+        byte[] init = new byte[64];
+        BinaryPrimitives.WriteUInt32LittleEndian(init, 7);
+        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(4), 36);
+        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(8), 128 * 1024);
+        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(12), (1u << 22) | (1u << 5) | 1u);
+        fuse.Check(fuse.Send(FuseClient.Init, 0, init, 0, 64, 0), "INIT");
+
+        byte[] create = [.. new byte[16], .. FuseClient.Name("bench.bin")];
+        BinaryPrimitives.WriteUInt32LittleEndian(create, 0x42);
+        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(4), 0x81A4);
+        fuse.Check(fuse.Send(FuseClient.Create, 1, create, 0, 144, 0), "CREATE");
+        byte[] entry = fuse.ReplyArgs(144);
+        ulong node = BinaryPrimitives.ReadUInt64LittleEndian(entry);
+        ulong fh = BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(128));
+
+        byte[] payload = new byte[chunk];
+        new Random(1).NextBytes(payload);
+        frontend.Memory.Write(fuse.DataAddress, payload);
+        long total = (long)fileMiB << 20;
+        byte[] io = new byte[40];
+        var results = new List<(string, string)>();
+
+        var watch = Stopwatch.StartNew();
+        for (long offset = 0; offset < total; offset += chunk)
+        {
+            FillIo(io, fh, offset, chunk);
+            fuse.Check(fuse.Send(FuseClient.Write, node, io, chunk, 8, 0), "WRITE");
+        }
+
+        results.Add(($"seq write {chunkKiB} KiB", $"{total / watch.Elapsed.TotalSeconds / (1 << 20):F0} MiB/s"));
+
+        watch.Restart();
+        for (long offset = 0; offset < total; offset += chunk)
+        {
+            FillIo(io, fh, offset, chunk);
+            fuse.Check(fuse.Send(FuseClient.Read, node, io, 0, 0, chunk), "READ");
+        }
+
+        results.Add(($"seq read {chunkKiB} KiB", $"{total / watch.Elapsed.TotalSeconds / (1 << 20):F0} MiB/s"));
+
+        var random = new Random(2);
+        int reads = Math.Max(1, metaOps);
+        watch.Restart();
+        for (int i = 0; i < reads; i++)
+        {
+            FillIo(io, fh, (long)random.Next((int)(total / 4096)) * 4096, 4096);
+            fuse.Check(fuse.Send(FuseClient.Read, node, io, 0, 0, 4096), "READ 4K");
+        }
+
+        results.Add(("rand read 4 KiB", $"{reads / watch.Elapsed.TotalSeconds:F0} IOPS"));
+
+        byte[] getattr = new byte[16];
+        watch.Restart();
+        for (int i = 0; i < metaOps; i++)
+        {
+            fuse.Check(fuse.Send(FuseClient.GetAttr, node, getattr, 0, 104, 0), "GETATTR");
+        }
+
+        results.Add(("getattr", $"{metaOps / watch.Elapsed.TotalSeconds:F0} ops/s"));
+
+        int files = Math.Max(1, metaOps / 10);
+        watch.Restart();
+        for (int i = 0; i < files; i++)
+        {
+            byte[] name = FuseClient.Name($"small{i}");
+            byte[] createSmall = [.. create.AsSpan(0, 16), .. name];
+            fuse.Check(fuse.Send(FuseClient.Create, 1, createSmall, 0, 144, 0), "CREATE small");
+            byte[] smallEntry = fuse.ReplyArgs(144);
+            byte[] release = new byte[24];
+            BinaryPrimitives.WriteUInt64LittleEndian(release, BinaryPrimitives.ReadUInt64LittleEndian(smallEntry.AsSpan(128)));
+            fuse.Check(fuse.Send(FuseClient.Release, BinaryPrimitives.ReadUInt64LittleEndian(smallEntry), release, 0, 0, 0), "RELEASE");
+            fuse.Check(fuse.Send(FuseClient.Unlink, 1, name, 0, 0, 0), "UNLINK");
+        }
+
+        results.Add(("create+release+unlink", $"{files / watch.Elapsed.TotalSeconds:F0} files/s"));
+        if (new FileInfo(Path.Combine(share, "bench.bin")).Length != total)
+        {
+            throw new InvalidOperationException($"{backend.Name}: the host file has the wrong size.");
+        }
+
+        return results;
+    }
+
+    private static void FillIo(byte[] io, ulong fh, long offset, int size)
+    {
+        Array.Clear(io);
+        BinaryPrimitives.WriteUInt64LittleEndian(io, fh);
+        BinaryPrimitives.WriteUInt64LittleEndian(io.AsSpan(8), (ulong)offset);
+        BinaryPrimitives.WriteUInt32LittleEndian(io.AsSpan(16), (uint)size);
+    }
+}
