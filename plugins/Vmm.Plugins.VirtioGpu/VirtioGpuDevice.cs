@@ -296,6 +296,11 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         }
 
         header.WriteResponse(response, _response);
+        if (_logger.IsEnabled(LogLevel.Trace))
+        {
+            VirtioGpuLog.CommandHandled(_logger, Id, header.Type, length, header.Flags, response, responseLength, chain.WritableLength);
+        }
+
         return (uint)chain.Write(0, _response.AsSpan(0, responseLength));
     }
 
