@@ -27,12 +27,14 @@ internal sealed class VncConnection : IDisposable
     private readonly Lock _stateLock = new();
     private readonly SemaphoreSlim _signal = new(0, 1);
     private readonly List<DamageRect> _damage = [];
+    private readonly List<(DamageRect Destination, int SourceY)> _copies = [];
     private readonly MemoryStream _out = new();
     private readonly ZrleEncoder _zrle = new();
     private readonly CancellationTokenSource _stop = new();
 
     private RfbPixelFormat _format = RfbPixelFormat.Default;
     private bool _zrleEnabled;
+    private bool _copyRectEnabled;
     private bool _cursorEncoding;
     private bool _desktopSize;
     private bool _updateRequested;
@@ -105,6 +107,7 @@ internal sealed class VncConnection : IDisposable
             _sizePending = true;
             _fullPending = true;
             _damage.Clear();
+            _copies.Clear();
         }
 
         Signal();
@@ -139,6 +142,33 @@ internal sealed class VncConnection : IDisposable
         }
 
         Signal();
+    }
+
+    /// <summary>
+    /// <paramref name="rect"/> changed by scrolling up <paramref name="distance"/> rows (called under the sink's lock).
+    /// A client that is in sync gets a CopyRect and the exposed strip; any other gets the whole rect.
+    /// </summary>
+    public void OnScroll(DamageRect rect, int distance)
+    {
+        bool copied = false;
+        lock (_stateLock)
+        {
+            if (_copyRectEnabled && !_fullPending && !_sizePending && _damage.Count == 0 && _copies.Count == 0)
+            {
+                _copies.Add((new DamageRect(rect.X, rect.Y, rect.Width, rect.Height - distance), rect.Y + distance));
+                _damage.Add(new DamageRect(rect.X, rect.Y + rect.Height - distance, rect.Width, distance));
+                copied = true;
+            }
+        }
+
+        if (copied)
+        {
+            Signal();
+        }
+        else
+        {
+            OnDamage(rect);
+        }
     }
 
     /// <summary>The cursor shape or visibility changed.</summary>
@@ -312,13 +342,16 @@ internal sealed class VncConnection : IDisposable
 
     private void SetEncodings(ReadOnlySpan<byte> encodings)
     {
-        bool zrle = false, cursor = false, desktopSize = false;
+        bool zrle = false, copyRect = false, cursor = false, desktopSize = false;
         for (int i = 0; i + 4 <= encodings.Length; i += 4)
         {
             switch (BinaryPrimitives.ReadInt32BigEndian(encodings[i..]))
             {
                 case RfbEncoding.Zrle:
                     zrle = true;
+                    break;
+                case RfbEncoding.CopyRect:
+                    copyRect = true;
                     break;
                 case RfbEncoding.Cursor:
                     cursor = true;
@@ -334,6 +367,7 @@ internal sealed class VncConnection : IDisposable
         lock (_stateLock)
         {
             _zrleEnabled = zrle;
+            _copyRectEnabled = copyRect;
             _cursorEncoding = cursor;
             _desktopSize = desktopSize;
             _cursorPending = cursor;
@@ -413,6 +447,7 @@ internal sealed class VncConnection : IDisposable
             RfbPixelFormat format;
             bool zrle, sendSize, sendCursor, full;
             DamageRect[] damage;
+            (DamageRect Destination, int SourceY)[] copies;
             lock (_stateLock)
             {
                 if (!_updateRequested || !framebuffer.HasFrame)
@@ -430,7 +465,7 @@ internal sealed class VncConnection : IDisposable
 
                 sendCursor = _cursorPending && _cursorEncoding;
                 full = _fullPending || sendSize;
-                if (!full && !sendCursor && _damage.Count == 0)
+                if (!full && !sendCursor && _damage.Count == 0 && _copies.Count == 0)
                 {
                     return false;
                 }
@@ -438,7 +473,9 @@ internal sealed class VncConnection : IDisposable
                 format = _format;
                 zrle = _zrleEnabled;
                 damage = full ? [] : [.. _damage];
+                copies = full ? [] : [.. _copies];
                 _damage.Clear();
+                _copies.Clear();
                 _updateRequested = false;
                 _cursorPending = false;
                 if (sendSize)
@@ -477,6 +514,17 @@ internal sealed class VncConnection : IDisposable
                 if (full)
                 {
                     damage = [limit];
+                }
+
+                // Copies first: they read the client's picture as it was before this update.
+                Span<byte> source = stackalloc byte[4];
+                foreach ((DamageRect destination, int sourceY) in copies)
+                {
+                    WriteRectHeader(destination.X, destination.Y, destination.Width, destination.Height, RfbEncoding.CopyRect);
+                    BinaryPrimitives.WriteUInt16BigEndian(source, (ushort)destination.X);
+                    BinaryPrimitives.WriteUInt16BigEndian(source[2..], (ushort)sourceY);
+                    _out.Write(source);
+                    rects++;
                 }
 
                 foreach (DamageRect d in damage)

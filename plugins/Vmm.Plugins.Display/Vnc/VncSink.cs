@@ -85,6 +85,14 @@ public sealed class VncSink : IDisplaySink
     {
         lock (_framebufferLock)
         {
+            // A scrolled console is the common big update: found before the copy (it compares against the old
+            // picture), it goes to clients as CopyRect plus the newly exposed strip.
+            Span<int> scrolls = stackalloc int[Math.Min(frame.Damage.Length, 8)];
+            for (int i = 0; i < scrolls.Length; i++)
+            {
+                scrolls[i] = _connections.Count == 0 ? 0 : ScrollDetector.FindScrollUp(_framebuffer, frame, _framebuffer.Clip(frame.Damage[i]));
+            }
+
             if (!_framebuffer.CopyDamage(frame))
             {
                 return;
@@ -92,9 +100,17 @@ public sealed class VncSink : IDisplaySink
 
             foreach (VncConnection connection in _connections)
             {
-                foreach (DamageRect damage in frame.Damage)
+                for (int i = 0; i < frame.Damage.Length; i++)
                 {
-                    connection.OnDamage(_framebuffer.Clip(damage));
+                    DamageRect rect = _framebuffer.Clip(frame.Damage[i]);
+                    if (i < scrolls.Length && scrolls[i] > 0)
+                    {
+                        connection.OnScroll(rect, scrolls[i]);
+                    }
+                    else
+                    {
+                        connection.OnDamage(rect);
+                    }
                 }
             }
         }

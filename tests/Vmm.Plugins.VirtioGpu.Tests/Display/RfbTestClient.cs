@@ -153,6 +153,21 @@ internal sealed class RfbTestClient : IDisposable
                 case 16:
                     DecodeZrle(x, y, w, h);
                     break;
+                case 1:
+                    byte[] source = ReadBytes(4);
+                    int sx = BinaryPrimitives.ReadUInt16BigEndian(source), sy = BinaryPrimitives.ReadUInt16BigEndian(source.AsSpan(2));
+                    byte[] copy = new byte[w * h * 4];
+                    for (int row = 0; row < h; row++)
+                    {
+                        Framebuffer.AsSpan((((sy + row) * Width) + sx) * 4, w * 4).CopyTo(copy.AsSpan(row * w * 4));
+                    }
+
+                    for (int row = 0; row < h; row++)
+                    {
+                        copy.AsSpan(row * w * 4, w * 4).CopyTo(Framebuffer.AsSpan((((y + row) * Width) + x) * 4));
+                    }
+
+                    break;
                 case -239:
                     ReadBytes((w * h * 4) + (((w + 7) / 8) * h));
                     LastCursor = (x, y, w, h);

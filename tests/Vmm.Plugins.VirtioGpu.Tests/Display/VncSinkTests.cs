@@ -79,6 +79,29 @@ public sealed class VncSinkTests : IDisposable
     }
 
     [Fact]
+    public void A_scrolled_console_goes_as_copy_rect_plus_the_exposed_strip()
+    {
+        var mode = new DisplayMode(64, 64, 256, PixelFormat.B8G8R8X8);
+        byte[] before = Frames.Noise(64, 64, seed: 4);
+        _sink.OnModeChanged(mode);
+        Frames.Publish(_sink, mode, before);
+        using var client = Connect();
+        client.SetEncodings(1, 0);
+        client.RequestUpdate(incremental: false);
+        client.ReadUpdate();
+
+        // Scrolled up by 16 rows, with 16 new rows at the bottom; the source damages the whole screen.
+        byte[] after = new byte[before.Length];
+        before.AsSpan(16 * 256).CopyTo(after);
+        Frames.Noise(64, 16, seed: 6).CopyTo(after.AsSpan(48 * 256));
+        Frames.Publish(_sink, mode, after);
+        client.RequestUpdate(incremental: true);
+
+        Assert.Equal([(0, 0, 64, 48, 1), (0, 48, 64, 16, 0)], client.ReadUpdate());
+        AssertSame(after, client);
+    }
+
+    [Fact]
     public void A_mode_change_sends_desktop_size_and_keeps_the_client()
     {
         var small = new DisplayMode(16, 16, 64, PixelFormat.B8G8R8X8);
