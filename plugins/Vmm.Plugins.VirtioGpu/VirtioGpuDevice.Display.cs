@@ -89,7 +89,7 @@ public sealed partial class VirtioGpuDevice
         }
     }
 
-    private uint HandleCursor(DescriptorChain chain)
+    private uint? HandleCursor(DescriptorChain chain)
     {
         // The cursor queue carries only device-readable buffers; nothing is written back (used length 0).
         Span<byte> request = stackalloc byte[GpuLayout.CursorCommandSize];

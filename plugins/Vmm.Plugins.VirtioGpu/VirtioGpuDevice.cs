@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Display;
+using Vmm.Contracts.Gpu;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioGpu.Protocol;
@@ -28,7 +29,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     private const int CursorQueue = 1;
 
     // The longest fixed-size request this device parses (RESOURCE_FLUSH/TRANSFER are 48/56 bytes).
-    private const int MaxFixedRequest = 64;
+    private const int MaxFixedRequest = 96;
     private const int BackingChunkEntries = 256;
 
     private static readonly ushort[] s_queueMaxSizes = [256, 64];
@@ -47,7 +48,8 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
 
     // Reused for every request and response so the queue walk allocates nothing.
     private readonly byte[] _request = new byte[MaxFixedRequest];
-    private readonly byte[] _response = new byte[GpuLayout.EdidResponseSize];
+    private readonly byte[] _response;
+    private readonly IGpuContextType[] _contextTypes;
     private readonly DamageRect[] _damage = new DamageRect[1];
 
     private volatile IVirtioDeviceContext? _context;
@@ -60,9 +62,11 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     private ulong _sequence;
     private bool _disposed;
 
-    internal VirtioGpuDevice(string id, VirtioGpuOptions options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory)
+    internal VirtioGpuDevice(string id, VirtioGpuOptions options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory, IEnumerable<IGpuContextType>? contextTypes = null)
     {
         Id = id;
+        _contextTypes = [.. (contextTypes ?? []).Where(t => t.CapsetId is > 0 and < 64).Take(16)];
+        _response = new byte[Math.Max(GpuLayout.EdidResponseSize, GpuLayout.HeaderSize + _contextTypes.Select(t => Math.Clamp(t.CapsetMaxSize, 0, 1 << 16)).DefaultIfEmpty(0).Max())];
         _logger = loggerFactory.CreateLogger(MeterName);
         _edid = options.Edid;
         _maxBackingEntries = options.MaxBackingEntries;
@@ -81,7 +85,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     public VirtioDeviceType DeviceType => VirtioDeviceType.Gpu;
 
     /// <inheritdoc />
-    public ulong DeviceFeatures => _edid ? GpuLayout.FeatureEdid : 0;
+    public ulong DeviceFeatures => (_edid ? GpuLayout.FeatureEdid : 0) | ContextFeatures;
 
     /// <inheritdoc />
     public IReadOnlyList<ushort> QueueMaxSizes => s_queueMaxSizes;
@@ -113,6 +117,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         Span<byte> config = stackalloc byte[GpuLayout.ConfigSize];
         BinaryPrimitives.WriteUInt32LittleEndian(config, (uint)Volatile.Read(ref _eventsRead));
         BinaryPrimitives.WriteUInt32LittleEndian(config[8..], (uint)_scanouts.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(config[12..], (uint)_contextTypes.Length);
         config.Slice(offset, data.Length).CopyTo(data);
     }
 
@@ -193,15 +198,20 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             return;
         }
 
-        bool pushed = false;
+        bool pushed = queueIndex == ControlQueue && CompleteSignalledFences(queue);
         try
         {
             while (queue.TryPop(out DescriptorChain? chain))
             {
-                uint written = queueIndex == ControlQueue ? HandleControl(chain, context.Memory) : HandleCursor(chain);
-                queue.Push(chain, written);
-                pushed = true;
                 _commands.Add(1);
+                uint? written = queueIndex == ControlQueue ? HandleControl(chain, context.Memory) : HandleCursor(chain);
+                if (written is null)
+                {
+                    continue;
+                }
+
+                queue.Push(chain, written.Value);
+                pushed = true;
             }
         }
         finally
@@ -217,6 +227,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     public void Reset()
     {
         _context = null;
+        ResetContexts();
         _resources.Clear();
         foreach (Scanout scanout in _scanouts)
         {
@@ -259,12 +270,13 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
 
         _disposed = true;
         _context = null;
+        ResetContexts();
         Disconnect();
         _resources.Clear();
         _ownedMeter?.Dispose();
     }
 
-    private uint HandleControl(DescriptorChain chain, IGuestMemory memory)
+    private uint? HandleControl(DescriptorChain chain, IGuestMemory memory)
     {
         Span<byte> request = _request;
         request.Clear();
@@ -293,6 +305,14 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         {
             responseLength = GpuLayout.HeaderSize;
             _errors.Add(1);
+        }
+
+        _parkCurrent = false;
+        ParkIfRingFenced(header, response);
+        if (_parkCurrent)
+        {
+            _parked.Add(new ParkedRequest(chain, header));
+            return null;
         }
 
         header.WriteResponse(response, _response);
@@ -339,8 +359,19 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             case GpuCommandType.ResourceFlush:
                 return Flush(header, request);
             case GpuCommandType.GetCapsetInfo:
+                return GetCapsetInfo(header, request, ref responseLength);
             case GpuCommandType.GetCapset:
-                return Reject(header, GpuResponseType.ErrInvalidParameter, "the device has no capsets");
+                return GetCapset(header, request, ref responseLength);
+            case GpuCommandType.ContextCreate when _contextTypes.Length != 0:
+                return CreateContext(header, request);
+            case GpuCommandType.ContextDestroy when _contextTypes.Length != 0:
+                return DestroyContext(header);
+            case GpuCommandType.ContextAttachResource when _contextTypes.Length != 0:
+                return AttachToContext(header, request, memory, attach: true);
+            case GpuCommandType.ContextDetachResource when _contextTypes.Length != 0:
+                return AttachToContext(header, request, memory, attach: false);
+            case GpuCommandType.Submit3D when _contextTypes.Length != 0:
+                return Submit3D(header, request, chain);
             default:
                 return Reject(header, GpuResponseType.ErrUnspecified, "unknown or unsupported command");
         }
@@ -359,6 +390,11 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         GpuCommandType.GetCapsetInfo => 32,
         GpuCommandType.GetCapset => 32,
         GpuCommandType.GetEdid => 32,
+        GpuCommandType.ContextCreate => 96,
+        GpuCommandType.ContextDestroy => 24,
+        GpuCommandType.ContextAttachResource => 32,
+        GpuCommandType.ContextDetachResource => 32,
+        GpuCommandType.Submit3D => 32,
         _ => 0,
     };
 

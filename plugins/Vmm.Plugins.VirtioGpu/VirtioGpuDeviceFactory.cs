@@ -1,4 +1,5 @@
 using Vmm.Contracts.Devices;
+using Vmm.Contracts.Gpu;
 
 namespace Vmm.Plugins.VirtioGpu;
 
@@ -61,6 +62,7 @@ public sealed class VirtioGpuDeviceFactory : DeviceFactory<VirtioGpuOptions>
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(options);
-        return new VirtioGpuDevice(context.Id, options, context.LoggerFactory, context.MeterFactory);
+        var contextTypes = context.Services.GetService(typeof(IEnumerable<IGpuContextType>)) as IEnumerable<IGpuContextType>;
+        return new VirtioGpuDevice(context.Id, options, context.LoggerFactory, context.MeterFactory, contextTypes);
     }
 }

@@ -18,16 +18,17 @@ internal sealed class GpuGuest : IDisposable
     public const uint ErrOutOfMemory = 0x1201;
     public const uint ErrInvalidScanoutId = 0x1202;
     public const uint ErrInvalidResourceId = 0x1203;
+    public const uint ErrInvalidContextId = 0x1204;
     public const uint ErrInvalidParameter = 0x1205;
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
-    public GpuGuest(VirtioGpuOptions? options = null, ulong memorySize = InProcessMachine.DefaultMemorySize)
+    public GpuGuest(VirtioGpuOptions? options = null, ulong memorySize = InProcessMachine.DefaultMemorySize, IServiceProvider? services = null)
     {
         Machine = new InProcessMachine(memorySize);
         var factory = (IDeviceFactory)new VirtioGpuDeviceFactory();
         Device = (VirtioGpuDevice)factory.Create(
-            new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, new EmptyServices(), AppContext.BaseDirectory),
+            new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, services ?? new EmptyServices(), AppContext.BaseDirectory),
             options ?? new VirtioGpuOptions());
         Machine.AttachVirtioDevice(Device);
         Driver = VirtioPciDriver.Open(Machine, VirtioDeviceType.Gpu);
@@ -53,6 +54,20 @@ internal sealed class GpuGuest : IDisposable
         Driver.Submit(0, readable.ToArray(), [response]);
         (_, uint length) = Driver.WaitForUsed(0, s_timeout);
         return Machine.Memory.GetSpan(response.Address, (int)length).ToArray();
+    }
+
+    /// <summary>Posts a control command without waiting; returns its response buffer.</summary>
+    public GuestBuffer Post(ReadOnlySpan<byte> command, params ReadOnlySpan<byte[]> payloads)
+    {
+        var readable = new List<GuestBuffer> { Copy(command) };
+        foreach (byte[] payload in payloads)
+        {
+            readable.Add(Copy(payload));
+        }
+
+        GuestBuffer response = Machine.AllocateBuffer(24);
+        Driver.Submit(0, readable.ToArray(), [response]);
+        return response;
     }
 
     /// <summary>Sends a command and returns the response type.</summary>

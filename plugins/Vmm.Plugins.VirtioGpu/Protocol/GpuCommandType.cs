@@ -14,6 +14,11 @@ internal static class GpuCommandType
     public const uint GetCapsetInfo = 0x0108;
     public const uint GetCapset = 0x0109;
     public const uint GetEdid = 0x010A;
+    public const uint ContextCreate = 0x0200;
+    public const uint ContextDestroy = 0x0201;
+    public const uint ContextAttachResource = 0x0202;
+    public const uint ContextDetachResource = 0x0203;
+    public const uint Submit3D = 0x0207;
     public const uint UpdateCursor = 0x0300;
     public const uint MoveCursor = 0x0301;
 }

@@ -19,6 +19,8 @@ internal static class GpuLayout
 
     public const ulong FeatureVirgl = 1UL << 0;
     public const ulong FeatureEdid = 1UL << 1;
+    public const ulong FeatureContextInit = 1UL << 4;
+    public const int MaxRings = 64;
 
     /// <summary>Every virtio-gpu 2D format is 4 bytes a pixel.</summary>
     public const int BytesPerPixel = 4;

@@ -5,6 +5,8 @@ internal static class GpuResponseType
 {
     public const uint OkNoData = 0x1100;
     public const uint OkDisplayInfo = 0x1101;
+    public const uint OkCapsetInfo = 0x1102;
+    public const uint OkCapset = 0x1103;
     public const uint OkEdid = 0x1104;
     public const uint ErrUnspecified = 0x1200;
     public const uint ErrOutOfMemory = 0x1201;

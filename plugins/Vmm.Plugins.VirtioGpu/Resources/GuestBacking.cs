@@ -47,6 +47,22 @@ internal sealed class GuestBacking
         }
     }
 
+    /// <summary>Copies <paramref name="source"/> in at <paramref name="offset"/>; the caller checked the range.</summary>
+    public void Write(IGuestMemory memory, ulong offset, ReadOnlySpan<byte> source)
+    {
+        int run = FindRun(offset);
+        ulong within = offset - _starts[run];
+        while (!source.IsEmpty)
+        {
+            GuestBuffer buffer = _runs[run];
+            int n = (int)Math.Min(buffer.Length - within, (ulong)source.Length);
+            memory.Write(buffer.Address + within, source[..n]);
+            source = source[n..];
+            within = 0;
+            run++;
+        }
+    }
+
     private int FindRun(ulong offset)
     {
         int index = Array.BinarySearch(_starts, offset);
