@@ -26,8 +26,15 @@ public sealed class VirtioGpuLinuxGuestTests
         "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo \"HELLO FROM THE VMM GUEST, LINE $i: THE QUICK BROWN FOX\" > /dev/tty1; done; " +
         "sleep 2; echo GPU-READY; sleep 25";
 
-    [Fact]
-    public async Task Linux_fbcon_on_our_virtio_gpu_is_captured_through_our_vnc_sink()
+    /// <summary>
+    /// Without a context type the device is 2D only; with one (a stub capset) the guest negotiates VIRGL and
+    /// CONTEXT_INIT, reads the capset, and 6.1's fbdev creates a default context (context_init 0) and attaches its
+    /// framebuffer to it, and the console must still work.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Linux_fbcon_on_our_virtio_gpu_is_captured_through_our_vnc_sink(bool withContextType)
     {
         if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
         {
@@ -54,7 +61,7 @@ public sealed class VirtioGpuLinuxGuestTests
         {
             string command = Convert.ToBase64String(Encoding.UTF8.GetBytes(GuestScript));
             var machine = new MachineSpec(256UL << 20, 1, kernel, initrd, $"console=tty0 console=ttyS0 loglevel=4 panic=-1 vmm.cmd={command}");
-            var factory = new RoutedFactory(new VirtioGpuDeviceFactory(), device => router.AddDevices([device, vnc, png]));
+            var factory = new RoutedFactory(new VirtioGpuDeviceFactory(), device => router.AddDevices([device, vnc, png]), withContextType ? new StubContextType() : null);
             var gpu = new DeviceSpec("gpu0", "Vmm.Plugins.VirtioGpu", VirtioGpuDeviceFactory.Type, new VirtioGpuOptions(), factory, "$.devices[0]");
             var spec = new VmSpec(machine, PlatformKind.Qemu, [gpu], null, null, work);
 
@@ -105,6 +112,14 @@ public sealed class VirtioGpuLinuxGuestTests
             TestContext.Current.TestOutputHelper?.WriteLine($"{lit} bright pixels of {width * height}");
             Assert.True(lit > 2000, $"Only {lit} bright pixels: the console text did not reach the VNC client.");
             Assert.True(lit < width * height / 2, $"{lit} bright pixels: the picture is not a text console.");
+            if (withContextType)
+            {
+                // GET_CAPSET_INFO, then fbdev's implicit default context (CTX_CREATE) and CTX_ATTACH_RESOURCE.
+                Assert.Contains("command 0x0108", log.ToString(), StringComparison.Ordinal);
+                Assert.Contains("command 0x0200", log.ToString(), StringComparison.Ordinal);
+                Assert.Contains("command 0x0202", log.ToString(), StringComparison.Ordinal);
+                Assert.DoesNotContain("answered 0x12", log.ToString(), StringComparison.Ordinal);
+            }
         }
         finally
         {
@@ -184,8 +199,58 @@ public sealed class VirtioGpuLinuxGuestTests
         }
     }
 
+    /// <summary>A capset-5-shaped context type whose contexts ignore what they get.</summary>
+    private sealed class StubContextType : Vmm.Contracts.Gpu.IGpuContextType
+    {
+        public uint CapsetId => 5;
+
+        public uint CapsetMaxVersion => 0;
+
+        public int CapsetMaxSize => 4;
+
+        public int WriteCapset(uint version, Span<byte> destination)
+        {
+            destination[..4].Clear();
+            return 4;
+        }
+
+        public Vmm.Contracts.Gpu.IGpuContext CreateContext(Vmm.Contracts.Gpu.GpuContextCreateInfo info, Vmm.Contracts.Gpu.IGpuContextHost host) => new StubContext();
+
+        private sealed class StubContext : Vmm.Contracts.Gpu.IGpuContext
+        {
+            public void Submit(ReadOnlySpan<byte> commands)
+            {
+            }
+
+            public void CreateFence(uint ringIndex, ulong fenceId)
+            {
+            }
+
+            public void AttachResource(Vmm.Contracts.Gpu.IGpuResource resource)
+            {
+            }
+
+            public void DetachResource(uint resourceId)
+            {
+            }
+
+            public Vmm.Contracts.Gpu.IGpuBlob? CreateBlob(uint resourceId, ulong blobId, ulong size) => null;
+
+            public void Dispose()
+            {
+            }
+        }
+    }
+
+    /// <summary>Answers IEnumerable&lt;IGpuContextType&gt; with one type, everything else from the platform's services.</summary>
+    private sealed class WithContextType(IServiceProvider inner, Vmm.Contracts.Gpu.IGpuContextType type) : IServiceProvider
+    {
+        public object? GetService(Type serviceType)
+            => serviceType == typeof(IEnumerable<Vmm.Contracts.Gpu.IGpuContextType>) ? new[] { type } : inner.GetService(serviceType);
+    }
+
     /// <summary>Creates devices through the real factory and hands each to the display wiring, as a VM builder would.</summary>
-    private sealed class RoutedFactory(IDeviceFactory inner, Action<IDevice> created) : IDeviceFactory
+    private sealed class RoutedFactory(IDeviceFactory inner, Action<IDevice> created, Vmm.Contracts.Gpu.IGpuContextType? contextType) : IDeviceFactory
     {
         public string DeviceType => inner.DeviceType;
 
@@ -197,6 +262,11 @@ public sealed class VirtioGpuLinuxGuestTests
 
         public IDevice Create(DeviceCreateContext context, object options)
         {
+            if (contextType is not null)
+            {
+                context = new DeviceCreateContext(context.Id, context.LoggerFactory, context.MeterFactory, new WithContextType(context.Services, contextType), context.BaseDirectory);
+            }
+
             IDevice device = inner.Create(context, options);
             created(device);
             return device;
