@@ -36,6 +36,10 @@ internal sealed class VhostUserSession : IDisposable
     private ulong _ackedFeatures;
     private ulong _protocolFeatures;
     private VhostUserMemoryTable? _memory;
+
+    // vhost-user-gpu's display channel (VHOST_USER_GPU_SET_SOCKET). Frames reach sinks through the display router,
+    // not through the front-end, so the socket is only held open: closing it would look like a dead back-end.
+    private SafeFileHandle? _gpuSocket;
     private SplitVirtqueue[]? _queues;
     private int _pollCount;
     private bool _pollDirty = true;
@@ -123,6 +127,7 @@ internal sealed class VhostUserSession : IDisposable
 
         _memory?.Dispose();
         _memory = null;
+        _gpuSocket?.Dispose();
         _message.Dispose();
     }
 
@@ -231,6 +236,15 @@ internal sealed class VhostUserSession : IDisposable
                 VhostUserPayloads.RequireEmpty(_message);
                 ResetDevice();
                 break;
+            case VhostUserRequest.GpuSetSocket when _device.DeviceType == VirtioDeviceType.Gpu:
+                if (_message.DescriptorCount != 1)
+                {
+                    throw new VhostUserProtocolException($"{header.Request} carries {_message.DescriptorCount} descriptors, not 1.");
+                }
+
+                _gpuSocket?.Dispose();
+                _gpuSocket = _message.TakeDescriptor(0);
+                break;
             default:
                 throw new VhostUserProtocolException($"Request {(uint)header.Request} ({header.Request}) is not supported by this back-end.");
         }
@@ -243,6 +257,9 @@ internal sealed class VhostUserSession : IDisposable
 
     private void SetFeatures(ulong features)
     {
+        // QEMU's vhost-user-gpu front-end forwards VIRTIO_F_RING_RESET when its own virtio-pci transport negotiated
+        // it with the guest, offered or not; queue resets then stay in QEMU, so the bit means nothing here.
+        features &= ~(VirtioFeatures.RingReset & ~_offeredFeatures);
         if ((features & ~_offeredFeatures) != 0)
         {
             throw new VhostUserProtocolException($"SET_FEATURES acknowledges 0x{features & ~_offeredFeatures:x}, which was not offered.");

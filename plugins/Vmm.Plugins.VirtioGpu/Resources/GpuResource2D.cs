@@ -1,0 +1,31 @@
+using Vmm.Contracts.Display;
+
+namespace Vmm.Plugins.VirtioGpu.Resources;
+
+/// <summary>A 2D resource: its host copy of the pixels (what scanouts show) and its optional guest backing.</summary>
+internal sealed class GpuResource2D
+{
+    public GpuResource2D(uint id, PixelFormat format, uint width, uint height, byte[] pixels)
+    {
+        Id = id;
+        Format = format;
+        Width = width;
+        Height = height;
+        Pixels = pixels;
+    }
+
+    public uint Id { get; }
+
+    public PixelFormat Format { get; }
+
+    public uint Width { get; }
+
+    public uint Height { get; }
+
+    /// <summary>Bytes a row; 2D resources are tightly packed.</summary>
+    public int Stride => (int)Width * 4;
+
+    public byte[] Pixels { get; }
+
+    public GuestBacking? Backing { get; set; }
+}

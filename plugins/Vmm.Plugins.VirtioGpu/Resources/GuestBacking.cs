@@ -1,0 +1,82 @@
+using Vmm.Contracts.Memory;
+using Vmm.Contracts.Virtio;
+
+namespace Vmm.Plugins.VirtioGpu.Resources;
+
+/// <summary>
+/// A resource's guest backing: the runs of guest memory ATTACH_BACKING named, each checked against guest memory
+/// when attached, read as one byte stream.
+/// </summary>
+internal sealed class GuestBacking
+{
+    private readonly GuestBuffer[] _runs;
+
+    // _starts[i] is the stream offset where run i begins, so a read finds its first run by binary search.
+    private readonly ulong[] _starts;
+
+    public GuestBacking(GuestBuffer[] runs)
+    {
+        _runs = runs;
+        _starts = new ulong[runs.Length];
+        ulong total = 0;
+        for (int i = 0; i < runs.Length; i++)
+        {
+            _starts[i] = total;
+            total += runs[i].Length;
+        }
+
+        Length = total;
+    }
+
+    /// <summary>The total length in bytes.</summary>
+    public ulong Length { get; }
+
+    /// <summary>Copies <paramref name="destination"/>.Length bytes from <paramref name="offset"/>; the caller checked the range.</summary>
+    public void Read(IGuestMemory memory, ulong offset, Span<byte> destination)
+    {
+        int run = FindRun(offset);
+        ulong within = offset - _starts[run];
+        while (!destination.IsEmpty)
+        {
+            GuestBuffer buffer = _runs[run];
+            int n = (int)Math.Min(buffer.Length - within, (ulong)destination.Length);
+            memory.Read(buffer.Address + within, destination[..n]);
+            destination = destination[n..];
+            within = 0;
+            run++;
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/> in at <paramref name="offset"/>; the caller checked the range.</summary>
+    public void Write(IGuestMemory memory, ulong offset, ReadOnlySpan<byte> source)
+    {
+        int run = FindRun(offset);
+        ulong within = offset - _starts[run];
+        while (!source.IsEmpty)
+        {
+            GuestBuffer buffer = _runs[run];
+            int n = (int)Math.Min(buffer.Length - within, (ulong)source.Length);
+            memory.Write(buffer.Address + within, source[..n]);
+            source = source[n..];
+            within = 0;
+            run++;
+        }
+    }
+
+    private int FindRun(ulong offset)
+    {
+        int index = Array.BinarySearch(_starts, offset);
+        if (index < 0)
+        {
+            index = ~index - 1;
+        }
+
+        // Zero-length runs share a start with the next one: step to the run that holds the byte.
+        while (index < _runs.Length - 1 && offset - _starts[index] >= _runs[index].Length)
+        {
+            index++;
+        }
+
+        return index;
+    }
+}

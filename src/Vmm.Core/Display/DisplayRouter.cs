@@ -1,0 +1,381 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vmm.Contracts.Devices;
+using Vmm.Contracts.Display;
+
+namespace Vmm.Core.Display;
+
+/// <summary>
+/// Joins the active display source to the attached sinks. The router is the source's one sink and fans every call
+/// out; a sink attached later, or every sink after a source switch, first gets the mode and a full frame (the
+/// router reconnects the source, which resends them) and the last cursor.
+/// </summary>
+/// <remarks>
+/// Locking: <c>_switchLock</c> serialises topology changes and is held while calling the source's
+/// Connect/Disconnect; <c>_fanOutLock</c> guards the sink state and is held while fanning a source call out. A source
+/// calls in holding its own lock, so the router never holds <c>_fanOutLock</c> while calling into a source.
+/// </remarks>
+public sealed class DisplayRouter : IDisplayRouter
+{
+    private readonly Dictionary<string, IDisplaySource> _sources = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IDisplaySink> _sinks = new(StringComparer.Ordinal);
+    private readonly List<IDisplaySink> _attached = [];
+    private readonly HashSet<IDisplaySink> _awaitingMode = [];
+    private readonly Lock _switchLock = new();
+    private readonly Lock _fanOutLock = new();
+    private readonly ILogger _logger;
+
+    private IDisplaySink[] _attachedSnapshot = [];
+    private IDisplaySource? _active;
+    private FanOut? _fanOut;
+    private DisplayMode? _lastMode;
+    private CursorShape? _lastCursorShape;
+    private CursorPosition? _lastCursorPosition;
+
+    /// <summary>Creates a router with no sources or sinks.</summary>
+    public DisplayRouter(ILoggerFactory? loggerFactory = null)
+    {
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Vmm.Display");
+    }
+
+    /// <inheritdoc />
+    public string? ActiveSourceId
+    {
+        get
+        {
+            lock (_switchLock)
+            {
+                return _active?.Id;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> SinkIds
+    {
+        get
+        {
+            lock (_fanOutLock)
+            {
+                return [.. _attached.Select(s => s.Id)];
+            }
+        }
+    }
+
+    /// <summary>The mode the active source last published, or null.</summary>
+    public DisplayMode? CurrentMode
+    {
+        get
+        {
+            lock (_fanOutLock)
+            {
+                return _lastMode;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Registers every display source and sink among <paramref name="devices"/>: the first source becomes active
+    /// (unless one already is) and every sink is attached.
+    /// </summary>
+    public void AddDevices(IEnumerable<IDevice> devices)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        foreach (IDevice device in devices)
+        {
+            if (device is IDisplaySource source)
+            {
+                AddSource(source);
+            }
+
+            if (device is IDisplaySink sink)
+            {
+                AddSink(sink, attach: true);
+            }
+        }
+    }
+
+    /// <summary>Registers a source; the first one registered becomes active.</summary>
+    public void AddSource(IDisplaySource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        bool first;
+        lock (_switchLock)
+        {
+            if (!_sources.TryAdd(source.Id, source))
+            {
+                throw new InvalidOperationException($"A display source with id '{source.Id}' is already registered.");
+            }
+
+            first = _active is null;
+        }
+
+        if (first)
+        {
+            SwitchSource(source.Id);
+        }
+    }
+
+    /// <summary>Registers a sink, attaching it when <paramref name="attach"/> is true.</summary>
+    public void AddSink(IDisplaySink sink, bool attach = true)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        lock (_switchLock)
+        {
+            if (!_sinks.TryAdd(sink.Id, sink))
+            {
+                throw new InvalidOperationException($"A display sink with id '{sink.Id}' is already registered.");
+            }
+        }
+
+        if (attach)
+        {
+            AttachSink(sink.Id);
+        }
+    }
+
+    /// <summary>Unregisters a source; when it was active, no source is active afterwards.</summary>
+    public void RemoveSource(string sourceId)
+    {
+        lock (_switchLock)
+        {
+            if (!_sources.Remove(sourceId, out IDisplaySource? source) || _active != source)
+            {
+                return;
+            }
+
+            lock (_fanOutLock)
+            {
+                _active = null;
+                _fanOut = null;
+                _lastMode = null;
+            }
+
+            source.Disconnect();
+        }
+    }
+
+    /// <summary>Detaches and unregisters a sink.</summary>
+    public void RemoveSink(string sinkId)
+    {
+        DetachSink(sinkId);
+        lock (_switchLock)
+        {
+            _sinks.Remove(sinkId);
+        }
+    }
+
+    /// <inheritdoc />
+    public void SwitchSource(string sourceId)
+    {
+        ArgumentNullException.ThrowIfNull(sourceId);
+        lock (_switchLock)
+        {
+            if (!_sources.TryGetValue(sourceId, out IDisplaySource? source))
+            {
+                throw new KeyNotFoundException($"No display source with id '{sourceId}'.");
+            }
+
+            IDisplaySource? previous = _active;
+            var fanOut = new FanOut(this, source);
+            lock (_fanOutLock)
+            {
+                _active = source;
+                _fanOut = fanOut;
+                _lastMode = null;
+                _awaitingMode.UnionWith(_attached);
+            }
+
+            if (previous is not null && previous != source)
+            {
+                previous.Disconnect();
+            }
+
+            DisplayRouterLog.SourceSwitched(_logger, sourceId);
+            source.Connect(fanOut);
+        }
+    }
+
+    /// <inheritdoc />
+    public void AttachSink(string sinkId)
+    {
+        ArgumentNullException.ThrowIfNull(sinkId);
+        lock (_switchLock)
+        {
+            if (!_sinks.TryGetValue(sinkId, out IDisplaySink? sink))
+            {
+                throw new KeyNotFoundException($"No display sink with id '{sinkId}'.");
+            }
+
+            CursorShape? shape;
+            CursorPosition? position;
+            lock (_fanOutLock)
+            {
+                if (_attached.Contains(sink))
+                {
+                    return;
+                }
+
+                _attached.Add(sink);
+                _attachedSnapshot = [.. _attached];
+                _awaitingMode.Add(sink);
+                shape = _lastCursorShape;
+                position = _lastCursorPosition;
+            }
+
+            DisplayRouterLog.SinkAttached(_logger, sinkId);
+            if (shape is not null)
+            {
+                Deliver(sink, s => s.OnCursorShape(shape));
+            }
+
+            if (position is { } p)
+            {
+                Deliver(sink, s => s.OnCursorPosition(p));
+            }
+
+            // Reconnecting makes the source resend its mode and a full frame; sinks already showing that mode skip
+            // the mode and just redraw.
+            if (_active is { } active && _fanOut is { } fanOut)
+            {
+                active.Connect(fanOut);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void DetachSink(string sinkId)
+    {
+        ArgumentNullException.ThrowIfNull(sinkId);
+        lock (_fanOutLock)
+        {
+            int index = _attached.FindIndex(s => s.Id == sinkId);
+            if (index < 0)
+            {
+                return;
+            }
+
+            _awaitingMode.Remove(_attached[index]);
+            _attached.RemoveAt(index);
+            _attachedSnapshot = [.. _attached];
+        }
+
+        DisplayRouterLog.SinkDetached(_logger, sinkId);
+    }
+
+    private void Deliver(IDisplaySink sink, Action<IDisplaySink> call)
+    {
+        try
+        {
+            call(sink);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            DisplayRouterLog.SinkFailed(_logger, sink.Id, exception);
+        }
+    }
+
+    private void OnModeChanged(FanOut from, DisplayMode mode)
+    {
+        lock (_fanOutLock)
+        {
+            if (from != _fanOut)
+            {
+                return;
+            }
+
+            bool same = _lastMode == mode;
+            _lastMode = mode;
+            foreach (IDisplaySink sink in _attachedSnapshot)
+            {
+                if (!same || _awaitingMode.Contains(sink))
+                {
+                    Deliver(sink, s => s.OnModeChanged(mode));
+                }
+            }
+
+            _awaitingMode.Clear();
+        }
+    }
+
+    private void OnFrame(FanOut from, DisplayFrame frame)
+    {
+        lock (_fanOutLock)
+        {
+            if (from != _fanOut)
+            {
+                return;
+            }
+
+            // The hot path: no closures, no allocation.
+            foreach (IDisplaySink sink in _attachedSnapshot)
+            {
+                if (_awaitingMode.Count != 0 && _awaitingMode.Contains(sink))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    sink.OnFrame(frame);
+                }
+                catch (Exception exception) when (exception is not OutOfMemoryException)
+                {
+                    DisplayRouterLog.SinkFailed(_logger, sink.Id, exception);
+                }
+            }
+        }
+    }
+
+    private void OnCursorShape(FanOut from, CursorShape shape)
+    {
+        lock (_fanOutLock)
+        {
+            if (from != _fanOut)
+            {
+                return;
+            }
+
+            _lastCursorShape = shape;
+            foreach (IDisplaySink sink in _attachedSnapshot)
+            {
+                Deliver(sink, s => s.OnCursorShape(shape));
+            }
+        }
+    }
+
+    private void OnCursorPosition(FanOut from, CursorPosition position)
+    {
+        lock (_fanOutLock)
+        {
+            if (from != _fanOut)
+            {
+                return;
+            }
+
+            _lastCursorPosition = position;
+            foreach (IDisplaySink sink in _attachedSnapshot)
+            {
+                Deliver(sink, s => s.OnCursorPosition(position));
+            }
+        }
+    }
+
+    /// <summary>The sink a source publishes to; calls from a source that is no longer active are dropped.</summary>
+    private sealed class FanOut(DisplayRouter router, IDisplaySource source) : IDisplaySink
+    {
+        public string Id => "display-router:" + source.Id;
+
+        public void OnModeChanged(DisplayMode mode) => router.OnModeChanged(this, mode);
+
+        public void OnFrame(DisplayFrame frame) => router.OnFrame(this, frame);
+
+        public void OnCursorShape(CursorShape shape) => router.OnCursorShape(this, shape);
+
+        public void OnCursorPosition(CursorPosition position) => router.OnCursorPosition(this, position);
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Vmm.Contracts.Display;
+using Vmm.Core.Display;
+using Vmm.Plugins.Display.Png;
+using static Vmm.Plugins.VirtioGpu.Tests.GpuCommands;
+
+namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+
+public sealed class PngSinkTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("vmm-png-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task A_linux_like_bring_up_through_the_router_ends_in_a_png_with_the_guest_pixels()
+    {
+        const uint width = 40, height = 30;
+        using var guest = new GpuGuest();
+        var router = new DisplayRouter();
+        using var png = new PngSink("png0");
+        router.AddDevices([guest.Device, png]);
+
+        guest.Send(GetEdid(0), 1056);
+        guest.Send(GetDisplayInfo(), 408);
+        Assert.Equal(GpuGuest.OkNoData, guest.SendType(Create2D(1, 2, width, height)));
+        byte[] image = VirtioGpuBringUpTests.Pattern(width, height);
+        ulong backing = guest.Machine.Allocator.Allocate((ulong)image.Length, 4096);
+        guest.Machine.Memory.Write(backing, image);
+        guest.SendType(AttachBacking(1, (backing, (uint)image.Length)));
+        guest.SendType(Transfer(1, 0, 0, width, height, 0));
+        guest.SendType(SetScanout(0, 1, 0, 0, width, height));
+        guest.SendType(Flush(1, 0, 0, width, height));
+
+        string path = Path.Combine(_folder, "screen.png");
+        await png.SnapshotAsync(path, TestContext.Current.CancellationToken);
+
+        (int w, int h, byte[] rgb) = PngTestDecoder.Decode(await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
+        Assert.Equal((40, 30), (w, h));
+        Assert.Equal(Frames.Rgb(image, 40 * 30), rgb);
+    }
+
+    [Fact]
+    public void Only_damaged_rectangles_are_copied()
+    {
+        using var sink = new PngSink("png0");
+        var mode = new DisplayMode(8, 4, 32, PixelFormat.B8G8R8X8);
+        byte[] first = Frames.Noise(8, 4, seed: 1);
+        byte[] second = Frames.Noise(8, 4, seed: 2);
+        sink.OnModeChanged(mode);
+        Frames.Publish(sink, mode, first);
+        Frames.Publish(sink, mode, second, new DamageRect(2, 1, 3, 2), new DamageRect(7, 3, 5, 5));
+
+        (_, _, byte[] rgb) = PngTestDecoder.Decode(sink.EncodeSnapshot()!);
+
+        byte[] expected = (byte[])first.Clone();
+        foreach ((int x, int y) in new[] { (2, 1), (3, 1), (4, 1), (2, 2), (3, 2), (4, 2), (7, 3) })
+        {
+            second.AsSpan(((y * 8) + x) * 4, 4).CopyTo(expected.AsSpan(((y * 8) + x) * 4));
+        }
+
+        Assert.Equal(Frames.Rgb(expected, 32), rgb);
+    }
+
+    [Theory]
+    [InlineData(PixelFormat.R8G8B8A8, 0, 1, 2)]
+    [InlineData(PixelFormat.X8R8G8B8, 1, 2, 3)]
+    [InlineData(PixelFormat.A8B8G8R8, 3, 2, 1)]
+    [InlineData(PixelFormat.B8G8R8A8, 2, 1, 0)]
+    public void Every_format_is_converted(PixelFormat format, int red, int green, int blue)
+    {
+        using var sink = new PngSink("png0");
+        var mode = new DisplayMode(1, 1, 4, format);
+        byte[] pixel = new byte[4];
+        pixel[red] = 0x11;
+        pixel[green] = 0x22;
+        pixel[blue] = 0x33;
+        sink.OnModeChanged(mode);
+        Frames.Publish(sink, mode, pixel);
+
+        (_, _, byte[] rgb) = PngTestDecoder.Decode(sink.EncodeSnapshot()!);
+
+        Assert.Equal(new byte[] { 0x11, 0x22, 0x33 }, rgb);
+    }
+
+    [Fact]
+    public async Task A_snapshot_before_any_frame_fails_and_path_on_exit_is_written_on_dispose()
+    {
+        string path = Path.Combine(_folder, "exit.png");
+        var sink = new PngSink("png0", path);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sink.SnapshotAsync(Path.Combine(_folder, "none.png"), TestContext.Current.CancellationToken));
+        var mode = new DisplayMode(2, 2, 8, PixelFormat.B8G8R8X8);
+        sink.OnModeChanged(mode);
+        Frames.Publish(sink, mode, Frames.Noise(2, 2));
+
+        sink.Dispose();
+
+        (int width, int height, _) = PngTestDecoder.Decode(await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
+        Assert.Equal((2, 2), (width, height));
+    }
+}
