@@ -6,6 +6,7 @@
 #   busybox-static, cpio, kmod, xz-utils           tools/guest-image/build.sh (static init, initramfs,
 #                                                  depmod, module decompression)
 #   gcc                                            the interop layout test (static_assert on the C headers)
+#   vncsnapshot, libjpeg-turbo-progs               the real VNC client and djpeg that check our VNC sink's picture
 #   qemu-system-gui (only with --with-vhost-user-gpu)  QEMU's /usr/lib/qemu/vhost-user-gpu backend, the
 #                                                  side-by-side anchor for our GPU device (pulls in GTK/SDL)
 #
@@ -19,7 +20,7 @@ readonly QEMU_PACKAGE=qemu-system-x86
 readonly QEMU_MIN_VERSION=1:10.0
 readonly BACKPORTS_SUITE=bookworm-backports
 readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
-readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc)
+readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs)
 readonly GPU_PACKAGE=qemu-system-gui
 
 log() { printf 'install-deps: %s\n' "$*"; }
