@@ -22,6 +22,7 @@ namespace Vmm.Qemu;
 /// </summary>
 public sealed class QemuPlatform : IVmPlatform
 {
+    private static readonly TimeSpan s_selfExitGrace = TimeSpan.FromMilliseconds(500);
     private readonly QemuPlatformOptions _options;
 
     /// <summary>Creates the platform.</summary>
@@ -270,6 +271,16 @@ public sealed class QemuPlatform : IVmPlatform
         if (qmpSocket is not null && kind == QemuStopKind.Powerdown && await TrySendAsync(qmpSocket, "system_powerdown", logger).ConfigureAwait(false))
         {
             await Task.WhenAny(exited, vm.Cancelled, Task.Delay(_options.PowerdownTimeout)).ConfigureAwait(false);
+            if (exited.IsCompleted)
+            {
+                return;
+            }
+        }
+
+        if (kind == QemuStopKind.Quit)
+        {
+            // Ctrl-C on a shared terminal reaches QEMU too, and QEMU exits on SIGINT by itself.
+            await Task.WhenAny(exited, Task.Delay(s_selfExitGrace)).ConfigureAwait(false);
             if (exited.IsCompleted)
             {
                 return;

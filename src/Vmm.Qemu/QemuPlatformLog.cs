@@ -7,7 +7,7 @@ internal static partial class QemuPlatformLog
     [LoggerMessage(1, LogLevel.Information, "Starting {Qemu} (QEMU {Version}) with {Accelerator}: {Arguments}")]
     public static partial void Starting(ILogger logger, string qemu, Version version, QemuAccelerator accelerator, string arguments);
 
-    [LoggerMessage(2, LogLevel.Warning, "QEMU: {Line}")]
+    [LoggerMessage(2, LogLevel.Information, "QEMU: {Line}")]
     public static partial void Stderr(ILogger logger, string line);
 
     [LoggerMessage(3, LogLevel.Information, "QEMU exited with code {ExitCode}.")]
