@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Vmm.Cli;
+using Vmm.Core.Control;
 using Vmm.Qemu;
 
 namespace Vmm.Integration.Tests.Cli;
@@ -98,6 +99,67 @@ public sealed partial class VmmRunTests : IDisposable
         Assert.Equal(0, process.ExitCode);
         Assert.Matches(new Regex(@"^hello-from-42\r?$", RegexOptions.Multiline), console.ToString());
         Assert.Contains("reboot: Power down", console.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Control_status_reports_the_qemu_vm_and_stop_powers_it_off_exit_0()
+    {
+        (string kernel, string initrd) = RequireQemuAndGuestImage();
+        string socket = Path.Combine(_work, "ctl.sock");
+        string config = await WriteSleepingConfigAsync(kernel, initrd, $$""", "control": { "socket": "{{socket}}" }""");
+        var console = new MarkerWriter("SLEEPING");
+        using var error = new StringWriter();
+        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), TestContext.Current.CancellationToken);
+        await console.Seen.Task.WaitAsync(s_bootLimit, TestContext.Current.CancellationToken);
+
+        await using (ControlClient client = await ControlClient.ConnectAsync(socket, TestContext.Current.CancellationToken))
+        {
+            ControlResponse status = await client.SendAsync("status", [], TestContext.Current.CancellationToken);
+            Assert.True(status.Ok, status.Json);
+            Assert.Equal("running", status.Result.GetProperty("state").GetString());
+            Assert.Equal("qemu", status.Result.GetProperty("platform").GetString());
+            Assert.True(status.Result.GetProperty("uptimeSeconds").GetDouble() > 0, status.Json);
+            Assert.Equal("rng0", status.Result.GetProperty("devices")[0].GetProperty("id").GetString());
+            Assert.True((await client.SendAsync("stop", [], TestContext.Current.CancellationToken)).Ok);
+        }
+
+        int exitCode = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        TestContext.Current.TestOutputHelper?.WriteLine($"exit {exitCode}\n--- stderr\n{error}\n--- console\n{console}");
+        Assert.Equal(0, exitCode);
+        Assert.False(File.Exists(socket), "The control socket was left behind.");
+    }
+
+    [Fact]
+    public async Task Cancel_stops_qemu_cleanly_exit_130()
+    {
+        (string kernel, string initrd) = RequireQemuAndGuestImage();
+        string config = await WriteSleepingConfigAsync(kernel, initrd, "");
+        var console = new MarkerWriter("SLEEPING");
+        using var error = new StringWriter();
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), interrupt.Token);
+        await console.Seen.Task.WaitAsync(s_bootLimit, TestContext.Current.CancellationToken);
+
+        await interrupt.CancelAsync();
+        int exitCode = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"exit {exitCode}\n--- stderr\n{error}");
+        Assert.Equal(130, exitCode);
+        Assert.EndsWith("vmm: interrupted", error.ToString().Trim(), StringComparison.Ordinal);
+    }
+
+    private async Task<string> WriteSleepingConfigAsync(string kernel, string initrd, string extra)
+    {
+        string command = Convert.ToBase64String(Encoding.UTF8.GetBytes("echo SLEEPING; sleep 600"));
+        string config = Path.Combine(_work, "sleep.json");
+        await File.WriteAllTextAsync(config, $$"""
+            {
+              "machine": { "memory": "128M", "kernel": "{{kernel}}", "initrd": "{{initrd}}", "cmdline": "console=ttyS0 loglevel=4 vmm.cmd={{command}}" },
+              "platform": "qemu",
+              "devices": [ { "id": "rng0", "plugin": "virtio-rng", "type": "virtio-rng" } ]{{extra}}
+            }
+            """, TestContext.Current.CancellationToken);
+        return config;
     }
 
     private static async Task PumpAsync(StreamReader reader, StringBuilder text, TaskCompletionSource prompt)
