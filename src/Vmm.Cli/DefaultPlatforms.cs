@@ -1,23 +1,19 @@
-using Vmm.Core.Config;
 using Vmm.Core.Hosting;
+using Vmm.Kvm.Platform;
 using Vmm.Qemu;
 using Vmm.Qemu.GuestImages;
 
 namespace Vmm.Cli;
 
 /// <summary>
-/// The platforms of this build, in the order <c>auto</c> tries them: KVM (only where the host runs guest kernels
-/// natively and the KVM platform can boot Linux), then QEMU (10 or newer).
+/// The platforms of this build, in the order <c>auto</c> tries them: <c>kvm</c> (our microVM; auto takes it only
+/// where the host runs guest kernels natively), then <c>qemu</c> (QEMU 10 or newer, our devices over vhost-user).
 /// </summary>
 internal static class DefaultPlatforms
 {
-    /// <summary>Why <c>kvm</c> cannot run a VM config in this build.</summary>
-    public const string KvmUnavailableReason =
-        "platform 'kvm' is not available: in this build the KVM platform runs only ring-3 test payloads and cannot boot a Linux guest yet (use \"platform\": \"qemu\")";
-
     /// <summary>
     /// The platforms. The guest's serial console goes to <paramref name="console"/> (or, with
-    /// <paramref name="inheritConsole"/>, QEMU uses this process's terminal directly); the accelerator choice and
+    /// <paramref name="inheritConsole"/>, is this process's terminal, stdin included); the accelerator choice and
     /// guest-image progress go to <paramref name="error"/>.
     /// </summary>
     public static IReadOnlyList<IVmPlatform> Create(TextWriter console, TextWriter error, bool inheritConsole)
@@ -31,10 +27,10 @@ internal static class DefaultPlatforms
             GuestImage = GuestImageCache.Locate([Environment.CurrentDirectory, AppContext.BaseDirectory], AppContext.BaseDirectory),
             Progress = error,
         });
-
-        // The KVM platform's Linux loader is not in this build: kvm stays unavailable (and auto goes to QEMU) until it is.
-        IVmPlatform kvm = new UnavailablePlatform("kvm", PlatformKind.Kvm, KvmUnavailableReason);
-        return [kvm, qemu];
+        var kvm = new KvmPlatform(inheritConsole
+            ? new KvmPlatformOptions { ConsoleOutput = Console.OpenStandardOutput(), ConsoleInput = Console.OpenStandardInput() }
+            : new KvmPlatformOptions { ConsoleOutput = new TextWriterStream(console) });
+        return [new KvmAutoPlatform(kvm, () => KvmHostProbe.Facts), qemu];
     }
 
     /// <summary>Runs the (cached) probe and says on stderr which accelerator QEMU gets and why.</summary>

@@ -23,6 +23,6 @@ internal static partial class KvmLog
     [LoggerMessage(5005, LogLevel.Debug, "GSI routing table set: {RouteCount} routes ({MsiCount} MSI).")]
     public static partial void RoutingSet(ILogger logger, int routeCount, int msiCount);
 
-    [LoggerMessage(5006, LogLevel.Warning, "Boot MSR 0x{Index:x} is not in KVM's MSR list; not set.")]
+    [LoggerMessage(5006, LogLevel.Debug, "Boot MSR 0x{Index:x} is not in KVM's MSR list; not set.")]
     public static partial void BootMsrSkipped(ILogger logger, uint index);
 }

@@ -116,6 +116,26 @@ public sealed class KvmVm : IDisposable
         }
     }
 
+    /// <summary>
+    /// Removes memory slot <paramref name="slot"/> (a shared-memory BAR that stopped decoding or moves). The slot
+    /// number is not reused.
+    /// </summary>
+    public void RemoveMemoryRegion(int slot)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_stateLock)
+        {
+            if ((uint)slot >= (uint)_slots.Count || _slots[slot].Size == 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(slot), slot, "No such memory slot.");
+            }
+
+            kvm_userspace_memory_region region = new() { slot = (uint)slot, guest_phys_addr = _slots[slot].GuestAddress };
+            global::Interop.CheckIo(Ioctl(_vm, KVM_SET_USER_MEMORY_REGION, ref region), "ioctl(KVM_SET_USER_MEMORY_REGION, delete)");
+            _slots[slot] = (_slots[slot].GuestAddress, 0);
+        }
+    }
+
     /// <summary>Creates the next vCPU (ids from 0) with CPUID, boot MSRs and LAPIC LINT0/LINT1 set.</summary>
     public KvmVcpu CreateVcpu()
     {

@@ -64,6 +64,24 @@ internal static class KvmTestEnvironment
         return process.ExitCode == 0 ? (output, null) : (null, "Building the guest payloads failed: " + errors);
     }
 
+    /// <summary>The repository root (the folder with Framework.sln above the test binaries), or null.</summary>
+    public static string? RepositoryRoot => FindRepositoryRoot();
+
+    /// <summary>
+    /// The path of an ELF payload from tools/guest-payloads/elf (<c>rng-ring3</c>, <c>pvh-hello</c>), built with gcc
+    /// once per run.
+    /// </summary>
+    public static string ElfPayloadPathOrSkip(string name)
+    {
+        (string? directory, string? error) = s_payloads.Value;
+        if (directory is null)
+        {
+            Assert.Skip(error!);
+        }
+
+        return Path.Combine(directory, name + ".elf");
+    }
+
     private static string? FindRepositoryRoot()
     {
         for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)

@@ -7,7 +7,7 @@ public static class VmPlatformSelector
 {
     /// <summary>
     /// Picks the platform for <paramref name="requested"/> from <paramref name="platforms"/> (in preference order).
-    /// <see cref="PlatformKind.Auto"/> takes the first available one. The result names the chosen platform, or,
+    /// <see cref="PlatformKind.Auto"/> takes the first available one that suits it (<see cref="IAutoSelectablePlatform"/>). The result names the chosen platform, or,
     /// when none can run, the one that would have been chosen and why it cannot (for <c>auto</c>: why each cannot).
     /// </summary>
     public static PlatformSelection Select(PlatformKind requested, IReadOnlyList<IVmPlatform> platforms)
@@ -19,7 +19,8 @@ public static class VmPlatformSelector
         List<string> reasons = [];
         foreach (IVmPlatform platform in candidates)
         {
-            if (platform.IsAvailable(out string? reason))
+            if (platform.IsAvailable(out string? reason)
+                && (requested != PlatformKind.Auto || platform is not IAutoSelectablePlatform selectable || selectable.SuitsAuto(out reason)))
             {
                 return new PlatformSelection(requested, platform, null);
             }

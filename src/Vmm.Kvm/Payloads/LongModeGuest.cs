@@ -6,7 +6,7 @@ namespace Vmm.Kvm.Payloads;
 
 /// <summary>
 /// Puts a vCPU straight into 64-bit long mode from the host, for small payloads: identity-mapped 2 MiB pages
-/// (first 1 GiB, user-accessible), a GDT with ring-0 and ring-3 code/data, a 64-bit TSS whose all-zero I/O bitmap
+/// (first 4 GiB, user-accessible), a GDT with ring-0 and ring-3 code/data, a 64-bit TSS whose all-zero I/O bitmap
 /// gives ring 3 every port, and an IDT whose handlers report the vector on <see cref="GuestExceptionPort"/>.
 /// </summary>
 /// <remarks>
@@ -63,13 +63,8 @@ public static class LongModeGuest
             throw new ArgumentException($"The long-mode layout needs guest RAM at [0, 0x{MinimumMemorySize:x}).", nameof(memory));
         }
 
-        // Identity map of the first 1 GiB in 2 MiB pages: present, writable, user.
-        memory.WriteUInt64(Pml4Address, PdptAddress | 0x7);
-        memory.WriteUInt64(PdptAddress, PdAddress | 0x7);
-        for (ulong i = 0; i < 512; i++)
-        {
-            memory.WriteUInt64(PdAddress + (i * 8), (i << 21) | 0x87);
-        }
+        // Identity map of the first 4 GiB in 2 MiB pages: present, writable, user (MMIO BARs in the 32-bit hole included).
+        Boot.IdentityPageTables.Write(memory, user: true);
 
         memory.WriteUInt64(GdtAddress + 0x00, 0);
         memory.WriteUInt64(GdtAddress + 0x08, 0x00AF_9B00_0000_FFFF); // ring-0 64-bit code

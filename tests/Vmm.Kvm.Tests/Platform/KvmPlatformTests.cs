@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vmm.Core.Control;
+using Vmm.Core.Hosting;
+using Vmm.Kvm.Boot;
+using Vmm.Kvm.Platform;
+using Xunit;
+
+namespace Vmm.Kvm.Tests.Platform;
+
+public sealed class KvmPlatformTests
+{
+    [Fact]
+    public async Task VmmRunBootsTheRingThreeRngPayloadAndPrintsOurDevicesBytes()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = KvmTestEnvironment.ElfPayloadPathOrSkip("rng-ring3");
+        (string source, string hex) = PlatformTestSpecs.RngSource();
+        string config = Path.Combine(Path.GetDirectoryName(source)!, "rng-ring3.json");
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
+        {
+            machine = new { memory = "64M", vcpus = 1, kernel = payload, cmdline = "" },
+            platform = "kvm",
+            devices = new[] { new { id = "rng0", plugin = "virtio-rng", type = "virtio-rng", options = new { source = "file", path = source } } },
+        }), TestContext.Current.CancellationToken);
+
+        ProcessStartInfo start = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "vmm.dll"), "run", "--config", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        using Process vmm = Process.Start(start)!;
+        vmm.StandardInput.Close();
+        Task<string> stdout = vmm.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        Task<string> stderr = vmm.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using CancellationTokenSource timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await vmm.WaitForExitAsync(timeout.Token);
+
+        string output = await stdout;
+        Assert.True(vmm.ExitCode == 0, $"vmm exited with {vmm.ExitCode}; stdout: {output}; stderr: {await stderr}");
+        Assert.Contains("rng: virtio-rng at 00:01.0", output, StringComparison.Ordinal);
+        Assert.Contains("rng: msi-x vector 0x40 fired", output, StringComparison.Ordinal);
+        Assert.Contains($"rng: 16 bytes: {hex}\n", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CtrlCStopsVmmRunCleanly()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = PlatformTestSpecs.Ring3Payload([0x66, 0xBA, 0xF8, 0x03, 0xB0, 0x52, 0xEE, 0xEB, 0xFE]); // print 'R', spin
+        string config = Path.Combine(Path.GetDirectoryName(payload)!, "spin.json");
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { machine = new { memory = "16M", kernel = payload, cmdline = "" }, platform = "kvm" }), TestContext.Current.CancellationToken);
+        ProcessStartInfo start = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "vmm.dll"), "run", "--config", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        using Process vmm = Process.Start(start)!;
+        Task<string> stderr = vmm.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        char[] first = new char[1];
+        int read = await vmm.StandardOutput.ReadAsync(first, TestContext.Current.CancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.Equal((1, 'R'), (read, first[0]));
+
+        using (Process kill = Process.Start("kill", ["-INT", vmm.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await vmm.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.True(vmm.ExitCode == 130, $"exit code {vmm.ExitCode}; stderr: {await stderr}");
+        Assert.Contains("interrupted", await stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RngPayloadKicksThroughAnIoeventfdAfterMovingTheBar()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = KvmTestEnvironment.ElfPayloadPathOrSkip("rng-ring3");
+        (string source, string hex) = PlatformTestSpecs.RngSource();
+        using ConsoleCapture console = new();
+        using KvmMachine machine = KvmMachine.Create(system, PlatformTestSpecs.Spec(payload, rngSourceFile: source), NullLoggerFactory.Instance, new KvmPlatformOptions { ConsoleOutput = console });
+
+        machine.Start(null);
+        KvmVmExit? exit = machine.Vm.WaitForExit(TimeSpan.FromSeconds(30));
+
+        Assert.True(exit is { Kind: KvmVmExitKind.GuestExit, Code: 0 }, $"{exit}; console: {console.Text}");
+        Assert.Contains($"rng: 16 bytes: {hex}", console.Text, StringComparison.Ordinal);
+        Assert.Equal(BootEntryMode.Ring3, machine.Boot.Mode);
+        Assert.Equal(0xD000_0000ul, machine.Pci.GetDecodedBarAddress(1, 0));
+        Assert.True(machine.NotifySignalCount >= 1, "The doorbell did not arrive through the ioeventfd at the moved BAR.");
+    }
+
+    [Fact]
+    public async Task PvhPayloadBootsThroughThe32BitEntry()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = KvmTestEnvironment.ElfPayloadPathOrSkip("pvh-hello");
+        using ConsoleCapture console = new();
+        KvmPlatform platform = new(new KvmPlatformOptions { ConsoleOutput = console });
+
+        VmRunResult result = await platform.RunAsync(PlatformTestSpecs.Spec(payload), PlatformTestSpecs.Context(), TestContext.Current.CancellationToken);
+
+        Assert.True(result.Outcome == VmRunOutcome.Stopped, result.Message);
+        Assert.Equal("hello\n", console.Text);
+    }
+
+    [Fact]
+    public async Task I8042ResetEndsTheRunAsGuestRequestedReset()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = PlatformTestSpecs.Ring3Payload([0xB0, 0xFE, 0xE6, 0x64, 0xEB, 0xFE]); // mov al,0xFE; out 0x64,al; jmp $
+
+        VmRunResult result = await new KvmPlatform().RunAsync(PlatformTestSpecs.Spec(payload), PlatformTestSpecs.Context(), TestContext.Current.CancellationToken);
+
+        Assert.Equal(VmRunOutcome.Stopped, result.Outcome);
+        Assert.Equal("guest requested reset", result.Message);
+    }
+
+    [Fact]
+    public async Task GuestFaultFailsTheRunWithTheVector()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = PlatformTestSpecs.Ring3Payload([0xF4]); // hlt in ring 3: #GP
+
+        VmRunResult result = await new KvmPlatform().RunAsync(PlatformTestSpecs.Spec(payload), PlatformTestSpecs.Context(), TestContext.Current.CancellationToken);
+
+        Assert.Equal(VmRunOutcome.GuestFailed, result.Outcome);
+        Assert.Contains("vector 13", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CancellationStopsASpinningGuest()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = PlatformTestSpecs.Ring3Payload([0xEB, 0xFE]);
+        using CancellationTokenSource cancel = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cancel.CancelAfter(TimeSpan.FromMilliseconds(300));
+
+        Task<VmRunResult> run = new KvmPlatform().RunAsync(PlatformTestSpecs.Spec(payload), PlatformTestSpecs.Context(), cancel.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+    }
+
+    [Fact]
+    public async Task StopCommandEndsTheRunCleanly()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string payload = PlatformTestSpecs.Ring3Payload([0xEB, 0xFE]);
+        VmRunContext context = PlatformTestSpecs.Context();
+
+        Task<VmRunResult> run = new KvmPlatform().RunAsync(PlatformTestSpecs.Spec(payload), context, TestContext.Current.CancellationToken);
+        IControlCommand? stop = null;
+        while (!context.ControlCommands.TryGet("stop", out stop))
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(context.ControlCommands.TryGet("status", out IControlCommand? status));
+        Assert.Contains("running", (await status.ExecuteAsync(default, TestContext.Current.CancellationToken))!.ToJsonString(), StringComparison.Ordinal);
+        await stop.ExecuteAsync(default, TestContext.Current.CancellationToken);
+        VmRunResult result = await run.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(VmRunOutcome.Stopped, result.Outcome);
+    }
+
+    [Fact]
+    public async Task UnbootableKernelFailsTheRunWithTheLoadersMessage()
+    {
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+        string kernel = Path.Combine(Directory.CreateTempSubdirectory("vmm-kvm-bad-").FullName, "zeros");
+        await File.WriteAllBytesAsync(kernel, new byte[8192], TestContext.Current.CancellationToken);
+
+        VmRunResult result = await new KvmPlatform().RunAsync(PlatformTestSpecs.Spec(kernel), PlatformTestSpecs.Context(), TestContext.Current.CancellationToken);
+
+        Assert.Equal(VmRunOutcome.VmmFailed, result.Outcome);
+        Assert.Contains("neither a bzImage", result.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ExitsMapToRunOutcomes()
+    {
+        Assert.Equal(VmRunOutcome.GuestFailed, KvmPlatform.ToResult(new KvmVmExit(KvmVmExitKind.GuestExit, "x", 3)).Outcome);
+        Assert.Equal(VmRunOutcome.Stopped, KvmPlatform.ToResult(new KvmVmExit(KvmVmExitKind.GuestShutdown, "triple fault")).Outcome);
+        VmRunResult internalError = KvmPlatform.ToResult(new KvmVmExit(KvmVmExitKind.PlatformError, "KVM internal error on vCPU 0: suberror 1"));
+        Assert.Equal(VmRunOutcome.VmmFailed, internalError.Outcome);
+        Assert.Contains("suberror 1", internalError.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Start-up benchmark: process start to the guest's first UART byte, process start to exit, and peak RSS, for the
+# same PVH payload (tools/guest-payloads/elf/pvh-hello.S: prints "hello" on COM1, exits through port 0x501) under
+#   - ours:  `vmm run --config` on the kvm platform (Release publish, ReadyToRun),
+#   - QEMU:  -M microvm -bios qboot.rom -accel kvm (isa-debug-exit at 0x501),
+# side by side (alternating), N runs each; prints medians and the ratios. Also times our ring-3 virtio-rng payload
+# (PCI enumeration, MSI-X, one virtqueue round trip) as an extra row. Usage: tools/bench/boot-time.sh [N]
+set -eu
+runs=${1:-20}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/vmm-boot-time.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+echo "building payloads and publishing vmm (Release, ReadyToRun) into $work ..." >&2
+sh "$root/tools/guest-payloads/build.sh" "$work/payloads" >/dev/null
+dotnet publish "$root/src/Vmm.Cli" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -o "$work/vmm" >/dev/null
+
+head -c 4096 /dev/urandom > "$work/entropy.bin"
+cat > "$work/pvh-hello.json" <<JSON
+{ "machine": { "memory": "64M", "vcpus": 1, "kernel": "$work/payloads/pvh-hello.elf", "cmdline": "" }, "platform": "kvm", "devices": [] }
+JSON
+cat > "$work/rng-ring3.json" <<JSON
+{ "machine": { "memory": "64M", "vcpus": 1, "kernel": "$work/payloads/rng-ring3.elf", "cmdline": "" }, "platform": "kvm",
+  "devices": [ { "id": "rng0", "plugin": "virtio-rng", "type": "virtio-rng", "options": { "source": "file", "path": "$work/entropy.bin" } } ] }
+JSON
+
+exec python3 "$(dirname "$0")/boot_time.py" "$runs" \
+    "ours (vmm run, kvm, PVH payload)=$work/vmm/vmm run --config $work/pvh-hello.json" \
+    "QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') microvm+qboot (PVH payload)=qemu-system-x86_64 -M microvm -bios /usr/share/qemu/qboot.rom -accel kvm -m 64M -nodefaults -no-user-config -display none -serial stdio -no-reboot -device isa-debug-exit,iobase=0x501,iosize=1 -kernel $work/payloads/pvh-hello.elf" \
+    "ours (vmm run, kvm, ring-3 virtio-rng payload)=$work/vmm/vmm run --config $work/rng-ring3.json"
