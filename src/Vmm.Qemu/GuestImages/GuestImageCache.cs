@@ -85,7 +85,7 @@ public sealed class GuestImageCache
             return Failed($"the guest image is missing from {Directory} and no {BuildScriptRelativePath} was found next to vmm or above the current folder; build it from a Vmm checkout with 'sudo tools/guest-image/build.sh --out {Directory}', or set machine.kernel and machine.initrd.");
         }
 
-        string command = $"sudo bash {BuildScript} --out {Directory}";
+        string command = $"{(Environment.IsPrivilegedProcess ? "" : "sudo ")}bash {BuildScript} --out {Directory}";
         if (FindOnPath("apt-get") is null || FindOnPath("bash") is null)
         {
             return Failed($"the guest image is missing from {Directory}, and it is built from Debian packages with apt-get, which this machine lacks; build it on a Debian machine with '{command}' and copy the folder, or set machine.kernel and machine.initrd.");
@@ -131,7 +131,7 @@ public sealed class GuestImageCache
         if (exitCode != 0 || !TryGet(out paths))
         {
             string why = exitCode != 0 ? $"the build script exited with code {exitCode} ({lastLine.Trim()})" : "the build script left no image";
-            string root = Environment.IsPrivilegedProcess ? "" : " (it may need root: apt-get download and mknod)";
+            string root = Environment.IsPrivilegedProcess ? "" : " (it may need root)";
             return Failed($"the guest image could not be built: {why}{root}; run '{command}' (tools/install-deps.sh installs what it needs), then try again.");
         }
 
