@@ -58,7 +58,7 @@ public sealed class GuestImageCache
         string vmlinuz = Path.Combine(Directory, "vmlinuz");
         string initrd = Path.Combine(Directory, "initrd.img");
         paths = null;
-        if (!IsNonEmpty(initrd) || !IsNonEmpty(Path.Combine(Directory, "stamp")))
+        if (!IsNonEmpty(initrd))
         {
             return false;
         }
