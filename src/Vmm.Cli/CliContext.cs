@@ -29,13 +29,17 @@ internal sealed class CliContext
     /// <summary>The plugin folder used when neither the config nor the command line names one.</summary>
     public string DefaultPluginDirectory { get; init; } = VmConfig.DefaultPluginDirectory;
 
-    /// <summary>The real world: console streams, the plugin host, the platforms of this build, console logging to stderr.</summary>
-    public static CliContext CreateDefault(TextWriter output, TextWriter error) => new()
+    /// <summary>
+    /// The real world: console streams, the plugin host, the platforms of this build, console logging to stderr.
+    /// With <paramref name="inheritConsole"/> a guest's serial console is this process's terminal (stdin included);
+    /// otherwise it goes to <paramref name="output"/>.
+    /// </summary>
+    public static CliContext CreateDefault(TextWriter output, TextWriter error, bool inheritConsole = false) => new()
     {
         Out = output,
         Error = error,
         LoadPlugins = PluginLoading.Load,
-        Platforms = DefaultPlatforms.Create,
+        Platforms = () => DefaultPlatforms.Create(output, error, inheritConsole),
         CreateLoggerFactory = ConsoleLogging.Create,
     };
 }

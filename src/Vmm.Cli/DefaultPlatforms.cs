@@ -1,20 +1,44 @@
-using Vmm.Core.Config;
 using Vmm.Core.Hosting;
 using Vmm.Kvm.Platform;
+using Vmm.Qemu;
+using Vmm.Qemu.GuestImages;
 
 namespace Vmm.Cli;
 
 /// <summary>
-/// The platforms of this build: <c>kvm</c> (the guest's COM1 on this process's stdout/stdin) and a placeholder for
-/// <c>qemu</c> until it is wired in. <c>auto</c> prefers KVM where /dev/kvm exists.
+/// The platforms of this build, in the order <c>auto</c> tries them: <c>kvm</c> (our microVM; auto takes it only
+/// where the host runs guest kernels natively), then <c>qemu</c> (QEMU 10 or newer, our devices over vhost-user).
 /// </summary>
 internal static class DefaultPlatforms
 {
-    /// <summary>The platforms, in the order <c>auto</c> tries them.</summary>
-    public static IReadOnlyList<IVmPlatform> Create()
+    /// <summary>
+    /// The platforms. The guest's serial console goes to <paramref name="console"/> (or, with
+    /// <paramref name="inheritConsole"/>, is this process's terminal, stdin included); the accelerator choice and
+    /// guest-image progress go to <paramref name="error"/>.
+    /// </summary>
+    public static IReadOnlyList<IVmPlatform> Create(TextWriter console, TextWriter error, bool inheritConsole)
     {
-        IVmPlatform kvm = new KvmPlatform(new KvmPlatformOptions { ConsoleOutput = Console.OpenStandardOutput(), ConsoleInput = Console.OpenStandardInput() });
-        IVmPlatform qemu = new UnavailablePlatform("qemu", PlatformKind.Qemu);
-        return File.Exists("/dev/kvm") ? [kvm, qemu] : [qemu, kvm];
+        var qemu = new QemuPlatform(new QemuPlatformOptions
+        {
+            Accelerator = QemuAccelerator.Auto,
+            RunsGuestKernelsNatively = () => ChooseQemuAccelerator(error),
+            SerialOutput = console,
+            InheritConsole = inheritConsole,
+            GuestImage = GuestImageCache.Locate([Environment.CurrentDirectory, AppContext.BaseDirectory], AppContext.BaseDirectory),
+            Progress = error,
+        });
+        var kvm = new KvmPlatform(inheritConsole
+            ? new KvmPlatformOptions { ConsoleOutput = Console.OpenStandardOutput(), ConsoleInput = Console.OpenStandardInput() }
+            : new KvmPlatformOptions { ConsoleOutput = new TextWriterStream(console) });
+        return [new KvmAutoPlatform(kvm, () => KvmHostProbe.Facts), qemu];
+    }
+
+    /// <summary>Runs the (cached) probe and says on stderr which accelerator QEMU gets and why.</summary>
+    private static bool ChooseQemuAccelerator(TextWriter error)
+    {
+        KvmHostFacts facts = KvmHostProbe.Facts;
+        string choice = facts.RunsGuestKernelsNatively ? "kvm" : "tcg";
+        error.WriteLine($"vmm: qemu accelerator: {choice} ({facts.Explanation})");
+        return facts.RunsGuestKernelsNatively;
     }
 }

@@ -3,10 +3,10 @@ namespace Vmm.Cli;
 /// <summary>The entry point of the <c>vmm</c> command.</summary>
 public static class Program
 {
-    /// <summary>Runs vmm with the console's streams.</summary>
-    public static Task<int> Main(string[] args) => RunAsync(args, Console.Out, Console.Error);
+    /// <summary>Runs vmm with the console's streams; a guest's serial console is the terminal.</summary>
+    public static Task<int> Main(string[] args) => VmmCommand.RunAsync(args, CliContext.CreateDefault(Console.Out, Console.Error, inheritConsole: true));
 
-    /// <summary>Runs vmm with <paramref name="output"/> and <paramref name="error"/> as its stdout and stderr.</summary>
-    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
-        VmmCommand.RunAsync(args, CliContext.CreateDefault(output, error));
+    /// <summary>Runs vmm with <paramref name="output"/> and <paramref name="error"/> as its stdout and stderr (a guest's console goes to <paramref name="output"/>).</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>
+        VmmCommand.RunAsync(args, CliContext.CreateDefault(output, error), cancellationToken);
 }

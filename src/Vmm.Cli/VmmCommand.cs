@@ -31,6 +31,9 @@ internal static class VmmCommand
             Output = context.Out,
             Error = context.Error,
             EnableDefaultExceptionHandler = false,
+
+            // Ctrl-C cancels the command; QEMU then gets QMP quit and up to 5 s to exit before it is killed.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
         };
         try
         {
@@ -58,6 +61,7 @@ internal static class VmmCommand
             ConfigValidateCommand.Create(context),
             PluginsListCommand.Create(context),
             CtlCommand.Create(context),
+            ServeVhostUserCommand.Create(context),
         };
         return root;
     }

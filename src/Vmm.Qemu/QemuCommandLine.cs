@@ -38,6 +38,12 @@ public static class QemuCommandLine
             "-no-reboot",
             "-kernel", spec.KernelPath,
         };
+        if (spec.QmpSocketPath is not null)
+        {
+            args.Add("-qmp");
+            args.Add($"unix:{Escape(spec.QmpSocketPath)},server=on,wait=off");
+        }
+
         if (spec.InitrdPath is not null)
         {
             args.Add("-initrd");

@@ -22,4 +22,8 @@ public sealed record QemuLaunchSpec(
     string KernelPath,
     string? InitrdPath,
     string CommandLine,
-    IReadOnlyList<QemuVhostUserDevice> Devices);
+    IReadOnlyList<QemuVhostUserDevice> Devices)
+{
+    /// <summary>The Unix socket QEMU serves QMP on (the platform's clean stop), or null for none.</summary>
+    public string? QmpSocketPath { get; init; }
+}

@@ -5,7 +5,10 @@ using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
+using Vmm.Core.Control;
 using Vmm.Core.Hosting;
+using Vmm.Qemu.GuestImages;
+using Vmm.Qemu.Qmp;
 using Vmm.VhostUser;
 
 namespace Vmm.Qemu;
@@ -14,10 +17,12 @@ namespace Vmm.Qemu;
 /// The <c>qemu</c> platform: QEMU (10 or newer) runs the guest on q35 with shared memfd RAM, and every device of
 /// the config is served to it over vhost-user by a <see cref="VhostUserServer"/> in this process. The guest's
 /// serial console goes to <see cref="QemuPlatformOptions.SerialOutput"/>. The run ends when the guest powers off
-/// (QEMU runs with <c>-no-reboot</c>) or on cancellation, which kills QEMU.
+/// (QEMU runs with <c>-no-reboot</c>), on the control socket's <c>stop</c> (ACPI power button, then QMP <c>quit</c>)
+/// or on cancellation (QMP <c>quit</c>); QEMU is killed only when it does not exit in time.
 /// </summary>
 public sealed class QemuPlatform : IVmPlatform
 {
+    private static readonly TimeSpan s_selfExitGrace = TimeSpan.FromMilliseconds(500);
     private readonly QemuPlatformOptions _options;
 
     /// <summary>Creates the platform.</summary>
@@ -50,11 +55,10 @@ public sealed class QemuPlatform : IVmPlatform
             return new VmRunResult(VmRunOutcome.VmmFailed, reason);
         }
 
-        string? kernel = spec.Machine.KernelPath ?? _options.DefaultKernelPath;
-        string? initrd = spec.Machine.KernelPath is null ? spec.Machine.InitrdPath ?? _options.DefaultInitrdPath : spec.Machine.InitrdPath;
+        (string? kernel, string? initrd, string? imageProblem) = await ResolveKernelAsync(spec.Machine, cancellationToken).ConfigureAwait(false);
         if (kernel is null)
         {
-            return new VmRunResult(VmRunOutcome.VmmFailed, "machine.kernel is not set and the qemu platform has no default kernel (build one with tools/guest-image/build.sh).");
+            return new VmRunResult(VmRunOutcome.VmmFailed, imageProblem);
         }
 
         string socketDirectory = Directory.CreateTempSubdirectory("vmm-qemu-").FullName;
@@ -77,8 +81,13 @@ public sealed class QemuPlatform : IVmPlatform
                 QemuPlatformLog.ServingDevice(logger, frontends[i].Id, frontends[i].Driver, frontends[i].SocketPath);
             }
 
-            var launch = new QemuLaunchSpec(spec.Machine.MemoryBytes, spec.Machine.Vcpus, ResolveAccelerator(), kernel, initrd, spec.Machine.CommandLine, frontends);
-            return await RunQemuAsync(qemu, launch, logger, cancellationToken).ConfigureAwait(false);
+            var vm = new QemuVm(spec.Machine, spec.Devices.Select((d, i) => (d, servers[i].Server)).ToArray());
+            AddControlCommands(context, vm);
+            var launch = new QemuLaunchSpec(spec.Machine.MemoryBytes, spec.Machine.Vcpus, ResolveAccelerator(), kernel, initrd, spec.Machine.CommandLine, frontends)
+            {
+                QmpSocketPath = Path.Combine(socketDirectory, "qmp.sock"),
+            };
+            return await RunQemuAsync(qemu, launch, vm, logger, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -101,6 +110,44 @@ public sealed class QemuPlatform : IVmPlatform
             }
 
             Directory.Delete(socketDirectory, recursive: true);
+        }
+    }
+
+    /// <summary>The config's kernel, else the options' default, else the guest-image cache (built when missing).</summary>
+    private async Task<(string? Kernel, string? Initrd, string? Problem)> ResolveKernelAsync(MachineSpec machine, CancellationToken cancellationToken)
+    {
+        if (machine.KernelPath is not null)
+        {
+            return (machine.KernelPath, machine.InitrdPath, null);
+        }
+
+        if (_options.DefaultKernelPath is not null)
+        {
+            return (_options.DefaultKernelPath, machine.InitrdPath ?? _options.DefaultInitrdPath, null);
+        }
+
+        if (_options.GuestImage is null)
+        {
+            return (null, null, "machine.kernel is not set and the qemu platform has no default kernel (build one with tools/guest-image/build.sh).");
+        }
+
+        GuestImageResult image = await _options.GuestImage.EnsureAsync(_options.Progress, cancellationToken).ConfigureAwait(false);
+        return image.Paths is null
+            ? (null, null, image.Problem)
+            : (image.Paths.KernelPath, machine.InitrdPath ?? image.Paths.InitrdPath, null);
+    }
+
+    /// <summary><c>status</c> and <c>stop</c> for this VM; a registry reused across runs keeps the first run's commands.</summary>
+    private static void AddControlCommands(VmRunContext context, QemuVm vm)
+    {
+        if (!context.ControlCommands.TryGet("status", out _))
+        {
+            context.ControlCommands.Add(new StatusCommand(vm));
+        }
+
+        if (!context.ControlCommands.TryGet("stop", out _))
+        {
+            context.ControlCommands.Add(new StopCommand(vm));
         }
     }
 
@@ -144,13 +191,14 @@ public sealed class QemuPlatform : IVmPlatform
         return System.Text.Encoding.UTF8.GetString(end < 0 ? tag : tag[..end]);
     }
 
-    private async Task<VmRunResult> RunQemuAsync(QemuBinary qemu, QemuLaunchSpec launch, ILogger logger, CancellationToken cancellationToken)
+    private async Task<VmRunResult> RunQemuAsync(QemuBinary qemu, QemuLaunchSpec launch, QemuVm vm, ILogger logger, CancellationToken cancellationToken)
     {
         IReadOnlyList<string> arguments = QemuCommandLine.Build(launch);
+        bool inherit = _options.InheritConsole;
         var start = new ProcessStartInfo(qemu.Path)
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
+            RedirectStandardInput = !inherit,
+            RedirectStandardOutput = !inherit,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
@@ -161,8 +209,9 @@ public sealed class QemuPlatform : IVmPlatform
 
         QemuPlatformLog.Starting(logger, qemu.Path, qemu.Version, launch.Accelerator, string.Join(' ', arguments));
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{qemu.Path} did not start.");
+        vm.State = "running";
         var stderrTail = new Queue<string>();
-        Task serial = PumpAsync(process.StandardOutput, line => _options.SerialOutput?.WriteLine(line));
+        Task serial = inherit ? Task.CompletedTask : PumpAsync(process.StandardOutput, line => _options.SerialOutput?.WriteLine(line));
         Task errors = PumpAsync(process.StandardError, line =>
         {
             QemuPlatformLog.Stderr(logger, line);
@@ -175,24 +224,29 @@ public sealed class QemuPlatform : IVmPlatform
                 }
             }
         });
+        using var stopInput = new CancellationTokenSource();
+        Task input = inherit || _options.SerialInput is null
+            ? Task.CompletedTask
+            : CopyInputAsync(_options.SerialInput, process.StandardInput.BaseStream, stopInput.Token);
 
-        bool cancelled = false;
-        try
+        Task exited = process.WaitForExitAsync(CancellationToken.None);
+        bool stopRequested;
+        using (cancellationToken.Register(vm.Cancel))
         {
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            cancelled = true;
-            QemuPlatformLog.Stopping(logger);
-            process.Kill(entireProcessTree: true);
-            using var timeout = new CancellationTokenSource(_options.StopTimeout);
-            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+            stopRequested = await Task.WhenAny(exited, vm.StopRequested).ConfigureAwait(false) != exited;
+            if (stopRequested)
+            {
+                vm.State = "stopping";
+                await StopAsync(process, exited, launch.QmpSocketPath, vm, logger).ConfigureAwait(false);
+            }
         }
 
         await Task.WhenAll(serial, errors).ConfigureAwait(false);
+        await stopInput.CancelAsync().ConfigureAwait(false);
+        await input.ConfigureAwait(false);
+        vm.State = "stopped";
         QemuPlatformLog.Exited(logger, process.ExitCode);
-        if (cancelled || process.ExitCode == 0)
+        if (stopRequested || process.ExitCode == 0)
         {
             return VmRunResult.Stopped;
         }
@@ -204,6 +258,89 @@ public sealed class QemuPlatform : IVmPlatform
         }
 
         return new VmRunResult(VmRunOutcome.VmmFailed, $"QEMU exited with code {process.ExitCode}: {tail}");
+    }
+
+    /// <summary>
+    /// Stops QEMU cleanly over QMP: for a control <c>stop</c> the ACPI power button first, then <c>quit</c>; only
+    /// when QEMU does not exit in time is it killed (which could leave a terminal in raw mode).
+    /// </summary>
+    private async Task StopAsync(Process process, Task exited, string? qmpSocket, QemuVm vm, ILogger logger)
+    {
+        QemuStopKind kind = await vm.StopRequested.ConfigureAwait(false);
+        QemuPlatformLog.StopRequested(logger, kind);
+        if (qmpSocket is not null && kind == QemuStopKind.Powerdown && await TrySendAsync(qmpSocket, "system_powerdown", logger).ConfigureAwait(false))
+        {
+            await Task.WhenAny(exited, vm.Cancelled, Task.Delay(_options.PowerdownTimeout)).ConfigureAwait(false);
+            if (exited.IsCompleted)
+            {
+                return;
+            }
+        }
+
+        if (kind == QemuStopKind.Quit)
+        {
+            // Ctrl-C on a shared terminal reaches QEMU too, and QEMU exits on SIGINT by itself.
+            await Task.WhenAny(exited, Task.Delay(s_selfExitGrace)).ConfigureAwait(false);
+            if (exited.IsCompleted)
+            {
+                return;
+            }
+        }
+
+        if (qmpSocket is not null && await TrySendAsync(qmpSocket, "quit", logger).ConfigureAwait(false))
+        {
+            await Task.WhenAny(exited, Task.Delay(_options.StopTimeout)).ConfigureAwait(false);
+            if (exited.IsCompleted)
+            {
+                return;
+            }
+        }
+
+        QemuPlatformLog.Killing(logger);
+        process.Kill(entireProcessTree: true);
+        await exited.WaitAsync(_options.StopTimeout).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends one QMP command; false (and a log line) when QEMU could not be reached.</summary>
+    private static async Task<bool> TrySendAsync(string qmpSocket, string command, ILogger logger)
+    {
+        try
+        {
+            await using QmpClient client = await QmpClient.ConnectAsync(qmpSocket, TimeSpan.FromSeconds(2), CancellationToken.None).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await client.ExecuteAsync(command, timeout.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (QmpException ex)
+        {
+            // quit may close the connection before its reply: QEMU is on its way out, which the caller waits for.
+            QemuPlatformLog.QmpFailed(logger, command, ex.Message);
+            return command == "quit";
+        }
+        catch (OperationCanceledException)
+        {
+            QemuPlatformLog.QmpFailed(logger, command, "no reply within 2 s");
+            return command == "quit";
+        }
+    }
+
+    private static async Task CopyInputAsync(Stream source, Stream target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            byte[] buffer = new byte[4096];
+            while (await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false) is int read and > 0)
+            {
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                await target.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            target.Close();
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+            // QEMU exited or the run ended: the input has nowhere to go.
+        }
     }
 
     private static async Task PumpAsync(StreamReader reader, Action<string> onLine)

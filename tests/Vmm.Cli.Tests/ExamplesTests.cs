@@ -46,7 +46,7 @@ public sealed class ExamplesTests
         using StringWriter output = new();
         using StringWriter error = new();
 
-        int exitCode = await Program.RunAsync(["plugins", "list"], output, error);
+        int exitCode = await Program.RunAsync(["plugins", "list"], output, error, TestContext.Current.CancellationToken);
 
         Assert.Equal(0, exitCode);
         Assert.Contains("virtio-rng  1.0.0    1.0       loaded  virtio-rng", output.ToString(), StringComparison.Ordinal);
@@ -56,7 +56,7 @@ public sealed class ExamplesTests
     {
         using StringWriter output = new();
         using StringWriter error = new();
-        int exitCode = await Program.RunAsync(["config", "validate", file], output, error);
+        int exitCode = await Program.RunAsync(["config", "validate", file], output, error, TestContext.Current.CancellationToken);
         return (exitCode, output.ToString());
     }
 

@@ -41,7 +41,7 @@ public sealed class HelpAndUsageTests
         using StringWriter output = new();
         using StringWriter error = new();
 
-        int exitCode = await Program.RunAsync(["--help"], output, error);
+        int exitCode = await Program.RunAsync(["--help"], output, error, TestContext.Current.CancellationToken);
 
         Assert.Equal(0, exitCode);
         Assert.Contains("Exit codes:", output.ToString(), StringComparison.Ordinal);

@@ -44,12 +44,12 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Auto_SaysWhichPlatformItWouldPick_Exit5()
+    public async Task Auto_NamesWhyEachPlatformCannotRun_Exit5()
     {
         CliResult result = await _cli.RunAsync("run", "-c", Config("auto"));
 
         Assert.Equal(5, result.ExitCode);
-        Assert.Equal("vmm: platform 'auto' would pick 'kvm', but no platform is available: platform 'kvm' is not available in this build yet", result.Error.Trim());
+        Assert.Equal("vmm: platform 'auto' found no platform that can run the VM: platform 'kvm' is not available in this build yet; platform 'qemu' is not available in this build yet", result.Error.Trim());
     }
 
     [Fact]

@@ -38,6 +38,13 @@ internal static class RunCommand
             {
                 VmRunContext runContext = new(session.LoggerFactory, result.Plugins!, new ControlCommandRegistry());
                 VmRunResult outcome = await VmRunner.RunAsync(spec, selection.Platform!, runContext, cancellationToken).ConfigureAwait(false);
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    // The platform stopped the VM cleanly on Ctrl-C; still an interruption for the shell.
+                    context.Error.WriteLine("vmm: interrupted");
+                    return ExitCodes.Interrupted;
+                }
+
                 if (outcome.Outcome == VmRunOutcome.Stopped)
                 {
                     return ExitCodes.Ok;

@@ -7,8 +7,8 @@ public static class VmPlatformSelector
 {
     /// <summary>
     /// Picks the platform for <paramref name="requested"/> from <paramref name="platforms"/> (in preference order).
-    /// <see cref="PlatformKind.Auto"/> takes the first available one. The result names the chosen platform, or,
-    /// when none can run, the one that would have been chosen and why it cannot.
+    /// <see cref="PlatformKind.Auto"/> takes the first available one that suits it (<see cref="IAutoSelectablePlatform"/>). The result names the chosen platform, or,
+    /// when none can run, the one that would have been chosen and why it cannot (for <c>auto</c>: why each cannot).
     /// </summary>
     public static PlatformSelection Select(PlatformKind requested, IReadOnlyList<IVmPlatform> platforms)
     {
@@ -16,13 +16,16 @@ public static class VmPlatformSelector
         IEnumerable<IVmPlatform> candidates = requested == PlatformKind.Auto ? platforms : platforms.Where(p => p.Kind == requested);
         IVmPlatform? first = null;
         string? firstReason = null;
+        List<string> reasons = [];
         foreach (IVmPlatform platform in candidates)
         {
-            if (platform.IsAvailable(out string? reason))
+            if (platform.IsAvailable(out string? reason)
+                && (requested != PlatformKind.Auto || platform is not IAutoSelectablePlatform selectable || selectable.SuitsAuto(out reason)))
             {
                 return new PlatformSelection(requested, platform, null);
             }
 
+            reasons.Add(reason.StartsWith($"platform '{platform.Name}'", StringComparison.Ordinal) ? reason : $"{platform.Name}: {reason}");
             if (first is null)
             {
                 first = platform;
@@ -34,7 +37,7 @@ public static class VmPlatformSelector
         string why = first is null
             ? $"platform '{name}' is not available in this build"
             : requested == PlatformKind.Auto
-                ? $"platform 'auto' would pick '{first.Name}', but no platform is available: {firstReason}"
+                ? $"platform 'auto' found no platform that can run the VM: {string.Join("; ", reasons)}"
                 : firstReason!;
         return new PlatformSelection(requested, first, why);
     }

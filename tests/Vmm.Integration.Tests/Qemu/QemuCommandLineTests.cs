@@ -28,6 +28,15 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void Qmp_socket_is_served_without_waiting_for_a_client()
+    {
+        var spec = new QemuLaunchSpec(64UL << 20, 1, QemuAccelerator.Tcg, "/k", null, "", []) { QmpSocketPath = "/tmp/q,1/qmp.sock" };
+        string line = string.Join(' ', QemuCommandLine.Build(spec));
+        Assert.Contains("-qmp unix:/tmp/q,,1/qmp.sock,server=on,wait=off", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("-qmp", string.Join(' ', QemuCommandLine.Build(spec with { QmpSocketPath = null })), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Kvm_uses_the_host_cpu_and_auto_must_be_resolved_first()
     {
         var spec = new QemuLaunchSpec(64UL << 20, 1, QemuAccelerator.Kvm, "/k", null, "", []);
