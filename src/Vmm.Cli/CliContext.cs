@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Vmm.Core.Config;
 using Vmm.Core.Hosting;
@@ -17,8 +18,8 @@ internal sealed class CliContext
     /// <summary>Standard error: errors, warnings and logs.</summary>
     public required TextWriter Error { get; init; }
 
-    /// <summary>Loads the plugins found in the given folders. A returned catalog that is <see cref="IDisposable"/> is disposed after the command.</summary>
-    public required Func<IReadOnlyList<string>, ILoggerFactory, IPluginCatalog> LoadPlugins { get; init; }
+    /// <summary>Loads the plugins found in the given folders, seeding each plugin's container with the shared services. A returned catalog that is <see cref="IDisposable"/> is disposed after the command.</summary>
+    public required Func<IReadOnlyList<string>, ILoggerFactory, IEnumerable<ServiceDescriptor>, IPluginCatalog> LoadPlugins { get; init; }
 
     /// <summary>The platforms of this build, in the order <c>auto</c> prefers them.</summary>
     public required Func<IReadOnlyList<IVmPlatform>> Platforms { get; init; }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Vmm.Core.Plugins;
 
@@ -10,10 +11,15 @@ namespace Vmm.Cli;
 internal static partial class PluginLoading
 {
     /// <summary>Loads what the folders hold; folders without plugins are skipped with a log line.</summary>
-    public static IPluginCatalog Load(IReadOnlyList<string> folders, ILoggerFactory loggerFactory)
+    public static IPluginCatalog Load(IReadOnlyList<string> folders, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
     {
         ILogger logger = loggerFactory.CreateLogger("Vmm.Cli");
         PluginHostOptions options = new() { LoggerFactory = loggerFactory };
+        foreach (ServiceDescriptor service in sharedServices)
+        {
+            options.SharedServices.Add(service);
+        }
+
         foreach (string folder in folders)
         {
             if (HoldsPlugins(folder))

@@ -62,13 +62,15 @@ public sealed class QemuPlatform : IVmPlatform
         }
 
         string socketDirectory = Directory.CreateTempSubdirectory("vmm-qemu-").FullName;
-        var devices = new List<IDevice>();
+        VmDeviceSet? devices = null;
         var servers = new List<(VhostUserServer Server, Task Running)>();
         using var stopServers = new CancellationTokenSource();
         try
         {
+            devices = VmDeviceSet.Create(spec, context);
+            (DeviceSpec Spec, IVirtioDevice Device)[] guestDevices = [.. devices.VirtioDevices];
             var frontends = new List<QemuVhostUserDevice>();
-            string? problem = CreateDevices(spec, context, socketDirectory, devices, frontends);
+            string? problem = CreateFrontends(guestDevices, socketDirectory, frontends);
             if (problem is not null)
             {
                 return new VmRunResult(VmRunOutcome.VmmFailed, problem);
@@ -76,12 +78,12 @@ public sealed class QemuPlatform : IVmPlatform
 
             for (int i = 0; i < frontends.Count; i++)
             {
-                var server = new VhostUserServer(frontends[i].SocketPath, (IVirtioDevice)devices[i], context.LoggerFactory);
+                var server = new VhostUserServer(frontends[i].SocketPath, guestDevices[i].Device, context.LoggerFactory);
                 servers.Add((server, server.RunAsync(stopServers.Token)));
                 QemuPlatformLog.ServingDevice(logger, frontends[i].Id, frontends[i].Driver, frontends[i].SocketPath);
             }
 
-            var vm = new QemuVm(spec.Machine, spec.Devices.Select((d, i) => (d, servers[i].Server)).ToArray());
+            var vm = new QemuVm(spec.Machine, guestDevices.Select((d, i) => (d.Spec, servers[i].Server)).ToArray());
             AddControlCommands(context, vm);
             var launch = new QemuLaunchSpec(spec.Machine.MemoryBytes, spec.Machine.Vcpus, ResolveAccelerator(), kernel, initrd, spec.Machine.CommandLine, frontends)
             {
@@ -104,10 +106,7 @@ public sealed class QemuPlatform : IVmPlatform
                 }
             }
 
-            foreach (IDevice device in devices)
-            {
-                device.Dispose();
-            }
+            devices?.Dispose();
 
             Directory.Delete(socketDirectory, recursive: true);
         }
@@ -151,20 +150,14 @@ public sealed class QemuPlatform : IVmPlatform
         }
     }
 
-    /// <summary>Creates every device and checks it has a QEMU front-end; returns a message for the first that has none.</summary>
-    private static string? CreateDevices(VmSpec spec, VmRunContext context, string socketDirectory, List<IDevice> devices, List<QemuVhostUserDevice> frontends)
+    /// <summary>
+    /// Picks the QEMU vhost-user front-end of every guest device; returns a message for the first that has none.
+    /// Host-side devices (display sinks) need no front-end.
+    /// </summary>
+    private static string? CreateFrontends((DeviceSpec Spec, IVirtioDevice Device)[] guestDevices, string socketDirectory, List<QemuVhostUserDevice> frontends)
     {
-        using ServiceProvider services = new ServiceCollection().AddSingleton(TimeProvider.System).BuildServiceProvider();
-        foreach (DeviceSpec deviceSpec in spec.Devices)
+        foreach ((DeviceSpec deviceSpec, IVirtioDevice virtio) in guestDevices)
         {
-            var createContext = new DeviceCreateContext(deviceSpec.Id, context.LoggerFactory, null, services, spec.BaseDirectory);
-            IDevice device = deviceSpec.Factory.Create(createContext, deviceSpec.Options);
-            devices.Add(device);
-            if (device is not IVirtioDevice virtio)
-            {
-                return $"{deviceSpec.ConfigPath}: device type '{deviceSpec.Type}' is not a virtio device; the qemu platform serves virtio devices over vhost-user only.";
-            }
-
             if (!QemuFrontendDevices.TryGetDriver(virtio.DeviceType, out string? driver))
             {
                 return $"{deviceSpec.ConfigPath}: device type '{deviceSpec.Type}' (virtio {virtio.DeviceType}) has no QEMU vhost-user front-end; the qemu platform supports virtio-rng, virtio-fs, virtio-gpu and virtio-input.";
@@ -176,7 +169,7 @@ public sealed class QemuPlatform : IVmPlatform
                 extra.Add("tag=" + ReadFileSystemTag(virtio));
             }
 
-            frontends.Add(new QemuVhostUserDevice(deviceSpec.Id, driver, Path.Combine(socketDirectory, $"{devices.Count - 1}.sock"), extra));
+            frontends.Add(new QemuVhostUserDevice(deviceSpec.Id, driver, Path.Combine(socketDirectory, $"{frontends.Count}.sock"), extra));
         }
 
         return null;

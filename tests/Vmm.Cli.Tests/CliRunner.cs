@@ -28,7 +28,7 @@ internal sealed class CliRunner
         {
             Out = output,
             Error = error,
-            LoadPlugins = (folders, _) =>
+            LoadPlugins = (folders, _, _) =>
             {
                 PluginLoads.Add(folders);
                 return Catalog;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Vmm.Core.Config;
+using Vmm.Core.Hosting;
 using Vmm.Core.Plugins;
 
 namespace Vmm.Cli.Commands;
@@ -16,7 +17,12 @@ internal sealed class CommandSession : IDisposable
         _context = context;
         LoggerFactory = loggerFactory;
         _owned.Add(loggerFactory);
+        Routers = new VmRouters(loggerFactory);
+        _owned.Add(Routers);
     }
+
+    /// <summary>The input and display routers every plugin this session loads shares (a VM's host services).</summary>
+    public VmRouters Routers { get; }
 
     /// <summary>The logger factory, at the level <c>--verbose</c> chose.</summary>
     public ILoggerFactory LoggerFactory { get; }
@@ -35,7 +41,7 @@ internal sealed class CommandSession : IDisposable
     /// <summary>Loads plugins from <paramref name="folders"/>; the catalog lives as long as the session.</summary>
     public IPluginCatalog LoadPlugins(IReadOnlyList<string> folders)
     {
-        IPluginCatalog catalog = _context.LoadPlugins(folders, LoggerFactory);
+        IPluginCatalog catalog = _context.LoadPlugins(folders, LoggerFactory, Routers.SharedServices);
         if (catalog is IDisposable disposable)
         {
             _owned.Add(disposable);

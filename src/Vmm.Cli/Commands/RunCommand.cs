@@ -36,7 +36,7 @@ internal static class RunCommand
 
             try
             {
-                VmRunContext runContext = new(session.LoggerFactory, result.Plugins!, new ControlCommandRegistry());
+                VmRunContext runContext = new(session.LoggerFactory, result.Plugins!, new ControlCommandRegistry()) { Routers = session.Routers };
                 VmRunResult outcome = await VmRunner.RunAsync(spec, selection.Platform!, runContext, cancellationToken).ConfigureAwait(false);
                 if (cancellationToken.IsCancellationRequested)
                 {

@@ -11,4 +11,11 @@ namespace Vmm.Core.Hosting;
 /// The commands the VM's control socket answers; the platform adds <c>status</c> and <c>stop</c> for its VM
 /// (and whatever else it supports) and serves them when the spec has a control section.
 /// </param>
-public sealed record VmRunContext(ILoggerFactory LoggerFactory, IPluginCatalog Plugins, ControlCommandRegistry ControlCommands);
+public sealed record VmRunContext(ILoggerFactory LoggerFactory, IPluginCatalog Plugins, ControlCommandRegistry ControlCommands)
+{
+    /// <summary>
+    /// The VM's input and display routers. They must be the instances the plugins' containers were seeded with
+    /// (<see cref="VmRouters.SharedServices"/>); the default is a fresh pair for catalogs that are not a plugin host.
+    /// </summary>
+    public VmRouters Routers { get; init; } = new(LoggerFactory);
+}

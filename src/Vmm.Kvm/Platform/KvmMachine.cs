@@ -6,7 +6,9 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
+using Vmm.Core.Hosting;
 using Vmm.Core.Memory;
+using Vmm.Core.Plugins;
 using Vmm.Core.Pci;
 using Vmm.Core.Virtio.Pci;
 using Vmm.Kvm.Boot;
@@ -29,7 +31,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
 
     private readonly ILogger _logger;
     private readonly VmSpec _spec;
-    private readonly List<IDevice> _devices = [];
+    private VmDeviceSet? _devices;
     private readonly List<(string Id, string Type, VirtioPciTransport Transport)> _transports = [];
     private readonly Dictionary<VirtioPciTransport, (SafeFileHandle[] EventFds, List<IDisposable> Registrations)> _notify = [];
     private readonly Dictionary<(VirtioPciTransport, int), int> _sharedMemorySlots = [];
@@ -74,7 +76,17 @@ public sealed class KvmMachine : IControlledVm, IDisposable
     /// </summary>
     /// <exception cref="BootImageException">The kernel or initrd cannot be loaded.</exception>
     public static KvmMachine Create(KvmSystem system, VmSpec spec, ILoggerFactory loggerFactory, KvmPlatformOptions options)
+        => Create(system, spec, new VmRunContext(loggerFactory, EmptyPluginCatalog.Instance, new ControlCommandRegistry()), options);
+
+    /// <summary>
+    /// Builds the VM for <paramref name="spec"/> with the run's plugins, routers and control commands (kernel loaded,
+    /// devices attached, vCPUs set) without starting it.
+    /// </summary>
+    /// <exception cref="BootImageException">The kernel or initrd cannot be loaded.</exception>
+    public static KvmMachine Create(KvmSystem system, VmSpec spec, VmRunContext context, KvmPlatformOptions options)
     {
+        ArgumentNullException.ThrowIfNull(context);
+        ILoggerFactory loggerFactory = context.LoggerFactory;
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -87,7 +99,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         KvmMachine machine = new(system, spec, loggerFactory);
         try
         {
-            machine.Build(spec, loggerFactory, options);
+            machine.Build(spec, context, options);
             return machine;
         }
         catch
@@ -140,15 +152,11 @@ public sealed class KvmMachine : IControlledVm, IDisposable
             transport.Dispose();
         }
 
-        foreach (IDevice device in _devices)
-        {
-            device.Dispose();
-        }
-
+        _devices?.Dispose();
         Memory.Dispose();
     }
 
-    private void Build(VmSpec spec, ILoggerFactory loggerFactory, KvmPlatformOptions options)
+    private void Build(VmSpec spec, VmRunContext context, KvmPlatformOptions options)
     {
         Vm.AddMemory(Memory);
         Stream? output = options.ConsoleOutput;
@@ -160,7 +168,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         Vm.PortBus.Register(GuestExceptionPort.DefaultPort, 1, new GuestExceptionPort(Vm));
         Pci.RegisterConfigMechanisms(EcamAddress);
         Pci.BarMoved += OnBarMoved;
-        AttachDevices(spec, loggerFactory);
+        AttachDevices(spec, context);
 
         string kernelPath = spec.Machine.KernelPath!;
         byte[] kernel = File.ReadAllBytes(kernelPath);
@@ -178,19 +186,12 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         KvmPlatformLog.Booting(_logger, kernelPath, Boot.Mode, Boot.EntryPoint, spec.Machine.MemoryBytes, spec.Machine.Vcpus);
     }
 
-    private void AttachDevices(VmSpec spec, ILoggerFactory loggerFactory)
+    private void AttachDevices(VmSpec spec, VmRunContext context)
     {
-        using ServiceProvider services = new ServiceCollection().AddSingleton(TimeProvider.System).BuildServiceProvider();
-        foreach (DeviceSpec deviceSpec in spec.Devices)
+        ILoggerFactory loggerFactory = context.LoggerFactory;
+        _devices = VmDeviceSet.Create(spec, context);
+        foreach ((DeviceSpec deviceSpec, IVirtioDevice virtio) in _devices.VirtioDevices)
         {
-            DeviceCreateContext context = new(deviceSpec.Id, loggerFactory, null, services, spec.BaseDirectory);
-            IDevice device = deviceSpec.Factory.Create(context, deviceSpec.Options);
-            _devices.Add(device);
-            if (device is not IVirtioDevice virtio)
-            {
-                throw new NotSupportedException($"{deviceSpec.ConfigPath}: device type '{deviceSpec.Type}' is not a virtio device; the kvm platform attaches virtio devices.");
-            }
-
             VirtioPciTransport transport = new(virtio, Memory, Vm.MsiController, new VirtioPciTransportOptions { LoggerFactory = loggerFactory });
             string id = deviceSpec.Id;
             transport.Worker.Failed += exception => KvmPlatformLog.DeviceFailed(_logger, id, exception.Message);

@@ -57,7 +57,7 @@ public sealed class KvmPlatform : IVmPlatform
         KvmMachine machine;
         try
         {
-            machine = KvmMachine.Create(system, spec, context.LoggerFactory, _options);
+            machine = KvmMachine.Create(system, spec, context, _options);
         }
         catch (Exception exception) when (exception is BootImageException or NotSupportedException or IOException)
         {

@@ -1,0 +1,117 @@
+using Microsoft.Extensions.DependencyInjection;
+using Vmm.Contracts.Devices;
+using Vmm.Contracts.Display;
+using Vmm.Contracts.Virtio;
+using Vmm.Core.Config;
+using Vmm.Core.Input;
+using Vmm.Core.Plugins;
+
+namespace Vmm.Core.Hosting;
+
+/// <summary>
+/// The devices of one VM, created from its spec the same way on every platform: each with its own plugin's
+/// services (which carry the VM's routers), display sources and sinks joined as the config's display section says,
+/// and the <c>input</c> control command registered. Platforms attach <see cref="VirtioDevices"/> to the guest;
+/// the rest (display sinks) live on the host side only.
+/// </summary>
+public sealed class VmDeviceSet : IDisposable
+{
+    private readonly List<(DeviceSpec Spec, IDevice Device)> _devices = [];
+    private ServiceProvider? _fallbackServices;
+
+    private VmDeviceSet()
+    {
+    }
+
+    /// <summary>Every device, in config order.</summary>
+    public IReadOnlyList<(DeviceSpec Spec, IDevice Device)> Devices => _devices;
+
+    /// <summary>The devices the guest sees through a virtio transport.</summary>
+    public IEnumerable<(DeviceSpec Spec, IVirtioDevice Device)> VirtioDevices =>
+        _devices.Where(d => d.Device is IVirtioDevice).Select(d => (d.Spec, (IVirtioDevice)d.Device));
+
+    /// <summary>Creates every device of <paramref name="spec"/>; on failure the ones already made are disposed.</summary>
+    public static VmDeviceSet Create(VmSpec spec, VmRunContext context)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(context);
+        VmDeviceSet set = new();
+        try
+        {
+            foreach (DeviceSpec deviceSpec in spec.Devices)
+            {
+                IServiceProvider services = set.ServicesFor(deviceSpec.Plugin, context);
+                var createContext = new DeviceCreateContext(deviceSpec.Id, context.LoggerFactory, null, services, spec.BaseDirectory);
+                set._devices.Add((deviceSpec, deviceSpec.Factory.Create(createContext, deviceSpec.Options)));
+            }
+
+            set.JoinDisplays(spec.Display, context.Routers);
+            context.ControlCommands.Add(new ControlInputCommand(context.Routers.Input));
+            return set;
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach ((_, IDevice device) in _devices)
+        {
+            device.Dispose();
+        }
+
+        _devices.Clear();
+        _fallbackServices?.Dispose();
+    }
+
+    private IServiceProvider ServicesFor(string pluginName, VmRunContext context)
+    {
+        if (context.Plugins is PluginHost host && host.TryGetServices(pluginName, out IServiceProvider? services))
+        {
+            return services;
+        }
+
+        // A catalog that is not a plugin host (tests, embedders): the VM's shared services alone.
+        if (_fallbackServices is null)
+        {
+            IServiceCollection collection = new ServiceCollection();
+            foreach (ServiceDescriptor descriptor in context.Routers.SharedServices)
+            {
+                collection.Add(descriptor);
+            }
+
+            _fallbackServices = collection.BuildServiceProvider();
+        }
+
+        return _fallbackServices;
+    }
+
+    private void JoinDisplays(DisplaySpec? display, VmRouters routers)
+    {
+        IEnumerable<IDevice> devices = _devices.Select(d => d.Device);
+        if (display is null)
+        {
+            routers.Display.AddDevices(devices);
+            return;
+        }
+
+        foreach (IDevice device in devices)
+        {
+            if (device is IDisplaySource source)
+            {
+                routers.Display.AddSource(source);
+            }
+
+            if (device is IDisplaySink sink)
+            {
+                routers.Display.AddSink(sink, attach: display.Sinks.Contains(sink.Id, StringComparer.Ordinal));
+            }
+        }
+
+        routers.Display.SwitchSource(display.Source);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Vmm.Contracts.Devices;
+using Vmm.Contracts.Input;
+using Vmm.Core.Config;
+using Vmm.Core.Control;
+using Vmm.Core.Hosting;
+using Vmm.Core.Plugins;
+using Xunit;
+
+namespace Vmm.Plugins.VirtioInput.Tests;
+
+/// <summary>
+/// What every platform does with a spec: devices built with their plugin's services, which carry the VM's own
+/// routers, and the <c>input</c> control command registered, so the control API reaches the guest's devices.
+/// </summary>
+public sealed class VmDeviceSetTests
+{
+    [Fact]
+    public async Task Devices_get_the_vms_input_router_and_the_input_command_reaches_them()
+    {
+        using var routers = new VmRouters();
+        var options = new PluginHostOptions();
+        options.SearchPaths.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
+        foreach (var service in routers.SharedServices)
+        {
+            options.SharedServices.Add(service);
+        }
+
+        using var host = new PluginHost(options);
+        host.LoadAll();
+        Assert.True(host.TryGetFactory("virtio-input", "virtio-input", out IDeviceFactory? factory));
+        var spec = new VmSpec(
+            new MachineSpec(64 << 20, 1, null, null, "console=ttyS0"),
+            PlatformKind.Auto,
+            [new DeviceSpec("kbd0", "virtio-input", "virtio-input", ReadOptions(factory, """{ "kind": "keyboard" }"""), factory, "$.devices[0]")],
+            null,
+            null,
+            "/");
+        var commands = new ControlCommandRegistry();
+        var context = new VmRunContext(NullLoggerFactory.Instance, host, commands) { Routers = routers };
+
+        using VmDeviceSet devices = VmDeviceSet.Create(spec, context);
+
+        Assert.Same(devices.Devices[0].Device, routers.Input.FindTarget(InputDeviceKind.Keyboard, "kbd0"));
+        Assert.Single(devices.VirtioDevices);
+        Assert.True(commands.TryGet("input", out IControlCommand? input));
+        using JsonDocument args = JsonDocument.Parse("""{ "kind": "keyboard", "events": [ { "type": "key", "code": 30, "value": 1 } ] }""");
+
+        // The device is not activated by a driver here, so the event is accepted and counted as inactive: what
+        // matters is that the command found the VM's device through the VM's router.
+        await input.ExecuteAsync(args.RootElement, CancellationToken.None);
+    }
+
+    // Options are the plugin's own type (its load context), so they are read through the factory's OptionsType.
+    private static object ReadOptions(IDeviceFactory factory, string json)
+        => JsonSerializer.Deserialize(json, factory.OptionsType, DeviceOptionsSerializer.Options)!;
+}
