@@ -3,7 +3,6 @@ using System.Net;
 using System.Text;
 using Vmm.Contracts.Devices;
 using Vmm.Core.Config;
-using Vmm.Core.Display;
 using Vmm.Core.Hosting;
 using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.Display.Vnc;
@@ -54,14 +53,17 @@ public sealed class VirtioGpuLinuxGuestTests
         }
 
         string work = Directory.CreateTempSubdirectory("vmm-it-gpu-").FullName;
-        var router = new DisplayRouter();
+        // The platform joins the VM's display router (VmDeviceSet); the sinks here are attached to it up front.
+        using var routers = new VmRouters();
         using var vnc = new VncSink("vnc0", new IPEndPoint(IPAddress.Loopback, 0));
         using var png = new PngSink("png0");
         try
         {
             string command = Convert.ToBase64String(Encoding.UTF8.GetBytes(GuestScript));
             var machine = new MachineSpec(256UL << 20, 1, kernel, initrd, $"console=tty0 console=ttyS0 loglevel=4 panic=-1 vmm.cmd={command}");
-            var factory = new RoutedFactory(new VirtioGpuDeviceFactory(), device => router.AddDevices([device, vnc, png]), withContextType ? new StubContextType() : null);
+            routers.Display.AddSink(vnc);
+            routers.Display.AddSink(png);
+            var factory = new ContextTypeFactory(new VirtioGpuDeviceFactory(), withContextType ? new StubContextType() : null);
             var gpu = new DeviceSpec("gpu0", "Vmm.Plugins.VirtioGpu", VirtioGpuDeviceFactory.Type, new VirtioGpuOptions(), factory, "$.devices[0]");
             var spec = new VmSpec(machine, PlatformKind.Qemu, [gpu], null, null, work);
 
@@ -72,7 +74,7 @@ public sealed class VirtioGpuLinuxGuestTests
             timeout.CancelAfter(TimeSpan.FromSeconds(150));
             using var log = new StringWriter();
             using var loggerFactory = new TextLoggerFactory(TextWriter.Synchronized(log));
-            var context = new VmRunContext(loggerFactory, TestVm.Context().Plugins, new Vmm.Core.Control.ControlCommandRegistry());
+            var context = new VmRunContext(loggerFactory, TestVm.Context().Plugins, new Vmm.Core.Control.ControlCommandRegistry()) { Routers = routers };
             Task<VmRunResult> running = platform.RunAsync(spec, context, timeout.Token);
 
             while (!serial.ToString()!.Contains("GPU-READY", StringComparison.Ordinal) && !running.IsCompleted)
@@ -249,8 +251,8 @@ public sealed class VirtioGpuLinuxGuestTests
             => serviceType == typeof(IEnumerable<Vmm.Contracts.Gpu.IGpuContextType>) ? new[] { type } : inner.GetService(serviceType);
     }
 
-    /// <summary>Creates devices through the real factory and hands each to the display wiring, as a VM builder would.</summary>
-    private sealed class RoutedFactory(IDeviceFactory inner, Action<IDevice> created, Vmm.Contracts.Gpu.IGpuContextType? contextType) : IDeviceFactory
+    /// <summary>Creates devices through the real factory, optionally with a context type among the device's services.</summary>
+    private sealed class ContextTypeFactory(IDeviceFactory inner, Vmm.Contracts.Gpu.IGpuContextType? contextType) : IDeviceFactory
     {
         public string DeviceType => inner.DeviceType;
 
@@ -267,9 +269,7 @@ public sealed class VirtioGpuLinuxGuestTests
                 context = new DeviceCreateContext(context.Id, context.LoggerFactory, context.MeterFactory, new WithContextType(context.Services, contextType), context.BaseDirectory);
             }
 
-            IDevice device = inner.Create(context, options);
-            created(device);
-            return device;
+            return inner.Create(context, options);
         }
     }
 }
