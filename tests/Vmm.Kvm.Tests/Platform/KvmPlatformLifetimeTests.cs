@@ -29,7 +29,9 @@ public sealed class KvmPlatformLifetimeTests
         }
 
         Assert.Equal(ramMappings + 1, runningRamMappings); // proves the count sees a live VM's RAM
-        Assert.Equal(fds, CountFds());
+        // Not growing per VM is the property: fds other tests left to finalizers may close meanwhile, and the runtime
+        // may open one or two of its own lazily; a leak would be at least 20 (one or more per VM).
+        Assert.InRange(CountFds(), 0, fds + 4);
         Assert.InRange(CountThreads(), 0, threads + 2); // a leak would be 20 vCPU + 20 notify + 20 worker threads
         Assert.Equal(ramMappings, CountMappingsOfSize(MemorySize));
         Assert.DoesNotContain(File.ReadLines("/proc/self/maps"), line => line.Contains("anon_inode:kvm-vcpu", StringComparison.Ordinal));
@@ -45,7 +47,12 @@ public sealed class KvmPlatformLifetimeTests
         return CountMappingsOfSize(MemorySize);
     }
 
-    private static int CountFds() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
+    private static int CountFds()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return Directory.GetFileSystemEntries("/proc/self/fd").Length;
+    }
 
     private static int CountThreads() => Directory.GetDirectories("/proc/self/task").Length;
 
