@@ -52,6 +52,66 @@ public sealed class VmDeviceSetTests
         await input.ExecuteAsync(args.RootElement, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task A_host_evdev_device_named_in_the_config_feeds_the_guest_device_through_the_vms_router()
+    {
+        using var routers = new VmRouters();
+        using PluginHost host = LoadPlugins(routers);
+        Assert.True(host.TryGetFactory("virtio-input", "virtio-input", out IDeviceFactory? factory));
+        string events = Path.Combine(Path.GetTempPath(), $"vmm-evdev-{Guid.NewGuid():N}");
+        byte[] records = new byte[2 * 24];
+        WriteRecord(records.AsSpan(0, 24), InputEventTypes.Key, 30, 1);   // KEY_A down
+        WriteRecord(records.AsSpan(24, 24), InputEventTypes.Syn, 0, 0);   // SYN_REPORT
+        File.WriteAllBytes(events, records);
+        try
+        {
+            var spec = new VmSpec(
+                new MachineSpec(64 << 20, 1, null, null, "console=ttyS0"),
+                PlatformKind.Auto,
+                [new DeviceSpec("kbd0", "virtio-input", "virtio-input", ReadOptions(factory, """{ "kind": "keyboard" }"""), factory, "$.devices[0]")],
+                null,
+                null,
+                "/")
+            {
+                HostEvdevSources = [new HostEvdevSpec(events, InputDeviceKind.Keyboard, "kbd0")],
+            };
+            var context = new VmRunContext(NullLoggerFactory.Instance, host, new ControlCommandRegistry()) { Routers = routers };
+
+            using VmDeviceSet devices = VmDeviceSet.Create(spec, context);
+
+            Vmm.Core.Input.HostEvdevSource source = Assert.Single(devices.HostEvdevSources);
+            await source.Completion.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            Assert.Equal(2, source.PublishedEvents); // the key and its SYN_REPORT
+            Assert.Equal(0, source.UnroutedEvents);
+        }
+        finally
+        {
+            File.Delete(events);
+        }
+    }
+
+    private static PluginHost LoadPlugins(VmRouters routers)
+    {
+        var options = new PluginHostOptions();
+        options.SearchPaths.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
+        foreach (var service in routers.SharedServices)
+        {
+            options.SharedServices.Add(service);
+        }
+
+        var host = new PluginHost(options);
+        host.LoadAll();
+        return host;
+    }
+
+    // struct input_event on x86-64: struct timeval (16 bytes), __u16 type, __u16 code, __s32 value.
+    private static void WriteRecord(Span<byte> record, ushort type, ushort code, int value)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(record[16..], type);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(record[18..], code);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(record[20..], value);
+    }
+
     // Options are the plugin's own type (its load context), so they are read through the factory's OptionsType.
     private static object ReadOptions(IDeviceFactory factory, string json)
         => JsonSerializer.Deserialize(json, factory.OptionsType, DeviceOptionsSerializer.Options)!;

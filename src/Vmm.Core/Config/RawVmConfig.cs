@@ -11,4 +11,5 @@ internal sealed record RawVmConfig(
     RawObject? Plugins,
     IReadOnlyList<RawObject> Devices,
     RawObject? Display,
-    RawObject? Control);
+    RawObject? Control,
+    IReadOnlyList<RawObject> EvdevSources);

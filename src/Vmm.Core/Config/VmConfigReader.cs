@@ -9,12 +9,14 @@ namespace Vmm.Core.Config;
 /// </summary>
 internal static class VmConfigReader
 {
-    private static readonly string[] s_rootMembers = ["machine", "platform", "plugins", "devices", "display", "control"];
+    private static readonly string[] s_rootMembers = ["machine", "platform", "plugins", "devices", "display", "control", "input"];
     private static readonly string[] s_machineMembers = ["memory", "vcpus", "kernel", "initrd", "cmdline"];
     private static readonly string[] s_pluginsMembers = ["paths", "optional"];
     private static readonly string[] s_deviceMembers = ["id", "plugin", "type", "options"];
     private static readonly string[] s_displayMembers = ["source", "sinks"];
     private static readonly string[] s_controlMembers = ["socket"];
+    private static readonly string[] s_inputMembers = ["evdev"];
+    private static readonly string[] s_evdevMembers = ["path", "kind", "device"];
 
     private static readonly JsonDocumentOptions s_documentOptions = new()
     {
@@ -54,38 +56,45 @@ internal static class VmConfigReader
             Section(top, "plugins", s_pluginsMembers, errors),
             Devices(top, errors),
             Section(top, "display", s_displayMembers, errors),
-            Section(top, "control", s_controlMembers, errors));
+            Section(top, "control", s_controlMembers, errors),
+            EvdevSources(Section(top, "input", s_inputMembers, errors), errors));
     }
 
     private static RawObject? Section(RawObject parent, string name, string[] members, ICollection<ConfigError> errors) =>
         parent[name] is RawValue value ? ReadObject(value, members, errors) : null;
 
-    private static List<RawObject> Devices(RawObject top, ICollection<ConfigError> errors)
+    private static List<RawObject> Devices(RawObject top, ICollection<ConfigError> errors) =>
+        ObjectArray(top["devices"], "devices", s_deviceMembers, errors);
+
+    private static List<RawObject> EvdevSources(RawObject? input, ICollection<ConfigError> errors) =>
+        ObjectArray(input?["evdev"], "host evdev sources", s_evdevMembers, errors);
+
+    private static List<RawObject> ObjectArray(RawValue? array, string what, string[] members, ICollection<ConfigError> errors)
     {
-        List<RawObject> devices = [];
-        if (top["devices"] is not RawValue value)
+        List<RawObject> items = [];
+        if (array is not RawValue value)
         {
-            return devices;
+            return items;
         }
 
         if (value.Kind != JsonValueKind.Array)
         {
-            errors.Add(new ConfigError(value.Path, $"expected an array of devices, got {JsonValueText.Describe(value.Element)}"));
-            return devices;
+            errors.Add(new ConfigError(value.Path, $"expected an array of {what}, got {JsonValueText.Describe(value.Element)}"));
+            return items;
         }
 
         int index = 0;
-        foreach (JsonElement item in value.Element.EnumerateArray())
+        foreach (JsonElement element in value.Element.EnumerateArray())
         {
-            if (ReadObject(new RawValue(JsonPath.Item(value.Path, index), item), s_deviceMembers, errors) is RawObject device)
+            if (ReadObject(new RawValue(JsonPath.Item(value.Path, index), element), members, errors) is RawObject item)
             {
-                devices.Add(device);
+                items.Add(item);
             }
 
             index++;
         }
 
-        return devices;
+        return items;
     }
 
     private static RawObject? ReadObject(RawValue value, string[] known, ICollection<ConfigError> errors)

@@ -20,8 +20,9 @@ internal static class VmConfigValidator
         List<DeviceSpec> deviceSpecs = devices.Validate(raw.Devices);
         DisplaySpec? display = Display(raw.Display, devices.AllIds, deviceSpecs, errors, warnings);
         ControlSpec? control = Control(raw.Control, raw.BaseDirectory, errors);
+        List<HostEvdevSpec> evdev = HostEvdevValidator.Validate(raw.EvdevSources, raw.BaseDirectory, devices.AllIds, errors);
         return errors.Count == before
-            ? new VmSpec(machine, platform, deviceSpecs, display, control, raw.BaseDirectory)
+            ? new VmSpec(machine, platform, deviceSpecs, display, control, raw.BaseDirectory) { HostEvdevSources = evdev }
             : null;
     }
 

@@ -13,4 +13,8 @@ public sealed record VmSpec(
     IReadOnlyList<DeviceSpec> Devices,
     DisplaySpec? Display,
     ControlSpec? Control,
-    string BaseDirectory);
+    string BaseDirectory)
+{
+    /// <summary>Host evdev devices whose events go to the guest's input devices (the config's <c>input.evdev</c>).</summary>
+    public IReadOnlyList<HostEvdevSpec> HostEvdevSources { get; init; } = [];
+}

@@ -11,12 +11,14 @@ namespace Vmm.Core.Hosting;
 /// <summary>
 /// The devices of one VM, created from its spec the same way on every platform: each with its own plugin's
 /// services (which carry the VM's routers), display sources and sinks joined as the config's display section says,
-/// and the <c>input</c> control command registered. Platforms attach <see cref="VirtioDevices"/> to the guest;
+/// the <c>input</c> control command registered, and the host evdev devices the config names reading into the
+/// input router. Platforms attach <see cref="VirtioDevices"/> to the guest;
 /// the rest (display sinks) live on the host side only.
 /// </summary>
 public sealed class VmDeviceSet : IDisposable
 {
     private readonly List<(DeviceSpec Spec, IDevice Device)> _devices = [];
+    private readonly List<HostEvdevSource> _evdevSources = [];
     private ServiceProvider? _fallbackServices;
 
     private VmDeviceSet()
@@ -47,6 +49,12 @@ public sealed class VmDeviceSet : IDisposable
 
             set.JoinDisplays(spec.Display, context.Routers);
             context.ControlCommands.Add(new ControlInputCommand(context.Routers.Input));
+            foreach (HostEvdevSpec evdev in spec.HostEvdevSources)
+            {
+                var source = new HostEvdevSource(evdev.Path, context.Routers.Input, evdev.Kind, evdev.DeviceId, context.LoggerFactory);
+                set._evdevSources.Add(source);
+                source.Start();
+            }
             return set;
         }
         catch
@@ -56,9 +64,18 @@ public sealed class VmDeviceSet : IDisposable
         }
     }
 
+    /// <summary>The host evdev devices feeding the guest, as the config's <c>input.evdev</c> names them.</summary>
+    public IReadOnlyList<HostEvdevSource> HostEvdevSources => _evdevSources;
+
     /// <inheritdoc />
     public void Dispose()
     {
+        foreach (HostEvdevSource source in _evdevSources)
+        {
+            source.Dispose();
+        }
+
+        _evdevSources.Clear();
         foreach ((_, IDevice device) in _devices)
         {
             device.Dispose();

@@ -56,7 +56,7 @@ public sealed class VmConfigReaderTests : IDisposable
               "display": { "src": "a" }, "control": { "path": "x" }, "plugins": { "dirs": [] } }
             """);
 
-        Assert.Contains("$.colour: expected one of the members machine, platform, plugins, devices, display, control, got unknown member 'colour'", errors);
+        Assert.Contains("$.colour: expected one of the members machine, platform, plugins, devices, display, control, input, got unknown member 'colour'", errors);
         Assert.Contains("$.machine.memroy: expected one of the members memory, vcpus, kernel, initrd, cmdline, got unknown member 'memroy'", errors);
         Assert.Contains("$.devices[0].opts: expected one of the members id, plugin, type, options, got unknown member 'opts'", errors);
         Assert.Contains("$.display.src: expected one of the members source, sinks, got unknown member 'src'", errors);
@@ -67,7 +67,7 @@ public sealed class VmConfigReaderTests : IDisposable
     [Fact]
     public void OddMemberName_IsQuotedInThePath()
     {
-        Assert.Equal(["$['my key']: expected one of the members machine, platform, plugins, devices, display, control, got unknown member 'my key'"], _fixture.Errors("""{ "my key": 1 }"""));
+        Assert.Equal(["$['my key']: expected one of the members machine, platform, plugins, devices, display, control, input, got unknown member 'my key'"], _fixture.Errors("""{ "my key": 1 }"""));
     }
 
     [Fact]
