@@ -8,6 +8,7 @@ using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.Display.Vnc;
 using Vmm.Plugins.VirtioGpu;
 using Vmm.Qemu;
+using Vmm.Testing.Display;
 
 namespace Vmm.Integration.Tests;
 
@@ -45,11 +46,9 @@ public sealed class VirtioGpuLinuxGuestTests
             Assert.Skip(imageProblem);
         }
 
-        string? vncsnapshot = FindTool("vncsnapshot");
-        string? djpeg = FindTool("djpeg");
-        if (vncsnapshot is null || djpeg is null)
+        if (RealVncClient.UnavailableReason is string missing)
         {
-            Assert.Skip("vncsnapshot or djpeg is not installed (apt-get install -y vncsnapshot libjpeg-turbo-progs).");
+            Assert.Skip(missing);
         }
 
         string work = Directory.CreateTempSubdirectory("vmm-it-gpu-").FullName;
@@ -82,10 +81,7 @@ public sealed class VirtioGpuLinuxGuestTests
                 await Task.Delay(250, timeout.Token);
             }
 
-            string jpeg = Path.Combine(work, "screen.jpg");
-            string ppm = Path.Combine(work, "screen.ppm");
-            (int snapCode, string snapOutput) = Run(vncsnapshot, $"-quiet -allowblank -quality 100 -encodings raw 127.0.0.1::{vnc.LocalEndPoint.Port} {jpeg}");
-            (int djpegCode, string djpegOutput) = snapCode == 0 ? Run(djpeg, $"-pnm -outfile {ppm} {jpeg}") : (-1, "not run");
+            VncCaptureResult capture = RealVncClient.Capture(vnc.LocalEndPoint.Port, work);
 
             VmRunResult result = await running;
             string output = console.ToString();
@@ -95,11 +91,10 @@ public sealed class VirtioGpuLinuxGuestTests
             Assert.Contains("VMM-GUEST: END rc=0", output, StringComparison.Ordinal);
             Assert.Contains("card0-Virtual-1", output, StringComparison.Ordinal);
             Assert.Contains("MODES:1280x800", output, StringComparison.Ordinal);
-            Assert.True(snapCode == 0, $"vncsnapshot exited {snapCode}: {snapOutput}");
-            Assert.True(djpegCode == 0, $"djpeg exited {djpegCode}: {djpegOutput}");
+            Assert.True(capture.Picture is not null, capture.Problem);
             Assert.True(png.FrameCount > 0, "No frame reached the PNG sink.");
 
-            (int width, int height, byte[] rgb) = ReadPpm(File.ReadAllBytes(ppm));
+            (int width, int height, byte[] rgb) = capture.Picture;
             Assert.Equal((1280, 800), (width, height));
             int lit = 0;
             for (int i = 0; i < width * height; i++)
@@ -127,53 +122,6 @@ public sealed class VirtioGpuLinuxGuestTests
         {
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    private static (int Width, int Height, byte[] Rgb) ReadPpm(byte[] ppm)
-    {
-        int at = 0;
-        string Token()
-        {
-            while (char.IsWhiteSpace((char)ppm[at]))
-            {
-                at++;
-            }
-
-            int start = at;
-            while (!char.IsWhiteSpace((char)ppm[at]))
-            {
-                at++;
-            }
-
-            return Encoding.ASCII.GetString(ppm, start, at - start);
-        }
-
-        Assert.Equal("P6", Token());
-        int width = int.Parse(Token(), System.Globalization.CultureInfo.InvariantCulture);
-        int height = int.Parse(Token(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal("255", Token());
-        at++;
-        return (width, height, ppm.AsSpan(at, width * height * 3).ToArray());
-    }
-
-    private static string? FindTool(string name)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .Select(folder => Path.Combine(folder, name))
-            .FirstOrDefault(File.Exists);
-
-    private static (int Code, string Output) Run(string file, string arguments)
-    {
-        var info = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, "timed out");
-        }
-
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
     /// <summary>Writes every log line (Trace and up) to a text writer, for the test output.</summary>

@@ -1,8 +1,7 @@
-using System.Diagnostics;
 using System.Net;
-using System.Text;
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Display.Vnc;
+using Vmm.Testing.Display;
 
 namespace Vmm.Plugins.VirtioGpu.Tests.Display;
 
@@ -21,11 +20,9 @@ public sealed class VncRealClientTests : IDisposable
     [InlineData("tight zlib copyrect raw")]
     public void Vncsnapshot_captures_the_four_quadrants(string encodings)
     {
-        string? vncsnapshot = FindTool("vncsnapshot");
-        string? djpeg = FindTool("djpeg");
-        if (vncsnapshot is null || djpeg is null)
+        if (RealVncClient.UnavailableReason is string missing)
         {
-            Assert.Skip("vncsnapshot or djpeg is not installed (apt-get install -y vncsnapshot libjpeg-turbo-progs).");
+            Assert.Skip(missing);
         }
 
         using var sink = new VncSink("vnc0", new IPEndPoint(IPAddress.Loopback, 0));
@@ -33,14 +30,10 @@ public sealed class VncRealClientTests : IDisposable
         sink.OnModeChanged(mode);
         Frames.Publish(sink, mode, Quadrants(64, 48));
 
-        string jpeg = Path.Combine(_folder, "shot.jpg");
-        (int code, string output) = Run(vncsnapshot, $"-quiet -allowblank -quality 100 -encodings \"{encodings}\" 127.0.0.1::{sink.LocalEndPoint.Port} {jpeg}");
-        Assert.True(code == 0, $"vncsnapshot exited {code}: {output}");
-        string ppm = Path.Combine(_folder, "shot.ppm");
-        (code, output) = Run(djpeg, $"-pnm -outfile {ppm} {jpeg}");
-        Assert.True(code == 0, $"djpeg exited {code}: {output}");
+        VncCaptureResult capture = RealVncClient.Capture(sink.LocalEndPoint.Port, _folder, encodings, TimeSpan.FromSeconds(30));
+        Assert.True(capture.Picture is not null, capture.Problem);
 
-        (int width, int height, byte[] rgb) = ReadPpm(File.ReadAllBytes(ppm));
+        (int width, int height, byte[] rgb) = capture.Picture;
         Assert.Equal((64, 48), (width, height));
         AssertNear([0xFF, 0, 0], rgb, width, 16, 12);
         AssertNear([0, 0xFF, 0], rgb, width, 48, 12);
@@ -80,53 +73,5 @@ public sealed class VncRealClientTests : IDisposable
             int actual = rgb[(((y * width) + x) * 3) + c];
             Assert.True(Math.Abs(actual - expected[c]) <= 24, $"pixel {x},{y} channel {c} is {actual}, expected about {expected[c]} (JPEG)");
         }
-    }
-
-    private static (int Width, int Height, byte[] Rgb) ReadPpm(byte[] ppm)
-    {
-        // P6 <width> <height> <maxval> then binary RGB; djpeg writes no comments.
-        int at = 0;
-        string Token()
-        {
-            while (char.IsWhiteSpace((char)ppm[at]))
-            {
-                at++;
-            }
-
-            int start = at;
-            while (!char.IsWhiteSpace((char)ppm[at]))
-            {
-                at++;
-            }
-
-            return Encoding.ASCII.GetString(ppm, start, at - start);
-        }
-
-        Assert.Equal("P6", Token());
-        int width = int.Parse(Token(), System.Globalization.CultureInfo.InvariantCulture);
-        int height = int.Parse(Token(), System.Globalization.CultureInfo.InvariantCulture);
-        Assert.Equal("255", Token());
-        at++;
-        return (width, height, ppm.AsSpan(at, width * height * 3).ToArray());
-    }
-
-    private static string? FindTool(string name)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .Select(folder => Path.Combine(folder, name))
-            .FirstOrDefault(File.Exists);
-
-    private static (int Code, string Output) Run(string file, string arguments)
-    {
-        var info = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using Process process = Process.Start(info)!;
-        Task<string> stdout = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(30_000))
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, "timed out");
-        }
-
-        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }
