@@ -26,35 +26,12 @@ public sealed class VirtioInputDeviceFactory : DeviceFactory<VirtioInputOptions>
     /// <inheritdoc />
     public override string Description => "virtio-input keyboard, mouse, tablet or gamepad, fed by the host's input router.";
 
-    /// <summary>Reads a kind name (<c>keyboard</c>, <c>mouse</c>, <c>tablet</c>, <c>gamepad</c>).</summary>
-    public static bool TryParseKind(string? text, out InputDeviceKind kind)
-    {
-        switch (text)
-        {
-            case "keyboard":
-                kind = InputDeviceKind.Keyboard;
-                return true;
-            case "mouse":
-                kind = InputDeviceKind.Mouse;
-                return true;
-            case "tablet":
-                kind = InputDeviceKind.Tablet;
-                return true;
-            case "gamepad":
-                kind = InputDeviceKind.Gamepad;
-                return true;
-            default:
-                kind = default;
-                return false;
-        }
-    }
-
     /// <inheritdoc />
     protected override void Validate(VirtioInputOptions options, DeviceOptionsValidationContext context)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(context);
-        bool known = TryParseKind(options.Kind, out InputDeviceKind kind);
+        bool known = InputDeviceKindNames.TryParse(options.Kind, out InputDeviceKind kind);
         if (!known)
         {
             context.AddError("kind", $"must be \"keyboard\", \"mouse\", \"tablet\" or \"gamepad\", not \"{options.Kind}\".");
@@ -95,7 +72,7 @@ public sealed class VirtioInputDeviceFactory : DeviceFactory<VirtioInputOptions>
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(options);
-        if (!TryParseKind(options.Kind, out InputDeviceKind kind))
+        if (!InputDeviceKindNames.TryParse(options.Kind, out InputDeviceKind kind))
         {
             throw new ArgumentException($"Unknown virtio-input kind '{options.Kind}'.", nameof(options));
         }

@@ -1,8 +1,9 @@
-using Vmm.Contracts.Input;
+namespace Vmm.Contracts.Input;
 
-namespace Vmm.Core.Input;
-
-/// <summary>The lower-case names configs and the control API use for <see cref="InputDeviceKind"/>.</summary>
+/// <summary>
+/// The lower-case names configs and the control API use for <see cref="InputDeviceKind"/>; one spelling shared by the
+/// host and every plugin (contract 1.1).
+/// </summary>
 public static class InputDeviceKindNames
 {
     /// <summary>Reads <c>keyboard</c>, <c>mouse</c>, <c>tablet</c> or <c>gamepad</c>.</summary>
@@ -27,6 +28,9 @@ public static class InputDeviceKindNames
                 return false;
         }
     }
+
+    /// <summary>The names, in declaration order, for messages that list them.</summary>
+    public static IReadOnlyList<string> All { get; } = ["keyboard", "mouse", "tablet", "gamepad"];
 
     /// <summary>The name of <paramref name="kind"/>.</summary>
     public static string ToName(InputDeviceKind kind) => kind switch
