@@ -118,14 +118,14 @@ public sealed partial class VirtioGpuDevice
             return Reject(header, GpuResponseType.ErrInvalidContextId, $"no context {header.ContextId}");
         }
 
-        if (!_resources.TryGet(resourceId, out GpuResource2D? resource))
+        if (!_resources.TryGet(resourceId, out GpuResource? resource))
         {
             return Reject(header, GpuResponseType.ErrInvalidResourceId, $"no resource {resourceId}");
         }
 
         if (attach)
         {
-            context?.AttachResource(new GpuResourceView(resource, memory));
+            context?.AttachResource(resource is GpuBlobResource blob ? new GpuBlobView(blob, memory) : new GpuResourceView((GpuResource2D)resource, memory));
         }
         else
         {

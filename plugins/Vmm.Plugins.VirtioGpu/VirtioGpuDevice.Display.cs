@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Vmm.Contracts.Display;
+using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioGpu.Protocol;
 using Vmm.Plugins.VirtioGpu.Resources;
@@ -14,9 +15,18 @@ public sealed partial class VirtioGpuDevice
     private static DisplayMode ModeOf(GpuResource2D resource, GpuRect shown)
         => new((int)shown.Width, (int)shown.Height, resource.Stride, resource.Format);
 
-    private void PublishMode(GpuResource2D resource, GpuRect shown)
+    /// <summary>A blob scanout's mode: the framebuffer's own stride when shown from guest memory, the shadow's otherwise.</summary>
+    private static DisplayMode BlobModeOf(Scanout scanout)
     {
-        DisplayMode mode = ModeOf(resource, shown);
+        BlobFramebuffer framebuffer = scanout.Blob!.Value;
+        int stride = scanout.Shadow is null ? (int)framebuffer.Stride : (int)scanout.Rect.Width * GpuLayout.BytesPerPixel;
+        return new DisplayMode((int)scanout.Rect.Width, (int)scanout.Rect.Height, stride, framebuffer.Format);
+    }
+
+    private void PublishMode(GpuResource2D resource, GpuRect shown) => PublishMode(ModeOf(resource, shown));
+
+    private void PublishMode(DisplayMode mode)
+    {
         lock (_sinkLock)
         {
             if (_currentMode == mode)
@@ -50,22 +60,65 @@ public sealed partial class VirtioGpuDevice
             int stride = resource.Stride;
             int start = ((int)shown.Y * stride) + ((int)shown.X * GpuLayout.BytesPerPixel);
             int length = ((int)(shown.Height - 1) * stride) + ((int)shown.Width * GpuLayout.BytesPerPixel);
-            _damage[0] = damage;
-            var frame = new DisplayFrame(ModeOf(resource, shown), resource.Pixels.AsSpan(start, length), _damage, ++_sequence);
-            try
+            PublishFrameLocked(sink, ModeOf(resource, shown), resource.Pixels.AsSpan(start, length), damage);
+        }
+    }
+
+    /// <summary>
+    /// Publishes a blob scanout with one damage rect (scanout coordinates), read where the blob lives: straight from
+    /// guest memory when its pages there are one span, else by refreshing only the damaged part of the shadow.
+    /// </summary>
+    private void PublishBlob(GpuBlobResource blob, Scanout scanout, DamageRect damage, IGuestMemory memory)
+    {
+        lock (_sinkLock)
+        {
+            IDisplaySink? sink = _sink;
+            if (sink is null || scanout.Blob is not BlobFramebuffer framebuffer)
             {
-                sink.OnFrame(frame);
-                _frames.Add(1);
+                return;
             }
-            catch (Exception exception) when (exception is not OutOfMemoryException)
+
+            GpuRect shown = scanout.Rect;
+            byte[]? shadow = scanout.Shadow;
+            if (shadow is null)
             {
-                VirtioGpuLog.SinkFailed(_logger, Id, exception);
+                if (TryGetDirectPixels(blob, framebuffer, shown, memory, out Span<byte> pixels))
+                {
+                    PublishFrameLocked(sink, BlobModeOf(scanout), pixels, damage);
+                }
+
+                return;
             }
+
+            int shadowStride = (int)shown.Width * GpuLayout.BytesPerPixel;
+            int rowBytes = damage.Width * GpuLayout.BytesPerPixel;
+            for (int row = damage.Y; row < damage.Y + damage.Height; row++)
+            {
+                ulong source = framebuffer.OffsetOf(shown.X + (uint)damage.X, shown.Y + (uint)row);
+                blob.Read(memory, source, shadow.AsSpan((row * shadowStride) + (damage.X * GpuLayout.BytesPerPixel), rowBytes));
+            }
+
+            PublishFrameLocked(sink, BlobModeOf(scanout), shadow, damage);
+        }
+    }
+
+    private void PublishFrameLocked(IDisplaySink sink, DisplayMode mode, ReadOnlySpan<byte> pixels, DamageRect damage)
+    {
+        _damage[0] = damage;
+        var frame = new DisplayFrame(mode, pixels, _damage, ++_sequence);
+        try
+        {
+            sink.OnFrame(frame);
+            _frames.Add(1);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            VirtioGpuLog.SinkFailed(_logger, Id, exception);
         }
     }
 
     /// <summary>A sink (re)connected: give it the mode, a full frame and the cursor.</summary>
-    private void ResendToSink()
+    private void ResendToSink(IGuestMemory memory)
     {
         Scanout scanout = _scanouts[0];
         CursorShape? shape;
@@ -77,10 +130,16 @@ public sealed partial class VirtioGpuDevice
             position = _cursorPosition;
         }
 
-        if (scanout.ResourceId != 0 && _resources.TryGet(scanout.ResourceId, out GpuResource2D? resource))
+        var full = new DamageRect(0, 0, (int)scanout.Rect.Width, (int)scanout.Rect.Height);
+        if (scanout.Blob is not null && _resources.TryGet(scanout.ResourceId, out GpuBlobResource? blob))
+        {
+            PublishMode(BlobModeOf(scanout));
+            PublishBlob(blob, scanout, full, memory);
+        }
+        else if (scanout.ResourceId != 0 && _resources.TryGet(scanout.ResourceId, out GpuResource2D? resource))
         {
             PublishMode(resource, scanout.Rect);
-            Publish(resource, scanout.Rect, new DamageRect(0, 0, (int)scanout.Rect.Width, (int)scanout.Rect.Height));
+            Publish(resource, scanout.Rect, full);
         }
 
         if (shape is not null)
@@ -150,6 +209,12 @@ public sealed partial class VirtioGpuDevice
             return;
         }
 
+        if (_resources.TryGet(resourceId, out GpuBlobResource? blob))
+        {
+            UpdateCursorFromBlob(blob, hotX, hotY, x, y);
+            return;
+        }
+
         if (!_resources.TryGet(resourceId, out GpuResource2D? resource)
             || resource.Width > MaxCursorSize || resource.Height > MaxCursorSize)
         {
@@ -166,6 +231,35 @@ public sealed partial class VirtioGpuDevice
             (int)Math.Min(hotX, resource.Width - 1),
             (int)Math.Min(hotY, resource.Height - 1),
             pixels);
+        PublishCursor(shape, new CursorPosition(x, y, true));
+    }
+
+    /// <summary>
+    /// A cursor from a dumb blob (Linux with RESOURCE_BLOB and no VIRGL): as QEMU, a 64x64 B8G8R8A8 image at the
+    /// start of the blob (the cursor plane only offers ARGB8888).
+    /// </summary>
+    private void UpdateCursorFromBlob(GpuBlobResource blob, uint hotX, uint hotY, int x, int y)
+    {
+        const int Bytes = MaxCursorSize * MaxCursorSize * GpuLayout.BytesPerPixel;
+        IGuestMemory? memory = _context?.Memory;
+        if (memory is null || blob.Size < Bytes)
+        {
+            VirtioGpuLog.CursorCommandIgnored(_logger, Id, $"blob {blob.Id} holds fewer than {Bytes} bytes");
+            return;
+        }
+
+        byte[] pixels = new byte[Bytes];
+        try
+        {
+            blob.Read(memory, 0, pixels);
+        }
+        catch (GuestMemoryException exception)
+        {
+            VirtioGpuLog.CursorCommandIgnored(_logger, Id, exception.Message);
+            return;
+        }
+
+        var shape = new CursorShape(MaxCursorSize, MaxCursorSize, (int)Math.Min(hotX, MaxCursorSize - 1), (int)Math.Min(hotY, MaxCursorSize - 1), pixels);
         PublishCursor(shape, new CursorPosition(x, y, true));
     }
 

@@ -11,8 +11,9 @@ using Vmm.Plugins.VirtioGpu.Resources;
 namespace Vmm.Plugins.VirtioGpu;
 
 /// <summary>
-/// A virtio-gpu device (virtio 1.2 §5.7) with the 2D command set a Linux guest's fbcon and KMS clients use:
-/// display info, EDID, 2D resources with guest backing, scanouts, transfers, flushes and the cursor queue.
+/// A virtio-gpu device (virtio 1.2 §5.7) with the command set a Linux guest's fbcon and KMS clients use:
+/// display info, EDID, 2D resources with guest backing, blob resources (guest pages or host memory from a context,
+/// mapped into the host-visible window), scanouts, transfers, flushes and the cursor queue.
 /// Scanout 0 is published as a display source: every RESOURCE_FLUSH becomes a frame with its damage.
 /// </summary>
 /// <remarks>
@@ -40,6 +41,8 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     private readonly Counter<long> _errors;
     private readonly Counter<long> _frames;
     private readonly bool _edid;
+    private readonly bool _resourceBlob;
+    private readonly ulong _hostVisibleWindowSize;
     private readonly int _maxBackingEntries;
     private readonly ResourceTable _resources;
     private readonly Scanout[] _scanouts;
@@ -53,6 +56,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     private readonly DamageRect[] _damage = new DamageRect[1];
 
     private volatile IVirtioDeviceContext? _context;
+    private volatile ISharedMemoryRegion? _hostVisible;
     private IDisplaySink? _sink;
     private DisplayMode? _currentMode;
     private CursorShape? _cursorShape;
@@ -69,6 +73,8 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         _response = new byte[Math.Max(GpuLayout.EdidResponseSize, GpuLayout.HeaderSize + _contextTypes.Select(t => Math.Clamp(t.CapsetMaxSize, 0, 1 << 16)).DefaultIfEmpty(0).Max())];
         _logger = loggerFactory.CreateLogger(MeterName);
         _edid = options.Edid;
+        _resourceBlob = options.ResourceBlob;
+        _hostVisibleWindowSize = options.ResourceBlob ? options.HostVisibleWindowSize : 0;
         _maxBackingEntries = options.MaxBackingEntries;
         _resources = new ResourceTable(options.MaxResources, options.MaxResourceBytes);
         _scanouts = [.. options.Scanouts.Select(m => new Scanout(m.Width, m.Height))];
@@ -85,13 +91,17 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     public VirtioDeviceType DeviceType => VirtioDeviceType.Gpu;
 
     /// <inheritdoc />
-    public ulong DeviceFeatures => (_edid ? GpuLayout.FeatureEdid : 0) | ContextFeatures;
+    public ulong DeviceFeatures => (_edid ? GpuLayout.FeatureEdid : 0) | (_resourceBlob ? GpuLayout.FeatureResourceBlob : 0) | ContextFeatures;
 
     /// <inheritdoc />
     public IReadOnlyList<ushort> QueueMaxSizes => s_queueMaxSizes;
 
     /// <inheritdoc />
-    public IReadOnlyList<SharedMemoryRegionRequest> SharedMemoryRegions => [];
+    public IReadOnlyList<SharedMemoryRegionRequest> SharedMemoryRegions
+        => _hostVisibleWindowSize == 0 ? [] : [new SharedMemoryRegionRequest(SharedMemoryRegionRequest.VirtioGpuHostVisibleId, _hostVisibleWindowSize)];
+
+    /// <summary>Whether the platform gave the device its host-visible window (MAP_BLOB works).</summary>
+    public bool HasHostVisibleWindow => _hostVisible is not null;
 
     /// <inheritdoc />
     public int ConfigSize => GpuLayout.ConfigSize;
@@ -169,6 +179,9 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     {
         ArgumentNullException.ThrowIfNull(context);
         ObjectDisposedException.ThrowIf(_disposed, this);
+        _hostVisible = _hostVisibleWindowSize != 0 && context.TryGetSharedMemory(SharedMemoryRegionRequest.VirtioGpuHostVisibleId, out ISharedMemoryRegion? region)
+            ? region
+            : null;
         _context = context;
 
         // A resize that came before activation had no context to interrupt through.
@@ -189,7 +202,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
 
         if (Interlocked.Exchange(ref _resendPending, 0) != 0)
         {
-            ResendToSink();
+            ResendToSink(context.Memory);
         }
 
         IVirtqueue queue = context.Queues[queueIndex];
@@ -228,10 +241,11 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     {
         _context = null;
         ResetContexts();
-        _resources.Clear();
+        ReleaseResources();
+        _hostVisible = null;
         foreach (Scanout scanout in _scanouts)
         {
-            scanout.ResourceId = 0;
+            scanout.Disable();
         }
 
         Volatile.Write(ref _eventsRead, 0);
@@ -272,7 +286,8 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         _context = null;
         ResetContexts();
         Disconnect();
-        _resources.Clear();
+        ReleaseResources();
+        _hostVisible = null;
         _ownedMeter?.Dispose();
     }
 
@@ -357,7 +372,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             case GpuCommandType.TransferToHost2D:
                 return TransferToHost2D(header, request, memory);
             case GpuCommandType.ResourceFlush:
-                return Flush(header, request);
+                return Flush(header, request, memory);
             case GpuCommandType.GetCapsetInfo:
                 return GetCapsetInfo(header, request, ref responseLength);
             case GpuCommandType.GetCapset:
@@ -372,6 +387,14 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
                 return AttachToContext(header, request, memory, attach: false);
             case GpuCommandType.Submit3D when _contextTypes.Length != 0:
                 return Submit3D(header, request, chain);
+            case GpuCommandType.ResourceCreateBlob when _resourceBlob:
+                return CreateBlob(header, request, chain, memory);
+            case GpuCommandType.SetScanoutBlob when _resourceBlob:
+                return SetScanoutBlob(header, request, memory);
+            case GpuCommandType.ResourceMapBlob when _resourceBlob:
+                return MapBlob(header, request, ref responseLength);
+            case GpuCommandType.ResourceUnmapBlob when _resourceBlob:
+                return UnmapBlob(header, request);
             default:
                 return Reject(header, GpuResponseType.ErrUnspecified, "unknown or unsupported command");
         }
@@ -395,6 +418,10 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         GpuCommandType.ContextAttachResource => 32,
         GpuCommandType.ContextDetachResource => 32,
         GpuCommandType.Submit3D => 32,
+        GpuCommandType.ResourceCreateBlob => GpuLayout.CreateBlobSize,
+        GpuCommandType.SetScanoutBlob => GpuLayout.SetScanoutBlobSize,
+        GpuCommandType.ResourceMapBlob => GpuLayout.MapBlobSize,
+        GpuCommandType.ResourceUnmapBlob => 32,
         _ => 0,
     };
 
@@ -495,7 +522,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     private uint UnrefResource(GpuControlHeader header, ReadOnlySpan<byte> request)
     {
         uint id = U32(request, 24);
-        if (!_resources.Remove(id))
+        if (!_resources.Remove(id, out GpuResource? resource))
         {
             return Reject(header, GpuResponseType.ErrInvalidResourceId, $"no resource {id}");
         }
@@ -505,8 +532,13 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         {
             if (scanout.ResourceId == id)
             {
-                scanout.ResourceId = 0;
+                scanout.Disable();
             }
+        }
+
+        if (resource is GpuBlobResource blob)
+        {
+            ReleaseBlob(blob);
         }
 
         return GpuResponseType.OkNoData;
@@ -516,6 +548,13 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     {
         uint id = U32(request, 24);
         uint count = U32(request, 28);
+        if (_resources.TryGet(id, out GpuBlobResource? blob))
+        {
+            // As QEMU: a blob's guest pages come with RESOURCE_CREATE_BLOB and stay until unref (the spec's optional
+            // swap-out/in through DETACH/ATTACH is not supported); a host-only blob has no guest side at all.
+            return Reject(header, GpuResponseType.ErrUnspecified, $"blob resource {id} (blob_mem {blob.MemoryType}) takes no ATTACH_BACKING");
+        }
+
         if (!_resources.TryGet(id, out GpuResource2D? resource))
         {
             return Reject(header, GpuResponseType.ErrInvalidResourceId, $"no resource {id}");
@@ -526,12 +565,29 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             return Reject(header, GpuResponseType.ErrUnspecified, $"resource {id} already has backing");
         }
 
+        uint response = ReadBacking(header, chain, memory, 32, count, out GuestBacking? backing);
+        if (backing is null)
+        {
+            return response;
+        }
+
+        resource.Backing = backing;
+        return GpuResponseType.OkNoData;
+    }
+
+    /// <summary>
+    /// Reads <paramref name="count"/> mem entries that follow the fixed part of a request (ATTACH_BACKING,
+    /// CREATE_BLOB), checking each against guest memory; the entries may span descriptors.
+    /// </summary>
+    private uint ReadBacking(GpuControlHeader header, DescriptorChain chain, IGuestMemory memory, int entriesOffset, uint count, out GuestBacking? backing)
+    {
+        backing = null;
         if (count == 0 || count > _maxBackingEntries)
         {
             return Reject(header, GpuResponseType.ErrUnspecified, $"{count} backing entries (1 to {_maxBackingEntries} allowed)");
         }
 
-        long needed = 32 + ((long)count * GpuLayout.MemEntrySize);
+        long needed = entriesOffset + ((long)count * GpuLayout.MemEntrySize);
         if (chain.ReadableLength < needed)
         {
             return Reject(header, GpuResponseType.ErrUnspecified, $"{count} backing entries need {needed} bytes, the request has {chain.ReadableLength}");
@@ -543,7 +599,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         {
             int n = (int)Math.Min(BackingChunkEntries, count - first);
             Span<byte> entries = chunk[..(n * GpuLayout.MemEntrySize)];
-            chain.Read(32 + ((long)first * GpuLayout.MemEntrySize), entries);
+            chain.Read(entriesOffset + ((long)first * GpuLayout.MemEntrySize), entries);
             for (int i = 0; i < n; i++)
             {
                 ulong address = BinaryPrimitives.ReadUInt64LittleEndian(entries[(i * GpuLayout.MemEntrySize)..]);
@@ -557,13 +613,18 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             }
         }
 
-        resource.Backing = new GuestBacking(runs);
+        backing = new GuestBacking(runs);
         return GpuResponseType.OkNoData;
     }
 
     private uint DetachBacking(GpuControlHeader header, ReadOnlySpan<byte> request)
     {
         uint id = U32(request, 24);
+        if (_resources.TryGet(id, out GpuBlobResource? _))
+        {
+            return Reject(header, GpuResponseType.ErrUnspecified, $"blob resource {id} keeps its pages until unref");
+        }
+
         if (!_resources.TryGet(id, out GpuResource2D? resource))
         {
             return Reject(header, GpuResponseType.ErrInvalidResourceId, $"no resource {id}");
@@ -591,8 +652,13 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         Scanout scanout = _scanouts[scanoutId];
         if (id == 0)
         {
-            scanout.ResourceId = 0;
+            scanout.Disable();
             return GpuResponseType.OkNoData;
+        }
+
+        if (_resources.TryGet(id, out GpuBlobResource? _))
+        {
+            return Reject(header, GpuResponseType.ErrInvalidParameter, $"resource {id} is a blob: it needs SET_SCANOUT_BLOB");
         }
 
         if (!_resources.TryGet(id, out GpuResource2D? resource))
@@ -605,9 +671,8 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             return Reject(header, GpuResponseType.ErrInvalidParameter, $"scanout rect {rect} is not inside resource {id} ({resource.Width}x{resource.Height})");
         }
 
-        bool changed = scanout.ResourceId != id || scanout.Rect != rect;
-        scanout.ResourceId = id;
-        scanout.Rect = rect;
+        bool changed = scanout.ResourceId != id || scanout.Rect != rect || scanout.Blob is not null;
+        scanout.ShowResource(id, rect);
         if (changed)
         {
             VirtioGpuLog.ScanoutSet(_logger, Id, scanoutId, id, rect.Width, rect.Height);
@@ -627,6 +692,11 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         GpuRect rect = GpuRect.Read(request[24..]);
         ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(request[40..]);
         uint id = U32(request, 48);
+        if (_resources.TryGet(id, out GpuBlobResource? blob))
+        {
+            return TransferToBlob(header, blob);
+        }
+
         if (!_resources.TryGet(id, out GpuResource2D? resource))
         {
             return Reject(header, GpuResponseType.ErrInvalidResourceId, $"no resource {id}");
@@ -676,10 +746,15 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         return GpuResponseType.OkNoData;
     }
 
-    private uint Flush(GpuControlHeader header, ReadOnlySpan<byte> request)
+    private uint Flush(GpuControlHeader header, ReadOnlySpan<byte> request, IGuestMemory memory)
     {
         GpuRect rect = GpuRect.Read(request[24..]);
         uint id = U32(request, 40);
+        if (_resources.TryGet(id, out GpuBlobResource? blob))
+        {
+            return FlushBlob(header, blob, rect, memory);
+        }
+
         if (!_resources.TryGet(id, out GpuResource2D? resource))
         {
             return Reject(header, GpuResponseType.ErrInvalidResourceId, $"no resource {id}");
@@ -691,7 +766,7 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         }
 
         Scanout scanout = _scanouts[0];
-        if (scanout.ResourceId == id)
+        if (scanout.ResourceId == id && scanout.Blob is null)
         {
             // The damage in scanout coordinates: the flushed rect clipped to the shown part of the resource.
             GpuRect shown = scanout.Rect;

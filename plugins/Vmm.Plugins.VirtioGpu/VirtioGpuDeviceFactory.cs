@@ -13,7 +13,7 @@ public sealed class VirtioGpuDeviceFactory : DeviceFactory<VirtioGpuOptions>
     public override string DeviceType => Type;
 
     /// <inheritdoc />
-    public override string Description => "2D GPU (virtio-gpu) with EDID, cursor and configurable scanouts; a display source.";
+    public override string Description => "GPU (virtio-gpu): 2D resources, blob resources with a host-visible window, EDID, cursor and configurable scanouts; a display source.";
 
     /// <inheritdoc />
     protected override void Validate(VirtioGpuOptions options, DeviceOptionsValidationContext context)
@@ -54,6 +54,15 @@ public sealed class VirtioGpuDeviceFactory : DeviceFactory<VirtioGpuOptions>
         if (options.MaxBackingEntries is < 1 or > 1 << 20)
         {
             context.AddError("maxBackingEntries", $"must be 1 to {1 << 20}, not {options.MaxBackingEntries}.");
+        }
+
+        if (options.HostVisibleWindowSize % VirtioGpuOptions.HostVisibleWindowAlignment != 0 || options.HostVisibleWindowSize > VirtioGpuOptions.MaxHostVisibleWindowSize)
+        {
+            context.AddError("hostVisibleWindowSize", $"must be 0 (none) or a multiple of 2 MiB (2097152) up to {VirtioGpuOptions.MaxHostVisibleWindowSize}, not {options.HostVisibleWindowSize}.");
+        }
+        else if (options.HostVisibleWindowSize != 0 && !options.ResourceBlob)
+        {
+            context.AddError("hostVisibleWindowSize", "needs resourceBlob: only blobs are mapped into the window.");
         }
     }
 

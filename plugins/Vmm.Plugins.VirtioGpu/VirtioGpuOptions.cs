@@ -9,6 +9,12 @@ public sealed class VirtioGpuOptions
     /// <summary>The most scanouts virtio-gpu allows (VIRTIO_GPU_MAX_SCANOUTS).</summary>
     public const int MaxScanouts = 16;
 
+    /// <summary>The granularity of <see cref="HostVisibleWindowSize"/> (2 MiB, so huge pages fit).</summary>
+    public const ulong HostVisibleWindowAlignment = 2UL << 20;
+
+    /// <summary>The largest <see cref="HostVisibleWindowSize"/> (1 TiB of guest physical address space).</summary>
+    public const ulong MaxHostVisibleWindowSize = 1UL << 40;
+
     /// <summary>One mode per scanout; the default is one 1280x800 scanout.</summary>
     public IList<VirtioGpuModeOptions> Scanouts { get; set; } = [new VirtioGpuModeOptions()];
 
@@ -21,8 +27,22 @@ public sealed class VirtioGpuOptions
     /// <summary>The most host bytes all resources together may use.</summary>
     public long MaxResourceBytes { get; set; } = 256L << 20;
 
-    /// <summary>The most guest memory runs one ATTACH_BACKING may name.</summary>
+    /// <summary>The most guest memory runs one ATTACH_BACKING or RESOURCE_CREATE_BLOB may name.</summary>
     public int MaxBackingEntries { get; set; } = 16384;
+
+    /// <summary>
+    /// Whether to offer VIRTIO_GPU_F_RESOURCE_BLOB: RESOURCE_CREATE_BLOB, SET_SCANOUT_BLOB and, with a host-visible
+    /// window, MAP/UNMAP_BLOB. Without VIRGL (no context types) a Linux guest then makes its dumb buffers (fbcon,
+    /// KMS clients) guest blobs that are shown straight from guest memory.
+    /// </summary>
+    public bool ResourceBlob { get; set; } = true;
+
+    /// <summary>
+    /// The size in bytes of the host-visible shared-memory window (region 1) into which MAP_BLOB maps host blobs;
+    /// 0 (the default) asks for none. A multiple of 2 MiB. Platforms that cannot map device memory into the guest
+    /// (vhost-user through QEMU) leave the device without the window: MAP_BLOB then fails with an error reply.
+    /// </summary>
+    public ulong HostVisibleWindowSize { get; set; }
 }
 
 /// <summary>A scanout's mode.</summary>

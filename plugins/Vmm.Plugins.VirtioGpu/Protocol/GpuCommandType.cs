@@ -14,11 +14,15 @@ internal static class GpuCommandType
     public const uint GetCapsetInfo = 0x0108;
     public const uint GetCapset = 0x0109;
     public const uint GetEdid = 0x010A;
+    public const uint ResourceCreateBlob = 0x010C;
+    public const uint SetScanoutBlob = 0x010D;
     public const uint ContextCreate = 0x0200;
     public const uint ContextDestroy = 0x0201;
     public const uint ContextAttachResource = 0x0202;
     public const uint ContextDetachResource = 0x0203;
     public const uint Submit3D = 0x0207;
+    public const uint ResourceMapBlob = 0x0208;
+    public const uint ResourceUnmapBlob = 0x0209;
     public const uint UpdateCursor = 0x0300;
     public const uint MoveCursor = 0x0301;
 }

@@ -8,6 +8,7 @@ internal static class GpuResponseType
     public const uint OkCapsetInfo = 0x1102;
     public const uint OkCapset = 0x1103;
     public const uint OkEdid = 0x1104;
+    public const uint OkMapInfo = 0x1106;
     public const uint ErrUnspecified = 0x1200;
     public const uint ErrOutOfMemory = 0x1201;
     public const uint ErrInvalidScanoutId = 0x1202;

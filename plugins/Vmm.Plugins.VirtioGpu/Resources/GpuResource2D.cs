@@ -3,18 +3,16 @@ using Vmm.Contracts.Display;
 namespace Vmm.Plugins.VirtioGpu.Resources;
 
 /// <summary>A 2D resource: its host copy of the pixels (what scanouts show) and its optional guest backing.</summary>
-internal sealed class GpuResource2D
+internal sealed class GpuResource2D : GpuResource
 {
     public GpuResource2D(uint id, PixelFormat format, uint width, uint height, byte[] pixels)
+        : base(id)
     {
-        Id = id;
         Format = format;
         Width = width;
         Height = height;
         Pixels = pixels;
     }
-
-    public uint Id { get; }
 
     public PixelFormat Format { get; }
 
@@ -28,4 +26,6 @@ internal sealed class GpuResource2D
     public byte[] Pixels { get; }
 
     public GuestBacking? Backing { get; set; }
+
+    public override long ChargedBytes => Pixels.LongLength;
 }

@@ -26,10 +26,35 @@ internal sealed class GuestBacking
         }
 
         Length = total;
+        IsContiguous = true;
+        for (int i = 1; i < runs.Length; i++)
+        {
+            if (runs[i - 1].Address + runs[i - 1].Length != runs[i].Address)
+            {
+                IsContiguous = false;
+                break;
+            }
+        }
     }
 
     /// <summary>The total length in bytes.</summary>
     public ulong Length { get; }
+
+    /// <summary>Whether the runs follow each other in guest physical memory (one range, as for a single run).</summary>
+    public bool IsContiguous { get; }
+
+    /// <summary>The guest address of stream offset <paramref name="offset"/> when the backing is one contiguous range covering the request.</summary>
+    public bool TryGetContiguousAddress(ulong offset, ulong length, out ulong address)
+    {
+        address = 0;
+        if (!IsContiguous || _runs.Length == 0 || offset > Length || length > Length - offset)
+        {
+            return false;
+        }
+
+        address = _runs[0].Address + offset;
+        return true;
+    }
 
     /// <summary>Copies <paramref name="destination"/>.Length bytes from <paramref name="offset"/>; the caller checked the range.</summary>
     public void Read(IGuestMemory memory, ulong offset, Span<byte> destination)

@@ -5,7 +5,7 @@ namespace Vmm.Plugins.VirtioGpu.Resources;
 /// <summary>The guest's resources by id, with the count and byte limits that keep a guest from exhausting the host.</summary>
 internal sealed class ResourceTable
 {
-    private readonly Dictionary<uint, GpuResource2D> _resources = [];
+    private readonly Dictionary<uint, GpuResource> _resources = [];
     private readonly int _maxResources;
     private readonly long _maxBytes;
 
@@ -19,28 +19,44 @@ internal sealed class ResourceTable
 
     public long Bytes { get; private set; }
 
+    public IEnumerable<GpuResource> All => _resources.Values;
+
     public bool Contains(uint id) => _resources.ContainsKey(id);
 
-    public bool TryGet(uint id, [NotNullWhen(true)] out GpuResource2D? resource) => _resources.TryGetValue(id, out resource);
-
-    /// <summary>Whether one more resource of <paramref name="bytes"/> fits the limits (and a .NET array).</summary>
-    public bool CanAdd(ulong bytes)
-        => _resources.Count < _maxResources && bytes <= (ulong)Array.MaxLength && (long)bytes <= _maxBytes - Bytes;
-
-    public void Add(GpuResource2D resource)
+    /// <summary>Finds resource <paramref name="id"/> when it is a <typeparamref name="T"/>.</summary>
+    public bool TryGet<T>(uint id, [NotNullWhen(true)] out T? resource)
+        where T : GpuResource
     {
-        _resources.Add(resource.Id, resource);
-        Bytes += resource.Pixels.LongLength;
+        if (_resources.TryGetValue(id, out GpuResource? found) && found is T typed)
+        {
+            resource = typed;
+            return true;
+        }
+
+        resource = null;
+        return false;
     }
 
-    public bool Remove(uint id)
+    /// <summary>Whether one more resource of <paramref name="bytes"/> fits the limits (and a .NET array).</summary>
+    public bool CanAdd(ulong bytes) => bytes <= (ulong)Array.MaxLength && CanCharge(bytes);
+
+    /// <summary>Whether one more resource charging <paramref name="bytes"/> (host memory or guest pages) fits the limits.</summary>
+    public bool CanCharge(ulong bytes) => _resources.Count < _maxResources && bytes <= (ulong)(_maxBytes - Bytes);
+
+    public void Add(GpuResource resource)
     {
-        if (!_resources.Remove(id, out GpuResource2D? resource))
+        _resources.Add(resource.Id, resource);
+        Bytes += resource.ChargedBytes;
+    }
+
+    public bool Remove(uint id, [NotNullWhen(true)] out GpuResource? resource)
+    {
+        if (!_resources.Remove(id, out resource))
         {
             return false;
         }
 
-        Bytes -= resource.Pixels.LongLength;
+        Bytes -= resource.ChargedBytes;
         return true;
     }
 
