@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
+using Vmm.Core.Virtio.Pci;
 using Vmm.Testing.Driver;
 using Vmm.Testing.InProcess;
 
@@ -30,7 +31,7 @@ internal sealed class GpuGuest : IDisposable
         Device = (VirtioGpuDevice)factory.Create(
             new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, services ?? new EmptyServices(), AppContext.BaseDirectory),
             options ?? new VirtioGpuOptions());
-        Machine.AttachVirtioDevice(Device);
+        Transport = Machine.AttachVirtioDevice(Device);
         Driver = VirtioPciDriver.Open(Machine, VirtioDeviceType.Gpu);
         Driver.Initialize();
     }
@@ -38,6 +39,9 @@ internal sealed class GpuGuest : IDisposable
     public InProcessMachine Machine { get; }
 
     public VirtioGpuDevice Device { get; }
+
+    /// <summary>The virtio-pci transport; its <c>SharedMemory</c> holds the host-visible window when one was asked for.</summary>
+    public VirtioPciTransport Transport { get; }
 
     public VirtioPciDriver Driver { get; }
 

@@ -31,7 +31,7 @@ public sealed class VirtioGpuContextTests : IDisposable
         Span<byte> config = stackalloc byte[16];
         _guest.Driver.ReadDeviceConfig(0, config);
         Assert.Equal(1u, BinaryPrimitives.ReadUInt32LittleEndian(config[12..]));
-        Assert.Equal(0x13UL, _guest.Driver.NegotiatedFeatures & 0x1F);
+        Assert.Equal(0x1BUL, _guest.Driver.NegotiatedFeatures & 0x1F);
     }
 
     [Fact]
