@@ -30,7 +30,14 @@ public sealed unsafe class VirtioFsDaxPayloadTests
     private const int HostDoneOffset = 0x24;
     private const int GuestInterleavedOffset = 0x28;
     private const int GuestCyclesOffset = 0x30;
+    private const int GuestIncrementsOffset = 0x38;
     private const int CounterOffset = 0x40;
+    private const int GuestOverlappedOffset = 0x80;
+    private const int HostOverlappedOffset = 0x84;
+    private const int HostIncrementsOffset = 0x90;
+    private const int GuestCloseOffset = 0x98;
+    private const long CloseGap = 1024;
+    private const long MinInterleaved = 100;
 
     [Fact]
     public void GuestAndHostShareTheDaxPageAndNoAtomicIncrementIsLost()
@@ -45,12 +52,17 @@ public sealed unsafe class VirtioFsDaxPayloadTests
         Assert.True(run.Exit is { Kind: KvmVmExitKind.GuestExit, Code: 0 }, $"{run.Exit}; console: {run.Console}");
         Assert.Contains($"dax: window: bar 2 offset 0x0 length 0x{WindowSize:x}\n", run.Console, StringComparison.Ordinal);
         Assert.Contains($"dax: host wrote 0x{Magic:x}, iterations {iterations}\n", run.Console, StringComparison.Ordinal);
-        Assert.Contains($"dax: counter {2 * iterations} (expected {2 * iterations})\n", run.Console, StringComparison.Ordinal);
+        Assert.Contains($"dax: counter {run.Counter} = guest {run.GuestIncrements} + host {run.HostIncrements}? yes\n", run.Console, StringComparison.Ordinal);
         Assert.Contains("dax: removemapping ok\n", run.Console, StringComparison.Ordinal);
         Assert.True(run.HasDaxWindow, "The device did not get its window from the kvm platform.");
 
-        // No lost updates: both sides' lock-prefixed increments hit one physical page.
-        Assert.Equal(2 * iterations, run.Counter);
+        // No lost updates: both sides' lock-prefixed increments hit one physical page, and the loops overlapped
+        // (each saw the other's increments land between its own at least MinInterleaved times).
+        Assert.Equal(run.GuestIncrements + run.HostIncrements, run.Counter);
+        Assert.InRange(run.GuestIncrements, iterations, long.MaxValue);
+        Assert.InRange(run.HostIncrements, iterations, long.MaxValue);
+        Assert.InRange(run.GuestInterleaved, MinInterleaved, long.MaxValue);
+        Assert.InRange(run.HostInterleaved, MinInterleaved, long.MaxValue);
         Assert.Equal(~Magic, run.GuestValue);
 
         // While the guest held the range, the window's host address mapped the /dev/shm file shared and writable;
@@ -59,10 +71,10 @@ public sealed unsafe class VirtioFsDaxPayloadTests
         Assert.Equal("---p", run.MappingAfterRun?.Permissions);
 
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"counter {run.Counter} = guest {iterations} + host {iterations}; guest: {run.GuestCycles} TSC cycles "
-            + $"({(double)run.GuestCycles / iterations:F1}/increment), saw host increments {run.GuestInterleaved} times; "
-            + $"host: {run.HostElapsed.TotalMilliseconds:F1} ms ({run.HostElapsed.TotalNanoseconds / iterations:F1} ns/increment), "
-            + $"saw guest increments {run.HostInterleaved} times");
+            $"counter {run.Counter} = guest {run.GuestIncrements} + host {run.HostIncrements}; guest: {run.GuestCycles} TSC cycles "
+            + $"({(double)run.GuestCycles / run.GuestIncrements:F1}/increment), saw host increments {run.GuestInterleaved} times ({run.GuestClose} within {CloseGap}); "
+            + $"host: {run.HostElapsed.TotalMilliseconds:F1} ms ({run.HostElapsed.TotalNanoseconds / run.HostIncrements:F1} ns/increment), "
+            + $"saw guest increments {run.HostInterleaved} times ({run.HostClose} within {CloseGap})");
     }
 
     [Fact]
@@ -79,7 +91,7 @@ public sealed unsafe class VirtioFsDaxPayloadTests
         Assert.DoesNotContain("still reads", run.Console, StringComparison.Ordinal);
         Assert.True(run.Exit is { Kind: KvmVmExitKind.PlatformError }, $"{run.Exit}; console: {run.Console}");
         Assert.Contains("errno 14", run.Exit!.Message, StringComparison.Ordinal); // EFAULT: nothing backs the range
-        Assert.Equal(2000, run.Counter);
+        Assert.Equal(run.GuestIncrements + run.HostIncrements, run.Counter);
     }
 
     private static DaxRun Run(KvmSystem system, string payload, ShmShare share, long iterations)
@@ -120,7 +132,11 @@ public sealed unsafe class VirtioFsDaxPayloadTests
                 *(ulong*)(page + GuestValueOffset),
                 *(long*)(page + GuestInterleavedOffset),
                 *(long*)(page + GuestCyclesOffset),
+                *(long*)(page + GuestIncrementsOffset),
+                *(long*)(page + GuestCloseOffset),
                 host.Elapsed,
+                host.Increments,
+                host.Close,
                 host.Interleaved,
                 host.MappingWhileShared,
                 HostMapping.Find(window.HostAddress));
@@ -139,7 +155,11 @@ public sealed unsafe class VirtioFsDaxPayloadTests
         ulong GuestValue,
         long GuestInterleaved,
         long GuestCycles,
+        long GuestIncrements,
+        long GuestClose,
         TimeSpan HostElapsed,
+        long HostIncrements,
+        long HostClose,
         long HostInterleaved,
         HostMapping? MappingWhileShared,
         HostMapping? MappingAfterRun);
@@ -152,6 +172,10 @@ public sealed unsafe class VirtioFsDaxPayloadTests
         public TimeSpan Elapsed { get; private set; }
 
         public long Interleaved { get; private set; }
+
+        public long Increments { get; private set; }
+
+        public long Close { get; private set; }
 
         public HostMapping? MappingWhileShared { get; private set; }
 
@@ -167,15 +191,30 @@ public sealed unsafe class VirtioFsDaxPayloadTests
 
             Volatile.Write(ref *(int*)(page + HostReadyOffset), 1);
             ref long counter = ref *(long*)(page + CounterOffset);
+            ref int guestOverlapped = ref *(int*)(page + GuestOverlappedOffset);
+            ref int hostOverlapped = ref *(int*)(page + HostOverlappedOffset);
             long previous = 0;
             long interleaved = 0;
+            long close = 0;
+            long done = 0;
             Stopwatch stopwatch = Stopwatch.StartNew();
-            for (long i = 0; i < iterations; i++)
+
+            // Like the guest: at least N, and on until both sides saw the other's increments between their own.
+            for (; done < iterations || Volatile.Read(ref guestOverlapped) == 0 || Volatile.Read(ref hostOverlapped) == 0; done++)
             {
-                long old = Interlocked.Increment(ref counter) - 1;
-                if (i != 0 && old != previous + 1)
+                if (_abandoned)
                 {
-                    interleaved++;
+                    break;
+                }
+
+                long old = Interlocked.Increment(ref counter) - 1;
+                if (done != 0 && old != previous + 1)
+                {
+                    close += old - previous - 1 <= CloseGap ? 1 : 0;
+                    if (++interleaved == MinInterleaved)
+                    {
+                        Volatile.Write(ref hostOverlapped, 1);
+                    }
                 }
 
                 previous = old;
@@ -183,6 +222,9 @@ public sealed unsafe class VirtioFsDaxPayloadTests
 
             Elapsed = stopwatch.Elapsed;
             Interleaved = interleaved;
+            Increments = done;
+            Close = close;
+            *(long*)(page + HostIncrementsOffset) = done;
             if (WaitFor(GuestDoneOffset))
             {
                 MappingWhileShared = HostMapping.Find(windowAddress);
