@@ -70,6 +70,7 @@ public sealed unsafe class VirtioFsDaxPayloadTests
         Assert.Equal(new HostMapping("rw-s", share.File), run.MappingWhileShared);
         Assert.Equal("---p", run.MappingAfterRun?.Permissions);
 
+        TestContext.Current.TestOutputHelper?.WriteLine(run.Console);
         TestContext.Current.TestOutputHelper?.WriteLine(
             $"counter {run.Counter} = guest {run.GuestIncrements} + host {run.HostIncrements}; guest: {run.GuestCycles} TSC cycles "
             + $"({(double)run.GuestCycles / run.GuestIncrements:F1}/increment), saw host increments {run.GuestInterleaved} times ({run.GuestClose} within {CloseGap}); "
