@@ -2,12 +2,14 @@ using System.Globalization;
 using Vmm.GpuBench;
 
 // virtio-gpu side by side: the same C# vhost-user front-end drives our device and QEMU's vhost-user-gpu back-end,
-// one TRANSFER_TO_HOST_2D + RESOURCE_FLUSH pair in flight, each frame answered and shown on a display before the next.
+// one TRANSFER_TO_HOST_2D + RESOURCE_FLUSH pair in flight, each frame answered and shown on a display before the
+// next. Both back-ends stay connected; each run times one slice of each back-end and of a plain copy back to back
+// (order alternating), so load from other processes hits the pair alike and the per-run ratio stays meaningful.
 string? qemuBackend = null;
-int width = 1920;
-int height = 1080;
-double seconds = 3;
-int repeat = 3;
+const int Width = 1920;
+const int Height = 1080;
+double seconds = 1;
+int repeat = 9;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -22,7 +24,7 @@ for (int i = 0; i < args.Length; i++)
             repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
         default:
-            Console.Error.WriteLine("usage: Vmm.GpuBench [--vhost-user-gpu PATH] [--seconds S] [--repeat N]");
+            Console.Error.WriteLine("usage: Vmm.GpuBench [--vhost-user-gpu PATH] [--seconds S per slice] [--repeat N runs]");
             return 2;
     }
 }
@@ -35,8 +37,8 @@ if (repeat < 1 || seconds <= 0)
 
 Damage[] cases =
 [
-    new("full frame 1920x1080", 0, 0, width, height),
-    new("10% damage 1920x108", 0, (height - (height / 10)) / 2, width, height / 10),
+    new("full frame 1920x1080", 0, 0, Width, Height),
+    new("10% damage 1920x108", 0, (Height - (Height / 10)) / 2, Width, Height / 10),
 ];
 var duration = TimeSpan.FromSeconds(seconds);
 bool withQemu = qemuBackend is not null && File.Exists(qemuBackend);
@@ -45,85 +47,113 @@ if (!withQemu)
     Console.Error.WriteLine($"QEMU's vhost-user-gpu back-end not found ({qemuBackend ?? "no --vhost-user-gpu given"}; tools/install-deps.sh --with-vhost-user-gpu installs it): measuring our device only.");
 }
 
-string[] names = withQemu ? ["vmm virtio-gpu", "QEMU vhost-user-gpu"] : ["vmm virtio-gpu"];
-var frameRates = new List<double>[names.Length, cases.Length];
+string work = Directory.CreateTempSubdirectory("vmm-gpubench-").FullName;
+var backends = new List<Backend>();
+var sessions = new List<BenchSession>();
+var frameRates = new List<double>[withQemu ? 2 : 1, cases.Length];
 var copyRates = new List<double>[cases.Length];
-for (int c = 0; c < cases.Length; c++)
+try
 {
-    copyRates[c] = [];
-    for (int b = 0; b < names.Length; b++)
+    backends.Add(Backend.StartOurs(Path.Combine(work, "vmm.sock"), Width, Height));
+    if (withQemu)
     {
-        frameRates[b, c] = [];
+        backends.Add(Backend.StartQemu(qemuBackend!, Path.Combine(work, "qemu.sock")));
     }
-}
 
-for (int run = 1; run <= repeat; run++)
-{
-    for (int b = 0; b < names.Length; b++)
+    for (int b = 0; b < backends.Count; b++)
     {
-        string work = Directory.CreateTempSubdirectory("vmm-gpubench-").FullName;
-        try
-        {
-            string socket = Path.Combine(work, "gpu.sock");
-            await using Backend backend = b == 0 ? Backend.StartOurs(socket, width, height) : Backend.StartQemu(qemuBackend!, socket);
-            double[] rates = Workload.Run(backend, width, height, cases, duration, run);
-            for (int c = 0; c < cases.Length; c++)
-            {
-                frameRates[b, c].Add(rates[c]);
-                Console.Error.WriteLine($"run {run}: {backend.Name,-20} {cases[c].Name,-22} {rates[c],8:F1} frames/s {rates[c] * cases[c].Bytes / (1 << 20),8:F0} MiB/s");
-            }
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        sessions.Add(BenchSession.Open(backends[b], Width, Height, seed: b + 1));
     }
 
     for (int c = 0; c < cases.Length; c++)
     {
-        copyRates[c].Add(Workload.MemoryCopy(cases[c].Bytes, duration));
+        copyRates[c] = [];
+        var copy = new MemoryCopy(cases[c].Bytes);
+        for (int b = 0; b < sessions.Count; b++)
+        {
+            frameRates[b, c] = [];
+            sessions[b].Target(cases[c]);
+        }
+
+        for (int run = 1; run <= repeat; run++)
+        {
+            for (int k = 0; k < sessions.Count; k++)
+            {
+                int b = run % 2 == 1 ? k : sessions.Count - 1 - k;
+                frameRates[b, c].Add(sessions[b].Measure(duration));
+            }
+
+            copyRates[c].Add(copy.Measure(duration));
+            Console.Error.Write($"{cases[c].Name}, run {run}:");
+            for (int b = 0; b < sessions.Count; b++)
+            {
+                Console.Error.Write($"  {sessions[b].Backend.Name} {frameRates[b, c][^1]:F0} frames/s");
+            }
+
+            Console.Error.WriteLine($"  plain copy {copyRates[c][^1] * cases[c].Bytes / (1 << 20):F0} MiB/s");
+        }
+
+        foreach (BenchSession session in sessions)
+        {
+            session.CheckShown();
+        }
     }
 }
-
-Console.WriteLine($"virtio-gpu over vhost-user, {width}x{height} B8G8R8X8, TRANSFER_TO_HOST_2D + RESOURCE_FLUSH per frame, each answered and shown on the display before the next");
-Console.WriteLine($"median of {repeat} run(s) of {seconds:F1} s, [min-max]; commands/s = 2 x frames/s; MiB/s = damaged bytes x frames/s");
-Console.Write($"{"workload",-24}{"metric",-12}");
-foreach (string name in names)
+finally
 {
-    Console.Write($"{name,28}");
+    foreach (BenchSession session in sessions)
+    {
+        session.Dispose();
+    }
+
+    foreach (Backend backend in backends)
+    {
+        await backend.DisposeAsync();
+    }
+
+    Directory.Delete(work, recursive: true);
 }
 
-Console.WriteLine(withQemu ? $"{"vmm/QEMU",10}" : string.Empty);
+string[] names = [.. sessions.Select(s => s.Backend.Name)];
+Console.WriteLine($"virtio-gpu over vhost-user, {Width}x{Height} B8G8R8X8; per frame TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, both answered and the frame shown on the display before the next");
+Console.WriteLine($"median [min-max] of {repeat} runs of {seconds:F1} s per back-end; commands/s = 2 x frames/s; MiB/s = damaged bytes x frames/s");
+Console.WriteLine("vmm/QEMU and x/copy: median [min-max] of the ratio within each run (slices back to back)");
+Console.Write($"{"workload",-22}{"metric",-12}");
+foreach (string name in names)
+{
+    Console.Write($"{name,30}");
+}
+
+Console.WriteLine(withQemu ? $"{"vmm/QEMU",24}" : string.Empty);
 for (int c = 0; c < cases.Length; c++)
 {
     foreach ((string metric, double scale) in new[] { ("frames/s", 1.0), ("commands/s", 2.0), ("MiB/s", cases[c].Bytes / (double)(1 << 20)) })
     {
-        Console.Write($"{cases[c].Name,-24}{metric,-12}");
+        Console.Write($"{cases[c].Name,-22}{metric,-12}");
         for (int b = 0; b < names.Length; b++)
         {
-            Console.Write($"{Summary(frameRates[b, c], scale),28}");
+            Console.Write($"{Summary(frameRates[b, c], scale, "F0"),30}");
         }
 
-        Console.WriteLine(withQemu ? $"{Median(frameRates[0, c]) / Median(frameRates[1, c]),10:F2}" : string.Empty);
+        Console.WriteLine(withQemu ? $"{Summary(Ratios(frameRates[0, c], frameRates[1, c]), 1, "F2"),24}" : string.Empty);
     }
 }
 
 Console.WriteLine();
-Console.WriteLine("frame-copy bandwidth against one plain memory copy of the same bytes (Span.CopyTo, this process)");
-Console.Write($"{"workload",-24}{"plain copy MiB/s",28}");
+Console.WriteLine("frame bandwidth against one plain memory copy of the same bytes (Span.CopyTo in this process)");
+Console.Write($"{"workload",-22}{"plain copy MiB/s",-24}");
 foreach (string name in names)
 {
-    Console.Write($"{name + "/copy",28}");
+    Console.Write($"{name + " / copy",30}");
 }
 
 Console.WriteLine();
 for (int c = 0; c < cases.Length; c++)
 {
-    double mib = cases[c].Bytes / (double)(1 << 20);
-    Console.Write($"{cases[c].Name,-24}{Summary(copyRates[c], mib),28}");
+    Console.Write($"{cases[c].Name,-22}{Summary(copyRates[c], cases[c].Bytes / (double)(1 << 20), "F0"),-24}");
     for (int b = 0; b < names.Length; b++)
     {
-        Console.Write($"{Median(frameRates[b, c]) / Median(copyRates[c]),28:F3}");
+        Console.Write($"{Summary(Ratios(frameRates[b, c], copyRates[c]), 1, "F3"),30}");
     }
 
     Console.WriteLine();
@@ -131,11 +161,16 @@ for (int c = 0; c < cases.Length; c++)
 
 return 0;
 
+static List<double> Ratios(List<double> numerators, List<double> denominators) => [.. numerators.Zip(denominators, (a, b) => a / b)];
+
 static double Median(List<double> values)
 {
     double[] sorted = [.. values.Order()];
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
-static string Summary(List<double> values, double scale) =>
-    string.Create(CultureInfo.InvariantCulture, $"{Median(values) * scale:F0} [{values.Min() * scale:F0}-{values.Max() * scale:F0}]");
+static string Summary(List<double> values, double scale, string format)
+{
+    string Format(double value) => (value * scale).ToString(format, CultureInfo.InvariantCulture);
+    return $"{Format(Median(values))} [{Format(values.Min())}-{Format(values.Max())}]";
+}
