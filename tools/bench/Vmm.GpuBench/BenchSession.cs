@@ -32,7 +32,10 @@ internal sealed class BenchSession : IDisposable
 
     public Backend Backend { get; }
 
-    public static BenchSession Open(Backend backend, int width, int height, int seed)
+    /// <summary>Whether each frame waits for the transfer's answer before posting the flush.</summary>
+    public bool OneAtATime { get; init; }
+
+    public static BenchSession Open(Backend backend, int width, int height, int seed, bool oneAtATime)
     {
         VhostUserFrontend frontend = VhostUserFrontend.Connect(backend.SocketPath, 64UL << 20);
         frontend.Negotiate(VirtioFeatures.Version1 | VirtioFeatures.RingEventIndex);
@@ -46,7 +49,7 @@ internal sealed class BenchSession : IDisposable
         var random = new Random(seed);
         random.NextBytes(frontend.Memory.GetSpan(driver.Backing, width * height * GpuDriver.BytesPerPixel));
         driver.SetUp();
-        return new BenchSession(backend, frontend, peer, display, driver, random);
+        return new BenchSession(backend, frontend, peer, display, driver, random) { OneAtATime = oneAtATime };
     }
 
     /// <summary>Fresh pixels in the damaged rows, the commands aimed at them, and a few warm-up frames.</summary>
@@ -103,7 +106,7 @@ internal sealed class BenchSession : IDisposable
 
     private void ShowFrame()
     {
-        _driver.Frame();
+        _driver.Frame(OneAtATime);
         if (!_display.WaitForFrames(++_shown, s_timeout))
         {
             throw new TimeoutException($"{Backend.Name}: the display did not show frame {_shown}.");

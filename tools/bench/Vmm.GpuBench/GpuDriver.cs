@@ -64,13 +64,25 @@ internal sealed class GpuDriver
         _frontend.Memory.Write(_flush[0].Address, Command(0x0104, 48, (24, (uint)x), (28, (uint)y), (32, (uint)width), (36, (uint)height), (40, ResourceId)));
     }
 
-    /// <summary>One frame: both commands posted, both answered OK (allocation-free).</summary>
-    public void Frame()
+    /// <summary>
+    /// One frame, both commands answered OK (allocation-free): posted together as Linux's virtio-gpu driver queues
+    /// them, or with <paramref name="oneAtATime"/> the flush only after the transfer's answer.
+    /// </summary>
+    public void Frame(bool oneAtATime)
     {
         _control.Post(_transfer, _transferResponse);
+        if (oneAtATime)
+        {
+            WaitAnswered();
+        }
+
         _control.Post(_flush, _flushResponse);
         WaitAnswered();
-        WaitAnswered();
+        if (!oneAtATime)
+        {
+            WaitAnswered();
+        }
+
         Check(_transferResponse[0].Address, "TRANSFER_TO_HOST_2D");
         Check(_flushResponse[0].Address, "RESOURCE_FLUSH");
     }

@@ -10,6 +10,7 @@ const int Width = 1920;
 const int Height = 1080;
 double seconds = 1;
 int repeat = 9;
+bool oneAtATime = false;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -20,11 +21,14 @@ for (int i = 0; i < args.Length; i++)
         case "--seconds":
             seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
+        case "--one-at-a-time":
+            oneAtATime = true;
+            break;
         case "--repeat":
             repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
         default:
-            Console.Error.WriteLine("usage: Vmm.GpuBench [--vhost-user-gpu PATH] [--seconds S per slice] [--repeat N runs]");
+            Console.Error.WriteLine("usage: Vmm.GpuBench [--vhost-user-gpu PATH] [--seconds S per slice] [--repeat N runs] [--one-at-a-time]");
             return 2;
     }
 }
@@ -62,7 +66,7 @@ try
 
     for (int b = 0; b < backends.Count; b++)
     {
-        sessions.Add(BenchSession.Open(backends[b], Width, Height, seed: b + 1));
+        sessions.Add(BenchSession.Open(backends[b], Width, Height, seed: b + 1, oneAtATime));
     }
 
     for (int c = 0; c < cases.Length; c++)
@@ -115,7 +119,7 @@ finally
 }
 
 string[] names = [.. sessions.Select(s => s.Backend.Name)];
-Console.WriteLine($"virtio-gpu over vhost-user, {Width}x{Height} B8G8R8X8; per frame TRANSFER_TO_HOST_2D + RESOURCE_FLUSH, both answered and the frame shown on the display before the next");
+Console.WriteLine($"virtio-gpu over vhost-user, {Width}x{Height} B8G8R8X8; per frame TRANSFER_TO_HOST_2D + RESOURCE_FLUSH ({(oneAtATime ? "flush posted after the transfer's answer" : "posted together")}), both answered and the frame shown on the display before the next");
 Console.WriteLine($"median [min-max] of {repeat} runs of {seconds:F1} s per back-end; commands/s = 2 x frames/s; MiB/s = damaged bytes x frames/s");
 Console.WriteLine("vmm/QEMU and x/copy: median [min-max] of the ratio within each run (slices back to back)");
 Console.Write($"{"workload",-22}{"metric",-12}");

@@ -238,7 +238,23 @@ public sealed class VhostUserGpuDisplayPeer : IDisposable
     }
 
     /// <summary>Waits until <see cref="Updates"/> + <see cref="DmabufUpdates"/> reaches <paramref name="count"/>; false on timeout or close.</summary>
-    public bool WaitForUpdates(long count, TimeSpan timeout) => WaitUntil(() => _updates + _dmabufUpdates >= count, timeout);
+    public bool WaitForUpdates(long count, TimeSpan timeout)
+    {
+        // No closure: benchmarks call this once a frame.
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        lock (_sync)
+        {
+            while (_updates + _dmabufUpdates < count)
+            {
+                if (!WaitLocked(deadline))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
 
     /// <summary>Waits until the back-end has sent SET_PROTOCOL_FEATURES; false on timeout or close.</summary>
     public bool WaitForProtocolFeatures(TimeSpan timeout) => WaitUntil(() => _protocolFeaturesSet, timeout);
@@ -287,17 +303,27 @@ public sealed class VhostUserGpuDisplayPeer : IDisposable
         {
             while (!condition())
             {
-                long left = deadline - Environment.TickCount64;
-                if (_closed || left <= 0)
+                if (!WaitLocked(deadline))
                 {
                     return false;
                 }
-
-                Monitor.Wait(_sync, (int)Math.Min(left, int.MaxValue));
             }
 
             return true;
         }
+    }
+
+    /// <summary>Waits for a pulse; false once the peer closed or <paramref name="deadline"/> passed.</summary>
+    private bool WaitLocked(long deadline)
+    {
+        long left = deadline - Environment.TickCount64;
+        if (_closed || left <= 0)
+        {
+            return false;
+        }
+
+        Monitor.Wait(_sync, (int)Math.Min(left, int.MaxValue));
+        return true;
     }
 
     private void Run()
