@@ -191,25 +191,32 @@ public sealed class VhostUserGpuDisplayPeer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(frontend);
         (Socket ours, Socket theirs) = UnixSocketPair.Create();
-        VhostUserGpuDisplayPeer peer;
+        VhostUserGpuDisplayPeer? peer = null;
         try
         {
             peer = new VhostUserGpuDisplayPeer(ours, preferredWidth, preferredHeight);
             peer.Start();
             frontend.SetGpuSocket(theirs);
+            return peer;
         }
         catch
         {
-            ours.Dispose();
+            if (peer is null)
+            {
+                ours.Dispose();
+            }
+            else
+            {
+                peer.Dispose();
+            }
+
             throw;
         }
         finally
         {
-            // The back-end holds its own copy of the descriptor now.
+            // The back-end holds its own copy of the descriptor now (or never got it).
             theirs.Dispose();
         }
-
-        return peer;
     }
 
     /// <summary>Starts the reading thread.</summary>
