@@ -158,6 +158,17 @@ public sealed class VhostUserFrontend : IDisposable
         return _reply.Payload.Length <= VhostUserPayloads.ConfigHeaderLength ? [] : _reply.Payload[VhostUserPayloads.ConfigHeaderLength..].ToArray();
     }
 
+    /// <summary>
+    /// Sends VHOST_USER_GPU_SET_SOCKET with <paramref name="displaySocket"/>, the back-end's end of the display
+    /// socket. Never asks for an acknowledgement: libvhost-user (QEMU's vhost-user-gpu) handles this request outside
+    /// its REPLY_ACK path and would leave the front-end waiting.
+    /// </summary>
+    public void SetGpuSocket(Socket displaySocket)
+    {
+        ArgumentNullException.ThrowIfNull(displaySocket);
+        _channel.Send(new VhostUserHeader(VhostUserRequest.GpuSetSocket, VhostUserHeader.Version, 0), [], [displaySocket.SafeHandle]);
+    }
+
     /// <summary>Translates a guest physical address to our user address (what QEMU puts in SET_VRING_ADDR).</summary>
     public ulong UserAddress(ulong guestAddress)
     {

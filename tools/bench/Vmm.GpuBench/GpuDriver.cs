@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using Vmm.Contracts.Memory;
+using Vmm.Contracts.Virtio;
+using Vmm.Testing.VhostUser;
+
+namespace Vmm.GpuBench;
+
+/// <summary>
+/// The guest side of virtio-gpu for the benchmark: a B8G8R8X8 resource with one contiguous backing region shown on
+/// scanout 0, then TRANSFER_TO_HOST_2D + RESOURCE_FLUSH pairs on the control queue, both answered before the next.
+/// </summary>
+internal sealed class GpuDriver
+{
+    public const int BytesPerPixel = 4;
+    private const uint ResourceId = 1;
+    private const uint FormatB8G8R8X8 = 2;
+    private const uint ResponseOkNoData = 0x1100;
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    private readonly VhostUserFrontend _frontend;
+    private readonly VhostUserFrontendQueue _control;
+    private readonly GuestBuffer[] _transfer = new GuestBuffer[1];
+    private readonly GuestBuffer[] _flush = new GuestBuffer[1];
+    private readonly GuestBuffer[] _transferResponse = new GuestBuffer[1];
+    private readonly GuestBuffer[] _flushResponse = new GuestBuffer[1];
+
+    public GpuDriver(VhostUserFrontend frontend, VhostUserFrontendQueue control, int width, int height)
+    {
+        _frontend = frontend;
+        _control = control;
+        Width = width;
+        Height = height;
+        Backing = frontend.Allocator.Allocate((ulong)(width * height * BytesPerPixel), 4096);
+        _transfer[0] = Place(new byte[56]);
+        _flush[0] = Place(new byte[48]);
+        _transferResponse[0] = new GuestBuffer(frontend.Allocator.Allocate(24, 8), 24);
+        _flushResponse[0] = new GuestBuffer(frontend.Allocator.Allocate(24, 8), 24);
+    }
+
+    public int Width { get; }
+
+    public int Height { get; }
+
+    /// <summary>The guest address of the resource's backing (packed rows).</summary>
+    public ulong Backing { get; }
+
+    /// <summary>RESOURCE_CREATE_2D, RESOURCE_ATTACH_BACKING and SET_SCANOUT for the whole resource.</summary>
+    public void SetUp()
+    {
+        Run(Command(0x0101, 40, (24, ResourceId), (28, FormatB8G8R8X8), (32, (uint)Width), (36, (uint)Height)));
+        byte[] attach = Command(0x0106, 48, (24, ResourceId), (28, 1));
+        BinaryPrimitives.WriteUInt64LittleEndian(attach.AsSpan(32), Backing);
+        BinaryPrimitives.WriteUInt32LittleEndian(attach.AsSpan(40), (uint)(Width * Height * BytesPerPixel));
+        Run(attach);
+        Run(Command(0x0103, 48, (32, (uint)Width), (36, (uint)Height), (40, 0), (44, ResourceId)));
+    }
+
+    /// <summary>Writes the TRANSFER_TO_HOST_2D and RESOURCE_FLUSH commands for one damage rectangle.</summary>
+    public void Target(int x, int y, int width, int height)
+    {
+        byte[] transfer = Command(0x0105, 56, (24, (uint)x), (28, (uint)y), (32, (uint)width), (36, (uint)height), (48, ResourceId));
+        BinaryPrimitives.WriteUInt64LittleEndian(transfer.AsSpan(40), ((ulong)y * (ulong)Width * BytesPerPixel) + ((ulong)x * BytesPerPixel));
+        _frontend.Memory.Write(_transfer[0].Address, transfer);
+        _frontend.Memory.Write(_flush[0].Address, Command(0x0104, 48, (24, (uint)x), (28, (uint)y), (32, (uint)width), (36, (uint)height), (40, ResourceId)));
+    }
+
+    /// <summary>
+    /// One frame, both commands answered OK (allocation-free): posted together as Linux's virtio-gpu driver queues
+    /// them, or with <paramref name="oneAtATime"/> the flush only after the transfer's answer.
+    /// </summary>
+    public void Frame(bool oneAtATime)
+    {
+        _control.Post(_transfer, _transferResponse);
+        if (oneAtATime)
+        {
+            WaitAnswered();
+        }
+
+        _control.Post(_flush, _flushResponse);
+        WaitAnswered();
+        if (!oneAtATime)
+        {
+            WaitAnswered();
+        }
+
+        Check(_transferResponse[0].Address, "TRANSFER_TO_HOST_2D");
+        Check(_flushResponse[0].Address, "RESOURCE_FLUSH");
+    }
+
+    private void WaitAnswered()
+    {
+        if (!_control.WaitForUsed(s_timeout, out _, out _))
+        {
+            throw new TimeoutException("The back-end did not answer a control command.");
+        }
+    }
+
+    private void Check(ulong response, string what)
+    {
+        uint type = _frontend.Memory.ReadUInt32(response);
+        if (type != ResponseOkNoData)
+        {
+            throw new InvalidOperationException($"{what} failed with 0x{type:x4}.");
+        }
+    }
+
+    private void Run(byte[] command)
+    {
+        GuestBuffer request = Place(command);
+        var response = new GuestBuffer(_frontend.Allocator.Allocate(24, 8), 24);
+        _control.Post([request], [response]);
+        WaitAnswered();
+        Check(response.Address, $"Command 0x{BinaryPrimitives.ReadUInt32LittleEndian(command):x4}");
+    }
+
+    private GuestBuffer Place(byte[] bytes)
+    {
+        var buffer = new GuestBuffer(_frontend.Allocator.Allocate((ulong)bytes.Length, 8), (uint)bytes.Length);
+        _frontend.Memory.Write(buffer.Address, bytes);
+        return buffer;
+    }
+
+    private static byte[] Command(uint type, int size, params (int Offset, uint Value)[] fields)
+    {
+        byte[] bytes = new byte[size];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, type);
+        foreach ((int offset, uint value) in fields)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(offset), value);
+        }
+
+        return bytes;
+    }
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+using Vmm.GpuBench;
+
+// virtio-gpu side by side: the same C# vhost-user front-end drives our device and QEMU's vhost-user-gpu back-end,
+// one TRANSFER_TO_HOST_2D + RESOURCE_FLUSH pair in flight, each frame answered and shown on a display before the
+// next. Both back-ends stay connected; each run times one slice of each back-end and of a plain copy back to back
+// (order alternating), so load from other processes hits the pair alike and the per-run ratio stays meaningful.
+string? qemuBackend = null;
+const int Width = 1920;
+const int Height = 1080;
+double seconds = 1;
+int repeat = 9;
+bool oneAtATime = false;
+for (int i = 0; i < args.Length; i++)
+{
+    switch (args[i])
+    {
+        case "--vhost-user-gpu":
+            qemuBackend = args[++i];
+            break;
+        case "--seconds":
+            seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        case "--one-at-a-time":
+            oneAtATime = true;
+            break;
+        case "--repeat":
+            repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
+            break;
+        default:
+            Console.Error.WriteLine("usage: Vmm.GpuBench [--vhost-user-gpu PATH] [--seconds S per slice] [--repeat N runs] [--one-at-a-time]");
+            return 2;
+    }
+}
+
+if (repeat < 1 || seconds <= 0)
+{
+    Console.Error.WriteLine("--repeat must be at least 1 and --seconds positive.");
+    return 2;
+}
+
+Damage[] cases =
+[
+    new("full frame 1920x1080", 0, 0, Width, Height),
+    new("10% damage 1920x108", 0, (Height - (Height / 10)) / 2, Width, Height / 10),
+];
+var duration = TimeSpan.FromSeconds(seconds);
+bool withQemu = qemuBackend is not null && File.Exists(qemuBackend);
+if (!withQemu)
+{
+    Console.Error.WriteLine($"QEMU's vhost-user-gpu back-end not found ({qemuBackend ?? "no --vhost-user-gpu given"}; tools/install-deps.sh --with-vhost-user-gpu installs it): measuring our device only.");
+}
+
+string work = Directory.CreateTempSubdirectory("vmm-gpubench-").FullName;
+var backends = new List<Backend>();
+var sessions = new List<BenchSession>();
+var frameRates = new List<double>[withQemu ? 2 : 1, cases.Length];
+var copyRates = new List<double>[cases.Length];
+try
+{
+    backends.Add(Backend.StartOurs(Path.Combine(work, "vmm.sock"), Width, Height));
+    if (withQemu)
+    {
+        backends.Add(Backend.StartQemu(qemuBackend!, Path.Combine(work, "qemu.sock")));
+    }
+
+    for (int b = 0; b < backends.Count; b++)
+    {
+        sessions.Add(BenchSession.Open(backends[b], Width, Height, seed: b + 1, oneAtATime));
+    }
+
+    for (int c = 0; c < cases.Length; c++)
+    {
+        copyRates[c] = [];
+        var copy = new MemoryCopy(cases[c].Bytes);
+        for (int b = 0; b < sessions.Count; b++)
+        {
+            frameRates[b, c] = [];
+            sessions[b].Target(cases[c]);
+        }
+
+        for (int run = 1; run <= repeat; run++)
+        {
+            for (int k = 0; k < sessions.Count; k++)
+            {
+                int b = run % 2 == 1 ? k : sessions.Count - 1 - k;
+                frameRates[b, c].Add(sessions[b].Measure(duration));
+            }
+
+            copyRates[c].Add(copy.Measure(duration));
+            Console.Error.Write($"{cases[c].Name}, run {run}:");
+            for (int b = 0; b < sessions.Count; b++)
+            {
+                Console.Error.Write($"  {sessions[b].Backend.Name} {frameRates[b, c][^1]:F0} frames/s");
+            }
+
+            Console.Error.WriteLine($"  plain copy {copyRates[c][^1] * cases[c].Bytes / (1 << 20):F0} MiB/s");
+        }
+
+        foreach (BenchSession session in sessions)
+        {
+            session.CheckShown();
+        }
+    }
+}
+finally
+{
+    foreach (BenchSession session in sessions)
+    {
+        session.Dispose();
+    }
+
+    foreach (Backend backend in backends)
+    {
+        await backend.DisposeAsync();
+    }
+
+    Directory.Delete(work, recursive: true);
+}
+
+string[] names = [.. sessions.Select(s => s.Backend.Name)];
+Console.WriteLine($"virtio-gpu over vhost-user, {Width}x{Height} B8G8R8X8; per frame TRANSFER_TO_HOST_2D + RESOURCE_FLUSH ({(oneAtATime ? "flush posted after the transfer's answer" : "posted together")}), both answered and the frame shown on the display before the next");
+Console.WriteLine($"median [min-max] of {repeat} runs of {seconds:F1} s per back-end; commands/s = 2 x frames/s; MiB/s = damaged bytes x frames/s");
+Console.WriteLine("vmm/QEMU and x/copy: median [min-max] of the ratio within each run (slices back to back)");
+Console.Write($"{"workload",-22}{"metric",-12}");
+foreach (string name in names)
+{
+    Console.Write($"{name,30}");
+}
+
+Console.WriteLine(withQemu ? $"{"vmm/QEMU",24}" : string.Empty);
+for (int c = 0; c < cases.Length; c++)
+{
+    foreach ((string metric, double scale) in new[] { ("frames/s", 1.0), ("commands/s", 2.0), ("MiB/s", cases[c].Bytes / (double)(1 << 20)) })
+    {
+        Console.Write($"{cases[c].Name,-22}{metric,-12}");
+        for (int b = 0; b < names.Length; b++)
+        {
+            Console.Write($"{Summary(frameRates[b, c], scale, "F0"),30}");
+        }
+
+        Console.WriteLine(withQemu ? $"{Summary(Ratios(frameRates[0, c], frameRates[1, c]), 1, "F2"),24}" : string.Empty);
+    }
+}
+
+Console.WriteLine();
+Console.WriteLine("frame bandwidth against one plain memory copy of the same bytes (Span.CopyTo in this process)");
+Console.Write($"{"workload",-22}{"plain copy MiB/s",-24}");
+foreach (string name in names)
+{
+    Console.Write($"{name + " / copy",30}");
+}
+
+Console.WriteLine();
+for (int c = 0; c < cases.Length; c++)
+{
+    Console.Write($"{cases[c].Name,-22}{Summary(copyRates[c], cases[c].Bytes / (double)(1 << 20), "F0"),-24}");
+    for (int b = 0; b < names.Length; b++)
+    {
+        Console.Write($"{Summary(Ratios(frameRates[b, c], copyRates[c]), 1, "F3"),30}");
+    }
+
+    Console.WriteLine();
+}
+
+return 0;
+
+static List<double> Ratios(List<double> numerators, List<double> denominators) => [.. numerators.Zip(denominators, (a, b) => a / b)];
+
+static double Median(List<double> values)
+{
+    double[] sorted = [.. values.Order()];
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+static string Summary(List<double> values, double scale, string format)
+{
+    string Format(double value) => (value * scale).ToString(format, CultureInfo.InvariantCulture);
+    return $"{Format(Median(values))} [{Format(values.Min())}-{Format(values.Max())}]";
+}
