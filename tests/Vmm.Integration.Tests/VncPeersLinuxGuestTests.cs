@@ -37,6 +37,8 @@ public sealed class VncPeersLinuxGuestTests
         "echo MODES:$(cat /sys/class/drm/card0-Virtual-1/modes 2>/dev/null | tr '\\n' ' '); " +
         "echo KEYBOARD:$(grep -l 'Vmm Peers Keyboard' /sys/class/input/input*/name | wc -l); " +
         "command -v drm-mode >/dev/null && echo HAVE-DRM-MODE; " +
+        // A QEMU thread starved for 250 ms between a key's down and up would otherwise see it repeat.
+        "kbd-repeat 10000 1000; " +
         "sh </dev/tty1 >/dev/console 2>&1 & " +
         "echo KBD-SHELL-READY; " +
         "i=0; while [ ! -e /tmp/done ] && [ $i -lt 200 ]; do sleep 1; i=$((i+1)); done; " +
@@ -168,6 +170,7 @@ public sealed class VncPeersLinuxGuestTests
             Assert.Contains("GUEST-DONE", output, StringComparison.Ordinal);
             Assert.Contains("VMM-GUEST: END rc=0", output, StringComparison.Ordinal);
             Assert.Contains("KEYBOARD:1", output, StringComparison.Ordinal);
+            Assert.Contains("kbd-repeat: delay 10000 ms", output, StringComparison.Ordinal);
         }
         finally
         {
