@@ -140,9 +140,9 @@ public sealed class VncPeersLinuxGuestTests
             (int Width, int Height, byte[] Rgb) shot = default;
             Assert.True(
                 await WaitAsync(
-                    () =>
+                    async () =>
                     {
-                        shot = TakeScreenshotAsync(control.SocketPath, Path.Combine(work, "shot.png")).GetAwaiter().GetResult();
+                        shot = await TakeScreenshotAsync(control.SocketPath, Path.Combine(work, "shot.png"));
                         return shot.Width == NewWidth && shot.Rgb.AsSpan(((300 * NewWidth) + 400) * 3, 3).SequenceEqual(expected);
                     },
                     running,
@@ -217,12 +217,15 @@ public sealed class VncPeersLinuxGuestTests
     }
 
     /// <summary>Polls <paramref name="condition"/> every 250 ms; false when the VM ended or a minute passed first.</summary>
-    private static async Task<bool> WaitAsync(Func<bool> condition, Task running, CancellationToken cancellationToken)
+    private static Task<bool> WaitAsync(Func<bool> condition, Task running, CancellationToken cancellationToken)
+        => WaitAsync(() => Task.FromResult(condition()), running, cancellationToken);
+
+    private static async Task<bool> WaitAsync(Func<Task<bool>> condition, Task running, CancellationToken cancellationToken)
     {
         DateTime until = DateTime.UtcNow + s_step;
         while (DateTime.UtcNow < until && !running.IsCompleted)
         {
-            if (condition())
+            if (await condition())
             {
                 return true;
             }
@@ -230,6 +233,6 @@ public sealed class VncPeersLinuxGuestTests
             await Task.Delay(250, cancellationToken);
         }
 
-        return condition();
+        return await condition();
     }
 }
