@@ -7,6 +7,10 @@
 #                                                  depmod, module decompression)
 #   gcc                                            the interop layout test (static_assert on the C headers)
 #   vncsnapshot, libjpeg-turbo-progs               the real VNC client and djpeg that check our VNC sink's picture
+#   libvncserver-dev (pulls in libvncclient1)      tools/vnc-client/vnc-type, a LibVNCClient client that types
+#                                                  into the guest and watches desktop resizes
+#   libdrm-dev                                     the DRM uapi headers for tools/guest-payloads/linux/drm-mode
+#                                                  (a static guest program; libdrm itself is not linked)
 #   qemu-system-gui (only with --with-vhost-user-gpu)  QEMU's /usr/lib/qemu/vhost-user-gpu backend, the
 #                                                  side-by-side anchor for our GPU device (pulls in GTK/SDL)
 #
@@ -20,7 +24,7 @@ readonly QEMU_PACKAGE=qemu-system-x86
 readonly QEMU_MIN_VERSION=1:10.0
 readonly BACKPORTS_SUITE=bookworm-backports
 readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
-readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs)
+readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev)
 readonly GPU_PACKAGE=qemu-system-gui
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -30,7 +34,7 @@ with_gpu=0
 for arg in "$@"; do
     case $arg in
         --with-vhost-user-gpu) with_gpu=1 ;;
-        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu])" ;;
     esac
 done

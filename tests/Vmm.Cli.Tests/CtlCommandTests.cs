@@ -15,6 +15,7 @@ public sealed class CtlCommandTests : IAsyncDisposable
     {
         ControlCommandRegistry commands = new();
         commands.Add(new EchoCommand());
+        commands.Add(new EchoCommand("screenshot"));
         _server = new ControlServer(Path.Combine(_fixture.Directory, "vm.sock"), commands);
         _server.Start();
     }
@@ -63,13 +64,53 @@ public sealed class CtlCommandTests : IAsyncDisposable
         Assert.Equal("vmm: --arg expects key=value, got 'novalue'", result.Error.Trim());
     }
 
-    private sealed class EchoCommand : IControlCommand
+    [Fact]
+    public async Task Screenshot_SendsTheAbsolutePathAndSink()
     {
-        public string Name => "echo";
+        CliResult result = await _cli.RunAsync("ctl", "--socket", _server.SocketPath, "screenshot", "/tmp/shot.png", "--sink", "png1");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("""{"v":1,"id":1,"ok":true,"result":{"path":"/tmp/shot.png","sink":"png1"}}""", result.Out.Trim());
+    }
+
+    [Fact]
+    public async Task Screenshot_MakesARelativePathAbsolute_AndLeavesTheSinkOut()
+    {
+        CliResult result = await _cli.RunAsync("ctl", "screenshot", "shots/a.png", "-s", _server.SocketPath);
+
+        Assert.Equal(0, result.ExitCode);
+        JsonElement args = JsonDocument.Parse(result.Out).RootElement.GetProperty("result");
+        Assert.Equal(Path.GetFullPath("shots/a.png"), args.GetProperty("path").GetString());
+        Assert.False(args.TryGetProperty("sink", out _));
+    }
+
+    [Fact]
+    public async Task Screenshot_WithoutAFile_IsAUsageError()
+    {
+        CliResult result = await _cli.RunAsync("ctl", "--socket", _server.SocketPath, "screenshot");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("FILE", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Screenshot_ErrorReply_Exit6()
+    {
+        CliResult result = await _cli.RunAsync("ctl", "--socket", _server.SocketPath, "screenshot", "/tmp/x.png", "--sink", "fail");
+
+        Assert.Equal(6, result.ExitCode);
+        Assert.Equal("no-such-sink", JsonDocument.Parse(result.Out).RootElement.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    private sealed class EchoCommand(string name = "echo") : IControlCommand
+    {
+        public string Name => name;
 
         public string Description => "Returns its args.";
 
         public ValueTask<JsonNode?> ExecuteAsync(JsonElement args, CancellationToken cancellationToken) =>
-            ValueTask.FromResult(JsonNode.Parse(args.GetRawText()));
+            args.TryGetProperty("sink", out JsonElement sink) && sink.GetString() == "fail"
+                ? throw new ControlCommandException("no-such-sink", "no sink 'fail'")
+                : ValueTask.FromResult(JsonNode.Parse(args.GetRawText()));
     }
 }

@@ -9,6 +9,9 @@
 # Default DIR: <repo>/.cache/guest-image. Ends by printing VMLINUX=... (the ELF kernel for PVH boot, the
 # fast one under TCG; absent if it could not be extracted), VMLINUZ=... and INITRD=..., one a line.
 # Needs: apt-get, dpkg-deb, depmod (kmod), cpio, gzip, xz/zstd only if the modules are compressed.
+# With gcc (static libc) and the DRM uapi headers (libdrm-dev), the guest programs in
+# tools/guest-payloads/linux/*.c are compiled statically into /bin (drm-mode); without them the image goes
+# without, and the cache key records which.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,7 +50,16 @@ finish() {
     echo "INITRD=$out/initrd.img"
 }
 
-scripts_hash=$(cat "$here/build.sh" "$here/init" | sha256sum | cut -c1-16)
+guest_sources=$repo/tools/guest-payloads/linux
+# The static guest programs are built when gcc, a static libc and the DRM uapi headers are here.
+can_build_guest_programs() {
+    command -v gcc >/dev/null && [[ -f /usr/include/libdrm/drm_mode.h ]] \
+        && [[ -n $(gcc -print-file-name=libc.a 2>/dev/null | grep '/') ]]
+}
+guest_programs=no
+can_build_guest_programs && guest_programs=yes
+scripts_hash=$( { cat "$here/build.sh" "$here/init"; cat "$guest_sources"/*.c 2>/dev/null || true; echo "guest-programs=$guest_programs"; } \
+    | sha256sum | cut -c1-16)
 outputs_present() { [[ -s $out/vmlinuz && -s $out/initrd.img && -s $out/stamp ]]; }
 
 # Fast path: the package lists have not changed since the last build and neither have the scripts.
@@ -182,6 +194,20 @@ done
 install -m 0755 "$here/init" "$root/init"
 # The kernel opens /dev/console before /init mounts devtmpfs (Debian's built-in initramfs has it too).
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+
+# Static guest programs (tools/guest-payloads/linux/NAME.c -> /bin/NAME).
+if [[ $guest_programs == yes ]]; then
+    for source in "$guest_sources"/*.c; do
+        [[ -e $source ]] || continue
+        name=$(basename "$source" .c)
+        gcc -static -O2 -Wall -Wextra -Werror -I/usr/include/libdrm -o "$root/bin/$name" "$source" \
+            || die "gcc failed on $source"
+        strip "$root/bin/$name" 2>/dev/null || true
+        log "guest program /bin/$name"
+    done
+else
+    log "warning: no gcc, static libc or DRM headers (libdrm-dev): the guest goes without tools/guest-payloads/linux programs"
+fi
 
 : >"$root/lib/modules/load-order"
 for name in "${order[@]}"; do

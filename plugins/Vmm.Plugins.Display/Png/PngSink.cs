@@ -7,14 +7,16 @@ namespace Vmm.Plugins.Display.Png;
 
 /// <summary>
 /// A display sink that keeps the current picture (copying only damage) and writes it as a PNG on request
-/// (<see cref="SnapshotAsync"/>) and, optionally, when disposed.
+/// (<see cref="WriteSnapshotAsync"/>, which the host's <c>screenshot</c> control command calls) and, optionally,
+/// when disposed.
 /// </summary>
-public sealed class PngSink : IDisplaySink
+public sealed class PngSink : IDisplaySnapshotSink
 {
     private readonly SinkFramebuffer _framebuffer = new();
     private readonly Lock _lock = new();
     private readonly string? _pathOnExit;
     private readonly ILogger _logger;
+    private ulong _lastSequence;
     private bool _disposed;
 
     /// <summary>Creates a sink; <paramref name="pathOnExit"/> is written on dispose when given.</summary>
@@ -33,6 +35,9 @@ public sealed class PngSink : IDisplaySink
     public long FrameCount { get; private set; }
 
     /// <inheritdoc />
+    public string SnapshotFormat => "png";
+
+    /// <inheritdoc />
     public void OnModeChanged(DisplayMode mode)
     {
         lock (_lock)
@@ -49,6 +54,7 @@ public sealed class PngSink : IDisplaySink
             if (_framebuffer.CopyDamage(frame))
             {
                 FrameCount++;
+                _lastSequence = frame.Sequence;
             }
         }
     }
@@ -64,35 +70,46 @@ public sealed class PngSink : IDisplaySink
     }
 
     /// <summary>Encodes the current picture as PNG bytes; null before the first frame.</summary>
-    public byte[]? EncodeSnapshot()
-    {
-        byte[] pixels;
-        int width, height;
-        lock (_lock)
-        {
-            if (!_framebuffer.HasFrame)
-            {
-                return null;
-            }
-
-            // Copy under the lock, encode outside it, so frames keep flowing.
-            pixels = _framebuffer.Pixels.ToArray();
-            width = _framebuffer.Width;
-            height = _framebuffer.Height;
-        }
-
-        return PngEncoder.Encode(pixels, width, height, width * 4);
-    }
+    public byte[]? EncodeSnapshot() => Encode()?.Png;
 
     /// <summary>Writes the current picture to <paramref name="path"/> as PNG.</summary>
     /// <exception cref="InvalidOperationException">No frame arrived yet.</exception>
     public async Task SnapshotAsync(string path, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        byte[] png = await Task.Run(EncodeSnapshot, cancellationToken).ConfigureAwait(false)
+        _ = await WriteSnapshotAsync(path, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"Display sink '{Id}' has no frame yet.");
-        await File.WriteAllBytesAsync(path, png, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The file is written whole to a temporary name beside <paramref name="path"/> and renamed over it.</remarks>
+    public async ValueTask<DisplaySnapshotInfo?> WriteSnapshotAsync(string path, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        (byte[] Png, DisplaySnapshotInfo Info)? snapshot = await Task.Run(Encode, cancellationToken).ConfigureAwait(false);
+        if (snapshot is not { } encoded)
+        {
+            return null;
+        }
+
+        // A reader polling for the file never sees half of it.
+        string temporary = path + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            await File.WriteAllBytesAsync(temporary, encoded.Png, cancellationToken).ConfigureAwait(false);
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+
+            throw;
+        }
+
         DisplayLog.SnapshotWritten(_logger, Id, path);
+        return encoded.Info;
     }
 
     /// <inheritdoc />
@@ -126,5 +143,27 @@ public sealed class PngSink : IDisplaySink
         {
             DisplayLog.SnapshotFailed(_logger, Id, _pathOnExit, exception);
         }
+    }
+
+    private (byte[] Png, DisplaySnapshotInfo Info)? Encode()
+    {
+        byte[] pixels;
+        int width, height;
+        ulong sequence;
+        lock (_lock)
+        {
+            if (!_framebuffer.HasFrame)
+            {
+                return null;
+            }
+
+            // Copy under the lock, encode outside it, so frames keep flowing.
+            pixels = _framebuffer.Pixels.ToArray();
+            width = _framebuffer.Width;
+            height = _framebuffer.Height;
+            sequence = _lastSequence;
+        }
+
+        return (PngEncoder.Encode(pixels, width, height, width * 4), new DisplaySnapshotInfo(width, height, sequence));
     }
 }

@@ -62,6 +62,18 @@ public sealed class DisplayRouter : IDisplayRouter
         }
     }
 
+    /// <summary>Every registered sink, attached or not, sorted by id.</summary>
+    public IReadOnlyList<IDisplaySink> Sinks
+    {
+        get
+        {
+            lock (_switchLock)
+            {
+                return [.. _sinks.Values.OrderBy(s => s.Id, StringComparer.Ordinal)];
+            }
+        }
+    }
+
     /// <summary>The mode the active source last published, or null.</summary>
     public DisplayMode? CurrentMode
     {

@@ -3,6 +3,7 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
+using Vmm.Core.Control;
 using Vmm.Core.Input;
 using Vmm.Core.Plugins;
 
@@ -11,7 +12,7 @@ namespace Vmm.Core.Hosting;
 /// <summary>
 /// The devices of one VM, created from its spec the same way on every platform: each with its own plugin's
 /// services (which carry the VM's routers), display sources and sinks joined as the config's display section says,
-/// the <c>input</c> control command registered, and the host evdev devices the config names reading into the
+/// the <c>input</c> and <c>screenshot</c> control commands registered, and the host evdev devices the config names reading into the
 /// input router. Platforms attach <see cref="VirtioDevices"/> to the guest;
 /// the rest (display sinks) live on the host side only.
 /// </summary>
@@ -49,6 +50,7 @@ public sealed class VmDeviceSet : IDisposable
 
             set.JoinDisplays(spec.Display, context.Routers);
             context.ControlCommands.Add(new ControlInputCommand(context.Routers.Input));
+            context.ControlCommands.Add(new ScreenshotCommand(context.Routers.Display));
             foreach (HostEvdevSpec evdev in spec.HostEvdevSources)
             {
                 var source = new HostEvdevSource(evdev.Path, context.Routers.Input, evdev.Kind, evdev.DeviceId, context.LoggerFactory);

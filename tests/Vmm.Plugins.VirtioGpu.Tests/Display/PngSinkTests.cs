@@ -1,4 +1,5 @@
 using Vmm.Contracts.Display;
+using Vmm.Core.Control;
 using Vmm.Core.Display;
 using Vmm.Plugins.Display.Png;
 using static Vmm.Plugins.VirtioGpu.Tests.GpuCommands;
@@ -96,5 +97,58 @@ public sealed class PngSinkTests : IDisposable
 
         (int width, int height, _) = PngTestDecoder.Decode(await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
         Assert.Equal((2, 2), (width, height));
+    }
+
+    [Fact]
+    public async Task The_screenshot_control_command_writes_the_sinks_picture_as_a_png_with_its_pixels()
+    {
+        var router = new DisplayRouter();
+        using var png = new PngSink("png0");
+        router.AddSink(png);
+        var commands = new ControlCommandRegistry();
+        commands.Add(new ScreenshotCommand(router));
+        await using var server = new ControlServer(Path.Combine(_folder, "vm.sock"), commands);
+        server.Start();
+
+        // 3x2, R8G8B8A8 as a guest might scan out: six distinct colours.
+        var mode = new DisplayMode(3, 2, 12, PixelFormat.R8G8B8A8);
+        byte[] rgba =
+        [
+            0xFF, 0x00, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0x00, 0xFF, 0xFF,
+            0x12, 0x34, 0x56, 0xFF, 0xFE, 0xDC, 0xBA, 0x00, 0x80, 0x80, 0x80, 0x7F,
+        ];
+        png.OnModeChanged(mode);
+        png.OnFrame(new DisplayFrame(mode, rgba, [new DamageRect(0, 0, 3, 2)], 41));
+        png.OnFrame(new DisplayFrame(mode, rgba, [new DamageRect(1, 1, 1, 1)], 42));
+        string path = Path.Combine(_folder, "shot.png");
+
+        await using ControlClient client = await ControlClient.ConnectAsync(server.SocketPath, TestContext.Current.CancellationToken);
+        ControlResponse reply = await client.SendAsync("screenshot", new System.Text.Json.Nodes.JsonObject { ["path"] = path }, TestContext.Current.CancellationToken);
+
+        Assert.True(reply.Ok, reply.Json);
+        Assert.Equal("png", reply.Result.GetProperty("format").GetString());
+        Assert.Equal(3, reply.Result.GetProperty("width").GetInt32());
+        Assert.Equal(2, reply.Result.GetProperty("height").GetInt32());
+        Assert.Equal(42UL, reply.Result.GetProperty("frameSequence").GetUInt64());
+        (int width, int height, byte[] rgb) = PngTestDecoder.Decode(await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken));
+        Assert.Equal((3, 2), (width, height));
+        Assert.Equal(
+            new byte[] { 0xFF, 0x00, 0x00, 0x00, 0xFF, 0x00, 0x00, 0x00, 0xFF, 0x12, 0x34, 0x56, 0xFE, 0xDC, 0xBA, 0x80, 0x80, 0x80 },
+            rgb);
+        Assert.Empty(Directory.GetFiles(_folder, "*.tmp-*"));
+    }
+
+    [Fact]
+    public async Task WriteSnapshotAsync_before_a_frame_returns_null_and_writes_nothing()
+    {
+        using var png = new PngSink("png0");
+        png.OnModeChanged(new DisplayMode(4, 4, 16, PixelFormat.B8G8R8X8));
+        string path = Path.Combine(_folder, "none.png");
+
+        DisplaySnapshotInfo? info = await png.WriteSnapshotAsync(path, TestContext.Current.CancellationToken);
+
+        Assert.Null(info);
+        Assert.False(File.Exists(path));
+        Assert.Equal("png", png.SnapshotFormat);
     }
 }

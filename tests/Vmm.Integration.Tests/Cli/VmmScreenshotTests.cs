@@ -1,0 +1,130 @@
+using System.Text;
+using System.Text.Json;
+using Vmm.Cli;
+using Vmm.Plugins.VirtioGpu.Tests.Display;
+using Vmm.Qemu;
+
+namespace Vmm.Integration.Tests.Cli;
+
+/// <summary>
+/// <c>vmm ctl screenshot</c> end to end: <c>vmm run</c> loads the virtio-gpu and display plugins from their build
+/// folders (the display plugin's manifest asks for contract 1.1), Debian's fbcon draws text on our virtio-gpu, and
+/// a second <c>vmm ctl</c> writes what the <c>display-png</c> sink holds to a PNG file.
+/// </summary>
+public sealed class VmmScreenshotTests : IDisposable
+{
+    private static readonly TimeSpan s_bootLimit = TimeSpan.FromSeconds(120);
+    private readonly string _work = Directory.CreateTempSubdirectory("vmm-shot-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    [Fact]
+    public async Task Ctl_screenshot_writes_the_guest_console_as_a_png_and_names_a_missing_sink()
+    {
+        if (!QemuBinary.TryLocate(null, out _, out string? qemuProblem))
+        {
+            Assert.Skip(qemuProblem);
+        }
+
+        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
+        {
+            Assert.Skip(imageProblem);
+        }
+
+        string socket = Path.Combine(_work, "ctl.sock");
+        string script = "for i in 1 2 3 4 5 6 7 8; do echo \"SCREENSHOT ME, LINE $i: THE QUICK BROWN FOX\" > /dev/tty1; done; sleep 1; echo DRAWN; sleep 600";
+        string command = Convert.ToBase64String(Encoding.UTF8.GetBytes(script));
+        string config = Path.Combine(_work, "gpu.json");
+        await File.WriteAllTextAsync(config, $$"""
+            {
+              "machine": { "memory": "256M", "kernel": "{{kernel}}", "initrd": "{{initrd}}", "cmdline": "console=tty0 console=ttyS0 loglevel=4 vmm.cmd={{command}}" },
+              "platform": "qemu",
+              "plugins": { "paths": [ {{JsonSerializer.Serialize(PluginBuildFolder("Vmm.Plugins.VirtioGpu"))}}, {{JsonSerializer.Serialize(PluginBuildFolder("Vmm.Plugins.Display"))}} ] },
+              "devices": [
+                { "id": "gpu0", "plugin": "virtio-gpu", "type": "virtio-gpu" },
+                { "id": "png0", "plugin": "display", "type": "display-png" }
+              ],
+              "control": { "socket": "{{socket}}" }
+            }
+            """, TestContext.Current.CancellationToken);
+        var console = new MarkerWriter("DRAWN");
+        using var error = new StringWriter();
+        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), TestContext.Current.CancellationToken);
+        try
+        {
+            await console.Seen.Task.WaitAsync(s_bootLimit, TestContext.Current.CancellationToken);
+            string shot = Path.Combine(_work, "shot.png");
+
+            // fbcon flushes on its own schedule: the first request may find no frame yet.
+            (int ExitCode, string Out) reply = (-1, "");
+            for (int attempt = 0; attempt < 40; attempt++)
+            {
+                reply = await CtlAsync("--socket", socket, "screenshot", shot);
+                if (reply.ExitCode == 0)
+                {
+                    break;
+                }
+
+                Assert.Contains("\"no-frame\"", reply.Out, StringComparison.Ordinal);
+                await Task.Delay(250, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Equal(0, reply.ExitCode);
+            JsonElement result = JsonDocument.Parse(reply.Out).RootElement.GetProperty("result");
+            Assert.Equal("png0", result.GetProperty("sink").GetString());
+            Assert.Equal(shot, result.GetProperty("path").GetString());
+            (int width, int height, byte[] rgb) = PngTestDecoder.Decode(await File.ReadAllBytesAsync(shot, TestContext.Current.CancellationToken));
+            Assert.Equal((1280, 800), (width, height));
+            Assert.Equal((1280, 800), (result.GetProperty("width").GetInt32(), result.GetProperty("height").GetInt32()));
+            int lit = 0;
+            for (int i = 0; i < width * height; i++)
+            {
+                if (rgb[i * 3] + rgb[(i * 3) + 1] + rgb[(i * 3) + 2] > 3 * 128)
+                {
+                    lit++;
+                }
+            }
+
+            // Eight 45-character lines of 8x16 text light thousands of pixels; a blank screen none.
+            Assert.InRange(lit, 1500, width * height / 2);
+
+            (int ExitCode, string Out) missing = await CtlAsync("--socket", socket, "screenshot", shot, "--sink", "vnc9");
+            Assert.Equal(6, missing.ExitCode);
+            Assert.Equal("no-such-sink", JsonDocument.Parse(missing.Out).RootElement.GetProperty("error").GetProperty("code").GetString());
+
+            Assert.Equal(0, (await CtlAsync("--socket", socket, "stop")).ExitCode);
+            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine($"--- stderr\n{error}\n--- console\n{console}");
+        }
+    }
+
+    private static async Task<(int ExitCode, string Out)> CtlAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int code = await Program.RunAsync(["ctl", .. args], output, error, TestContext.Current.CancellationToken);
+        return (code, output.ToString() + error);
+    }
+
+    /// <summary>A plugin project's own build folder (it holds the plugin's vmm-plugin.json), same configuration as this test.</summary>
+    private static string PluginBuildFolder(string project)
+    {
+        // .../tests/Vmm.Integration.Tests/bin/<Configuration>/<tfm>/
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string tfm = output.Name;
+        string configuration = output.Parent!.Name;
+        DirectoryInfo? repo = output;
+        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "Framework.sln")))
+        {
+            repo = repo.Parent;
+        }
+
+        Assert.NotNull(repo);
+        string folder = Path.Combine(repo.FullName, "plugins", project, "bin", configuration, tfm);
+        Assert.True(File.Exists(Path.Combine(folder, "vmm-plugin.json")), $"{project} is not built at {folder}.");
+        return folder;
+    }
+}
