@@ -76,6 +76,11 @@ public sealed class VirtioGpuBringUpTests
         Assert.NotEqual(0, BinaryPrimitives.ReadUInt16LittleEndian(edid.AsSpan(54)));
         Assert.Equal(1280, edid[56] | ((edid[58] >> 4) << 8));
         Assert.Equal(800, edid[59] | ((edid[61] >> 4) << 8));
+
+        // Established timings: 640x480 and 800x600 fit inside 1280x800, 1024x768 does too; nothing larger is claimed.
+        Assert.Equal(0x21, edid[35]);
+        Assert.Equal(0x08, edid[36]);
+        Assert.Equal(0, edid[37]);
         Assert.All(response.AsSpan(32 + 128).ToArray(), b => Assert.Equal(0, b));
     }
 

@@ -4,7 +4,8 @@ namespace Vmm.Plugins.VirtioGpu.Protocol;
 
 /// <summary>
 /// Builds a 128-byte EDID 1.4 base block (VESA E-EDID A2): a digital sRGB display whose preferred mode is the first
-/// detailed timing, one detailed timing per mode (up to three), a monitor name, and the checksum.
+/// detailed timing, one detailed timing per mode (up to three), the established VESA modes no larger than the
+/// preferred one, a monitor name, and the checksum.
 /// </summary>
 internal static class EdidBlock
 {
@@ -40,7 +41,9 @@ internal static class EdidBlock
         // sRGB chromaticity (red 0.640/0.330, green 0.300/0.600, blue 0.150/0.060, white 0.3127/0.3290), 10 bits each.
         WriteChromaticity(edid[25..]);
 
-        // No established timings; standard timings unused (0x01 0x01).
+        // The VESA established timings that fit inside the preferred mode, so a guest can switch to a smaller mode
+        // it knows (640x480, 800x600, 1024x768 at 60 Hz) without inventing timings; standard timings unused (0x01 0x01).
+        WriteEstablishedTimings(width0, height0, edid[35..38]);
         for (int i = 38; i < 54; i++)
         {
             edid[i] = 0x01;
@@ -67,6 +70,25 @@ internal static class EdidBlock
         }
 
         edid[127] = (byte)(256 - sum);
+    }
+
+    private static void WriteEstablishedTimings(int preferredWidth, int preferredHeight, Span<byte> timings)
+    {
+        // Byte 35 bit 5: 640x480@60, bit 0: 800x600@60; byte 36 bit 3: 1024x768@60 (E-EDID A2, table 3.18).
+        if (preferredWidth >= 640 && preferredHeight >= 480)
+        {
+            timings[0] |= 0x20;
+        }
+
+        if (preferredWidth >= 800 && preferredHeight >= 600)
+        {
+            timings[0] |= 0x01;
+        }
+
+        if (preferredWidth >= 1024 && preferredHeight >= 768)
+        {
+            timings[1] |= 0x08;
+        }
     }
 
     /// <summary>A CVT-style reduced-blanking timing at 60 Hz: 160 pixels of horizontal blanking and at least 460 us of vertical.</summary>
