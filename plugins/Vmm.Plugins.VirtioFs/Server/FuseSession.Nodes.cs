@@ -53,9 +53,9 @@ internal sealed partial class FuseSession
         }
 
         HostFileStatus status = HostFileSystem.Stat(target.Handle);
-        if (target != _inodes.Root)
+        if (!_inodes.TryAddLookup(target))
         {
-            target.LookupCount++;
+            return -Errno.ENOENT;
         }
 
         return WriteEntry(Payload, target, status);
