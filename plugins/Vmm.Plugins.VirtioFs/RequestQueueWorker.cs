@@ -11,8 +11,9 @@ namespace Vmm.Plugins.VirtioFs;
 /// request that sits in a slow system call holds up neither the hiprio queue (FORGETs, served on the device
 /// worker) nor the device's other request queues. The thread is dedicated, so per-thread credentials
 /// (supplementary groups dropped once, file-system ids switched around each create) never leak to other work.
-/// The queue is touched only here; a request still running when the driver resets the device finishes its host
-/// work, but its chain is dropped, never pushed onto the new activation's ring.
+/// The queue is touched only here. A reset (or a vhost-user GET_VRING_BASE) waits for the request in flight to be
+/// answered, as it did when requests ran on the device worker, so the ring stops at a request boundary and no
+/// popped request is lost.
 /// </summary>
 internal sealed class RequestQueueWorker : IDisposable
 {
@@ -26,9 +27,8 @@ internal sealed class RequestQueueWorker : IDisposable
     private readonly bool _dropGroups;
     private readonly Thread _thread;
     private readonly AutoResetEvent _wake = new(false);
-    private readonly Lock _sync = new();
+    private readonly Lock _requestSync = new();
     private IVirtioDeviceContext? _context;
-    private long _generation;
     private ExceptionDispatchInfo? _failure;
     private int _pending;
     private volatile bool _disposed;
@@ -50,24 +50,22 @@ internal sealed class RequestQueueWorker : IDisposable
     /// <summary>Serves the queue of <paramref name="context"/> from now on.</summary>
     public void Attach(IVirtioDeviceContext context)
     {
-        lock (_sync)
+        lock (_requestSync)
         {
             _context = context;
-            _generation++;
-            _failure = null;
+            Volatile.Write(ref _failure, null);
         }
 
         Schedule();
     }
 
-    /// <summary>Stops touching the queue (device reset); a request in flight is dropped when it completes.</summary>
+    /// <summary>Stops touching the queue (device reset): waits for the request in flight to be answered.</summary>
     public void Detach()
     {
-        lock (_sync)
+        lock (_requestSync)
         {
             _context = null;
-            _generation++;
-            _failure = null;
+            Volatile.Write(ref _failure, null);
         }
     }
 
@@ -81,13 +79,7 @@ internal sealed class RequestQueueWorker : IDisposable
     /// <summary>On the device worker: rethrows what broke the queue (a malformed chain), so the device fails as it should.</summary>
     public void ThrowIfFailed()
     {
-        ExceptionDispatchInfo? failure;
-        lock (_sync)
-        {
-            failure = _failure;
-        }
-
-        failure?.Throw();
+        Volatile.Read(ref _failure)?.Throw();
     }
 
     public void Dispose()
@@ -135,49 +127,31 @@ internal sealed class RequestQueueWorker : IDisposable
 
     private void Drain()
     {
-        IVirtioDeviceContext context;
-        IVirtqueue queue;
-        long generation;
-        lock (_sync)
-        {
-            if (_context is null || _failure is not null || _queueIndex >= _context.Queues.Count)
-            {
-                return;
-            }
-
-            context = _context;
-            generation = _generation;
-            queue = context.Queues[_queueIndex];
-            if (!queue.IsReady)
-            {
-                return;
-            }
-        }
-
         long answered = 0;
+        IVirtioDeviceContext? context = null;
         try
         {
             while (!_disposed)
             {
-                DescriptorChain? chain;
-                lock (_sync)
+                // One request at a time under the lock: pop, answer, push. Attach/Detach wait between requests.
+                lock (_requestSync)
                 {
-                    if (generation != _generation || !queue.TryPop(out chain))
+                    context = _context;
+                    if (context is null || Volatile.Read(ref _failure) is not null || _queueIndex >= context.Queues.Count)
                     {
-                        break;
-                    }
-                }
-
-                uint written = _session.Handle(chain, _queueIndex);
-                lock (_sync)
-                {
-                    if (generation != _generation)
-                    {
-                        break;
+                        return;
                     }
 
-                    // Each completion is told at once: a later request may block for long.
+                    IVirtqueue queue = context.Queues[_queueIndex];
+                    if (!queue.IsReady || !queue.TryPop(out DescriptorChain? chain))
+                    {
+                        return;
+                    }
+
+                    uint written = _session.Handle(chain, _queueIndex);
                     queue.Push(chain, written);
+
+                    // Each completion is told at once: the next request may take long.
                     queue.NotifyGuest();
                 }
 
@@ -188,15 +162,8 @@ internal sealed class RequestQueueWorker : IDisposable
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            lock (_sync)
-            {
-                if (generation == _generation)
-                {
-                    _failure = ExceptionDispatchInfo.Capture(e);
-                }
-            }
-
-            context.ScheduleQueue(_queueIndex);
+            Volatile.Write(ref _failure, ExceptionDispatchInfo.Capture(e));
+            context?.ScheduleQueue(_queueIndex);
         }
         finally
         {
