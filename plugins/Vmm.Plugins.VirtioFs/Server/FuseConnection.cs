@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Interop;
 
@@ -13,6 +14,7 @@ internal sealed class FuseConnection : IDisposable
     private const int InodeLimit = 1 << 16;
     private const int HandleLimit = 1 << 14;
 
+    private readonly ConcurrentDictionary<ulong, bool> _kernelInterfaceDevices = new();
     private volatile bool _initialized;
 
     public FuseConnection(string sharedDir, VirtioFsOptions options)
@@ -72,6 +74,27 @@ internal sealed class FuseConnection : IDisposable
     {
         get => _initialized;
         set => _initialized = value;
+    }
+
+    /// <summary>
+    /// Whether the inode behind <paramref name="handle"/> lies on a kernel interface file system (procfs, sysfs,
+    /// ...). Asked only off the root's device, once per device number.
+    /// </summary>
+    public bool IsKernelInterface(SafeFileHandle handle, in HostFileStatus status)
+    {
+        if (status.Device == Inodes.Root.Device)
+        {
+            return false;
+        }
+
+        if (_kernelInterfaceDevices.TryGetValue(status.Device, out bool known))
+        {
+            return known;
+        }
+
+        bool kernelInterface = HostFileSystem.StatFileSystem(handle).IsKernelInterface;
+        _kernelInterfaceDevices[status.Device] = kernelInterface;
+        return kernelInterface;
     }
 
     public void Dispose()

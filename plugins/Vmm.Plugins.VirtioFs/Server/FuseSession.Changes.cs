@@ -263,6 +263,11 @@ internal sealed partial class FuseSession
             return error;
         }
 
+        if (parent.IsKernelInterface)
+        {
+            return Errno.EACCES;
+        }
+
         error = NameRules.Validate(name);
         if (error != 0)
         {

@@ -31,6 +31,11 @@ internal sealed partial class FuseSession
             return -Errno.EINVAL;
         }
 
+        if (handle.Inode.IsKernelInterface)
+        {
+            return 0;
+        }
+
         // Two queues reading one directory handle would race on its getdents position.
         lock (handle.Sync)
         {

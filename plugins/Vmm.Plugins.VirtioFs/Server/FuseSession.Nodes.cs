@@ -25,6 +25,12 @@ internal sealed partial class FuseSession
             return LookupDots(parent, dotDot: name.Length == 2);
         }
 
+        if (parent.IsKernelInterface)
+        {
+            // Nothing inside /proc, /sys and their kind: /proc/<our pid>/mem, /proc/kcore, sysfs attributes.
+            return -Errno.ENOENT;
+        }
+
         error = NameRules.Validate(name);
         if (error != 0)
         {
@@ -124,6 +130,11 @@ internal sealed partial class FuseSession
         if (_readOnly && (valid & changes) != 0)
         {
             return -Errno.EROFS;
+        }
+
+        if ((valid & changes) != 0 && inode.IsKernelInterface)
+        {
+            return -Errno.EPERM;
         }
 
         if ((valid & FuseProtocol.FattrSize) != 0)

@@ -311,7 +311,18 @@ internal sealed partial class FuseSession : IDisposable
             throw;
         }
 
-        inode = _inodes.Reference(handle, status);
+        bool kernelInterface;
+        try
+        {
+            kernelInterface = _connection.IsKernelInterface(handle, status);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        inode = _inodes.Reference(handle, status, kernelInterface);
         return inode is null ? -Errno.ENFILE : WriteEntry(destination, inode, status);
     }
 

@@ -79,11 +79,11 @@ internal sealed class InodeTable : IDisposable
     /// is known (and <paramref name="handle"/> is closed), else a new node that takes ownership of the handle.
     /// Returns null when the table is full (the handle is closed).
     /// </summary>
-    public Inode? Reference(SafeFileHandle handle, in HostFileStatus status)
+    public Inode? Reference(SafeFileHandle handle, in HostFileStatus status, bool kernelInterface = false)
     {
         lock (_sync)
         {
-            return ReferenceLocked(handle, status);
+            return ReferenceLocked(handle, status, kernelInterface);
         }
     }
 
@@ -114,7 +114,7 @@ internal sealed class InodeTable : IDisposable
         Root.Dispose();
     }
 
-    private Inode? ReferenceLocked(SafeFileHandle handle, in HostFileStatus status)
+    private Inode? ReferenceLocked(SafeFileHandle handle, in HostFileStatus status, bool kernelInterface)
     {
         if (_byHostId.TryGetValue((status.Device, status.Inode), out Inode? known))
         {
@@ -133,7 +133,7 @@ internal sealed class InodeTable : IDisposable
             return null;
         }
 
-        var inode = new Inode(_nextNodeId++, handle, status.Device, status.Inode, status.FileType) { LookupCount = 1 };
+        var inode = new Inode(_nextNodeId++, handle, status.Device, status.Inode, status.FileType) { LookupCount = 1, IsKernelInterface = kernelInterface };
         AddLocked(inode);
         return inode;
     }
