@@ -98,30 +98,34 @@ public sealed class CredentialTests : IDisposable
     public void SwitchingIsPerThreadAndRestored()
     {
         RequireRootWithSetIdCapabilities();
-        uint otherThreadUid = uint.MaxValue;
+
+        // On a thread of its own: a thread created while another's ids are switched inherits them, so the test
+        // runner's threads must never be the switched ones.
+        uint whileSwitched = uint.MaxValue;
+        uint switchedThread = uint.MaxValue;
+        uint afterRestore = uint.MaxValue;
+        bool switchedOk = false;
         using var switched = new ManualResetEventSlim();
-
-        // Started before the switch: a new thread would inherit the creating thread's credentials.
-        var other = new Thread(() =>
+        using var observed = new ManualResetEventSlim();
+        var switcher = new Thread(() =>
         {
-            switched.Wait();
-            otherThreadUid = HostCredentials.CurrentFsUid;
-        });
-        other.Start();
-        Assert.True(HostCredentials.TrySwitch(1000, 1000, out uint previousUid, out uint previousGid));
-        try
-        {
+            switchedOk = HostCredentials.TrySwitch(1000, 1000, out uint previousUid, out uint previousGid);
+            switchedThread = HostCredentials.CurrentFsUid;
             switched.Set();
-            other.Join();
-            Assert.Equal(1000u, HostCredentials.CurrentFsUid);
-        }
-        finally
-        {
+            observed.Wait();
             HostCredentials.Restore(previousUid, previousGid);
-        }
+            afterRestore = HostCredentials.CurrentFsUid;
+        });
+        switcher.Start();
+        switched.Wait(TestContext.Current.CancellationToken);
+        whileSwitched = HostCredentials.CurrentFsUid;
+        observed.Set();
+        switcher.Join();
 
-        Assert.Equal(0u, otherThreadUid);
-        Assert.Equal(0u, HostCredentials.CurrentFsUid);
+        Assert.True(switchedOk);
+        Assert.Equal(1000u, switchedThread);
+        Assert.Equal(0u, whileSwitched);
+        Assert.Equal(0u, afterRestore);
     }
 
     [Fact]
