@@ -69,9 +69,11 @@ public sealed class VirtioFsDevice : IVirtioDevice
         _requests = meter.CreateCounter<long>(RequestsCounterName, unit: "{request}", description: "FUSE requests answered.");
         _connection = new FuseConnection(sharedDir, options);
         _hiprio = new FuseSession(id, _connection, logger);
-        if (_connection.Privileged && !_connection.SwitchesCredentials)
+        if (!_connection.SwitchesCredentials)
         {
-            VirtioFsLog.CredentialsUnavailable(logger, id, "no CAP_SETUID/CAP_SETGID");
+            VirtioFsLog.CredentialsUnavailable(logger, id, _connection.Privileged
+                ? "root without CAP_SETUID/CAP_SETGID: new nodes are chowned to the caller afterwards"
+                : "not root: new nodes belong to this process's user");
         }
 
         Counter<long> requests = _requests;

@@ -20,6 +20,6 @@ internal static partial class VirtioFsLog
     [LoggerMessage(5, LogLevel.Warning, "virtio-fs '{DeviceId}': request queue {Queue} did not stop (a request is blocked in the host kernel)", EventName = "QueueThreadStuck")]
     public static partial void QueueThreadStuck(ILogger logger, string deviceId, int queue);
 
-    [LoggerMessage(6, LogLevel.Warning, "virtio-fs '{DeviceId}': new files belong to this process's user, not the guest caller ({Reason})", EventName = "CredentialsUnavailable")]
+    [LoggerMessage(6, LogLevel.Warning, "virtio-fs '{DeviceId}': creates do not run with the guest caller's ids, the host kernel does not check the caller's permission ({Reason})", EventName = "CredentialsUnavailable")]
     public static partial void CredentialsUnavailable(ILogger logger, string deviceId, string reason);
 }
