@@ -73,6 +73,11 @@ internal sealed class RequestQueueWorker : IDisposable
     /// <summary>Wakes the thread to drain the queue. Safe from any thread.</summary>
     public void Schedule()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         Volatile.Write(ref _pending, 1);
         _wake.Set();
     }
