@@ -12,6 +12,11 @@ namespace Vmm.Plugins.VirtioFs;
 /// FUSE requests, answered by a passthrough server over the shared host directory. With a DAX window the device
 /// asks for shared-memory region 0 and maps file ranges into it on SETUPMAPPING.
 /// </summary>
+/// <remarks>
+/// Hiprio is served on the device worker itself; each request queue has a thread of its own
+/// (<see cref="RequestQueueWorker"/>), so request-queue work never blocks hiprio (virtio 1.2 §5.11.6.1) and
+/// request queues never wait for each other. The sessions share one <see cref="FuseConnection"/>.
+/// </remarks>
 public sealed class VirtioFsDevice : IVirtioDevice
 {
     /// <summary>The meter the device's instruments belong to.</summary>
@@ -32,7 +37,9 @@ public sealed class VirtioFsDevice : IVirtioDevice
     private readonly byte[] _config = new byte[ConfigLength];
     private readonly ushort[] _queueMaxSizes;
     private readonly SharedMemoryRegionRequest[] _sharedMemory;
-    private readonly FuseSession _session;
+    private readonly FuseConnection _connection;
+    private readonly FuseSession _hiprio;
+    private readonly RequestQueueWorker[] _workers;
     private readonly Meter? _ownedMeter;
     private readonly Counter<long> _requests;
     private readonly Lock _sync = new();
@@ -57,9 +64,25 @@ public sealed class VirtioFsDevice : IVirtioDevice
         _queueMaxSizes = [HiprioQueueSize, .. Enumerable.Repeat(RequestQueueSize, Math.Max(1, options.NumRequestQueues))];
         ulong window = options.Dax?.WindowSize ?? 0;
         _sharedMemory = window == 0 ? [] : [new SharedMemoryRegionRequest(SharedMemoryRegionRequest.VirtioFsCacheId, window)];
-        _session = new FuseSession(id, sharedDir, options, loggerFactory.CreateLogger(MeterName));
+        ILogger logger = loggerFactory.CreateLogger(MeterName);
         Meter meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
         _requests = meter.CreateCounter<long>(RequestsCounterName, unit: "{request}", description: "FUSE requests answered.");
+        _connection = new FuseConnection(sharedDir, options);
+        _hiprio = new FuseSession(id, _connection, logger);
+        if (!_connection.SwitchesCredentials)
+        {
+            VirtioFsLog.CredentialsUnavailable(logger, id, _connection.Privileged
+                ? "root without CAP_SETUID/CAP_SETGID: new nodes are chowned to the caller afterwards"
+                : "not root: new nodes belong to this process's user");
+        }
+
+        Counter<long> requests = _requests;
+        _workers = new RequestQueueWorker[_queueMaxSizes.Length - 1];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            var session = new FuseSession(id, _connection, logger);
+            _workers[i] = new RequestQueueWorker(id, session, i + 1, _connection.SwitchesCredentials, n => requests.Add(n), logger);
+        }
     }
 
     /// <inheritdoc />
@@ -87,7 +110,7 @@ public sealed class VirtioFsDevice : IVirtioDevice
         {
             lock (_sync)
             {
-                return _session.HasWindow;
+                return _hiprio.HasWindow;
             }
         }
     }
@@ -113,24 +136,51 @@ public sealed class VirtioFsDevice : IVirtioDevice
                 window = region;
             }
 
-            _session.Reset();
-            _session.AttachWindow(window);
+            _hiprio.Reset();
+            _hiprio.AttachWindow(window);
+            foreach (RequestQueueWorker worker in _workers)
+            {
+                worker.Session.Reset();
+                worker.Session.AttachWindow(window);
+            }
+
             _context = context;
+            foreach (RequestQueueWorker worker in _workers)
+            {
+                worker.Attach(context);
+            }
         }
     }
 
-    /// <inheritdoc />
+    /// <summary>Runs before each request on a request queue is dispatched, on that queue's thread (tests hold a queue busy).</summary>
+    internal void SetRequestHook(Action<Fuse.FuseOpcode>? hook)
+    {
+        foreach (RequestQueueWorker worker in _workers)
+        {
+            worker.Session.BeforeDispatch = hook;
+        }
+    }
+
+    /// <summary>Hiprio is answered here, on the device worker; a request queue's own thread is woken.</summary>
     public void ProcessQueue(int queueIndex)
     {
+        if (queueIndex > 0 && queueIndex <= _workers.Length)
+        {
+            RequestQueueWorker worker = _workers[queueIndex - 1];
+            worker.ThrowIfFailed();
+            worker.Schedule();
+            return;
+        }
+
         lock (_sync)
         {
             IVirtioDeviceContext? context = _context;
-            if (context is null || _disposed || queueIndex < 0 || queueIndex >= context.Queues.Count)
+            if (context is null || _disposed || queueIndex != 0 || context.Queues.Count == 0)
             {
                 return;
             }
 
-            IVirtqueue queue = context.Queues[queueIndex];
+            IVirtqueue queue = context.Queues[0];
             if (!queue.IsReady)
             {
                 return;
@@ -141,7 +191,7 @@ public sealed class VirtioFsDevice : IVirtioDevice
             {
                 while (queue.TryPop(out DescriptorChain? chain))
                 {
-                    uint written = _session.Handle(chain, queueIndex);
+                    uint written = _hiprio.Handle(chain, queueIndex);
                     queue.Push(chain, written);
                     answered++;
                 }
@@ -163,9 +213,18 @@ public sealed class VirtioFsDevice : IVirtioDevice
         lock (_sync)
         {
             _context = null;
+            foreach (RequestQueueWorker worker in _workers)
+            {
+                worker.Detach();
+            }
+
             if (!_disposed)
             {
-                _session.Reset();
+                _hiprio.Reset();
+                foreach (RequestQueueWorker worker in _workers)
+                {
+                    worker.Session.Reset();
+                }
             }
         }
     }
@@ -182,7 +241,13 @@ public sealed class VirtioFsDevice : IVirtioDevice
 
             _disposed = true;
             _context = null;
-            _session.Dispose();
+            foreach (RequestQueueWorker worker in _workers)
+            {
+                worker.Detach();
+                worker.Dispose();
+            }
+
+            _connection.Dispose();
             _ownedMeter?.Dispose();
         }
     }

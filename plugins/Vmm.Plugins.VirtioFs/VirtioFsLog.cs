@@ -16,4 +16,10 @@ internal static partial class VirtioFsLog
 
     [LoggerMessage(4, LogLevel.Debug, "virtio-fs '{DeviceId}': {Opcode} node {NodeId} -> errno {Errno}", EventName = "RequestFailed")]
     public static partial void RequestFailed(ILogger logger, string deviceId, FuseOpcode opcode, ulong nodeId, int errno);
+
+    [LoggerMessage(5, LogLevel.Warning, "virtio-fs '{DeviceId}': request queue {Queue} did not stop (a request is blocked in the host kernel)", EventName = "QueueThreadStuck")]
+    public static partial void QueueThreadStuck(ILogger logger, string deviceId, int queue);
+
+    [LoggerMessage(6, LogLevel.Warning, "virtio-fs '{DeviceId}': creates do not run with the guest caller's ids, the host kernel does not check the caller's permission ({Reason})", EventName = "CredentialsUnavailable")]
+    public static partial void CredentialsUnavailable(ILogger logger, string deviceId, string reason);
 }

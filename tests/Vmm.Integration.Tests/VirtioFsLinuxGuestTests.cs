@@ -11,7 +11,8 @@ namespace Vmm.Integration.Tests;
 /// <summary>
 /// Debian's kernel, under QEMU 10 (TCG), mounts our virtio-fs served over vhost-user (vhost-user-fs-pci): a script
 /// on the share creates, reads, writes, renames, links, lists and deletes, checksums a large host file and writes
-/// a large one back; the host then checks every result in the shared directory.
+/// a large one back, runs a script and a static binary straight from the share; the host then checks every result
+/// in the shared directory. A second boot runs the guest on a read-only share of the host's own "/" (as muvm does).
 /// </summary>
 public sealed partial class VirtioFsLinuxGuestTests
 {
@@ -36,6 +37,9 @@ public sealed partial class VirtioFsLinuxGuestTests
         dd if=/dev/zero of=zeros.bin bs=65536 count=64 2>/dev/null
         truncate -s 1000 zeros.bin
         df -k /mnt/share | tail -1
+        echo "SCRIPT-SAYS:$(./run-me.sh from-guest)"
+        if [ -x ./hello-static ]; then echo "BINARY-SAYS:$(./hello-static 42)"; fi
+        ./run-me.sh made-by-guest > ran.txt
         sync
         echo GUEST-DONE
         """;
@@ -63,6 +67,13 @@ public sealed partial class VirtioFsLinuxGuestTests
             byte[] big = new byte[16 << 20];
             new Random(26).NextBytes(big);
             await File.WriteAllBytesAsync(Path.Combine(share, "big.bin"), big, TestContext.Current.CancellationToken);
+            string script = Path.Combine(share, "run-me.sh");
+            await File.WriteAllTextAsync(script, "#!/bin/sh\necho \"script ran with $1 as $(id -u)\"\n", TestContext.Current.CancellationToken);
+            if (OperatingSystem.IsLinux())
+            {
+                File.SetUnixFileMode(script, (UnixFileMode)0x1ED);
+            }
+            bool haveBinary = await TryBuildStaticBinaryAsync(Path.Combine(share, "hello-static"), work);
 
             var machine = new MachineSpec(512UL << 20, 1, kernel, initrd, $"console=ttyS0 loglevel=4 panic=-1 vmm.share={Tag} vmm.script=t.sh");
             var fs = new DeviceSpec(
@@ -103,10 +114,48 @@ public sealed partial class VirtioFsLinuxGuestTests
             string expected = string.Concat(Enumerable.Range(1, 100000).Select(i => i + "\n"));
             Assert.Equal(expected, await File.ReadAllTextAsync(Path.Combine(share, "guest-big.txt"), TestContext.Current.CancellationToken));
             Assert.Equal(1000, new FileInfo(Path.Combine(share, "zeros.bin")).Length);
+
+            // Programs run from the share: a script (through its #! line) and, when gcc could build one, a static binary.
+            Assert.Contains("SCRIPT-SAYS:script ran with from-guest as 0", output, StringComparison.Ordinal);
+            Assert.Equal("script ran with made-by-guest as 0\n", await File.ReadAllTextAsync(Path.Combine(share, "ran.txt"), TestContext.Current.CancellationToken));
+            if (haveBinary)
+            {
+                Assert.Contains("BINARY-SAYS:static binary says 42", output, StringComparison.Ordinal);
+            }
+            else
+            {
+                TestContext.Current.TestOutputHelper?.WriteLine("gcc -static is not available: the static binary part was skipped.");
+            }
         }
         finally
         {
             Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>Builds a small static program with gcc; false (the check is skipped) when gcc or a static libc is missing.</summary>
+    internal static async Task<bool> TryBuildStaticBinaryAsync(string output, string work)
+    {
+        string source = Path.Combine(work, "hello.c");
+        await File.WriteAllTextAsync(source, "#include <stdio.h>\nint main(int c, char **v) { printf(\"static binary says %s\\n\", c > 1 ? v[1] : \"nothing\"); return 0; }\n", TestContext.Current.CancellationToken);
+        try
+        {
+            using var gcc = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("gcc", ["-static", "-O2", "-o", output, source])
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true,
+            });
+            if (gcc is null)
+            {
+                return false;
+            }
+
+            await gcc.WaitForExitAsync(TestContext.Current.CancellationToken);
+            return gcc.ExitCode == 0 && File.Exists(output);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
         }
     }
 

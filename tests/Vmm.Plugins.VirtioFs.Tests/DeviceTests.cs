@@ -110,6 +110,9 @@ public sealed class DeviceTests : IDisposable
         }
 
         File.WriteAllText(_share.InShare("a"), "x");
+
+        // The create runs as the mapped caller (4243), so the kernel wants the share writable by it.
+        File.SetUnixFileMode(_share.Share, (UnixFileMode)0x1FF);
         var options = new VirtioFsOptions
         {
             UidMap = [new VirtioFsIdMapping { Guest = 0, Host = 0 }, new VirtioFsIdMapping { Guest = 1000, Host = 4242, Count = 10 }],

@@ -21,6 +21,30 @@ internal static partial class Interop
         return BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(stat + 28, 4));
     }
 
+    /// <summary>st_gid of a path (x86-64 struct stat: st_gid at byte 32), final symlink not followed.</summary>
+    internal static unsafe uint GroupOf(string path)
+    {
+        byte* stat = stackalloc byte[256];
+        if (LStat(path, stat) != 0)
+        {
+            throw new IOException($"lstat({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(stat + 32, 4));
+    }
+
+    /// <summary>chown(2), throwing on failure.</summary>
+    internal static void ChangeOwner(string path, uint uid, uint gid)
+    {
+        if (Chown(path, uid, gid) != 0)
+        {
+            throw new IOException($"chown({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "chown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Chown(string path, uint uid, uint gid);
+
     [LibraryImport("libc", EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static unsafe partial int LStat(string path, byte* stat);
 }

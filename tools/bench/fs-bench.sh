@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # virtio-fs benchmark: our device and the C virtiofsd side by side, through the same C# vhost-user front-end.
-#   tools/bench/fs-bench.sh [--file-mib N] [--chunk-kib N] [--meta-ops N]
+#   tools/bench/fs-bench.sh [--file-mib N] [--chunk-kib N] [--meta-ops N] [--repeat N]
+# Prints medians of N runs (each back-end once per run, alternating) and the ratio ours / C.
 # Fetches virtiofsd into .cache/virtiofsd/ when missing (tools/guest-image/get-virtiofsd.sh); virtiofsd needs root.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

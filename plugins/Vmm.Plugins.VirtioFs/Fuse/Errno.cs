@@ -22,5 +22,6 @@ internal static class Errno
     public const int ENOSYS = 38;
     public const int ENODATA = 61;
     public const int EPROTO = 71;
+    public const int EOVERFLOW = 75;
     public const int EOPNOTSUPP = 95;
 }

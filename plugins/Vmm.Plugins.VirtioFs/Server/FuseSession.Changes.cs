@@ -24,9 +24,19 @@ internal sealed partial class FuseSession
             return target.IsEmpty ? -Errno.EINVAL : -Errno.ENAMETOOLONG;
         }
 
-        // The target is stored, never followed: every later open of the node uses O_NOFOLLOW.
-        HostFileSystem.MakeSymbolicLink(target, parent.Handle, name);
-        return ReplyCreated(header, parent, name, FuseProtocol.Symlink);
+        error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        using (caller)
+        {
+            // The target is stored, never followed: every later open of the node uses O_NOFOLLOW.
+            HostFileSystem.MakeSymbolicLink(target, parent.Handle, name);
+        }
+
+        return ReplyCreated(header, parent, name, FuseProtocol.Symlink, caller.IsSwitched);
     }
 
     private int MkNod(in FuseInHeader header, ref FuseArgs args)
@@ -50,8 +60,18 @@ internal sealed partial class FuseSession
             return type is FuseProtocol.CharacterDevice or FuseProtocol.BlockDevice ? -Errno.EPERM : -Errno.EINVAL;
         }
 
-        HostFileSystem.MakeNode(parent.Handle, name, type | SanitizeMode(mode, directory: false), 0);
-        return ReplyCreated(header, parent, name, type);
+        error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        using (caller)
+        {
+            HostFileSystem.MakeNode(parent.Handle, name, type | SanitizeMode(mode, directory: false), 0);
+        }
+
+        return ReplyCreated(header, parent, name, type, caller.IsSwitched);
     }
 
     private int MkDir(in FuseInHeader header, ref FuseArgs args)
@@ -67,8 +87,18 @@ internal sealed partial class FuseSession
             return -error;
         }
 
-        HostFileSystem.MakeDirectory(parent.Handle, name, SanitizeMode(mode, directory: true));
-        return ReplyCreated(header, parent, name, FuseProtocol.Directory);
+        error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
+        if (error != 0)
+        {
+            return -error;
+        }
+
+        using (caller)
+        {
+            HostFileSystem.MakeDirectory(parent.Handle, name, SanitizeMode(mode, directory: true));
+        }
+
+        return ReplyCreated(header, parent, name, FuseProtocol.Directory, caller.IsSwitched);
     }
 
     private int Unlink(in FuseInHeader header, ref FuseArgs args, bool directory)
@@ -161,10 +191,19 @@ internal sealed partial class FuseSession
         bool guestExclusive = HostFileSystem.IsExclusiveCreate((int)flags);
         SafeFileHandle file;
         bool created = true;
+        error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
+        if (error != 0)
+        {
+            return -error;
+        }
+
         try
         {
-            // Always exclusive on the host, so an existing FIFO or device node is never opened by the create.
-            file = HostFileSystem.CreateFile(parent.Handle, name, openFlags, SanitizeMode(mode, directory: false), exclusive: true);
+            using (caller)
+            {
+                // Always exclusive on the host, so an existing FIFO or device node is never opened by the create.
+                file = HostFileSystem.CreateFile(parent.Handle, name, openFlags, SanitizeMode(mode, directory: false), exclusive: true);
+            }
         }
         catch (NativeCallException e) when (e.Errno == Errno.EEXIST && !guestExclusive)
         {
@@ -183,7 +222,7 @@ internal sealed partial class FuseSession
         try
         {
             SafeFileHandle pathHandle = HostFileSystem.PathHandleOf(_procSelfFd, file);
-            if (created)
+            if (created && !caller.IsSwitched)
             {
                 GiveToCaller(header, pathHandle);
             }
@@ -224,6 +263,11 @@ internal sealed partial class FuseSession
             return error;
         }
 
+        if (parent.IsKernelInterface)
+        {
+            return Errno.EACCES;
+        }
+
         error = NameRules.Validate(name);
         if (error != 0)
         {
@@ -234,7 +278,7 @@ internal sealed partial class FuseSession
     }
 
     /// <summary>Looks up what a create just made, checks its type, gives it the caller's ids, and replies its entry.</summary>
-    private int ReplyCreated(in FuseInHeader header, Inode parent, ReadOnlySpan<byte> name, uint expectedType)
+    private int ReplyCreated(in FuseInHeader header, Inode parent, ReadOnlySpan<byte> name, uint expectedType, bool createdAsCaller)
     {
         SafeFileHandle handle = HostFileSystem.OpenPathBeneath(parent.Handle, name);
         try
@@ -246,7 +290,10 @@ internal sealed partial class FuseSession
                 return -Errno.EIO;
             }
 
-            GiveToCaller(header, handle);
+            if (!createdAsCaller)
+            {
+                GiveToCaller(header, handle);
+            }
         }
         catch
         {
@@ -257,7 +304,10 @@ internal sealed partial class FuseSession
         return ReplyEntry(handle, Payload);
     }
 
-    /// <summary>When we run as root, a new node belongs to the guest caller (mapped to host ids), as on a local file system.</summary>
+    /// <summary>
+    /// Root without CAP_SETUID/CAP_SETGID (no per-thread ids): a new node is still given to the guest caller (mapped
+    /// to host ids) after the fact. Unprivileged, new nodes stay this process's.
+    /// </summary>
     private void GiveToCaller(in FuseInHeader header, SafeFileHandle handle)
     {
         if (_privileged && _uids.TryToHost(header.Uid, out uint uid) && _gids.TryToHost(header.Gid, out uint gid))

@@ -31,6 +31,20 @@ internal sealed partial class FuseSession
             return -Errno.EINVAL;
         }
 
+        if (handle.Inode.IsKernelInterface)
+        {
+            return 0;
+        }
+
+        // Two queues reading one directory handle would race on its getdents position.
+        lock (handle.Sync)
+        {
+            return ReadDirLocked(handle, offset, size, chain, plus);
+        }
+    }
+
+    private int ReadDirLocked(OpenHandle handle, ulong offset, uint size, DescriptorChain chain, bool plus)
+    {
         int capacity = (int)Math.Min(Math.Min(size, (uint)ReplyPayloadCapacity), Math.Max(chain.WritableLength - FuseProtocol.OutHeaderSize, 0));
         Span<byte> reply = Payload[..capacity];
         int used = 0;

@@ -63,7 +63,7 @@ internal sealed partial class FuseSession
         }
 
         BinaryPrimitives.WriteUInt32LittleEndian(reply[32..], (uint)(agreed >> 32));
-        _initialized = true;
+        _connection.Initialized = true;
         VirtioFsLog.SessionStarted(_logger, _deviceId, major, minor, _window?.Size ?? 0);
         return FuseProtocol.InitOutSize;
     }

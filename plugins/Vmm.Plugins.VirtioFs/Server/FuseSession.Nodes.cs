@@ -25,6 +25,12 @@ internal sealed partial class FuseSession
             return LookupDots(parent, dotDot: name.Length == 2);
         }
 
+        if (parent.IsKernelInterface)
+        {
+            // Nothing inside /proc, /sys and their kind: /proc/<our pid>/mem, /proc/kcore, sysfs attributes.
+            return -Errno.ENOENT;
+        }
+
         error = NameRules.Validate(name);
         if (error != 0)
         {
@@ -53,9 +59,9 @@ internal sealed partial class FuseSession
         }
 
         HostFileStatus status = HostFileSystem.Stat(target.Handle);
-        if (target != _inodes.Root)
+        if (!_inodes.TryAddLookup(target))
         {
-            target.LookupCount++;
+            return -Errno.ENOENT;
         }
 
         return WriteEntry(Payload, target, status);
@@ -124,6 +130,11 @@ internal sealed partial class FuseSession
         if (_readOnly && (valid & changes) != 0)
         {
             return -Errno.EROFS;
+        }
+
+        if ((valid & changes) != 0 && inode.IsKernelInterface)
+        {
+            return -Errno.EPERM;
         }
 
         if ((valid & FuseProtocol.FattrSize) != 0)

@@ -129,6 +129,6 @@ internal sealed partial class FuseSession
             return Errno.EROFS;
         }
 
-        return inode.IsRegularFile || inode.IsDirectory ? 0 : Errno.EPERM;
+        return (inode.IsRegularFile || inode.IsDirectory) && !inode.IsKernelInterface ? 0 : Errno.EPERM;
     }
 }

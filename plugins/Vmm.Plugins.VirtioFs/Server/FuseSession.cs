@@ -13,7 +13,8 @@ namespace Vmm.Plugins.VirtioFs.Server;
 /// Every inode is held by an O_PATH handle and every change is an *at() call relative to one, so no guest name
 /// is ever resolved as a path. Everything in a request is hostile: lengths are checked against the header and the
 /// chain, ids against the tables, names against <see cref="NameRules"/>; a violation is an errno reply.
-/// Not thread-safe: the device worker calls it one request at a time.
+/// One session serves one queue on one thread (it owns its request and reply buffers); the sessions of a device
+/// share a <see cref="FuseConnection"/>, whose tables are thread-safe.
 /// </summary>
 internal sealed partial class FuseSession : IDisposable
 {
@@ -22,11 +23,11 @@ internal sealed partial class FuseSession : IDisposable
 
     private const int RequestArgsCapacity = FuseProtocol.MaxXattrSize + (2 * (HostFileSystem.MaxNameBytes + 1)) + 256;
     private const int ReplyPayloadCapacity = 128 * 1024;
-    private const int InodeLimit = 1 << 16;
-    private const int HandleLimit = 1 << 14;
 
     private readonly string _deviceId;
     private readonly ILogger _logger;
+    private readonly FuseConnection _connection;
+    private readonly bool _ownsConnection;
     private readonly bool _readOnly;
     private readonly CachePolicy _cache;
     private readonly IdMap _uids;
@@ -35,40 +36,38 @@ internal sealed partial class FuseSession : IDisposable
     private readonly SafeFileHandle _procSelfFd;
     private readonly SafeFileHandle _rootDirectory;
     private readonly InodeTable _inodes;
-    private readonly HandleTable _handles = new(HandleLimit);
+    private readonly HandleTable _handles;
     private readonly byte[] _request = new byte[FuseProtocol.InHeaderSize + RequestArgsCapacity];
     private readonly byte[] _reply = new byte[FuseProtocol.OutHeaderSize + ReplyPayloadCapacity];
     private readonly ChainIo _io = new();
     private readonly byte[] _dirents = new byte[32 * 1024];
 
     private ISharedMemoryRegion? _window;
-    private bool _initialized;
     private bool _payloadInChain;
 
+    /// <summary>A session with a connection of its own (one queue, or a test).</summary>
     public FuseSession(string deviceId, string sharedDir, VirtioFsOptions options, ILogger logger)
+        : this(deviceId, new FuseConnection(sharedDir, options), logger, ownsConnection: true)
     {
-        ArgumentNullException.ThrowIfNull(options);
+    }
+
+    /// <summary>A session over <paramref name="connection"/>, shared with the device's other queues.</summary>
+    public FuseSession(string deviceId, FuseConnection connection, ILogger logger, bool ownsConnection = false)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
         _deviceId = deviceId;
         _logger = logger;
-        _readOnly = options.ReadOnly;
-        _cache = CachePolicy.FromName(options.Cache);
-        _uids = new IdMap(options.UidMap);
-        _gids = new IdMap(options.GidMap);
-        _privileged = HostFileSystem.IsPrivileged;
-        SafeFileHandle root = HostFileSystem.OpenDirectory(sharedDir);
-        try
-        {
-            _procSelfFd = HostFileSystem.OpenProcSelfFd();
-            _rootDirectory = HostFileSystem.Reopen(_procSelfFd, root, HostFileSystem.DirectoryFlags);
-            _inodes = new InodeTable(root, InodeLimit);
-        }
-        catch
-        {
-            root.Dispose();
-            _procSelfFd?.Dispose();
-            _rootDirectory?.Dispose();
-            throw;
-        }
+        _connection = connection;
+        _ownsConnection = ownsConnection;
+        _readOnly = connection.ReadOnly;
+        _cache = connection.Cache;
+        _uids = connection.Uids;
+        _gids = connection.Gids;
+        _privileged = connection.Privileged;
+        _procSelfFd = connection.ProcSelfFd;
+        _rootDirectory = connection.RootDirectory;
+        _inodes = connection.Inodes;
+        _handles = connection.Handles;
     }
 
     /// <summary>Known node ids, the root included.</summary>
@@ -79,6 +78,9 @@ internal sealed partial class FuseSession : IDisposable
 
     /// <summary>Whether a DAX window is in use.</summary>
     public bool HasWindow => _window is not null;
+
+    /// <summary>Runs before each request is dispatched, on the session's thread (tests hold a queue busy with it).</summary>
+    internal Action<FuseOpcode>? BeforeDispatch { get; set; }
 
     /// <summary>Gives the session the DAX window (or none) for the activation that follows.</summary>
     public void AttachWindow(ISharedMemoryRegion? window)
@@ -96,10 +98,10 @@ internal sealed partial class FuseSession : IDisposable
 
     public void Dispose()
     {
-        _handles.Dispose();
-        _inodes.Dispose();
-        _rootDirectory.Dispose();
-        _procSelfFd.Dispose();
+        if (_ownsConnection)
+        {
+            _connection.Dispose();
+        }
     }
 
     /// <summary>Answers one request. Returns the bytes written into the chain's writable part.</summary>
@@ -134,7 +136,7 @@ internal sealed partial class FuseSession : IDisposable
             {
                 Span<byte> args = _request.AsSpan(FuseProtocol.InHeaderSize, copied);
                 chain.Read(FuseProtocol.InHeaderSize, args);
-                result = Dispatch(header, args, argsLength, chain);
+                result = Dispatch(header, args, argsLength, chain, queueIndex);
             }
         }
 
@@ -151,9 +153,16 @@ internal sealed partial class FuseSession : IDisposable
         return Complete(chain, header.Unique, result);
     }
 
-    private int Dispatch(in FuseInHeader header, ReadOnlySpan<byte> args, int argsLength, DescriptorChain chain)
+    private int Dispatch(in FuseInHeader header, ReadOnlySpan<byte> args, int argsLength, DescriptorChain chain, int queueIndex)
     {
-        if (!_initialized && header.Opcode != FuseOpcode.Init)
+        BeforeDispatch?.Invoke(header.Opcode);
+        if (queueIndex == 0 && header.Opcode is not (FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt))
+        {
+            // Hiprio is served on the device worker and must stay quick: it carries only these (virtio 1.2 §5.11.6.2).
+            return -Errno.EINVAL;
+        }
+
+        if (!_connection.Initialized && header.Opcode != FuseOpcode.Init)
         {
             return header.Opcode is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt ? NoReply : -Errno.EIO;
         }
@@ -257,7 +266,7 @@ internal sealed partial class FuseSession : IDisposable
         _handles.Clear();
         _inodes.Clear();
         ClearWindow();
-        _initialized = false;
+        _connection.Initialized = false;
     }
 
     private bool TryGetInode(ulong nodeId, out Inode inode) => _inodes.TryGet(nodeId, out inode);
@@ -302,7 +311,18 @@ internal sealed partial class FuseSession : IDisposable
             throw;
         }
 
-        inode = _inodes.Reference(handle, status);
+        bool kernelInterface;
+        try
+        {
+            kernelInterface = _connection.IsKernelInterface(handle, status);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        inode = _inodes.Reference(handle, status, kernelInterface);
         return inode is null ? -Errno.ENFILE : WriteEntry(destination, inode, status);
     }
 

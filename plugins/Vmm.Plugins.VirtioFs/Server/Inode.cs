@@ -36,6 +36,12 @@ internal sealed class Inode : IDisposable
 
     public bool IsRegularFile => FileType == Fuse.FuseProtocol.RegularFile;
 
+    /// <summary>
+    /// The root of a kernel interface file system (procfs, sysfs, ...) mounted inside the share, as with a share
+    /// of "/": the guest sees an empty, unchangeable directory (a mount point for its own), never what is inside.
+    /// </summary>
+    public bool IsKernelInterface { get; init; }
+
     public bool IsSymlink => FileType == Fuse.FuseProtocol.Symlink;
 
     public void Dispose() => Handle.Dispose();

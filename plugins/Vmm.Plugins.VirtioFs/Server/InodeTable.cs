@@ -5,12 +5,14 @@ namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>
 /// Node id → inode, and (device, inode) → inode so hard links share one node id. Node ids come from a counter
-/// and are never reused; the root is node 1 and is never forgotten. Not thread-safe: the device worker owns it.
+/// and are never reused; the root is node 1 and is never forgotten. Thread-safe (every queue's session uses it,
+/// the hiprio queue's FORGETs included); the lock is held only for table work and closing O_PATH handles.
 /// </summary>
 internal sealed class InodeTable : IDisposable
 {
     private readonly Dictionary<ulong, Inode> _byNodeId = [];
     private readonly Dictionary<(ulong Device, ulong Inode), Inode> _byHostId = [];
+    private readonly Lock _sync = new();
     private readonly int _limit;
     private ulong _nextNodeId = Fuse.FuseProtocol.RootNodeId + 1;
 
@@ -19,24 +21,100 @@ internal sealed class InodeTable : IDisposable
         _limit = limit;
         HostFileStatus status = HostFileSystem.Stat(rootHandle);
         Root = new Inode(Fuse.FuseProtocol.RootNodeId, rootHandle, status.Device, status.Inode, status.FileType);
-        Add(Root);
+        AddLocked(Root);
     }
 
     public Inode Root { get; }
 
-    public int Count => _byNodeId.Count;
+    public int Count
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _byNodeId.Count;
+            }
+        }
+    }
 
-    public bool TryGet(ulong nodeId, out Inode inode) => _byNodeId.TryGetValue(nodeId, out inode!);
+    public bool TryGet(ulong nodeId, out Inode inode)
+    {
+        lock (_sync)
+        {
+            return _byNodeId.TryGetValue(nodeId, out inode!);
+        }
+    }
 
     /// <summary>Finds the inode a host (device, inode) pair already has, without counting a lookup.</summary>
-    public bool TryFind(ulong device, ulong hostInode, out Inode inode) => _byHostId.TryGetValue((device, hostInode), out inode!);
+    public bool TryFind(ulong device, ulong hostInode, out Inode inode)
+    {
+        lock (_sync)
+        {
+            return _byHostId.TryGetValue((device, hostInode), out inode!);
+        }
+    }
+
+    /// <summary>Counts one more guest lookup of a known node; false when it was forgotten meanwhile.</summary>
+    public bool TryAddLookup(Inode inode)
+    {
+        lock (_sync)
+        {
+            if (inode == Root)
+            {
+                return true;
+            }
+
+            if (!_byNodeId.TryGetValue(inode.NodeId, out Inode? known) || known != inode)
+            {
+                return false;
+            }
+
+            inode.LookupCount++;
+            return true;
+        }
+    }
 
     /// <summary>
     /// Counts one guest lookup of the inode behind <paramref name="handle"/>: the existing node when the host inode
     /// is known (and <paramref name="handle"/> is closed), else a new node that takes ownership of the handle.
     /// Returns null when the table is full (the handle is closed).
     /// </summary>
-    public Inode? Reference(SafeFileHandle handle, in HostFileStatus status)
+    public Inode? Reference(SafeFileHandle handle, in HostFileStatus status, bool kernelInterface = false)
+    {
+        lock (_sync)
+        {
+            return ReferenceLocked(handle, status, kernelInterface);
+        }
+    }
+
+    /// <summary>Takes back one lookup (an entry that was counted but never reached the guest).</summary>
+    public void Unreference(Inode inode) => Forget(inode.NodeId, 1);
+
+    /// <summary>FORGET: subtracts <paramref name="count"/> lookups and drops the node at zero. Unknown ids are ignored.</summary>
+    public void Forget(ulong nodeId, ulong count)
+    {
+        lock (_sync)
+        {
+            ForgetLocked(nodeId, count);
+        }
+    }
+
+    /// <summary>Drops every node but the root (a new session: FUSE_INIT again, DESTROY, device reset).</summary>
+    public void Clear()
+    {
+        lock (_sync)
+        {
+            ClearLocked();
+        }
+    }
+
+    public void Dispose()
+    {
+        Clear();
+        Root.Dispose();
+    }
+
+    private Inode? ReferenceLocked(SafeFileHandle handle, in HostFileStatus status, bool kernelInterface)
     {
         if (_byHostId.TryGetValue((status.Device, status.Inode), out Inode? known))
         {
@@ -55,16 +133,12 @@ internal sealed class InodeTable : IDisposable
             return null;
         }
 
-        var inode = new Inode(_nextNodeId++, handle, status.Device, status.Inode, status.FileType) { LookupCount = 1 };
-        Add(inode);
+        var inode = new Inode(_nextNodeId++, handle, status.Device, status.Inode, status.FileType) { LookupCount = 1, IsKernelInterface = kernelInterface };
+        AddLocked(inode);
         return inode;
     }
 
-    /// <summary>Takes back one lookup (an entry that was counted but never reached the guest).</summary>
-    public void Unreference(Inode inode) => Forget(inode.NodeId, 1);
-
-    /// <summary>FORGET: subtracts <paramref name="count"/> lookups and drops the node at zero. Unknown ids are ignored.</summary>
-    public void Forget(ulong nodeId, ulong count)
+    private void ForgetLocked(ulong nodeId, ulong count)
     {
         if (nodeId == Fuse.FuseProtocol.RootNodeId || !_byNodeId.TryGetValue(nodeId, out Inode? inode))
         {
@@ -80,8 +154,7 @@ internal sealed class InodeTable : IDisposable
         }
     }
 
-    /// <summary>Drops every node but the root (a new session: FUSE_INIT again, DESTROY, device reset).</summary>
-    public void Clear()
+    private void ClearLocked()
     {
         foreach (Inode inode in _byNodeId.Values)
         {
@@ -93,16 +166,10 @@ internal sealed class InodeTable : IDisposable
 
         _byNodeId.Clear();
         _byHostId.Clear();
-        Add(Root);
+        AddLocked(Root);
     }
 
-    public void Dispose()
-    {
-        Clear();
-        Root.Dispose();
-    }
-
-    private void Add(Inode inode)
+    private void AddLocked(Inode inode)
     {
         _byNodeId.Add(inode.NodeId, inode);
         _byHostId[(inode.Device, inode.HostInode)] = inode;

@@ -14,5 +14,8 @@ internal sealed class OpenHandle(SafeFileHandle file, Inode inode, bool isDirect
 
     public bool Writable { get; } = writable;
 
+    /// <summary>Serialises READDIRs of one directory handle (its file position is shared).</summary>
+    public Lock Sync { get; } = new();
+
     public void Dispose() => File.Dispose();
 }

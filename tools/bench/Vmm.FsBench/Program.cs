@@ -7,6 +7,7 @@ string? virtiofsd = null;
 int fileMiB = 64;
 int chunkKiB = 128;
 int metaOps = 20000;
+int repeat = 3;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -23,8 +24,11 @@ for (int i = 0; i < args.Length; i++)
         case "--meta-ops":
             metaOps = int.Parse(args[++i], CultureInfo.InvariantCulture);
             break;
+        case "--repeat":
+            repeat = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
+            break;
         default:
-            Console.Error.WriteLine("usage: Vmm.FsBench [--virtiofsd PATH] [--file-mib N] [--chunk-kib N] [--meta-ops N]");
+            Console.Error.WriteLine("usage: Vmm.FsBench [--virtiofsd PATH] [--file-mib N] [--chunk-kib N] [--meta-ops N] [--repeat N]");
             return 2;
     }
 }
@@ -35,57 +39,78 @@ if (chunkKiB is < 4 or > 1024 || chunkKiB % 4 != 0)
     return 2;
 }
 
-var columns = new List<(string Backend, IReadOnlyList<(string Name, string Value)> Results)>();
-foreach (bool ours in new[] { true, false })
+// Each repetition measures every back-end once, alternating, so drift hits both; the table shows medians.
+var runs = new Dictionary<string, List<IReadOnlyList<Result>>>();
+bool warmed = false;
+for (int repetition = 0; repetition < repeat; repetition++)
 {
-    if (!ours && (virtiofsd is null || !File.Exists(virtiofsd)))
+    foreach (bool ours in new[] { true, false })
     {
-        Console.Error.WriteLine("No --virtiofsd given (tools/guest-image/get-virtiofsd.sh fetches it): measuring our device only.");
-        continue;
-    }
-
-    string work = Directory.CreateTempSubdirectory("vmm-fsbench-").FullName;
-    try
-    {
-        string share = Directory.CreateDirectory(Path.Combine(work, "share")).FullName;
-        string socket = Path.Combine(work, "fs.sock");
-        await using Backend backend = ours ? Backend.StartOurs(socket, share) : Backend.StartVirtiofsd(virtiofsd!, socket, share);
-        if (ours)
+        if (!ours && (virtiofsd is null || !File.Exists(virtiofsd)))
         {
-            // Warm up the JIT on a small run so the measured one is steady state.
-            string warm = Directory.CreateDirectory(Path.Combine(work, "warm")).FullName;
-            string warmSocket = Path.Combine(work, "warm.sock");
-            await using (Backend warmBackend = Backend.StartOurs(warmSocket, warm))
+            if (repetition == 0)
             {
-                Workloads.Run(warmBackend, warm, 4, chunkKiB, 2000);
+                Console.Error.WriteLine("No --virtiofsd given (tools/guest-image/get-virtiofsd.sh fetches it): measuring our device only.");
             }
+
+            continue;
         }
 
-        columns.Add((backend.Name, Workloads.Run(backend, share, fileMiB, chunkKiB, metaOps)));
-    }
-    finally
-    {
-        Directory.Delete(work, recursive: true);
+        string work = Directory.CreateTempSubdirectory("vmm-fsbench-").FullName;
+        try
+        {
+            string share = Directory.CreateDirectory(Path.Combine(work, "share")).FullName;
+            string socket = Path.Combine(work, "fs.sock");
+            if (ours && !warmed)
+            {
+                // Warm up the JIT on a small run so the measured ones are steady state.
+                string warm = Directory.CreateDirectory(Path.Combine(work, "warm")).FullName;
+                await using (Backend warmBackend = Backend.StartOurs(Path.Combine(work, "warm.sock"), warm))
+                {
+                    Workloads.Run(warmBackend, warm, 4, chunkKiB, 2000);
+                }
+
+                warmed = true;
+            }
+
+            await using Backend backend = ours ? Backend.StartOurs(socket, share) : Backend.StartVirtiofsd(virtiofsd!, socket, share);
+            if (!runs.TryGetValue(backend.Name, out List<IReadOnlyList<Result>>? list))
+            {
+                runs[backend.Name] = list = [];
+            }
+
+            list.Add(Workloads.Run(backend, share, fileMiB, chunkKiB, metaOps));
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
     }
 }
 
-Console.WriteLine($"virtio-fs over vhost-user, queue depth 1, {fileMiB} MiB file, cache=never");
-Console.Write($"{"workload",-26}");
-foreach ((string backend, _) in columns)
+List<string> backends = [.. runs.Keys];
+Console.WriteLine($"virtio-fs over vhost-user, queue depth 1, {fileMiB} MiB file, cache=never, {metaOps / 4} small files; median of {repeat} (min..max)");
+Console.Write($"{"workload",-22}");
+foreach (string name in backends)
 {
-    Console.Write($"{backend,20}");
+    Console.Write($"{name,32}");
 }
 
-Console.WriteLine();
-for (int row = 0; row < columns[0].Results.Count; row++)
+Console.WriteLine(backends.Count == 2 ? $"{"ours / C",10}" : "");
+IReadOnlyList<Result> first = runs[backends[0]][0];
+for (int row = 0; row < first.Count; row++)
 {
-    Console.Write($"{columns[0].Results[row].Name,-26}");
-    foreach ((_, IReadOnlyList<(string Name, string Value)> results) in columns)
+    Console.Write($"{first[row].Name,-22}");
+    var medians = new List<double>();
+    foreach (string name in backends)
     {
-        Console.Write($"{results[row].Value,20}");
+        double[] values = [.. runs[name].Select(r => r[row].Value).Order()];
+        double median = values[values.Length / 2];
+        medians.Add(median);
+        Console.Write($"{$"{median:F0} {first[row].Unit} ({values[0]:F0}..{values[^1]:F0})",32}");
     }
 
-    Console.WriteLine();
+    Console.WriteLine(medians.Count == 2 ? $"{medians[0] / medians[1],10:F2}" : "");
 }
 
 return 0;

@@ -5,10 +5,14 @@ using Vmm.Testing.VhostUser;
 
 namespace Vmm.FsBench;
 
-/// <summary>The workloads: sequential write and read, random 4 KiB reads, GETATTR and create+unlink, one request in flight.</summary>
+/// <summary>
+/// The workloads, one request in flight: sequential write and read, random 4 KiB reads, GETATTR, and the metadata
+/// trio on many small files: create (CREATE + RELEASE), stat (LOOKUP, what a guest stat of an uncached name sends)
+/// and unlink (UNLINK).
+/// </summary>
 internal static class Workloads
 {
-    public static IReadOnlyList<(string Name, string Value)> Run(Backend backend, string share, int fileMiB, int chunkKiB, int metaOps)
+    public static IReadOnlyList<Result> Run(Backend backend, string share, int fileMiB, int chunkKiB, int metaOps)
     {
         int chunk = chunkKiB * 1024;
         using VhostUserFrontend frontend = VhostUserFrontend.Connect(backend.SocketPath, 64UL << 20);
@@ -38,7 +42,7 @@ internal static class Workloads
         frontend.Memory.Write(fuse.DataAddress, payload);
         long total = (long)fileMiB << 20;
         byte[] io = new byte[40];
-        var results = new List<(string, string)>();
+        var results = new List<Result>();
 
         var watch = Stopwatch.StartNew();
         for (long offset = 0; offset < total; offset += chunk)
@@ -47,7 +51,7 @@ internal static class Workloads
             fuse.Check(fuse.Send(FuseClient.Write, node, io, chunk, 8, 0), "WRITE");
         }
 
-        results.Add(($"seq write {chunkKiB} KiB", $"{total / watch.Elapsed.TotalSeconds / (1 << 20):F0} MiB/s"));
+        results.Add(new Result($"seq write {chunkKiB} KiB", total / watch.Elapsed.TotalSeconds / (1 << 20), "MiB/s"));
 
         watch.Restart();
         for (long offset = 0; offset < total; offset += chunk)
@@ -56,7 +60,7 @@ internal static class Workloads
             fuse.Check(fuse.Send(FuseClient.Read, node, io, 0, 0, chunk), "READ");
         }
 
-        results.Add(($"seq read {chunkKiB} KiB", $"{total / watch.Elapsed.TotalSeconds / (1 << 20):F0} MiB/s"));
+        results.Add(new Result($"seq read {chunkKiB} KiB", total / watch.Elapsed.TotalSeconds / (1 << 20), "MiB/s"));
 
         var random = new Random(2);
         int reads = Math.Max(1, metaOps);
@@ -67,7 +71,7 @@ internal static class Workloads
             fuse.Check(fuse.Send(FuseClient.Read, node, io, 0, 0, 4096), "READ 4K");
         }
 
-        results.Add(("rand read 4 KiB", $"{reads / watch.Elapsed.TotalSeconds:F0} IOPS"));
+        results.Add(new Result("rand read 4 KiB", reads / watch.Elapsed.TotalSeconds, "IOPS"));
 
         byte[] getattr = new byte[16];
         watch.Restart();
@@ -76,23 +80,43 @@ internal static class Workloads
             fuse.Check(fuse.Send(FuseClient.GetAttr, node, getattr, 0, 104, 0), "GETATTR");
         }
 
-        results.Add(("getattr", $"{metaOps / watch.Elapsed.TotalSeconds:F0} ops/s"));
+        results.Add(new Result("getattr", metaOps / watch.Elapsed.TotalSeconds, "ops/s"));
 
-        int files = Math.Max(1, metaOps / 10);
+        int files = Math.Max(1, metaOps / 4);
+        byte[][] names = [.. Enumerable.Range(0, files).Select(i => FuseClient.Name($"small{i}"))];
+        byte[] release = new byte[24];
         watch.Restart();
-        for (int i = 0; i < files; i++)
+        foreach (byte[] name in names)
         {
-            byte[] name = FuseClient.Name($"small{i}");
             byte[] createSmall = [.. create.AsSpan(0, 16), .. name];
             fuse.Check(fuse.Send(FuseClient.Create, 1, createSmall, 0, 144, 0), "CREATE small");
             byte[] smallEntry = fuse.ReplyArgs(144);
-            byte[] release = new byte[24];
             BinaryPrimitives.WriteUInt64LittleEndian(release, BinaryPrimitives.ReadUInt64LittleEndian(smallEntry.AsSpan(128)));
             fuse.Check(fuse.Send(FuseClient.Release, BinaryPrimitives.ReadUInt64LittleEndian(smallEntry), release, 0, 0, 0), "RELEASE");
+        }
+
+        results.Add(new Result("create (+release)", files / watch.Elapsed.TotalSeconds, "files/s"));
+
+        watch.Restart();
+        foreach (byte[] name in names)
+        {
+            fuse.Check(fuse.Send(FuseClient.Lookup, 1, name, 0, 128, 0), "LOOKUP");
+        }
+
+        results.Add(new Result("stat (lookup)", files / watch.Elapsed.TotalSeconds, "files/s"));
+
+        watch.Restart();
+        foreach (byte[] name in names)
+        {
             fuse.Check(fuse.Send(FuseClient.Unlink, 1, name, 0, 0, 0), "UNLINK");
         }
 
-        results.Add(("create+release+unlink", $"{files / watch.Elapsed.TotalSeconds:F0} files/s"));
+        results.Add(new Result("unlink", files / watch.Elapsed.TotalSeconds, "files/s"));
+        if (Directory.EnumerateFiles(share, "small*").Any())
+        {
+            throw new InvalidOperationException($"{backend.Name}: small files are left after the unlinks.");
+        }
+
         if (new FileInfo(Path.Combine(share, "bench.bin")).Length != total)
         {
             throw new InvalidOperationException($"{backend.Name}: the host file has the wrong size.");
@@ -109,3 +133,6 @@ internal static class Workloads
         BinaryPrimitives.WriteUInt32LittleEndian(io.AsSpan(16), (uint)size);
     }
 }
+
+/// <summary>One measured figure: higher is better.</summary>
+internal readonly record struct Result(string Name, double Value, string Unit);

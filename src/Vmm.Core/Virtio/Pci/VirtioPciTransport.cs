@@ -223,6 +223,17 @@ public sealed partial class VirtioPciTransport : IPciFunction, IDisposable
     /// <summary>Stops the worker and releases the vectors and shared memory the transport created.</summary>
     public void Dispose()
     {
+        try
+        {
+            // A device may run work on threads of its own (virtio-fs request queues): the reset makes it stop
+            // touching its queues and guest memory before the memory can go away.
+            Worker.Reset();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed before.
+        }
+
         Worker.Dispose();
         Msix.Dispose();
         foreach (ISharedMemoryRegion region in _sharedMemory)

@@ -375,7 +375,7 @@ internal static unsafe class HostFileSystem
         global::Interop.StatFs result;
         global::Interop.CheckIo(global::Interop.FStatFs(handle, &result), "fstatfs");
         return new HostFileSystemStatus(result.Blocks, result.BlocksFree, result.BlocksAvailable, result.Files, result.FilesFree,
-            (uint)result.BlockSize, (uint)result.NameLength, (uint)result.FragmentSize);
+            (uint)result.BlockSize, (uint)result.NameLength, (uint)result.FragmentSize, result.Type);
     }
 
     /// <summary>fgetxattr; with an empty <paramref name="value"/> returns the size needed.</summary>
