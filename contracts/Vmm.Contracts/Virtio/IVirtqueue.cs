@@ -3,8 +3,10 @@ using System.Diagnostics.CodeAnalysis;
 namespace Vmm.Contracts.Virtio;
 
 /// <summary>
-/// The device side of one virtqueue. Call it from the device's worker (inside
-/// <see cref="IVirtioDevice.ProcessQueue"/>); it is not thread-safe.
+/// The device side of one virtqueue. It is not thread-safe: use it from one thread at a time, normally the device's
+/// worker (inside <see cref="IVirtioDevice.ProcessQueue"/>). A device may hand a queue to a thread of its own (virtio-fs
+/// serves each request queue on one, so a slow request never holds up another queue); it then owns that queue
+/// alone until the device is reset, and a reset waits for that thread to put the queue down.
 /// </summary>
 public interface IVirtqueue
 {
