@@ -3,6 +3,7 @@ using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Memory;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Testing.Diagnostics;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
 
@@ -41,12 +42,12 @@ public sealed unsafe class DaxTests : IDisposable
         SetupMapping(client, node, fileOffset: Range, windowOffset: Range, write: false).Ok();
         var view = new ReadOnlySpan<byte>((byte*)window.HostAddress + Range, 1 << 20);
         Assert.True(view.SequenceEqual(data.AsSpan((int)Range, 1 << 20)));
-        Assert.Equal("r--s", ProcessMaps.Find(window.HostAddress + (nint)Range));
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress));
+        Assert.Equal("r--s", ProcessMaps.PermissionsAt(window.HostAddress + (nint)Range));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress));
 
         // The upgrade to write replaces the mapping; a store through the window reaches the host file.
         SetupMapping(client, node, fileOffset: Range, windowOffset: Range, write: true).Ok();
-        Assert.Equal("rw-s", ProcessMaps.Find(window.HostAddress + (nint)Range));
+        Assert.Equal("rw-s", ProcessMaps.PermissionsAt(window.HostAddress + (nint)Range));
         ((byte*)window.HostAddress)[Range + 10] = 0x5A;
         using (FileStream file = File.OpenRead(_share.InShare("data.bin")))
         {
@@ -55,7 +56,7 @@ public sealed unsafe class DaxTests : IDisposable
         }
 
         Assert.Equal(0, RemoveMapping(client, (Range, Range)).Error);
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress + (nint)Range));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress + (nint)Range));
     }
 
     [Fact]
@@ -80,13 +81,13 @@ public sealed unsafe class DaxTests : IDisposable
         Assert.Equal(-Errno.ENOENT, SetupMapping(client, 12345, 0, 0, write: false).Error);
         Assert.Equal(-Errno.EINVAL, RemoveMapping(client, (Window, Range)).Error);
         Assert.Equal(-Errno.EINVAL, RemoveMapping(client, (0, ulong.MaxValue - 4095)).Error);
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress));
 
         // A new session (remount) clears what the last one mapped.
         SetupMapping(client, file, 0, 0, write: false, length: 8192).Ok();
-        Assert.Equal("r--s", ProcessMaps.Find(window.HostAddress));
+        Assert.Equal("r--s", ProcessMaps.PermissionsAt(window.HostAddress));
         client.Init().Ok();
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Memory;
+using Vmm.Testing.Diagnostics;
 using static Vmm.Plugins.VirtioGpu.Tests.GpuCommands;
 
 namespace Vmm.Plugins.VirtioGpu.Tests;
@@ -61,22 +62,22 @@ public sealed class VirtioGpuBlobMapTests : IDisposable
         byte[] seen = new byte[3 * Page];
         Marshal.Copy(at, seen, 0, seen.Length);
         Assert.Equal(blob.Bytes.ToArray(), seen);
-        Assert.Equal("rw-s", ProcessMaps.Find(at));
-        Assert.Equal("---p", ProcessMaps.Find(HostVisible.HostAddress));
+        Assert.Equal("rw-s", ProcessMaps.PermissionsAt(at));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(HostVisible.HostAddress));
 
         // A store through the window lands in the memfd.
         Marshal.WriteByte(at, 5, 0xA5);
         Assert.Equal(0xA5, blob.Bytes[5]);
 
         Assert.Equal(GpuGuest.OkNoData, _guest.SendType(UnmapBlob(10)));
-        Assert.Equal("---p", ProcessMaps.Find(at));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(at));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(UnmapBlob(10)));
 
         // Mapped again elsewhere, then unref: the range goes inaccessible and the host blob is released.
         Assert.Equal(OkMapInfo, U32(_guest.Send(MapBlob(10, 0x200000), 32), 0));
-        Assert.Equal("rw-s", ProcessMaps.Find(HostVisible.HostAddress + 0x200000));
+        Assert.Equal("rw-s", ProcessMaps.PermissionsAt(HostVisible.HostAddress + 0x200000));
         Assert.Equal(GpuGuest.OkNoData, _guest.SendType(Unref(10)));
-        Assert.Equal("---p", ProcessMaps.Find(HostVisible.HostAddress + 0x200000));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(HostVisible.HostAddress + 0x200000));
         Assert.True(blob.Disposed);
     }
 
@@ -93,7 +94,7 @@ public sealed class VirtioGpuBlobMapTests : IDisposable
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(MapBlob(10, Window)));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(MapBlob(10, ulong.MaxValue - (Page - 1))));
         Assert.Equal(GpuGuest.ErrInvalidResourceId, _guest.SendType(MapBlob(99, 0)));
-        Assert.Equal("---p", ProcessMaps.Find(HostVisible.HostAddress + (nint)(Window - Page)));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(HostVisible.HostAddress + (nint)(Window - Page)));
 
         Assert.Equal(OkMapInfo, U32(_guest.Send(MapBlob(10, 0x10000), 32), 0));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(MapBlob(10, 0x20000)));
@@ -119,7 +120,7 @@ public sealed class VirtioGpuBlobMapTests : IDisposable
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(MapBlob(3, 0)));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(UnmapBlob(3)));
         Assert.Equal(GpuGuest.ErrInvalidResourceId, _guest.SendType(UnmapBlob(4)));
-        Assert.Equal("---p", ProcessMaps.Find(HostVisible.HostAddress));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(HostVisible.HostAddress));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using Vmm.Interop;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Core.Tests.Interop;
@@ -53,7 +54,7 @@ public sealed unsafe class HostInteropTests
         RandomAccess.Read(file, back, (long)page + 3);
         Assert.Equal(42, back[0]);
 
-        string? line = Memory.ProcessMaps.FindLine(mapping.Address);
+        string? line = ProcessMaps.Find(mapping.Address)?.Line;
         Assert.NotNull(line);
         mapping.Dispose();
         Assert.True(mapping.IsClosed);

@@ -2,6 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Memory;
 using Vmm.Core.Memory;
 using Vmm.Interop;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Core.Tests.Memory;
@@ -127,7 +128,7 @@ public sealed class GuestMemoryTests
         GuestMemory memory = GuestMemory.Create([new GuestMemoryRegionSpec(0, 0x1000), new GuestMemoryRegionSpec(0x2000, 0x1000)]);
         SafeFileHandle[] files = [.. memory.MappedRegions.Select(r => r.File!)];
         nint host = memory.MappedRegions[0].HostAddress;
-        string? line = ProcessMaps.FindLine(host);
+        string? line = ProcessMaps.Find(host)?.Line;
         Assert.NotNull(line);
         Assert.Contains("memfd:vmm-guest-ram", line, StringComparison.Ordinal);
 

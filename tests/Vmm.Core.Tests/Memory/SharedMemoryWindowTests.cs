@@ -1,6 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using Vmm.Core.Memory;
 using Vmm.Interop;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Core.Tests.Memory;
@@ -29,7 +30,7 @@ public sealed unsafe class SharedMemoryWindowTests
         Assert.Equal(0xAB, read[0]);
         RandomAccess.Write(file, new byte[] { 0xCD }, (long)s_page + 6);
         Assert.Equal(0xCD, view[6]);
-        Assert.Equal("rw-s", ProcessMaps.Find(window.HostAddress + (nint)(2 * s_page)));
+        Assert.Equal("rw-s", ProcessMaps.PermissionsAt(window.HostAddress + (nint)(2 * s_page)));
     }
 
     [Fact]
@@ -37,23 +38,23 @@ public sealed unsafe class SharedMemoryWindowTests
     {
         using var window = new SharedMemoryWindow(0, 4 * s_page);
         using SafeFileHandle file = HostMemory.CreateMemoryFile("window-test", 2 * s_page);
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress));
 
         window.MapFile(s_page, file, 0, 2 * s_page, writable: false);
-        Assert.Equal("r--s", ProcessMaps.Find(window.HostAddress + (nint)s_page));
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress));
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress + (nint)(3 * s_page)));
+        Assert.Equal("r--s", ProcessMaps.PermissionsAt(window.HostAddress + (nint)s_page));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress + (nint)(3 * s_page)));
 
         window.Unmap(s_page, s_page);
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress + (nint)s_page));
-        Assert.Equal("r--s", ProcessMaps.Find(window.HostAddress + (nint)(2 * s_page)));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress + (nint)s_page));
+        Assert.Equal("r--s", ProcessMaps.PermissionsAt(window.HostAddress + (nint)(2 * s_page)));
     }
 
     [Fact]
     public void DisposeReleasesTheReservation()
     {
         var window = new SharedMemoryWindow(0, 2 * s_page);
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress));
         window.Dispose();
         using SafeFileHandle file = HostMemory.CreateMemoryFile("window-test", s_page);
         Assert.Throws<ObjectDisposedException>(() => window.MapFile(0, file, 0, s_page, writable: true));
@@ -77,7 +78,7 @@ public sealed unsafe class SharedMemoryWindowTests
         Assert.Throws<ArgumentOutOfRangeException>(() => window.MapFile(0, file, -4096, s_page, writable: true));
 
         // Nothing was mapped by the rejected calls.
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress));
-        Assert.Equal("---p", ProcessMaps.Find(window.HostAddress + (nint)(3 * s_page)));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress));
+        Assert.Equal("---p", ProcessMaps.PermissionsAt(window.HostAddress + (nint)(3 * s_page)));
     }
 }

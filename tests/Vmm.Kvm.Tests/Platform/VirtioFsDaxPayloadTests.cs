@@ -5,6 +5,7 @@ using Vmm.Core.Config;
 using Vmm.Core.Memory;
 using Vmm.Kvm.Platform;
 using Vmm.Plugins.VirtioFs;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Kvm.Tests.Platform;
@@ -67,7 +68,7 @@ public sealed unsafe class VirtioFsDaxPayloadTests
 
         // While the guest held the range, the window's host address mapped the /dev/shm file shared and writable;
         // after REMOVEMAPPING the whole window is the inaccessible reservation again.
-        Assert.Equal(new HostMapping("rw-s", share.File), run.MappingWhileShared);
+        Assert.Equal(("rw-s", share.File), (run.MappingWhileShared?.Permissions, run.MappingWhileShared?.Path));
         Assert.Equal("---p", run.MappingAfterRun?.Permissions);
 
         TestContext.Current.TestOutputHelper?.WriteLine(run.Console);
@@ -140,7 +141,7 @@ public sealed unsafe class VirtioFsDaxPayloadTests
                 host.Close,
                 host.Interleaved,
                 host.MappingWhileShared,
-                HostMapping.Find(window.HostAddress));
+                ProcessMaps.Find(window.HostAddress));
         }
         finally
         {
@@ -162,8 +163,8 @@ public sealed unsafe class VirtioFsDaxPayloadTests
         long HostIncrements,
         long HostClose,
         long HostInterleaved,
-        HostMapping? MappingWhileShared,
-        HostMapping? MappingAfterRun);
+        ProcessMapping? MappingWhileShared,
+        ProcessMapping? MappingAfterRun);
 
     /// <summary>The host process's half of the protocol, on its own mapping of the file.</summary>
     private sealed class HostSide(byte* page, long iterations, nint windowAddress)
@@ -178,7 +179,7 @@ public sealed unsafe class VirtioFsDaxPayloadTests
 
         public long Close { get; private set; }
 
-        public HostMapping? MappingWhileShared { get; private set; }
+        public ProcessMapping? MappingWhileShared { get; private set; }
 
         /// <summary>Stops waiting for the guest (it exited or failed).</summary>
         public void Abandon() => _abandoned = true;
@@ -228,7 +229,7 @@ public sealed unsafe class VirtioFsDaxPayloadTests
             *(long*)(page + HostIncrementsOffset) = done;
             if (WaitFor(GuestDoneOffset))
             {
-                MappingWhileShared = HostMapping.Find(windowAddress);
+                MappingWhileShared = ProcessMaps.Find(windowAddress);
             }
 
             Volatile.Write(ref *(int*)(page + HostDoneOffset), 1);
