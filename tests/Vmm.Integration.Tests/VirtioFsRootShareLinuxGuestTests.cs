@@ -30,8 +30,9 @@ public sealed class VirtioFsRootShareLinuxGuestTests
             Assert.Skip(imageProblem);
         }
 
-        // A host file outside /tmp (the guest mounts its own tmpfs there): this test's own assembly.
-        string hashed = typeof(VirtioFsRootShareLinuxGuestTests).Assembly.Location;
+        // A host file outside /tmp, since the guest mounts its own tmpfs there (a CI clone may live under /tmp, so not
+        // this test's assembly): the host's sha256sum hashing its own binary.
+        const string hashed = "/usr/bin/sha256sum";
         string expectedSha = Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(hashed, TestContext.Current.CancellationToken)));
         string expectedQemuLs = Directory.Exists("/usr/lib/qemu")
             ? string.Join(' ', Directory.EnumerateFileSystemEntries("/usr/lib/qemu").Select(Path.GetFileName).Order(StringComparer.Ordinal))
