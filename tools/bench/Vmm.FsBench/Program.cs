@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vmm.Bench;
 using Vmm.FsBench;
 
 // virtio-fs side by side: the same C# vhost-user front-end drives our device and the C virtiofsd over the same
@@ -65,7 +66,7 @@ for (int repetition = 0; repetition < repeat; repetition++)
             {
                 // Warm up the JIT on a small run so the measured ones are steady state.
                 string warm = Directory.CreateDirectory(Path.Combine(work, "warm")).FullName;
-                await using (Backend warmBackend = Backend.StartOurs(Path.Combine(work, "warm.sock"), warm))
+                await using (VhostUserBackend warmBackend = Backend.StartOurs(Path.Combine(work, "warm.sock"), warm))
                 {
                     Workloads.Run(warmBackend, warm, 4, chunkKiB, 2000);
                 }
@@ -73,7 +74,7 @@ for (int repetition = 0; repetition < repeat; repetition++)
                 warmed = true;
             }
 
-            await using Backend backend = ours ? Backend.StartOurs(socket, share) : Backend.StartVirtiofsd(virtiofsd!, socket, share);
+            await using VhostUserBackend backend = ours ? Backend.StartOurs(socket, share) : Backend.StartVirtiofsd(virtiofsd!, socket, share);
             if (!runs.TryGetValue(backend.Name, out List<IReadOnlyList<Result>>? list))
             {
                 runs[backend.Name] = list = [];

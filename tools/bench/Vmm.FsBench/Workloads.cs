@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Vmm.Bench;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
 
@@ -12,7 +13,7 @@ namespace Vmm.FsBench;
 /// </summary>
 internal static class Workloads
 {
-    public static IReadOnlyList<Result> Run(Backend backend, string share, int fileMiB, int chunkKiB, int metaOps)
+    public static IReadOnlyList<Result> Run(VhostUserBackend backend, string share, int fileMiB, int chunkKiB, int metaOps)
     {
         int chunk = chunkKiB * 1024;
         using VhostUserFrontend frontend = VhostUserFrontend.Connect(backend.SocketPath, 64UL << 20);
