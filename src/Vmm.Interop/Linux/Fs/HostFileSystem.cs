@@ -101,7 +101,8 @@ internal static unsafe class HostFileSystem
     public static SafeFileHandle Reopen(SafeFileHandle procSelfFd, SafeFileHandle pathHandle, int flags)
     {
         Span<byte> number = stackalloc byte[16];
-        fixed (byte* p = FormatFd(pathHandle, number))
+        using MagicLinkName link = new(pathHandle, number);
+        fixed (byte* p = link.Bytes)
         {
             return global::Interop.CheckIo(global::Interop.OpenAt(procSelfFd, p, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_PATH)) | O_CLOEXEC, 0), "openat(/proc/self/fd)");
         }
@@ -236,8 +237,9 @@ internal static unsafe class HostFileSystem
     public static void Link(SafeFileHandle procSelfFd, SafeFileHandle pathHandle, SafeFileHandle newDirectory, ReadOnlySpan<byte> newName)
     {
         Span<byte> number = stackalloc byte[16];
+        using MagicLinkName link = new(pathHandle, number);
         Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
-        fixed (byte* o = FormatFd(pathHandle, number))
+        fixed (byte* o = link.Bytes)
         fixed (byte* n = Terminate(newName, buffer))
         {
             global::Interop.CheckIo(global::Interop.LinkAt(procSelfFd, o, newDirectory, n, AT_SYMLINK_FOLLOW), "linkat");
@@ -248,7 +250,8 @@ internal static unsafe class HostFileSystem
     public static void ChangeMode(SafeFileHandle procSelfFd, SafeFileHandle pathHandle, uint mode)
     {
         Span<byte> number = stackalloc byte[16];
-        fixed (byte* p = FormatFd(pathHandle, number))
+        using MagicLinkName link = new(pathHandle, number);
+        fixed (byte* p = link.Bytes)
         {
             global::Interop.CheckIo(global::Interop.FChmodAt(procSelfFd, p, mode, 0), "fchmodat");
         }
@@ -280,7 +283,8 @@ internal static unsafe class HostFileSystem
         }
 
         Span<byte> number = stackalloc byte[16];
-        fixed (byte* p = FormatFd(pathHandle, number))
+        using MagicLinkName link = new(pathHandle, number);
+        fixed (byte* p = link.Bytes)
         {
             global::Interop.CheckIo(global::Interop.UtimensAt(procSelfFd, p, times, 0), "utimensat");
         }
@@ -434,11 +438,35 @@ internal static unsafe class HostFileSystem
         return buffer[..(name.Length + 1)];
     }
 
-    private static ReadOnlySpan<byte> FormatFd(SafeFileHandle handle, Span<byte> buffer)
+    /// <summary>
+    /// The <c>/proc/self/fd/N</c> name of an O_PATH handle. It holds a reference on the handle until disposed, so a
+    /// FORGET on another thread cannot close the fd and let an unrelated open reuse its number while the name is in
+    /// use: the name always means the inode the caller checked.
+    /// </summary>
+    private ref struct MagicLinkName
     {
-        int fd = (int)handle.DangerousGetHandle();
-        fd.TryFormat(buffer, out int written, provider: CultureInfo.InvariantCulture);
-        buffer[written] = 0;
-        return buffer[..(written + 1)];
+        private readonly SafeFileHandle _handle;
+        private bool _referenced;
+
+        public MagicLinkName(SafeFileHandle handle, Span<byte> buffer)
+        {
+            _handle = handle;
+            handle.DangerousAddRef(ref _referenced);
+            int fd = (int)handle.DangerousGetHandle();
+            fd.TryFormat(buffer, out int written, provider: CultureInfo.InvariantCulture);
+            buffer[written] = 0;
+            Bytes = buffer[..(written + 1)];
+        }
+
+        public ReadOnlySpan<byte> Bytes { get; }
+
+        public void Dispose()
+        {
+            if (_referenced)
+            {
+                _referenced = false;
+                _handle.DangerousRelease();
+            }
+        }
     }
 }
