@@ -104,6 +104,11 @@ public sealed partial class VirtioGpuDevice
         {
             return Reject(header, GpuResponseType.ErrInvalidParameter, exception.Message);
         }
+        catch (IOException exception)
+        {
+            // The context could not get host memory (memfd, ftruncate): the guest's allocation fails, not the device.
+            return Reject(header, GpuResponseType.ErrOutOfMemory, exception.Message);
+        }
 
         if (blob is null)
         {
@@ -241,7 +246,7 @@ public sealed partial class VirtioGpuDevice
         // arithmetic, so no guest value can wrap the sum.
         UInt128 rowBytes = (UInt128)width * GpuLayout.BytesPerPixel;
         UInt128 end = offset + ((UInt128)stride * (height - 1)) + rowBytes;
-        if (stride < rowBytes || end > blob.Size)
+        if (stride < rowBytes || stride > int.MaxValue || end > blob.Size)
         {
             return Reject(header, GpuResponseType.ErrInvalidParameter, $"a {width}x{height} framebuffer with stride {stride} at offset {offset} does not fit blob {id} (0x{blob.Size:x} bytes)");
         }

@@ -219,6 +219,21 @@ public sealed partial class VirtioGpuDevice
         return pushed;
     }
 
+    private void DetachFromContexts(uint resourceId)
+    {
+        foreach (IGpuContext? context in _contexts.Values)
+        {
+            try
+            {
+                context?.DetachResource(resourceId);
+            }
+            catch (VirtioProtocolException)
+            {
+                // A context that never had the resource may say so; nothing to undo.
+            }
+        }
+    }
+
     private void ResetContexts()
     {
         foreach (IGpuContext? context in _contexts.Values)

@@ -536,6 +536,9 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             }
         }
 
+        // Contexts let go of the resource before its memory goes (a guest may unref without detaching), so none
+        // reads a released blob or a freed backing.
+        DetachFromContexts(id);
         if (resource is GpuBlobResource blob)
         {
             ReleaseBlob(blob);

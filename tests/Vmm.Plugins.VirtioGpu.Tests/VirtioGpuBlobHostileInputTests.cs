@@ -100,6 +100,9 @@ public sealed class VirtioGpuBlobHostileInputTests : IDisposable
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(SetScanoutBlob(0, 1, (0, 0, 16, 16), uint.MaxValue, 16, 2, 64, 0)));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(SetScanoutBlob(0, 1, (0, 0, 16, 16), 16, 16, 5, 64, 0)));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(SetScanoutBlob(0, 1, (8, 8, 16, 16), 16, 16, 2, 64, 0)));
+
+        // One row fits any stride; a stride beyond int.MaxValue would still be a negative display stride.
+        Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(SetScanoutBlob(0, 1, (0, 0, 16, 1), 16, 1, 2, 0x8000_0000, 0)));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(SetScanoutBlob(0, 1, (uint.MaxValue, 0, 2, 16), 16, 16, 2, 64, 0)));
         Assert.Equal(GpuGuest.ErrInvalidParameter, _guest.SendType(SetScanoutBlob(0, 1, (0, 0, 0, 16), 16, 16, 2, 64, 0)));
         Assert.Equal(GpuGuest.ErrInvalidScanoutId, _guest.SendType(SetScanoutBlob(16, 1, (0, 0, 16, 16), 16, 16, 2, 64, 0)));

@@ -72,6 +72,12 @@ public sealed class VirtioGpuContextTests : IDisposable
         Assert.Equal(GpuGuest.ErrInvalidContextId, _guest.SendType(With(Header(0x0202, 32, contextId: 5), 24, 7)));
         Assert.Equal([7u], context.Attached);
 
+        // An unref without a detach first still takes the resource away from the context, before its memory goes.
+        _guest.SendType(Create2D(8, 2, 4, 4));
+        Assert.Equal(GpuGuest.OkNoData, _guest.SendType(With(Header(0x0202, 32, contextId: 2), 24, 8)));
+        Assert.Equal(GpuGuest.OkNoData, _guest.SendType(Unref(8)));
+        Assert.Equal([7u], context.Attached);
+
         Assert.Equal(GpuGuest.OkNoData, _guest.SendType(Header(0x0201, 24, contextId: 2)));
         Assert.True(context.Disposed);
         Assert.Equal(GpuGuest.ErrInvalidContextId, _guest.SendType(Header(0x0201, 24, contextId: 2)));
