@@ -91,8 +91,9 @@ public sealed class PngSink : IDisplaySnapshotSink
             return null;
         }
 
-        // A reader polling for the file never sees half of it.
-        string temporary = path + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // A reader polling for the file never sees half of it; a name of its own per request, so two screenshots to
+        // one path never write (or rename) each other's file.
+        string temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
         try
         {
             await File.WriteAllBytesAsync(temporary, encoded.Png, cancellationToken).ConfigureAwait(false);

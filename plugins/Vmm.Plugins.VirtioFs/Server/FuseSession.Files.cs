@@ -29,6 +29,12 @@ internal sealed partial class FuseSession
             return inode.IsDirectory ? -Errno.EISDIR : -Errno.EACCES;
         }
 
+        if (inode.IsKernelInterface)
+        {
+            // A procfs or sysfs file bind-mounted into the share is the host kernel's, not the guest's to read.
+            return -Errno.EACCES;
+        }
+
         int openFlags = HostFileSystem.SanitizeOpenFlags((int)flags) & ~HostFileSystem.DirectoryOnlyFlag;
         bool writable = HostFileSystem.WantsWrite(openFlags);
         if (writable && _readOnly)

@@ -32,6 +32,9 @@ internal readonly record struct HostFileSystemStatus(
         0x65735543,         // FUSE_CTL_SUPER_MAGIC
         0x1cd1,             // DEVPTS_SUPER_MAGIC
         0x6e736673,         // NSFS_MAGIC
+        0x19800202,         // MQUEUE_MAGIC
+        0x67596969,         // RPCAUTH_GSSMAGIC (rpc_pipefs)
+        0x0187,             // AUTOFS_SUPER_MAGIC: a lookup can trigger a mount and block the request thread
     ];
 
     /// <summary>Whether this is one of the kernel's interface file systems (procfs, sysfs, debugfs, cgroup, ...).</summary>
