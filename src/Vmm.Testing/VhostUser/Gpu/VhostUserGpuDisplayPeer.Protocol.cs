@@ -96,8 +96,8 @@ public sealed partial class VhostUserGpuDisplayPeer
             case VhostUserGpuRequest.DmabufUpdate:
                 RequireSize(header, VhostUserGpuUpdate.Length);
                 RequireScanoutId(VhostUserGpuUpdate.Read(payload).ScanoutId);
-                SendReply(header.Request, 0);
                 Count(ref _dmabufUpdates);
+                SendReply(header.Request, 0);
                 break;
             default:
                 ThrowProtocol($"Request {(uint)header.Request} is not a vhost-user-gpu request.");
@@ -203,8 +203,9 @@ public sealed partial class VhostUserGpuDisplayPeer
         BinaryPrimitives.WriteUInt32LittleEndian(mode[8..], (uint)PreferredWidth);
         BinaryPrimitives.WriteUInt32LittleEndian(mode[12..], (uint)PreferredHeight);
         BinaryPrimitives.WriteUInt32LittleEndian(mode[16..], 1);
-        SendReply(VhostUserGpuRequest.GetDisplayInfo, DisplayInfoLength);
+        // Counted before the reply leaves, so whoever reads the reply also sees the count.
         Count(ref _displayInfoRequests);
+        SendReply(VhostUserGpuRequest.GetDisplayInfo, DisplayInfoLength);
     }
 
     private void ReplyEdid(uint scanoutId)
@@ -220,8 +221,8 @@ public sealed partial class VhostUserGpuDisplayPeer
         BinaryPrimitives.WriteUInt32LittleEndian(response, RespOkEdid);
         BinaryPrimitives.WriteUInt32LittleEndian(response[ControlHeaderLength..], (uint)_edid.Length);
         _edid.CopyTo(response[(ControlHeaderLength + 8)..]);
-        SendReply(VhostUserGpuRequest.GetEdid, EdidResponseLength);
         Count(ref _edidRequests);
+        SendReply(VhostUserGpuRequest.GetEdid, EdidResponseLength);
     }
 
     private void MoveCursor(ReadOnlySpan<byte> position, bool visible)
