@@ -118,30 +118,35 @@ internal sealed class VncConnection : IDisposable
     {
         lock (_stateLock)
         {
-            if (_fullPending)
+            // With a full update owed there is nothing to record, but the sender is still woken: after a mode change
+            // it waits for the first frame of the new size, and this may be it.
+            if (!_fullPending)
             {
-                return;
-            }
-
-            if (_damage.Count == MaxDamageRects)
-            {
-                // Too many small rects: one bounding box is cheaper than the bookkeeping.
-                DamageRect box = rect;
-                foreach (DamageRect r in _damage)
-                {
-                    box = Union(box, r);
-                }
-
-                _damage.Clear();
-                _damage.Add(box);
-            }
-            else
-            {
-                _damage.Add(rect);
+                AddDamageLocked(rect);
             }
         }
 
         Signal();
+    }
+
+    private void AddDamageLocked(DamageRect rect)
+    {
+        if (_damage.Count == MaxDamageRects)
+        {
+            // Too many small rects: one bounding box is cheaper than the bookkeeping.
+            DamageRect box = rect;
+            foreach (DamageRect r in _damage)
+            {
+                box = Union(box, r);
+            }
+
+            _damage.Clear();
+            _damage.Add(box);
+        }
+        else
+        {
+            _damage.Add(rect);
+        }
     }
 
     /// <summary>
