@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Core.Control;
@@ -70,9 +71,41 @@ public sealed class KvmPlatformTests
             await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
 
-        await vmm.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        try
+        {
+            await vmm.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // Seen once in a loaded CI run and never alone: say where it hung (a dump of its threads) before failing.
+            string dump = await DescribeThreadsAsync(vmm.Id);
+            vmm.Kill(entireProcessTree: true);
+            Assert.Fail($"vmm did not exit within 30 s of SIGINT. stderr: {await stderr}\n{dump}");
+        }
+
         Assert.True(vmm.ExitCode == 130, $"exit code {vmm.ExitCode}; stderr: {await stderr}");
         Assert.Contains("interrupted", await stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> DescribeThreadsAsync(int pid)
+    {
+        var lines = new System.Text.StringBuilder();
+        try
+        {
+            foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                string name = (await File.ReadAllTextAsync(Path.Combine(task, "comm"))).Trim();
+                string wchan = await File.ReadAllTextAsync(Path.Combine(task, "wchan"));
+                string state = File.ReadLines(Path.Combine(task, "status")).FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal)) ?? "";
+                lines.Append(CultureInfo.InvariantCulture, $"{Path.GetFileName(task)} {name} {state} wchan={wchan}\n");
+            }
+        }
+        catch (IOException exception)
+        {
+            lines.Append(exception.Message);
+        }
+
+        return lines.ToString();
     }
 
     [Fact]
