@@ -85,16 +85,8 @@ public sealed partial class VirtioFsLinuxGuestTests
                 "$.devices[0]");
             var spec = new VmSpec(machine, PlatformKind.Qemu, [fs], null, null, work);
 
-            using var console = new StringWriter();
-            TextWriter serial = TextWriter.Synchronized(console);
-            var platform = new QemuPlatform(new QemuPlatformOptions { Accelerator = QemuAccelerator.Tcg, SerialOutput = serial });
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(180));
-            VmRunResult result = await platform.RunAsync(spec, TestVm.Context(), timeout.Token);
-
-            string output = console.ToString();
-            TestContext.Current.TestOutputHelper?.WriteLine($"QEMU {qemu.Version}, guest console:\n{output}");
-            Assert.False(timeout.IsCancellationRequested, "The guest did not power off within 180 s.");
+            (VmRunResult result, string output, bool timedOut) = await TestVm.RunUnderQemuAsync(spec, qemu.Version, TimeSpan.FromSeconds(180));
+            Assert.False(timedOut, "The guest did not power off within 180 s.");
             Assert.Equal(VmRunOutcome.Stopped, result.Outcome);
             Assert.Contains($"share {Tag} mounted at /mnt/share", output, StringComparison.Ordinal);
             Assert.Contains("GUEST-DONE", output, StringComparison.Ordinal);
