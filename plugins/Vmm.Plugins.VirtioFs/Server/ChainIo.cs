@@ -19,51 +19,24 @@ internal sealed unsafe class ChainIo
 
     /// <summary>Reads up to <paramref name="size"/> bytes at <paramref name="fileOffset"/> into the writable part from <paramref name="chainOffset"/>; stops at end of file.</summary>
     public int ReadFile(SafeFileHandle file, long fileOffset, int size, DescriptorChain chain, long chainOffset)
-    {
-        if (TryGather(chain.Writable, chain, chainOffset, size, out int count))
-        {
-            return (int)HostFileSystem.ReadAt(file, _segments.AsSpan(0, count), fileOffset);
-        }
-
-        int done = 0;
-        foreach (GuestBuffer buffer in chain.Writable)
-        {
-            if (done == size)
-            {
-                break;
-            }
-
-            if (chainOffset >= buffer.Length)
-            {
-                chainOffset -= buffer.Length;
-                continue;
-            }
-
-            int wanted = (int)Math.Min(Math.Min(buffer.Length - chainOffset, size - done), _bounce.Length);
-            ulong address = buffer.Address + (ulong)chainOffset;
-            chainOffset = 0;
-            int got = HostFileSystem.ReadAt(file, _bounce.AsSpan(0, wanted), fileOffset + done);
-            chain.Memory.Write(address, _bounce.AsSpan(0, got));
-            done += got;
-            if (got < wanted || wanted < buffer.Length)
-            {
-                break;
-            }
-        }
-
-        return done;
-    }
+        => TryGather(chain.Writable, chain, chainOffset, size, out int count)
+            ? (int)HostFileSystem.ReadAt(file, _segments.AsSpan(0, count), fileOffset)
+            : Bounce(file, fileOffset, size, chain, chainOffset, intoGuest: true);
 
     /// <summary>Writes <paramref name="size"/> bytes from the readable part at <paramref name="chainOffset"/> to <paramref name="fileOffset"/>.</summary>
     public int WriteFile(SafeFileHandle file, long fileOffset, int size, DescriptorChain chain, long chainOffset)
-    {
-        if (TryGather(chain.Readable, chain, chainOffset, size, out int count))
-        {
-            return (int)HostFileSystem.WriteAt(file, _segments.AsSpan(0, count), fileOffset);
-        }
+        => TryGather(chain.Readable, chain, chainOffset, size, out int count)
+            ? (int)HostFileSystem.WriteAt(file, _segments.AsSpan(0, count), fileOffset)
+            : Bounce(file, fileOffset, size, chain, chainOffset, intoGuest: false);
 
+    /// <summary>
+    /// The slow path: one descriptor at a time through the bounce buffer, in either direction; stops at a short
+    /// read or write.
+    /// </summary>
+    private int Bounce(SafeFileHandle file, long fileOffset, int size, DescriptorChain chain, long chainOffset, bool intoGuest)
+    {
         int done = 0;
-        foreach (GuestBuffer buffer in chain.Readable)
+        foreach (GuestBuffer buffer in intoGuest ? chain.Writable : chain.Readable)
         {
             if (done == size)
             {
@@ -79,10 +52,21 @@ internal sealed unsafe class ChainIo
             int wanted = (int)Math.Min(Math.Min(buffer.Length - chainOffset, size - done), _bounce.Length);
             ulong address = buffer.Address + (ulong)chainOffset;
             chainOffset = 0;
-            chain.Memory.Read(address, _bounce.AsSpan(0, wanted));
-            int put = HostFileSystem.WriteAt(file, _bounce.AsSpan(0, wanted), fileOffset + done);
-            done += put;
-            if (put < wanted || wanted < buffer.Length)
+            Span<byte> bounce = _bounce.AsSpan(0, wanted);
+            int moved;
+            if (intoGuest)
+            {
+                moved = HostFileSystem.ReadAt(file, bounce, fileOffset + done);
+                chain.Memory.Write(address, bounce[..moved]);
+            }
+            else
+            {
+                chain.Memory.Read(address, bounce);
+                moved = HostFileSystem.WriteAt(file, bounce, fileOffset + done);
+            }
+
+            done += moved;
+            if (moved < wanted || wanted < buffer.Length)
             {
                 break;
             }
