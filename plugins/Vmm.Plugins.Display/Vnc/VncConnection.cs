@@ -498,9 +498,8 @@ internal sealed class VncConnection : IDisposable
             }
 
             _out.SetLength(0);
-            var header = new byte[4];
-            header[0] = 0;
-            _out.Write(header);
+            // FramebufferUpdate: message type 0, padding, then the rectangle count, patched in below.
+            _out.Write([0, 0, 0, 0]);
             int rects = 0;
             if (sendSize)
             {
