@@ -32,6 +32,18 @@ if [ "$skipped" -gt 0 ]; then
         | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
 fi
 
+if [ "$failed" -gt 0 ]; then
+    # Repeated here because CI shows only the tail of the run.
+    echo
+    echo "Failed tests and why (the first lines of each message and stack):"
+    awk '/<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); print "  " name; want = 1; lines = 0; next }
+         want && /<Message>/ { sub(/.*<Message>/, ""); inmsg = 1 }
+         want && inmsg { done = sub(/<\/Message>.*/, ""); if (lines < 12) print "    " $0; lines++; if (done) { inmsg = 0; stack = 0 } next }
+         want && /<StackTrace>/ { sub(/.*<StackTrace>/, ""); instack = 1 }
+         want && instack { done = sub(/<\/StackTrace>.*/, ""); if (stack < 4) print "    " $0; stack++; if (done) { want = 0; instack = 0 } }' "${trx[@]}" \
+        | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g' -e 's/&#xD;//g' -e 's/&#xA;//g'
+fi
+
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
     # dotnet test failed without a failing test result (a crashed test host, a build error): count it.
     failed=1

@@ -4,7 +4,11 @@ namespace Vmm.Cli;
 public static class Program
 {
     /// <summary>Runs vmm with the console's streams; a guest's serial console is the terminal.</summary>
-    public static Task<int> Main(string[] args) => VmmCommand.RunAsync(args, CliContext.CreateDefault(Console.Out, Console.Error, inheritConsole: true));
+    public static async Task<int> Main(string[] args)
+    {
+        using TerminationSignals signals = TerminationSignals.Register();
+        return await VmmCommand.RunAsync(args, CliContext.CreateDefault(Console.Out, Console.Error, inheritConsole: true), signals.Token).ConfigureAwait(false);
+    }
 
     /// <summary>Runs vmm with <paramref name="output"/> and <paramref name="error"/> as its stdout and stderr (a guest's console goes to <paramref name="output"/>).</summary>
     public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default) =>

@@ -10,7 +10,7 @@ internal static class VmmCommand
     /// <summary>The name of the global <c>--verbose</c> option.</summary>
     public const string VerboseOptionName = "--verbose";
 
-    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code. Cancelling is Ctrl-C.</summary>
+    /// <summary>Parses and runs <paramref name="args"/>; returns the exit code. Cancelling <paramref name="cancellationToken"/> is Ctrl-C.</summary>
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
         RootCommand root = Create(context);
@@ -32,8 +32,9 @@ internal static class VmmCommand
             Error = context.Error,
             EnableDefaultExceptionHandler = false,
 
-            // Ctrl-C cancels the command; QEMU then gets QMP quit and up to 5 s to exit before it is killed.
-            ProcessTerminationTimeout = TimeSpan.FromSeconds(15),
+            // Ctrl-C and SIGTERM arrive as cancellationToken (TerminationSignals, registered before parsing); QEMU
+            // then gets QMP quit and up to 5 s to exit before it is killed.
+            ProcessTerminationTimeout = null,
         };
         try
         {
