@@ -10,7 +10,7 @@ public static class ContractVersion
     public const int Major = 1;
 
     /// <summary>Incremented on an additive change (a new interface, a new default interface method).</summary>
-    public const int Minor = 1;
+    public const int Minor = 2;
 
     /// <summary>The version as <c>Major.Minor</c>.</summary>
     public static Version Current { get; } = new(Major, Minor);

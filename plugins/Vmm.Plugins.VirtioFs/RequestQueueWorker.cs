@@ -7,7 +7,7 @@ using Vmm.Plugins.VirtioFs.Server;
 namespace Vmm.Plugins.VirtioFs;
 
 /// <summary>
-/// The thread of one virtio-fs request queue. The device worker only wakes it (<see cref="Schedule"/>), so a
+/// The thread of one virtio-fs request queue. The notifier (or the device worker) only wakes it (<see cref="Schedule"/>), so a
 /// request that sits in a slow system call holds up neither the hiprio queue (FORGETs, served on the device
 /// worker) nor the device's other request queues. The thread is dedicated, so per-thread credentials
 /// (supplementary groups dropped once, file-system ids switched around each create) never leak to other work.
@@ -81,6 +81,9 @@ internal sealed class RequestQueueWorker : IDisposable
         Volatile.Write(ref _pending, 1);
         _wake.Set();
     }
+
+    /// <summary>Whether a request broke the queue; the device worker must see it (<see cref="ThrowIfFailed"/>).</summary>
+    public bool HasFailed => Volatile.Read(ref _failure) is not null;
 
     /// <summary>On the device worker: rethrows what broke the queue (a malformed chain), so the device fails as it should.</summary>
     public void ThrowIfFailed()

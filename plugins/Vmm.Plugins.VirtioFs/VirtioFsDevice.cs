@@ -15,9 +15,10 @@ namespace Vmm.Plugins.VirtioFs;
 /// <remarks>
 /// Hiprio is served on the device worker itself; each request queue has a thread of its own
 /// (<see cref="RequestQueueWorker"/>), so request-queue work never blocks hiprio (virtio 1.2 §5.11.6.1) and
-/// request queues never wait for each other. The sessions share one <see cref="FuseConnection"/>.
+/// request queues never wait for each other. A request queue's notification wakes its thread directly
+/// (<see cref="IVirtioDirectNotification"/>). The sessions share one <see cref="FuseConnection"/>.
 /// </remarks>
-public sealed class VirtioFsDevice : IVirtioDevice
+public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
 {
     /// <summary>The meter the device's instruments belong to.</summary>
     public const string MeterName = "Vmm.VirtioFs";
@@ -159,6 +160,27 @@ public sealed class VirtioFsDevice : IVirtioDevice
         {
             worker.Session.BeforeDispatch = hook;
         }
+    }
+
+    /// <summary>
+    /// A request queue's notification wakes its thread from the notifier's thread, without a stop at the device
+    /// worker. Hiprio, and a queue whose thread failed (the worker must fail the device), go the usual way.
+    /// </summary>
+    public bool TryNotifyDirectly(int queueIndex)
+    {
+        if (queueIndex <= 0 || queueIndex > _workers.Length)
+        {
+            return false;
+        }
+
+        RequestQueueWorker worker = _workers[queueIndex - 1];
+        if (worker.HasFailed)
+        {
+            return false;
+        }
+
+        worker.Schedule();
+        return true;
     }
 
     /// <summary>Hiprio is answered here, on the device worker; a request queue's own thread is woken.</summary>

@@ -103,10 +103,10 @@ public sealed class RunCommandTests : IDisposable
         CliResult stop = await new CliRunner().RunAsync("ctl", "--socket", socket, "stop");
         CliResult ran = await run;
 
-        Assert.Equal(0, status.ExitCode);
+        Assert.True(status.ExitCode == 0, $"ctl status exit {status.ExitCode}; stdout: {status.Out}; stderr: {status.Error}");
         Assert.Equal("""{"v":1,"id":1,"ok":true,"result":{"state":"running","platform":"qemu","uptimeSeconds":0,"vcpus":1,"memoryBytes":268435456,"devices":[]}}""", status.Out.Trim());
-        Assert.Equal(0, stop.ExitCode);
-        Assert.Equal(0, ran.ExitCode);
+        Assert.True(stop.ExitCode == 0, $"ctl stop exit {stop.ExitCode}; stdout: {stop.Out}; stderr: {stop.Error}");
+        Assert.True(ran.ExitCode == 0, $"run exit {ran.ExitCode}; stderr: {ran.Error}");
         Assert.False(File.Exists(socket));
     }
 

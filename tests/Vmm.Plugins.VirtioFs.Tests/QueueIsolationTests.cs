@@ -106,6 +106,25 @@ public sealed class QueueIsolationTests : IDisposable
         Assert.Equal(-Errno.EINVAL, reply.Error);
     }
 
+    [Fact]
+    public void AChainOutsideGuestMemoryOnARequestQueueFailsTheDeviceAndAResetRecoversIt()
+    {
+        using FuseTestClient client = FuseTestClient.Start(_share.Share);
+        client.Init().Ok();
+
+        // The notification wakes the queue's thread directly; what that thread meets must still fail the device.
+        GuestBuffer reply = client.Machine.AllocateBuffer(4096);
+        client.Driver.Submit(FuseTestClient.RequestQueue, [new GuestBuffer(1UL << 40, 64)], [new GuestBuffer(reply.Address, 4096)]);
+        Assert.True(
+            SpinWait.SpinUntil(() => (client.Driver.ReadStatus() & Vmm.Core.Virtio.Pci.VirtioDeviceStatus.DeviceNeedsReset) != 0, s_timeout),
+            $"The device did not ask for a reset (status 0x{client.Driver.ReadStatus():x2}).");
+
+        client.Driver.Reset();
+        client.Driver.Initialize();
+        client.Init().Ok();
+        client.GetAttr(1).Ok();
+    }
+
     private static byte[] Header(FuseOpcode opcode, ulong node, byte[] args)
     {
         byte[] request = new byte[40 + args.Length];

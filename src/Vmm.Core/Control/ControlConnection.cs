@@ -23,17 +23,20 @@ internal sealed class ControlConnection
         _logger = logger;
     }
 
-    /// <summary>Serves the client until it disconnects or <paramref name="cancellationToken"/> fires.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Serves the client until it disconnects or <paramref name="stopping"/> fires; a reply computed by then is still
+    /// written, until <paramref name="closing"/> fires.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stopping, CancellationToken closing)
     {
         ControlLog.ClientConnected(_logger, _id);
         await using NetworkStream stream = new(_socket, ownsSocket: true);
         PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
         try
         {
-            await ServeAsync(reader, stream, cancellationToken).ConfigureAwait(false);
+            await ServeAsync(reader, stream, stopping, closing).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
         catch (IOException ex)
@@ -47,7 +50,7 @@ internal sealed class ControlConnection
         }
     }
 
-    private async Task ServeAsync(PipeReader reader, Stream stream, CancellationToken cancellationToken)
+    private async Task ServeAsync(PipeReader reader, Stream stream, CancellationToken cancellationToken, CancellationToken closing)
     {
         // After an oversize line, skip bytes up to its newline.
         bool discarding = false;
@@ -66,12 +69,12 @@ internal sealed class ControlConnection
                 byte[] reply = line.Length > ControlProtocol.MaxLineBytes
                     ? LineTooLong()
                     : await AnswerAsync(line, cancellationToken).ConfigureAwait(false);
-                await stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(reply, closing).ConfigureAwait(false);
             }
 
             if (!discarding && buffer.Length > ControlProtocol.MaxLineBytes)
             {
-                await stream.WriteAsync(LineTooLong(), cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(LineTooLong(), closing).ConfigureAwait(false);
                 discarding = true;
             }
 

@@ -15,7 +15,12 @@ public sealed class ControlServer : IAsyncDisposable
 {
     private readonly ControlCommandRegistry _commands;
     private readonly ILogger _logger;
+    // A reply already being written (the answer to "stop", which ends the run and so stops this server) gets this
+    // long to reach its client; a client that stopped reading cannot hold the VMM's exit longer.
+    private static readonly TimeSpan s_replyGrace = TimeSpan.FromSeconds(2);
+
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<long, Task> _connections = new();
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
@@ -77,7 +82,10 @@ public sealed class ControlServer : IAsyncDisposable
         _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
     }
 
-    /// <summary>Stops accepting, ends every connection and removes the socket file.</summary>
+    /// <summary>
+    /// Stops accepting and reading requests, lets replies in flight reach their clients (for a short grace period),
+    /// ends every connection and removes the socket file.
+    /// </summary>
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
@@ -88,7 +96,9 @@ public sealed class ControlServer : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener?.Dispose();
         await _acceptLoop.ConfigureAwait(false);
+        _closing.CancelAfter(s_replyGrace);
         await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        _closing.Dispose();
         if (_listener is not null)
         {
             File.Delete(SocketPath);
@@ -117,16 +127,16 @@ public sealed class ControlServer : IAsyncDisposable
 
             long id = Interlocked.Increment(ref _nextConnectionId);
             ControlConnection connection = new(id, client, _commands, _logger);
-            _connections[id] = RunConnectionAsync(id, connection, cancellationToken);
+            _connections[id] = RunConnectionAsync(id, connection, cancellationToken, _closing.Token);
         }
     }
 
-    private async Task RunConnectionAsync(long id, ControlConnection connection, CancellationToken cancellationToken)
+    private async Task RunConnectionAsync(long id, ControlConnection connection, CancellationToken stopping, CancellationToken closing)
     {
         await Task.Yield();
         try
         {
-            await connection.RunAsync(cancellationToken).ConfigureAwait(false);
+            await connection.RunAsync(stopping, closing).ConfigureAwait(false);
         }
         finally
         {

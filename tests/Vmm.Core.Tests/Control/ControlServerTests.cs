@@ -166,6 +166,26 @@ public sealed class ControlServerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AReplyComputedAsTheServerStops_StillReachesTheClient()
+    {
+        // As "stop" does in vmm run: the command ends the run, and the end of the run stops this server.
+        Task? stopping = null;
+        _commands.Add(new DelegateCommand("last-word", async (_, cancellationToken) =>
+        {
+            stopping = _server.StopAsync();
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            return new JsonObject { ["said"] = true };
+        }));
+        await using ControlClient client = await ConnectAsync();
+
+        ControlResponse reply = await client.SendAsync("last-word", cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(reply.Result.GetProperty("said").GetBoolean());
+        await stopping!.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.False(File.Exists(_server.SocketPath));
+    }
+
+    [Fact]
     public async Task Stop_RemovesTheSocketFile_AndClosesConnections()
     {
         await using ControlClient client = await ConnectAsync();

@@ -15,6 +15,7 @@ namespace Vmm.Core.Virtio.Execution;
 public sealed class VirtioDeviceWorker : IDisposable
 {
     private readonly IVirtioDevice _device;
+    private readonly IVirtioDirectNotification? _direct;
     private readonly ILogger _logger;
     private readonly long[] _pending;
     private readonly int _queueCount;
@@ -23,6 +24,7 @@ public sealed class VirtioDeviceWorker : IDisposable
     private readonly ManualResetEventSlim _resetDone = new(false);
     private readonly object _controlLock = new();
     private IVirtioDeviceContext? _activation;
+    private Exception? _directFailure;
     private volatile bool _resetRequested;
     private volatile bool _disposed;
     private volatile bool _failed;
@@ -33,6 +35,7 @@ public sealed class VirtioDeviceWorker : IDisposable
     {
         ArgumentNullException.ThrowIfNull(device);
         _device = device;
+        _direct = device as IVirtioDirectNotification;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<VirtioDeviceWorker>();
         _queueCount = device.QueueMaxSizes.Count;
         _pending = new long[Math.Max(1, (_queueCount + 63) / 64)];
@@ -59,10 +62,19 @@ public sealed class VirtioDeviceWorker : IDisposable
         _wake.Set();
     }
 
-    /// <summary>Wakes the worker for <paramref name="queueIndex"/>. Safe from any thread; allocates nothing.</summary>
+    /// <summary>
+    /// Wakes the worker for <paramref name="queueIndex"/>, or, for a device that serves the queue on a thread of its
+    /// own (<see cref="IVirtioDirectNotification"/>) and is active, that thread directly. Safe from any thread;
+    /// allocates nothing.
+    /// </summary>
     public void Notify(int queueIndex)
     {
         if ((uint)queueIndex >= (uint)_queueCount)
+        {
+            return;
+        }
+
+        if (_direct is not null && IsActive && !_resetRequested && TryNotifyDirectly(queueIndex))
         {
             return;
         }
@@ -113,6 +125,21 @@ public sealed class VirtioDeviceWorker : IDisposable
         _resetDone.Dispose();
     }
 
+    private bool TryNotifyDirectly(int queueIndex)
+    {
+        try
+        {
+            return _direct!.TryNotifyDirectly(queueIndex);
+        }
+#pragma warning disable CA1031 // On the notifier's thread: handed to the worker, which fails the device as for any device bug.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Interlocked.CompareExchange(ref _directFailure, exception, null);
+            return false;
+        }
+    }
+
     private void Run()
     {
         while (true)
@@ -142,6 +169,11 @@ public sealed class VirtioDeviceWorker : IDisposable
                         Interlocked.Or(ref _pending[i], -1L);
                     }
                 }
+            }
+
+            if (Interlocked.Exchange(ref _directFailure, null) is Exception directFailure && _active && !_failed)
+            {
+                Fail("TryNotifyDirectly", directFailure);
             }
 
             if (!_active || _failed)
@@ -204,16 +236,22 @@ public sealed class VirtioDeviceWorker : IDisposable
         catch (Exception exception)
 #pragma warning restore CA1031
         {
-            _failed = true;
-            VirtioDeviceWorkerLog.DeviceFailed(_logger, exception, _device.Id, _device.DeviceType, operation);
-            Failed?.Invoke(exception);
+            Fail(operation, exception);
             return false;
         }
+    }
+
+    private void Fail(string operation, Exception exception)
+    {
+        _failed = true;
+        VirtioDeviceWorkerLog.DeviceFailed(_logger, exception, _device.Id, _device.DeviceType, operation);
+        Failed?.Invoke(exception);
     }
 
     private void ResetOnWorker()
     {
         ClearPending();
+        Volatile.Write(ref _directFailure, null);
         Volatile.Write(ref _active, false);
         Volatile.Write(ref _activation, null);
         try

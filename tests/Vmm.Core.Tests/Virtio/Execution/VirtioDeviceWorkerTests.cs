@@ -72,9 +72,83 @@ public sealed class VirtioDeviceWorkerTests
         Assert.Throws<ObjectDisposedException>(worker.Reset);
     }
 
+    [Fact]
+    public void An_active_device_with_queue_threads_is_woken_on_the_notifying_thread()
+    {
+        var device = new DirectDevice(queues: 2) { DirectQueues = [1] };
+        using var worker = new VirtioDeviceWorker(device);
+        worker.Notify(1); // before activation: the worker's way (and dropped), never the device's thread
+        worker.Activate(new NullContext());
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 2, s_timeout));
+        Assert.Empty(device.DirectNotifications);
+
+        worker.Notify(1);
+        Assert.Equal([(1, Environment.CurrentManagedThreadId)], device.DirectNotifications);
+
+        worker.Notify(0); // a queue without a thread of its own: ProcessQueue on the worker
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 3, s_timeout));
+        Assert.Equal(0, device.Processed.Last());
+        Assert.Single(device.DirectNotifications);
+
+        worker.Reset();
+        worker.Notify(1); // reset: the worker's way again until the next activation
+        worker.Reset();
+        Assert.Single(device.DirectNotifications);
+    }
+
+    [Fact]
+    public void A_throwing_direct_notification_fails_the_device_on_its_worker()
+    {
+        var device = new DirectDevice(queues: 2) { DirectQueues = [1] };
+        using var worker = new VirtioDeviceWorker(device);
+        var failures = new List<(Exception Exception, int Thread)>();
+        worker.Failed += e => failures.Add((e, Environment.CurrentManagedThreadId));
+        worker.Activate(new NullContext());
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 2, s_timeout));
+
+        device.ThrowOnDirect = true;
+        worker.Notify(1); // must not throw here, on the notifier's thread
+
+        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
+        Assert.IsType<GuestMemoryLikeException>(Assert.Single(failures).Exception);
+        Assert.NotEqual(Environment.CurrentManagedThreadId, failures[0].Thread);
+
+        worker.Reset();
+        Assert.False(worker.IsFailed);
+    }
+
     private sealed class GuestMemoryLikeException(string message) : Exception(message);
 
-    private sealed class ScriptedDevice(int queues) : IVirtioDevice
+    private sealed class DirectDevice(int queues) : ScriptedDevice(queues), IVirtioDirectNotification
+    {
+        public required int[] DirectQueues { get; init; }
+
+        public bool ThrowOnDirect { get; set; }
+
+        public List<(int Queue, int Thread)> DirectNotifications { get; } = [];
+
+        public bool TryNotifyDirectly(int queueIndex)
+        {
+            if (ThrowOnDirect)
+            {
+                throw new GuestMemoryLikeException("direct boom");
+            }
+
+            if (!DirectQueues.Contains(queueIndex))
+            {
+                return false;
+            }
+
+            lock (DirectNotifications)
+            {
+                DirectNotifications.Add((queueIndex, Environment.CurrentManagedThreadId));
+            }
+
+            return true;
+        }
+    }
+
+    private class ScriptedDevice(int queues) : IVirtioDevice
     {
         private readonly Lock _lock = new();
 
@@ -127,7 +201,7 @@ public sealed class VirtioDeviceWorkerTests
         {
         }
 
-        private void Record(int queue)
+        protected void Record(int queue)
         {
             lock (_lock)
             {
