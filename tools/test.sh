@@ -36,7 +36,8 @@ if [ "$failed" -gt 0 ]; then
     # Repeated here because CI shows only the tail of the run.
     echo
     echo "Failed tests and why (the first lines of each message and stack):"
-    awk '/<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); print "  " name; want = 1; lines = 0; next }
+    awk '/<UnitTestResult / { want = 0; inmsg = 0; instack = 0; stack = 0 }
+         /<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); print "  " name; want = 1; lines = 0; next }
          want && /<Message>/ { sub(/.*<Message>/, ""); inmsg = 1 }
          want && inmsg { done = sub(/<\/Message>.*/, ""); if (lines < 12) print "    " $0; lines++; if (done) { inmsg = 0; stack = 0 } next }
          want && /<StackTrace>/ { sub(/.*<StackTrace>/, ""); instack = 1 }

@@ -48,6 +48,9 @@ internal sealed class RequestQueueWorker : IDisposable
 
     public FuseSession Session => _session;
 
+    /// <summary>Whether a request broke the queue; the device worker must see it (<see cref="ThrowIfFailed"/>).</summary>
+    public bool HasFailed => Volatile.Read(ref _failure) is not null;
+
     /// <summary>Serves the queue of <paramref name="context"/> from now on.</summary>
     public void Attach(IVirtioDeviceContext context)
     {
@@ -81,9 +84,6 @@ internal sealed class RequestQueueWorker : IDisposable
         Volatile.Write(ref _pending, 1);
         _wake.Set();
     }
-
-    /// <summary>Whether a request broke the queue; the device worker must see it (<see cref="ThrowIfFailed"/>).</summary>
-    public bool HasFailed => Volatile.Read(ref _failure) is not null;
 
     /// <summary>On the device worker: rethrows what broke the queue (a malformed chain), so the device fails as it should.</summary>
     public void ThrowIfFailed()

@@ -6,7 +6,12 @@ public static class Program
     /// <summary>Runs vmm with the console's streams; a guest's serial console is the terminal.</summary>
     public static async Task<int> Main(string[] args)
     {
-        using TerminationSignals signals = TerminationSignals.Register();
+        // As System.CommandLine did: a run that has not stopped 15 s after Ctrl-C (QEMU gets 5 s) ends anyway.
+        using TerminationSignals signals = TerminationSignals.Register(TimeSpan.FromSeconds(15), () =>
+        {
+            Console.Error.WriteLine("vmm: did not stop within 15 s of the signal; exiting");
+            Environment.Exit(ExitCodes.Interrupted);
+        });
         return await VmmCommand.RunAsync(args, CliContext.CreateDefault(Console.Out, Console.Error, inheritConsole: true), signals.Token).ConfigureAwait(false);
     }
 

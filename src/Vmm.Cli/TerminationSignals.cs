@@ -5,18 +5,24 @@ namespace Vmm.Cli;
 /// <summary>
 /// Turns SIGINT (Ctrl-C) and SIGTERM into a cancellation, from before the command line is parsed until vmm returns.
 /// System.CommandLine's own handler is registered only after a command's action has started running, and a signal
-/// in that window (the VM already booting) killed vmm without its clean stop. A second signal is not held back: it
-/// ends the process at once, for a stop that hangs.
+/// in that window (the VM already booting) killed vmm without its clean stop. A stop that hangs does not keep vmm
+/// alive: a second signal is not held back (the runtime's default ends the process), and the force-exit action
+/// runs a while after the first.
 /// </summary>
 internal sealed class TerminationSignals : IDisposable
 {
     private readonly CancellationTokenSource _cancellation = new();
     private readonly PosixSignalRegistration _interrupt;
     private readonly PosixSignalRegistration _terminate;
+    private readonly TimeSpan _forceExitAfter;
+    private readonly Action _forceExit;
+    private Timer? _forceExitTimer;
     private int _received;
 
-    private TerminationSignals()
+    private TerminationSignals(TimeSpan forceExitAfter, Action forceExit)
     {
+        _forceExitAfter = forceExitAfter;
+        _forceExit = forceExit;
         _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
     }
@@ -24,14 +30,19 @@ internal sealed class TerminationSignals : IDisposable
     /// <summary>Cancelled by the first SIGINT or SIGTERM.</summary>
     public CancellationToken Token => _cancellation.Token;
 
-    /// <summary>Starts turning the signals into <see cref="Token"/>'s cancellation.</summary>
-    public static TerminationSignals Register() => new();
+    /// <summary>Starts turning the signals into <see cref="Token"/>'s cancellation; <paramref name="forceExit"/> runs <paramref name="forceExitAfter"/> after the first signal.</summary>
+    public static TerminationSignals Register(TimeSpan forceExitAfter, Action forceExit)
+    {
+        ArgumentNullException.ThrowIfNull(forceExit);
+        return new TerminationSignals(forceExitAfter, forceExit);
+    }
 
+    /// <summary>Stops handling the signals. The token source is left to the collector: a handler may still be running.</summary>
     public void Dispose()
     {
         _interrupt.Dispose();
         _terminate.Dispose();
-        _cancellation.Dispose();
+        Interlocked.Exchange(ref _forceExitTimer, null)?.Dispose();
     }
 
     private void OnSignal(PosixSignalContext context)
@@ -42,6 +53,15 @@ internal sealed class TerminationSignals : IDisposable
         }
 
         context.Cancel = true;
-        _cancellation.Cancel();
+        _forceExitTimer = new Timer(_ => _forceExit(), null, _forceExitAfter, Timeout.InfiniteTimeSpan);
+        try
+        {
+            _cancellation.Cancel();
+        }
+#pragma warning disable CA1031 // On the runtime's signal thread: a throwing callback must not crash vmm; the command still sees the cancellation.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
     }
 }

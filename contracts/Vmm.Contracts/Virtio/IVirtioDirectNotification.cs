@@ -7,8 +7,10 @@ namespace Vmm.Contracts.Virtio;
 /// queue thread: one thread hand-off less per request, which is what a latency-bound queue pays for.
 /// </summary>
 /// <remarks>
-/// Called only while the device is activated and healthy, from any thread, possibly concurrently with the device's
-/// worker. It must not block and must not touch the queue: it only wakes the thread that owns it.
+/// Called from any thread while the device is activated and healthy, concurrently with the device's worker; a call
+/// may also race a reset or a failure, and must then be harmless (a woken thread finds no queue to serve). It must
+/// not block and must not touch the queue: it only wakes the thread that owns it. A queue the device asks to be
+/// served with <see cref="IVirtioDeviceContext.ScheduleQueue"/> still goes to <see cref="IVirtioDevice.ProcessQueue"/>.
 /// </remarks>
 public interface IVirtioDirectNotification
 {

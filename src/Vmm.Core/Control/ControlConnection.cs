@@ -50,13 +50,13 @@ internal sealed class ControlConnection
         }
     }
 
-    private async Task ServeAsync(PipeReader reader, Stream stream, CancellationToken cancellationToken, CancellationToken closing)
+    private async Task ServeAsync(PipeReader reader, Stream stream, CancellationToken stopping, CancellationToken closing)
     {
         // After an oversize line, skip bytes up to its newline.
         bool discarding = false;
         while (true)
         {
-            ReadResult read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            ReadResult read = await reader.ReadAsync(stopping).ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = read.Buffer;
             while (TryTakeLine(ref buffer, out ReadOnlySequence<byte> line))
             {
@@ -66,9 +66,11 @@ internal sealed class ControlConnection
                     continue;
                 }
 
-                byte[] reply = line.Length > ControlProtocol.MaxLineBytes
-                    ? LineTooLong()
-                    : await AnswerAsync(line, cancellationToken).ConfigureAwait(false);
+                // Lines read before the server began stopping but not yet answered are not run against a VM
+                // that is going away.
+                byte[] reply = line.Length > ControlProtocol.MaxLineBytes ? LineTooLong()
+                    : stopping.IsCancellationRequested ? Stopping(line)
+                    : await AnswerAsync(line, stopping).ConfigureAwait(false);
                 await stream.WriteAsync(reply, closing).ConfigureAwait(false);
             }
 
@@ -92,6 +94,12 @@ internal sealed class ControlConnection
                 return;
             }
         }
+    }
+
+    private static byte[] Stopping(ReadOnlySequence<byte> line)
+    {
+        ControlRequest.TryParse(line.ToArray(), out ControlRequest request, out ControlReplyError? error);
+        return ControlReplyWriter.Failure(error?.Id ?? request.Id, ControlErrorCodes.Cancelled, "the control server is stopping");
     }
 
     private byte[] LineTooLong()

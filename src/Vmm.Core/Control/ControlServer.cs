@@ -13,19 +13,19 @@ namespace Vmm.Core.Control;
 /// </summary>
 public sealed class ControlServer : IAsyncDisposable
 {
-    private readonly ControlCommandRegistry _commands;
-    private readonly ILogger _logger;
     // A reply already being written (the answer to "stop", which ends the run and so stops this server) gets this
     // long to reach its client; a client that stopped reading cannot hold the VMM's exit longer.
     private static readonly TimeSpan s_replyGrace = TimeSpan.FromSeconds(2);
 
+    private readonly ControlCommandRegistry _commands;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<long, Task> _connections = new();
     private Socket? _listener;
     private Task _acceptLoop = Task.CompletedTask;
     private long _nextConnectionId;
-    private int _stopped;
+    private Task? _stop;
 
     /// <summary>Creates a server for <paramref name="socketPath"/>; <see cref="Start"/> binds it.</summary>
     public ControlServer(string socketPath, ControlCommandRegistry commands, ILoggerFactory? loggerFactory = null)
@@ -49,7 +49,7 @@ public sealed class ControlServer : IAsyncDisposable
     /// </summary>
     public void Start()
     {
-        ObjectDisposedException.ThrowIf(_stopped != 0, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _stop) is not null, this);
         if (_listener is not null)
         {
             throw new InvalidOperationException("The control server is already started.");
@@ -84,28 +84,54 @@ public sealed class ControlServer : IAsyncDisposable
 
     /// <summary>
     /// Stops accepting and reading requests, lets replies in flight reach their clients (for a short grace period),
-    /// ends every connection and removes the socket file.
+    /// ends every connection and removes the socket file. Every caller waits for the one stop.
     /// </summary>
-    public async Task StopAsync()
+    public Task StopAsync()
     {
-        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _stop, stopped.Task, null) is { } already)
         {
-            return;
+            return already;
         }
 
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        _listener?.Dispose();
-        await _acceptLoop.ConfigureAwait(false);
-        _closing.CancelAfter(s_replyGrace);
-        await Task.WhenAll(_connections.Values).ConfigureAwait(false);
-        _closing.Dispose();
+        _ = StopOnceAsync(stopped);
+        return stopped.Task;
+    }
+
+    private async Task StopOnceAsync(TaskCompletionSource stopped)
+    {
+        Exception? failure = null;
+        try
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            _listener?.Dispose();
+            await _acceptLoop.ConfigureAwait(false);
+            _closing.CancelAfter(s_replyGrace);
+            await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Handed to every caller of StopAsync, after the socket file is gone all the same.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            failure = exception;
+        }
+
         if (_listener is not null)
         {
             File.Delete(SocketPath);
             ControlLog.Stopped(_logger, SocketPath);
         }
 
+        _closing.Dispose();
         _stopping.Dispose();
+        if (failure is null)
+        {
+            stopped.SetResult();
+        }
+        else
+        {
+            stopped.SetException(failure);
+        }
     }
 
     /// <inheritdoc />

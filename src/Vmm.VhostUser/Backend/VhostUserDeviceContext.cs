@@ -31,7 +31,7 @@ internal sealed class VhostUserDeviceContext : IVirtioDeviceContext
         return false;
     }
 
-    public void ScheduleQueue(int queueIndex) => _worker.Notify(queueIndex);
+    public void ScheduleQueue(int queueIndex) => _worker.Schedule(queueIndex);
 
     /// <summary>Needs the back-end request channel (CONFIG_CHANGE_MSG), which we do not offer yet.</summary>
     public void SignalConfigChanged()

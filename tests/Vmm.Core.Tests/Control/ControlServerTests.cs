@@ -186,6 +186,38 @@ public sealed class ControlServerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task ALineReadBeforeTheServerStops_IsAnsweredCancelled_NotRun()
+    {
+        int runs = 0;
+        _commands.Add(new DelegateCommand("last-word", async (args, cancellationToken) =>
+        {
+            _ = _server.StopAsync();
+            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            return new JsonObject { ["said"] = true };
+        }));
+        _commands.Add(new DelegateCommand("after", (_, _) =>
+        {
+            Interlocked.Increment(ref runs);
+            return Task.FromResult<JsonNode?>(null);
+        }));
+        using Socket socket = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(_server.SocketPath), TestContext.Current.CancellationToken);
+        await using NetworkStream stream = new(socket);
+        using StreamReader reader = new(stream);
+
+        // Both requests in one write: the second is read together with the first, before the server stops.
+        byte[] requests = System.Text.Encoding.UTF8.GetBytes("{\"v\":1,\"id\":1,\"command\":\"last-word\"}\n{\"v\":1,\"id\":2,\"command\":\"after\"}\n");
+        await stream.WriteAsync(requests, TestContext.Current.CancellationToken);
+        JsonElement first = Parse((await reader.ReadLineAsync(TestContext.Current.CancellationToken))!);
+        JsonElement second = Parse((await reader.ReadLineAsync(TestContext.Current.CancellationToken))!);
+
+        Assert.True(first.GetProperty("result").GetProperty("said").GetBoolean());
+        Assert.Equal(2, second.GetProperty("id").GetInt32());
+        Assert.Equal("cancelled", second.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(0, runs);
+    }
+
+    [Fact]
     public async Task Stop_RemovesTheSocketFile_AndClosesConnections()
     {
         await using ControlClient client = await ConnectAsync();

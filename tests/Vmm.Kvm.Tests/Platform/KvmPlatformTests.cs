@@ -58,6 +58,15 @@ public sealed class KvmPlatformTests
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { machine = new { memory = "16M", kernel = payload, cmdline = "" }, platform = "kvm" }), TestContext.Current.CancellationToken);
         // A background job of a non-interactive shell (as CI may run us) starts with SIGINT ignored, and programs,
         // the .NET runtime included, keep it so. A user's Ctrl-C comes with the default disposition: give vmm that.
+        using (Process probe = Process.Start(new ProcessStartInfo("env", ["--default-signal=INT", "true"]) { RedirectStandardError = true })!)
+        {
+            await probe.WaitForExitAsync(TestContext.Current.CancellationToken);
+            if (probe.ExitCode != 0)
+            {
+                Assert.Skip("env --default-signal (coreutils 8.31 or newer) is needed to give vmm SIGINT's default disposition.");
+            }
+        }
+
         ProcessStartInfo start = new("env", ["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "vmm.dll"), "run", "--config", config])
         {
             RedirectStandardOutput = true,

@@ -24,7 +24,8 @@ public sealed class VirtioDeviceWorker : IDisposable
     private readonly ManualResetEventSlim _resetDone = new(false);
     private readonly object _controlLock = new();
     private IVirtioDeviceContext? _activation;
-    private Exception? _directFailure;
+    private DirectFailure? _directFailure;
+    private int _generation; // bumped by each reset: a direct notification's failure from before it is stale
     private volatile bool _resetRequested;
     private volatile bool _disposed;
     private volatile bool _failed;
@@ -63,9 +64,9 @@ public sealed class VirtioDeviceWorker : IDisposable
     }
 
     /// <summary>
-    /// Wakes the worker for <paramref name="queueIndex"/>, or, for a device that serves the queue on a thread of its
-    /// own (<see cref="IVirtioDirectNotification"/>) and is active, that thread directly. Safe from any thread;
-    /// allocates nothing.
+    /// A guest notification of <paramref name="queueIndex"/>: wakes the worker, or, for a device that serves the queue
+    /// on a thread of its own (<see cref="IVirtioDirectNotification"/>) and is active, that thread directly. Safe
+    /// from any thread; allocates nothing.
     /// </summary>
     public void Notify(int queueIndex)
     {
@@ -75,6 +76,20 @@ public sealed class VirtioDeviceWorker : IDisposable
         }
 
         if (_direct is not null && IsActive && !_resetRequested && TryNotifyDirectly(queueIndex))
+        {
+            return;
+        }
+
+        Schedule(queueIndex);
+    }
+
+    /// <summary>
+    /// Has the worker call <see cref="IVirtioDevice.ProcessQueue"/> for <paramref name="queueIndex"/> (what
+    /// <see cref="IVirtioDeviceContext.ScheduleQueue"/> promises a device). Safe from any thread; allocates nothing.
+    /// </summary>
+    public void Schedule(int queueIndex)
+    {
+        if ((uint)queueIndex >= (uint)_queueCount)
         {
             return;
         }
@@ -127,6 +142,7 @@ public sealed class VirtioDeviceWorker : IDisposable
 
     private bool TryNotifyDirectly(int queueIndex)
     {
+        int generation = Volatile.Read(ref _generation);
         try
         {
             return _direct!.TryNotifyDirectly(queueIndex);
@@ -135,7 +151,7 @@ public sealed class VirtioDeviceWorker : IDisposable
         catch (Exception exception)
 #pragma warning restore CA1031
         {
-            Interlocked.CompareExchange(ref _directFailure, exception, null);
+            Interlocked.CompareExchange(ref _directFailure, new DirectFailure(exception, generation), null);
             return false;
         }
     }
@@ -171,9 +187,9 @@ public sealed class VirtioDeviceWorker : IDisposable
                 }
             }
 
-            if (Interlocked.Exchange(ref _directFailure, null) is Exception directFailure && _active && !_failed)
+            if (Interlocked.Exchange(ref _directFailure, null) is { } directFailure && directFailure.Generation == _generation && _active && !_failed)
             {
-                Fail("TryNotifyDirectly", directFailure);
+                Fail("TryNotifyDirectly", directFailure.Exception);
             }
 
             if (!_active || _failed)
@@ -251,6 +267,7 @@ public sealed class VirtioDeviceWorker : IDisposable
     private void ResetOnWorker()
     {
         ClearPending();
+        Interlocked.Increment(ref _generation);
         Volatile.Write(ref _directFailure, null);
         Volatile.Write(ref _active, false);
         Volatile.Write(ref _activation, null);
@@ -277,4 +294,6 @@ public sealed class VirtioDeviceWorker : IDisposable
             Interlocked.Exchange(ref _pending[i], 0);
         }
     }
+
+    private sealed record DirectFailure(Exception Exception, int Generation);
 }

@@ -33,7 +33,7 @@ internal sealed class VirtioDeviceContext(
         return false;
     }
 
-    public void ScheduleQueue(int queueIndex) => transport.Worker.Notify(queueIndex);
+    public void ScheduleQueue(int queueIndex) => transport.Worker.Schedule(queueIndex);
 
     public void SignalConfigChanged() => transport.SignalConfigChanged();
 }

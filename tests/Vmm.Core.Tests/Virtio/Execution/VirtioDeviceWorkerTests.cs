@@ -101,20 +101,41 @@ public sealed class VirtioDeviceWorkerTests
     {
         var device = new DirectDevice(queues: 2) { DirectQueues = [1] };
         using var worker = new VirtioDeviceWorker(device);
-        var failures = new List<(Exception Exception, int Thread)>();
-        worker.Failed += e => failures.Add((e, Environment.CurrentManagedThreadId));
+        using var failed = new ManualResetEventSlim();
+        (Exception Exception, int Thread)? failure = null;
+        worker.Failed += e =>
+        {
+            failure = (e, Environment.CurrentManagedThreadId);
+            failed.Set();
+        };
         worker.Activate(new NullContext());
         Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 2, s_timeout));
 
         device.ThrowOnDirect = true;
         worker.Notify(1); // must not throw here, on the notifier's thread
 
-        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
-        Assert.IsType<GuestMemoryLikeException>(Assert.Single(failures).Exception);
-        Assert.NotEqual(Environment.CurrentManagedThreadId, failures[0].Thread);
+        Assert.True(failed.Wait(s_timeout, TestContext.Current.CancellationToken), "The device never failed.");
+        Assert.True(worker.IsFailed);
+        Assert.IsType<GuestMemoryLikeException>(failure!.Value.Exception);
+        Assert.NotEqual(Environment.CurrentManagedThreadId, failure.Value.Thread);
 
         worker.Reset();
         Assert.False(worker.IsFailed);
+    }
+
+    [Fact]
+    public void ScheduleQueue_reaches_ProcessQueue_on_the_worker_even_for_a_queue_with_its_own_thread()
+    {
+        var device = new DirectDevice(queues: 2) { DirectQueues = [1] };
+        using var worker = new VirtioDeviceWorker(device);
+        worker.Activate(new NullContext());
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 2, s_timeout));
+
+        worker.Schedule(1);
+
+        Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 3, s_timeout));
+        Assert.Equal(1, device.Processed.Last());
+        Assert.Empty(device.DirectNotifications);
     }
 
     private sealed class GuestMemoryLikeException(string message) : Exception(message);
