@@ -35,11 +35,15 @@ internal sealed class ByteRateLimiter
 
     public void Consume(long bytes) => _used += bytes;
 
-    /// <summary>How long until the budget is refilled.</summary>
+    /// <summary>How long until the budget is refilled, rounded up to a whole millisecond.</summary>
+    /// <remarks>
+    /// Timers count whole milliseconds and may fire a fraction of one before a high-resolution timestamp says the
+    /// period is over; rounding up keeps such a wake-up from finding the budget still spent and re-arming for ~0 ms.
+    /// </remarks>
     public TimeSpan UntilNextPeriod()
     {
         TimeSpan left = _period - _time.GetElapsedTime(_periodStart);
-        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        return left > TimeSpan.Zero ? TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds) + 1) : TimeSpan.Zero;
     }
 
     public void Reset()

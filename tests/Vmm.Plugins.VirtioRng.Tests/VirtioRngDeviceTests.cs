@@ -131,8 +131,10 @@ public sealed class VirtioRngDeviceTests : IDisposable
         device.ProcessQueue(0);
         Assert.Single(_context.Queue.Used);
 
-        // The refill timer asks for another run; a run that comes early re-arms it, so allow a few.
-        for (int attempt = 0; attempt < 10 && _context.Queue.Used.Count < 2; attempt++)
+        // The refill timer asks for another run; a run that comes early re-arms it, so allow several (by time, not count).
+        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(10));
+        while (_context.Queue.Used.Count < 2 && !deadline.IsCancellationRequested)
         {
             Assert.True(await _context.ScheduledSignal.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken), "The device never scheduled its queue.");
             device.ProcessQueue(0);
