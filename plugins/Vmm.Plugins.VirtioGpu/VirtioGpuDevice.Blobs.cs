@@ -215,16 +215,9 @@ public sealed partial class VirtioGpuDevice
         uint formatValue = U32(request, 56);
         uint stride = U32(request, 64);
         uint offset = U32(request, 80);
-        if (scanoutId >= _scanouts.Length)
+        if (!TryBeginSetScanout(header, scanoutId, id, out Scanout? scanout, out uint response))
         {
-            return Reject(header, GpuResponseType.ErrInvalidScanoutId, $"no scanout {scanoutId}");
-        }
-
-        Scanout scanout = _scanouts[scanoutId];
-        if (id == 0)
-        {
-            scanout.Disable();
-            return GpuResponseType.OkNoData;
+            return response;
         }
 
         if (!_resources.TryGet(id, out GpuBlobResource? blob))

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Display;
@@ -647,16 +648,9 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         GpuRect rect = GpuRect.Read(request[24..]);
         uint scanoutId = U32(request, 40);
         uint id = U32(request, 44);
-        if (scanoutId >= _scanouts.Length)
+        if (!TryBeginSetScanout(header, scanoutId, id, out Scanout? scanout, out uint response))
         {
-            return Reject(header, GpuResponseType.ErrInvalidScanoutId, $"no scanout {scanoutId}");
-        }
-
-        Scanout scanout = _scanouts[scanoutId];
-        if (id == 0)
-        {
-            scanout.Disable();
-            return GpuResponseType.OkNoData;
+            return response;
         }
 
         if (_resources.TryGet(id, out GpuBlobResource? _))
@@ -688,6 +682,30 @@ public sealed partial class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         }
 
         return GpuResponseType.OkNoData;
+    }
+
+    /// <summary>
+    /// What SET_SCANOUT and SET_SCANOUT_BLOB share: the scanout must exist, and resource 0 turns it off. False with
+    /// the response to send when the command ends here.
+    /// </summary>
+    private bool TryBeginSetScanout(GpuControlHeader header, uint scanoutId, uint resourceId, [NotNullWhen(true)] out Scanout? scanout, out uint response)
+    {
+        scanout = null;
+        response = GpuResponseType.OkNoData;
+        if (scanoutId >= _scanouts.Length)
+        {
+            response = Reject(header, GpuResponseType.ErrInvalidScanoutId, $"no scanout {scanoutId}");
+            return false;
+        }
+
+        if (resourceId == 0)
+        {
+            _scanouts[scanoutId].Disable();
+            return false;
+        }
+
+        scanout = _scanouts[scanoutId];
+        return true;
     }
 
     private uint TransferToHost2D(GpuControlHeader header, ReadOnlySpan<byte> request, IGuestMemory memory)

@@ -37,15 +37,7 @@ public sealed partial class LinuxGuestVirtioInputTests
     [Fact]
     public async Task Linux_guest_sees_our_keyboard_tablet_and_gamepad_and_their_events()
     {
-        if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
-        {
-            Assert.Skip(qemuProblem);
-        }
-
-        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
-        {
-            Assert.Skip(imageProblem);
-        }
+        (QemuBinary qemu, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
 
         string work = Directory.CreateTempSubdirectory("vmm-it-input-").FullName;
         using var router = new InputRouter();

@@ -21,15 +21,7 @@ public sealed partial class LinuxGuestVirtioRngTests
     [Fact]
     public async Task Linux_guest_reads_our_virtio_rng_over_vhost_user()
     {
-        if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
-        {
-            Assert.Skip(qemuProblem);
-        }
-
-        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
-        {
-            Assert.Skip(imageProblem);
-        }
+        (QemuBinary qemu, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
 
         string work = Directory.CreateTempSubdirectory("vmm-it-").FullName;
         try

@@ -17,6 +17,22 @@ internal static class TestVm
 {
     public static VmRunContext Context() => new(NullLoggerFactory.Instance, new NoPlugins(), new ControlCommandRegistry());
 
+    /// <summary>QEMU 10 and the built guest image, or the test is skipped saying which is missing.</summary>
+    public static (QemuBinary Qemu, string Kernel, string Initrd) QemuAndGuestImageOrSkip()
+    {
+        if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
+        {
+            Assert.Skip(qemuProblem);
+        }
+
+        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
+        {
+            Assert.Skip(imageProblem);
+        }
+
+        return (qemu, kernel, initrd);
+    }
+
     /// <summary>
     /// Runs <paramref name="spec"/> under QEMU with TCG, the serial console captured, for at most
     /// <paramref name="limit"/>; writes the console to the test output.

@@ -20,15 +20,7 @@ public sealed class VirtioFsRootShareLinuxGuestTests
     [Fact]
     public async Task Linux_guest_runs_host_programs_from_a_read_only_share_of_the_host_root()
     {
-        if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
-        {
-            Assert.Skip(qemuProblem);
-        }
-
-        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
-        {
-            Assert.Skip(imageProblem);
-        }
+        (QemuBinary qemu, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
 
         // A host file outside /tmp, since the guest mounts its own tmpfs there (a CI clone may live under /tmp, so not
         // this test's assembly): the host's sha256sum hashing its own binary.

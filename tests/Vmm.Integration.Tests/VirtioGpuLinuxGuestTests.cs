@@ -36,15 +36,7 @@ public sealed class VirtioGpuLinuxGuestTests
     [InlineData(true)]
     public async Task Linux_fbcon_on_our_virtio_gpu_is_captured_through_our_vnc_sink(bool withContextType)
     {
-        if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
-        {
-            Assert.Skip(qemuProblem);
-        }
-
-        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
-        {
-            Assert.Skip(imageProblem);
-        }
+        (QemuBinary qemu, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
 
         if (RealVncClient.UnavailableReason is string missing)
         {

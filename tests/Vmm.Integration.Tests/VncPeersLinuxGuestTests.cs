@@ -47,15 +47,7 @@ public sealed class VncPeersLinuxGuestTests
     [Fact]
     public async Task Keys_typed_in_a_real_vnc_client_reach_the_guest_shell_and_a_guest_mode_change_resizes_its_desktop()
     {
-        if (!QemuBinary.TryLocate(null, out QemuBinary? qemu, out string? qemuProblem))
-        {
-            Assert.Skip(qemuProblem);
-        }
-
-        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
-        {
-            Assert.Skip(imageProblem);
-        }
+        (QemuBinary qemu, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
 
         if (RealVncClient.UnavailableReason is string missing)
         {

@@ -1,9 +1,8 @@
-using System.Diagnostics.CodeAnalysis;
-using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Memory;
 using Vmm.Plugins.VirtioFs.Fuse;
 using Vmm.Testing.Diagnostics;
+using Vmm.Testing.Virtio;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
 
@@ -108,7 +107,7 @@ public sealed unsafe class DaxTests : IDisposable
         using var device = new VirtioFsDevice("fs0", _share.Share, new VirtioFsOptions { Dax = new VirtioFsDaxOptions { WindowSize = Window } },
             Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, meterFactory: null);
         Assert.Single(device.SharedMemoryRegions);
-        device.Activate(new NoSharedMemoryContext());
+        device.Activate(new EmptyDeviceContext());
         Assert.False(device.HasDaxWindow);
     }
 
@@ -125,28 +124,5 @@ public sealed unsafe class DaxTests : IDisposable
         }
 
         return client.Send(FuseOpcode.RemoveMapping, 1, args.ToArray());
-    }
-
-    private sealed class NoSharedMemoryContext : IVirtioDeviceContext
-    {
-        public ulong NegotiatedFeatures => VirtioFeatures.Version1;
-
-        public IGuestMemory Memory => throw new NotSupportedException();
-
-        public IReadOnlyList<IVirtqueue> Queues => [];
-
-        public bool TryGetSharedMemory(byte id, [NotNullWhen(true)] out ISharedMemoryRegion? region)
-        {
-            region = null;
-            return false;
-        }
-
-        public void ScheduleQueue(int queueIndex)
-        {
-        }
-
-        public void SignalConfigChanged()
-        {
-        }
     }
 }

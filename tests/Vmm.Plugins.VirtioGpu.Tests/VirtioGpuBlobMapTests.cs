@@ -1,11 +1,10 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
-using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Memory;
 using Vmm.Testing.Diagnostics;
+using Vmm.Testing.Virtio;
 using static Vmm.Plugins.VirtioGpu.Tests.GpuCommands;
 
 namespace Vmm.Plugins.VirtioGpu.Tests;
@@ -162,7 +161,7 @@ public sealed class VirtioGpuBlobMapTests : IDisposable
             new Vmm.Contracts.Devices.DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, _services, AppContext.BaseDirectory),
             new VirtioGpuOptions { HostVisibleWindowSize = Window });
         Assert.Equal([new SharedMemoryRegionRequest(1, Window)], device.SharedMemoryRegions);
-        device.Activate(new NoSharedMemoryContext());
+        device.Activate(new EmptyDeviceContext());
         Assert.False(device.HasHostVisibleWindow);
     }
 
@@ -172,28 +171,5 @@ public sealed class VirtioGpuBlobMapTests : IDisposable
         VirtioGpuBlobScanoutTests.Pattern((int)size, seed).CopyTo(blob.Bytes);
         _type.Blobs.Add(blobId, blob);
         return blob;
-    }
-
-    private sealed class NoSharedMemoryContext : IVirtioDeviceContext
-    {
-        public ulong NegotiatedFeatures => VirtioFeatures.Version1;
-
-        public IGuestMemory Memory => throw new NotSupportedException();
-
-        public IReadOnlyList<IVirtqueue> Queues => [];
-
-        public bool TryGetSharedMemory(byte id, [NotNullWhen(true)] out ISharedMemoryRegion? region)
-        {
-            region = null;
-            return false;
-        }
-
-        public void ScheduleQueue(int queueIndex)
-        {
-        }
-
-        public void SignalConfigChanged()
-        {
-        }
     }
 }

@@ -4,6 +4,7 @@ using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
 using Vmm.Testing.VhostUser.Gpu;
+using static Vmm.Testing.Driver.GpuCommandBytes;
 
 namespace Vmm.VhostUser.Tests;
 
@@ -109,18 +110,6 @@ public sealed class QemuVhostUserGpuTests
         Assert.True(control.WaitForUsed(s_timeout, out _, out _), $"command 0x{BinaryPrimitives.ReadUInt32LittleEndian(command):x4} was not answered");
         byte[] bytes = new byte[responseLength];
         frontend.Memory.Read(response, bytes);
-        return bytes;
-    }
-
-    private static byte[] Command(uint type, int size, params (int Offset, uint Value)[] fields)
-    {
-        byte[] bytes = new byte[size];
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, type);
-        foreach ((int offset, uint value) in fields)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(offset), value);
-        }
-
         return bytes;
     }
 }

@@ -182,15 +182,7 @@ public sealed partial class VmmRunTests : IDisposable
 
     private static (string Kernel, string Initrd) RequireQemuAndGuestImage()
     {
-        if (!QemuBinary.TryLocate(null, out _, out string? qemuProblem))
-        {
-            Assert.Skip(qemuProblem);
-        }
-
-        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
-        {
-            Assert.Skip(imageProblem);
-        }
+        (_, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
 
         // The ELF vmlinux next to vmlinuz boots twice as fast under TCG (PVH entry, no in-guest decompression).
         string vmlinux = Path.Combine(Path.GetDirectoryName(kernel)!, "vmlinux");

@@ -21,15 +21,7 @@ public sealed class VmmScreenshotTests : IDisposable
     [Fact]
     public async Task Ctl_screenshot_writes_the_guest_console_as_a_png_and_names_a_missing_sink()
     {
-        if (!QemuBinary.TryLocate(null, out _, out string? qemuProblem))
-        {
-            Assert.Skip(qemuProblem);
-        }
-
-        if (!GuestImage.TryFind(out string? kernel, out string? initrd, out string? imageProblem))
-        {
-            Assert.Skip(imageProblem);
-        }
+        (_, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
 
         string socket = Path.Combine(_work, "ctl.sock");
         string script = "for i in 1 2 3 4 5 6 7 8; do echo \"SCREENSHOT ME, LINE $i: THE QUICK BROWN FOX\" > /dev/tty1; done; sleep 1; echo DRAWN; sleep 600";

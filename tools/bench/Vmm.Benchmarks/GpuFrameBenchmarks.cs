@@ -12,6 +12,7 @@ using Vmm.Core.Virtio.Queues;
 using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.VirtioGpu;
 using Vmm.Testing.Virtio;
+using static Vmm.Testing.Driver.GpuCommandBytes;
 
 namespace Vmm.Benchmarks;
 
@@ -120,18 +121,6 @@ public class GpuFrameBenchmarks
     {
         _source.AsSpan().CopyTo(_destination);
         _destination.AsSpan().CopyTo(_second);
-    }
-
-    private static byte[] Command(uint type, int size, params (int Offset, uint Value)[] fields)
-    {
-        byte[] bytes = new byte[size];
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, type);
-        foreach ((int offset, uint value) in fields)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(offset), value);
-        }
-
-        return bytes;
     }
 
     private GuestBuffer Place(GuestMemoryAllocator allocator, byte[] bytes)

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
+using static Vmm.Testing.Driver.GpuCommandBytes;
 
 namespace Vmm.GpuBench;
 
@@ -118,17 +119,5 @@ internal sealed class GpuDriver
         var buffer = new GuestBuffer(_frontend.Allocator.Allocate((ulong)bytes.Length, 8), (uint)bytes.Length);
         _frontend.Memory.Write(buffer.Address, bytes);
         return buffer;
-    }
-
-    private static byte[] Command(uint type, int size, params (int Offset, uint Value)[] fields)
-    {
-        byte[] bytes = new byte[size];
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, type);
-        foreach ((int offset, uint value) in fields)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(offset), value);
-        }
-
-        return bytes;
     }
 }

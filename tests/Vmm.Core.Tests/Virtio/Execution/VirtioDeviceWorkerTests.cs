@@ -1,6 +1,7 @@
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Virtio.Execution;
 using Xunit;
+using Vmm.Testing.Virtio;
 
 namespace Vmm.Core.Tests.Virtio.Execution;
 
@@ -13,7 +14,7 @@ public sealed class VirtioDeviceWorkerTests
     {
         var device = new ScriptedDevice(queues: 3);
         using var worker = new VirtioDeviceWorker(device);
-        worker.Activate(new NullContext());
+        worker.Activate(new EmptyDeviceContext());
         Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 3, s_timeout));
 
         worker.Notify(2);
@@ -42,7 +43,7 @@ public sealed class VirtioDeviceWorkerTests
         using var worker = new VirtioDeviceWorker(device);
         var failures = new List<Exception>();
         worker.Failed += failures.Add;
-        worker.Activate(new NullContext());
+        worker.Activate(new EmptyDeviceContext());
         Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
 
         worker.Notify(0);
@@ -53,7 +54,7 @@ public sealed class VirtioDeviceWorkerTests
         Assert.Equal(1, device.Attempts);
 
         device.ThrowOnProcess = false;
-        worker.Activate(new NullContext());
+        worker.Activate(new EmptyDeviceContext());
         Assert.True(SpinWait.SpinUntil(() => device.Processed.Count == 1, s_timeout));
     }
 
@@ -62,7 +63,7 @@ public sealed class VirtioDeviceWorkerTests
     {
         var device = new ScriptedDevice(queues: 1);
         var worker = new VirtioDeviceWorker(device);
-        worker.Activate(new NullContext());
+        worker.Activate(new EmptyDeviceContext());
         Assert.True(SpinWait.SpinUntil(() => device.Processed.Count == 1, s_timeout));
         Thread thread = device.ThreadObjects.Single();
 
@@ -78,7 +79,7 @@ public sealed class VirtioDeviceWorkerTests
         var device = new DirectDevice(queues: 2) { DirectQueues = [1] };
         using var worker = new VirtioDeviceWorker(device);
         worker.Notify(1); // before activation: the worker's way (and dropped), never the device's thread
-        worker.Activate(new NullContext());
+        worker.Activate(new EmptyDeviceContext());
         Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 2, s_timeout));
         Assert.Empty(device.DirectNotifications);
 
@@ -108,7 +109,7 @@ public sealed class VirtioDeviceWorkerTests
             failure = (e, Environment.CurrentManagedThreadId);
             failed.Set();
         };
-        worker.Activate(new NullContext());
+        worker.Activate(new EmptyDeviceContext());
         Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 2, s_timeout));
 
         device.ThrowOnDirect = true;
@@ -128,7 +129,7 @@ public sealed class VirtioDeviceWorkerTests
     {
         var device = new DirectDevice(queues: 2) { DirectQueues = [1] };
         using var worker = new VirtioDeviceWorker(device);
-        worker.Activate(new NullContext());
+        worker.Activate(new EmptyDeviceContext());
         Assert.True(SpinWait.SpinUntil(() => device.Processed.Count >= 2, s_timeout));
 
         worker.Schedule(1);
@@ -237,29 +238,6 @@ public sealed class VirtioDeviceWorkerTests
                     ThreadObjects.Add(Thread.CurrentThread);
                 }
             }
-        }
-    }
-
-    private sealed class NullContext : IVirtioDeviceContext
-    {
-        public ulong NegotiatedFeatures => VirtioFeatures.Version1;
-
-        public Contracts.Memory.IGuestMemory Memory => throw new NotSupportedException();
-
-        public IReadOnlyList<IVirtqueue> Queues => [];
-
-        public bool TryGetSharedMemory(byte id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ISharedMemoryRegion? region)
-        {
-            region = null;
-            return false;
-        }
-
-        public void ScheduleQueue(int queueIndex)
-        {
-        }
-
-        public void SignalConfigChanged()
-        {
         }
     }
 }
