@@ -62,6 +62,16 @@ public static class QemuCommandLine
             args.Add($"{device.Driver},chardev={Escape(chardev)},id={Escape(device.Id)}{properties}");
         }
 
+        for (int i = 0; i < spec.IvshmemDevices.Count; i++)
+        {
+            QemuIvshmemDevice device = spec.IvshmemDevices[i];
+            string backend = "ivshmem" + i.ToString(CultureInfo.InvariantCulture);
+            args.Add("-object");
+            args.Add($"memory-backend-file,id={backend},share=on,mem-path={Escape(device.MemoryPath)},size={device.Size.ToString(CultureInfo.InvariantCulture)}");
+            args.Add("-device");
+            args.Add($"ivshmem-plain,memdev={backend},id={Escape(device.Id)}");
+        }
+
         return args;
     }
 

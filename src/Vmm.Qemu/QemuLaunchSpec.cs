@@ -7,6 +7,15 @@ namespace Vmm.Qemu;
 /// <param name="ExtraProperties">More <c>-device</c> properties, for example <c>tag=share</c> for virtio-fs.</param>
 public sealed record QemuVhostUserDevice(string Id, string Driver, string SocketPath, IReadOnlyList<string> ExtraProperties);
 
+/// <summary>
+/// One IVSHMEM device QEMU gives the guest itself: <c>ivshmem-plain</c> over a <c>memory-backend-file,share=on</c>
+/// on the same file our device maps, so the host sees every guest write.
+/// </summary>
+/// <param name="Id">The device id (QEMU's <c>-device</c> id; the backend is <c>ivshmem</c> plus its index).</param>
+/// <param name="MemoryPath">The file QEMU maps: the host path, or <c>/proc/PID/fd/FD</c> for a memfd.</param>
+/// <param name="Size">BAR2's size in bytes, the file's size.</param>
+public sealed record QemuIvshmemDevice(string Id, string MemoryPath, ulong Size);
+
 /// <summary>Everything the QEMU command line is built from.</summary>
 /// <param name="MemoryBytes">Guest RAM; shared memfd so vhost-user back-ends can map it. A multiple of 1 MiB.</param>
 /// <param name="Vcpus">vCPUs.</param>
@@ -26,4 +35,7 @@ public sealed record QemuLaunchSpec(
 {
     /// <summary>The Unix socket QEMU serves QMP on (the platform's clean stop), or null for none.</summary>
     public string? QmpSocketPath { get; init; }
+
+    /// <summary>The IVSHMEM devices, each an <c>ivshmem-plain</c> on its own memory backend.</summary>
+    public IReadOnlyList<QemuIvshmemDevice> IvshmemDevices { get; init; } = [];
 }

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Devices;
+using Vmm.Contracts.Pci;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
@@ -16,12 +17,17 @@ namespace Vmm.Qemu;
 /// <summary>
 /// The <c>qemu</c> platform: QEMU (10 or newer) runs the guest on q35 with shared memfd RAM, and every device of
 /// the config is served to it over vhost-user by a <see cref="VhostUserServer"/> in this process. The guest's
-/// serial console goes to <see cref="QemuPlatformOptions.SerialOutput"/>. The run ends when the guest powers off
+/// serial console goes to <see cref="QemuPlatformOptions.SerialOutput"/>. An IVSHMEM device becomes QEMU's own
+/// <c>ivshmem-plain</c> over a <c>memory-backend-file,share=on</c> on the device's file; no other plain PCI device
+/// can reach a QEMU guest. The run ends when the guest powers off
 /// (QEMU runs with <c>-no-reboot</c>), on the control socket's <c>stop</c> (ACPI power button, then QMP <c>quit</c>)
 /// or on cancellation (QMP <c>quit</c>); QEMU is killed only when it does not exit in time.
 /// </summary>
 public sealed class QemuPlatform : IVmPlatform
 {
+    private const ushort IvshmemVendorId = 0x1AF4;
+    private const ushort IvshmemDeviceId = 0x1110;
+    private const int IvshmemSharedMemoryBar = 2;
     private static readonly TimeSpan s_selfExitGrace = TimeSpan.FromMilliseconds(500);
     private readonly QemuPlatformOptions _options;
 
@@ -71,6 +77,9 @@ public sealed class QemuPlatform : IVmPlatform
             (DeviceSpec Spec, IVirtioDevice Device)[] guestDevices = [.. devices.VirtioDevices];
             var frontends = new List<QemuVhostUserDevice>();
             string? problem = CreateFrontends(guestDevices, socketDirectory, frontends);
+            var ivshmem = new List<QemuIvshmemDevice>();
+            (DeviceSpec Spec, IPciDevice Device)[] pciDevices = [.. devices.PciDevices];
+            problem ??= CreateIvshmemDevices(pciDevices, ivshmem);
             if (problem is not null)
             {
                 return new VmRunResult(VmRunOutcome.VmmFailed, problem);
@@ -83,11 +92,12 @@ public sealed class QemuPlatform : IVmPlatform
                 QemuPlatformLog.ServingDevice(logger, frontends[i].Id, frontends[i].Driver, frontends[i].SocketPath);
             }
 
-            var vm = new QemuVm(spec.Machine, guestDevices.Select((d, i) => (d.Spec, servers[i].Server)).ToArray());
+            var vm = new QemuVm(spec.Machine, guestDevices.Select((d, i) => (d.Spec, servers[i].Server)).ToArray(), [.. pciDevices.Select(d => d.Spec)]);
             AddControlCommands(context, vm);
             var launch = new QemuLaunchSpec(spec.Machine.MemoryBytes, spec.Machine.Vcpus, ResolveAccelerator(), kernel, initrd, spec.Machine.CommandLine, frontends)
             {
                 QmpSocketPath = Path.Combine(socketDirectory, "qmp.sock"),
+                IvshmemDevices = ivshmem,
             };
             return await RunQemuAsync(qemu, launch, vm, logger, cancellationToken).ConfigureAwait(false);
         }
@@ -173,6 +183,39 @@ public sealed class QemuPlatform : IVmPlatform
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Turns every IVSHMEM device (1af4:1110 with a file-backed BAR2) into QEMU's <c>ivshmem-plain</c> on the same
+    /// file; returns a message for the first plain PCI device QEMU cannot be given.
+    /// </summary>
+    private static string? CreateIvshmemDevices((DeviceSpec Spec, IPciDevice Device)[] pciDevices, List<QemuIvshmemDevice> ivshmem)
+    {
+        foreach ((DeviceSpec deviceSpec, IPciDevice device) in pciDevices)
+        {
+            PciBar? memory = device.Bars.FirstOrDefault(b => b.Index == IvshmemSharedMemoryBar && b.BackingFile is not null);
+            if (device.Identity is not { VendorId: IvshmemVendorId, DeviceId: IvshmemDeviceId } || memory?.BackingFile is null || memory.BackingFileOffset != 0)
+            {
+                return $"{deviceSpec.ConfigPath}: device type '{deviceSpec.Type}' is a PCI device ({device.Identity.VendorId:x4}:{device.Identity.DeviceId:x4}) the qemu platform cannot give its guest; it supports plain PCI devices only as IVSHMEM (1af4:1110 with a file-backed BAR2), which QEMU emulates as ivshmem-plain. Use the kvm platform.";
+            }
+
+            ivshmem.Add(new QemuIvshmemDevice(deviceSpec.Id, MemoryPathFor(memory.BackingFile), memory.Size));
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The path QEMU opens to map <paramref name="file"/>: the file's own path when it has one, else (a memfd, or a
+    /// file deleted since) this process's <c>/proc/PID/fd/FD</c> link, which opens the very same memory.
+    /// </summary>
+    private static string MemoryPathFor(Microsoft.Win32.SafeHandles.SafeFileHandle file)
+    {
+        string link = $"/proc/{Environment.ProcessId}/fd/{file.DangerousGetHandle()}";
+        string? target = new FileInfo(link).LinkTarget;
+        return target is not null && target.StartsWith('/') && !target.EndsWith(" (deleted)", StringComparison.Ordinal) && File.Exists(target)
+            ? target
+            : link;
     }
 
     /// <summary>vhost-user-fs-pci wants the tag on its command line; it is the first 36 bytes of the device's config.</summary>

@@ -13,15 +13,20 @@ internal sealed class QemuVm : IControlledVm
 {
     private readonly MachineSpec _machine;
     private readonly IReadOnlyList<(DeviceSpec Spec, VhostUserServer Server)> _devices;
+    private readonly IReadOnlyList<DeviceSpec> _qemuDevices;
     private readonly TaskCompletionSource<QemuStopKind> _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _cancelled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _started = Stopwatch.GetTimestamp();
     private volatile string _state = "starting";
 
-    public QemuVm(MachineSpec machine, IReadOnlyList<(DeviceSpec Spec, VhostUserServer Server)> devices)
+    /// <param name="machine">The machine.</param>
+    /// <param name="devices">The devices served over vhost-user.</param>
+    /// <param name="qemuDevices">The devices QEMU emulates itself over our memory (IVSHMEM).</param>
+    public QemuVm(MachineSpec machine, IReadOnlyList<(DeviceSpec Spec, VhostUserServer Server)> devices, IReadOnlyList<DeviceSpec> qemuDevices)
     {
         _machine = machine;
         _devices = devices;
+        _qemuDevices = qemuDevices;
     }
 
     /// <summary>Completes with the first stop request.</summary>
@@ -41,6 +46,7 @@ internal sealed class QemuVm : IControlledVm
     {
         DeviceStatus[] devices = _devices
             .Select(d => new DeviceStatus(d.Spec.Id, d.Spec.Type, d.Server.IsDeviceFailed ? "needs-reset" : "active"))
+            .Concat(_qemuDevices.Select(d => new DeviceStatus(d.Id, d.Type, "active")))
             .ToArray();
         return new VmStatus(_state, "qemu", Stopwatch.GetElapsedTime(_started), _machine.Vcpus, _machine.MemoryBytes, devices);
     }

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
+using Vmm.Contracts;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
+using Vmm.Contracts.Pci;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
@@ -13,7 +15,7 @@ namespace Vmm.Core.Hosting;
 /// The devices of one VM, created from its spec the same way on every platform: each with its own plugin's
 /// services (which carry the VM's routers), display sources and sinks joined as the config's display section says,
 /// the <c>input</c> and <c>screenshot</c> control commands registered, and the host evdev devices the config names reading into the
-/// input router. Platforms attach <see cref="VirtioDevices"/> to the guest;
+/// input router. Platforms attach <see cref="VirtioDevices"/> and <see cref="PciDevices"/> to the guest;
 /// the rest (display sinks) live on the host side only.
 /// </summary>
 public sealed class VmDeviceSet : IDisposable
@@ -33,7 +35,12 @@ public sealed class VmDeviceSet : IDisposable
     public IEnumerable<(DeviceSpec Spec, IVirtioDevice Device)> VirtioDevices =>
         _devices.Where(d => d.Device is IVirtioDevice).Select(d => (d.Spec, (IVirtioDevice)d.Device));
 
+    /// <summary>The plain (non-virtio) PCI devices the guest sees, such as IVSHMEM.</summary>
+    public IEnumerable<(DeviceSpec Spec, IPciDevice Device)> PciDevices =>
+        _devices.Where(d => d.Device is IPciDevice).Select(d => (d.Spec, (IPciDevice)d.Device));
+
     /// <summary>Creates every device of <paramref name="spec"/>; on failure the ones already made are disposed.</summary>
+    /// <exception cref="VmmException">A factory failed on purpose (a file it could not open...): the message starts with the device's JSON path.</exception>
     public static VmDeviceSet Create(VmSpec spec, VmRunContext context)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -45,7 +52,7 @@ public sealed class VmDeviceSet : IDisposable
             {
                 IServiceProvider services = set.ServicesFor(deviceSpec.Plugin, context);
                 var createContext = new DeviceCreateContext(deviceSpec.Id, context.LoggerFactory, null, services, spec.BaseDirectory);
-                set._devices.Add((deviceSpec, deviceSpec.Factory.Create(createContext, deviceSpec.Options)));
+                set._devices.Add((deviceSpec, CreateDevice(deviceSpec, createContext)));
             }
 
             set.JoinDisplays(spec.Display, context.Routers);
@@ -85,6 +92,19 @@ public sealed class VmDeviceSet : IDisposable
 
         _devices.Clear();
         _fallbackServices?.Dispose();
+    }
+
+    private static IDevice CreateDevice(DeviceSpec spec, DeviceCreateContext context)
+    {
+        try
+        {
+            return spec.Factory.Create(context, spec.Options);
+        }
+        catch (VmmException exception)
+        {
+            // What validation could not see (a file that cannot be created) still reads like a config error.
+            throw new VmmException($"{spec.ConfigPath}.options ({spec.Type} '{spec.Id}'): {exception.Message}", exception);
+        }
     }
 
     private IServiceProvider ServicesFor(string pluginName, VmRunContext context)

@@ -61,6 +61,25 @@ public static class BootLayout
     /// <summary>Where RAM above the hole starts.</summary>
     public const ulong RamAbove4GStart = 0x1_0000_0000;
 
+    /// <summary>Where the 64-bit PCI window starts at the latest (64 GiB): above the RAM of any VM smaller than 60 GiB.</summary>
+    public const ulong Mmio64WindowStart = 0x10_0000_0000;
+
+    /// <summary>The 64-bit PCI window's size (64 GiB): room for large prefetchable BARs (IVSHMEM), naturally aligned.</summary>
+    public const ulong Mmio64WindowSize = 0x10_0000_0000;
+
+    /// <summary>
+    /// The PCI windows for <paramref name="memoryBytes"/> of guest RAM: 32-bit BARs in the hole below ECAM, 64-bit BARs
+    /// from 64 GiB, or from the end of RAM rounded up to 64 GiB when RAM reaches further.
+    /// </summary>
+    public static Core.Pci.PciWindows PciWindows(ulong memoryBytes)
+    {
+        (ulong address, ulong size) = RamRegions(memoryBytes)[^1];
+        ulong ramEnd = address + size;
+        ulong start = Math.Max(Mmio64WindowStart, (ramEnd + Mmio64WindowSize - 1) & ~(Mmio64WindowSize - 1));
+        Core.Pci.PciWindows defaults = Core.Pci.PciWindows.Default;
+        return defaults with { Mmio64Start = start, Mmio64End = start + Mmio64WindowSize };
+    }
+
     /// <summary>The RAM regions for <paramref name="memoryBytes"/> of guest memory: below the hole, then above 4 GiB.</summary>
     public static IReadOnlyList<(ulong Address, ulong Size)> RamRegions(ulong memoryBytes)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Devices;
+using Vmm.Contracts.Pci;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
@@ -11,6 +12,7 @@ using Vmm.Core.Memory;
 using Vmm.Core.Plugins;
 using Vmm.Core.Pci;
 using Vmm.Core.Virtio.Pci;
+using Vmm.Interop;
 using Vmm.Kvm.Boot;
 using Vmm.Kvm.Devices;
 using Vmm.Kvm.Payloads;
@@ -22,7 +24,9 @@ namespace Vmm.Kvm.Platform;
 /// 4 GiB), vCPUs, COM1 on IRQ 4 through the IOAPIC, the i8042 (reset ends the VM), the payload exit port, PCI bus 0
 /// (conf1 and ECAM) with every virtio device behind a <see cref="VirtioPciTransport"/> whose MSI-X goes through
 /// irqfds, whose doorbells are ioeventfds served by one <see cref="VirtioNotifyLoop"/>, and whose shared-memory
-/// regions are memory slots that follow their BAR.
+/// regions are memory slots that follow their BAR; and every plain PCI device (IVSHMEM) behind a
+/// <see cref="PciDeviceAdapter"/>, its emulated BARs on the MMIO bus and each file-backed BAR a memory slot over a
+/// shared mapping of the file that follows the BAR too.
 /// </summary>
 public sealed class KvmMachine : IControlledVm, IDisposable
 {
@@ -35,6 +39,9 @@ public sealed class KvmMachine : IControlledVm, IDisposable
     private readonly List<(string Id, string Type, VirtioPciTransport Transport)> _transports = [];
     private readonly Dictionary<VirtioPciTransport, (SafeFileHandle[] EventFds, List<IDisposable> Registrations)> _notify = [];
     private readonly Dictionary<(VirtioPciTransport, int), int> _sharedMemorySlots = [];
+    private readonly List<(string Id, string Type, PciDeviceAdapter Adapter)> _pciDevices = [];
+    private readonly Dictionary<(PciDeviceAdapter, int), SafeMemoryMapping> _barFiles = [];
+    private readonly Dictionary<(PciDeviceAdapter, int), int> _barFileSlots = [];
     private readonly Lock _barLock = new();
     private readonly VirtioNotifyLoop _notifyLoop = new();
     private readonly Stopwatch _uptime = new();
@@ -47,7 +54,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         IReadOnlyList<(ulong Address, ulong Size)> ram = BootLayout.RamRegions(spec.Machine.MemoryBytes);
         Memory = GuestMemory.Create(ram.Select(r => new GuestMemoryRegionSpec(r.Address, r.Size)));
         Vm = system.CreateVm();
-        Pci = new PciRoot(Vm.PortBus, Vm.MmioBus);
+        Pci = new PciRoot(Vm.PortBus, Vm.MmioBus, BootLayout.PciWindows(spec.Machine.MemoryBytes));
     }
 
     /// <summary>The guest's RAM.</summary>
@@ -67,6 +74,9 @@ public sealed class KvmMachine : IControlledVm, IDisposable
 
     /// <summary>The virtio transports, in config order.</summary>
     public IReadOnlyList<VirtioPciTransport> Transports => [.. _transports.Select(t => t.Transport)];
+
+    /// <summary>The plain PCI devices (IVSHMEM), in config order.</summary>
+    public IReadOnlyList<PciDeviceAdapter> PciDevices => [.. _pciDevices.Select(d => d.Adapter)];
 
     /// <summary>Doorbells that reached a device through an ioeventfd (without a vCPU exit).</summary>
     internal long NotifySignalCount => _notifyLoop.SignalCount;
@@ -129,7 +139,10 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         _uptime.Elapsed,
         _spec.Machine.Vcpus,
         _spec.Machine.MemoryBytes,
-        [.. _transports.Select(t => new DeviceStatus(t.Id, t.Type, t.Transport.Worker.IsFailed ? "failed" : t.Transport.Worker.IsActive ? "active" : "inactive"))]);
+        [
+            .. _transports.Select(t => new DeviceStatus(t.Id, t.Type, t.Transport.Worker.IsFailed ? "failed" : t.Transport.Worker.IsActive ? "active" : "inactive")),
+            .. _pciDevices.Select(d => new DeviceStatus(d.Id, d.Type, d.Adapter.ConfigSpace.MemoryEnabled ? "active" : "inactive")),
+        ]);
 
     /// <inheritdoc/>
     public void RequestStop() => Vm.RequestStop(new KvmVmExit(KvmVmExitKind.Stopped, "Stop requested."));
@@ -150,6 +163,16 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         foreach ((_, _, VirtioPciTransport transport) in _transports)
         {
             transport.Dispose();
+        }
+
+        foreach ((_, _, PciDeviceAdapter adapter) in _pciDevices)
+        {
+            adapter.Dispose();
+        }
+
+        foreach (SafeMemoryMapping mapping in _barFiles.Values)
+        {
+            mapping.Dispose();
         }
 
         _devices?.Dispose();
@@ -211,11 +234,43 @@ public sealed class KvmMachine : IControlledVm, IDisposable
             int slot = Pci.Attach(transport);
             KvmPlatformLog.DeviceAttached(_logger, deviceSpec.Id, deviceSpec.Type, slot);
         }
+
+        foreach ((DeviceSpec deviceSpec, IPciDevice device) in _devices.PciDevices)
+        {
+            PciDeviceAdapter adapter = new(device, Memory, Vm.MsiController);
+            _pciDevices.Add((deviceSpec.Id, deviceSpec.Type, adapter));
+            foreach (PciBar bar in device.Bars)
+            {
+                if (bar.BackingFile is not null)
+                {
+                    // Mapped once for the VM's life; the memory slot over it follows the BAR (OnBarMoved).
+                    lock (_barLock)
+                    {
+                        _barFiles[(adapter, bar.Index)] = HostMemory.MapShared(bar.BackingFile, bar.BackingFileOffset, bar.Size, writable: true);
+                    }
+                }
+            }
+
+            int slot = Pci.Attach(adapter);
+            adapter.Activate();
+            KvmPlatformLog.DeviceAttached(_logger, deviceSpec.Id, deviceSpec.Type, slot);
+        }
     }
 
     // Raised under the PCI configuration lock, from a vCPU thread (or from Attach while building).
     private void OnBarMoved(object? sender, PciBarMovedEventArgs e)
     {
+        if (e.Function is PciDeviceAdapter adapter && !e.Bar.Emulated)
+        {
+            KvmPlatformLog.BarMoved(_logger, e.Bar.Index, e.Device, e.NewAddress ?? 0, e.OldAddress ?? 0);
+            lock (_barLock)
+            {
+                MoveBarFileLocked(adapter, e.Bar.Index, e.NewAddress);
+            }
+
+            return;
+        }
+
         if (e.Function is not VirtioPciTransport transport)
         {
             return;
@@ -261,6 +316,19 @@ public sealed class KvmMachine : IControlledVm, IDisposable
             {
                 _sharedMemorySlots[(transport, i)] = Vm.AddMemoryRegion(address + transport.GetSharedMemoryOffset(i), window.Size, window.HostAddress);
             }
+        }
+    }
+
+    private void MoveBarFileLocked(PciDeviceAdapter adapter, int barIndex, ulong? barAddress)
+    {
+        if (_barFileSlots.Remove((adapter, barIndex), out int slot))
+        {
+            Vm.RemoveMemoryRegion(slot);
+        }
+
+        if (barAddress is ulong address && _barFiles.TryGetValue((adapter, barIndex), out SafeMemoryMapping? mapping))
+        {
+            _barFileSlots[(adapter, barIndex)] = Vm.AddMemoryRegion(address, mapping.Length, mapping.Address);
         }
     }
 
