@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using Vmm.Contracts.Display;
 using Vmm.Contracts.Pci;
+using Vmm.Plugins.Ivshmem.Display;
 using Vmm.Plugins.Ivshmem.SharedMemory;
 
 namespace Vmm.Plugins.Ivshmem.Device;
@@ -11,7 +13,12 @@ namespace Vmm.Plugins.Ivshmem.Device;
 /// mapped by the platform straight from <see cref="SharedMemory"/>'s file. No MSI-X, no INTx (interrupt pin 0): Looking
 /// Glass polls the memory.
 /// </summary>
-internal sealed class IvshmemDevice : IPciDevice
+/// <remarks>
+/// It is also a display source (IVSHMEM capture): with <see cref="IvshmemOptions.Capture"/> on, a
+/// <see cref="KvmfrCaptureSource"/> reads the KVMFR frames a guest agent (ours, or Looking Glass's Windows host)
+/// writes into BAR2 and hands them to the display router.
+/// </remarks>
+internal sealed class IvshmemDevice : IPciDevice, IDisplaySource
 {
     /// <summary>Red Hat / Qumranet.</summary>
     public const ushort VendorId = 0x1AF4;
@@ -32,13 +39,19 @@ internal sealed class IvshmemDevice : IPciDevice
     private uint _interruptMask;
     private uint _interruptStatus;
 
-    /// <summary>Creates the device over <paramref name="memory"/>, which it owns from now on.</summary>
-    public IvshmemDevice(string id, SharedMemoryFile memory)
+    private readonly KvmfrCaptureSource? _capture;
+
+    /// <summary>
+    /// Creates the device over <paramref name="memory"/>, which it owns from now on; <paramref name="capture"/> (which
+    /// it owns too) reads KVMFR frames from that memory, or is null for plain shared memory.
+    /// </summary>
+    public IvshmemDevice(string id, SharedMemoryFile memory, Func<SharedMemoryFile, KvmfrCaptureSource>? capture = null)
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(memory);
         Id = id;
         SharedMemory = memory;
+        _capture = capture?.Invoke(memory);
         Bars =
         [
             new PciBar(RegistersBar, IvshmemRegisters.Size, PciBarKind.Memory32),
@@ -60,6 +73,18 @@ internal sealed class IvshmemDevice : IPciDevice
 
     /// <summary>The shared memory behind BAR2, mapped in this process too (what a capture source reads).</summary>
     internal SharedMemoryFile SharedMemory { get; }
+
+    /// <summary>The KVMFR capture, or null when the options turned it off.</summary>
+    internal KvmfrCaptureSource? Capture => _capture;
+
+    /// <inheritdoc />
+    public DisplayMode? CurrentMode => _capture?.CurrentMode;
+
+    /// <inheritdoc />
+    public void Connect(IDisplaySink sink) => _capture?.Connect(sink);
+
+    /// <inheritdoc />
+    public void Disconnect() => _capture?.Disconnect();
 
     /// <inheritdoc />
     public void ReadBar(int barIndex, ulong offset, Span<byte> data)
@@ -129,6 +154,10 @@ internal sealed class IvshmemDevice : IPciDevice
         }
     }
 
-    /// <summary>Unmaps the memory and closes its file (a host file stays for other users).</summary>
-    public void Dispose() => SharedMemory.Dispose();
+    /// <summary>Stops the capture, unmaps the memory and closes its file (a host file stays for other users).</summary>
+    public void Dispose()
+    {
+        _capture?.Dispose();
+        SharedMemory.Dispose();
+    }
 }

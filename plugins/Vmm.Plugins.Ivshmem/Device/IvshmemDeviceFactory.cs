@@ -1,4 +1,5 @@
 using Vmm.Contracts.Devices;
+using Vmm.Plugins.Ivshmem.Display;
 using Vmm.Plugins.Ivshmem.SharedMemory;
 
 namespace Vmm.Plugins.Ivshmem.Device;
@@ -59,6 +60,18 @@ public sealed class IvshmemDeviceFactory : DeviceFactory<IvshmemOptions>
         SharedMemoryFile memory = options.Path is null
             ? SharedMemoryFile.CreateAnonymous("ivshmem-" + context.Id, options.Size)
             : SharedMemoryFile.OpenOrCreate(Path.GetFullPath(options.Path, context.BaseDirectory), options.Size);
-        return new IvshmemDevice(context.Id, memory);
+        TimeProvider time = context.Services.GetService(typeof(TimeProvider)) as TimeProvider ?? TimeProvider.System;
+        try
+        {
+            return new IvshmemDevice(
+                context.Id,
+                memory,
+                options.Capture ? shared => new KvmfrCaptureSource(context.Id, shared, context.LoggerFactory, time) : null);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
     }
 }

@@ -15,4 +15,10 @@ public sealed class IvshmemOptions
 
     /// <summary>BAR2's size in bytes: a power of two from 1 MiB (1048576) up to 32 GiB.</summary>
     public long Size { get; set; } = DefaultSize;
+
+    /// <summary>
+    /// Whether the device is a display source too (IVSHMEM capture): the guest writes Looking Glass KVMFR frames into
+    /// BAR2 and the display router shows them. On by default; off for shared memory with another use.
+    /// </summary>
+    public bool Capture { get; set; } = true;
 }
