@@ -19,6 +19,7 @@ public sealed class KvmVcpu : IDisposable
     private readonly SafeKvmRunHandle _run;
     private readonly Lock _threadLock = new();
     private Thread? _thread;
+    private long _ioExitCount;
     private int _threadId;
     private bool _disposed;
 
@@ -46,6 +47,9 @@ public sealed class KvmVcpu : IDisposable
 
     /// <summary>The vCPU id (its initial APIC id).</summary>
     public int Id { get; }
+
+    /// <summary>Port-I/O and MMIO exits this vCPU handed to the buses (written by its thread only).</summary>
+    public long IoExitCount => Volatile.Read(ref _ioExitCount);
 
     /// <summary>Runs the vCPU on the calling thread until the VM stops; returns why this vCPU stopped.</summary>
     /// <remarks>For probes and tests that time one run; a VM normally runs its vCPUs with <see cref="KvmVm.Start"/>.</remarks>
@@ -303,8 +307,9 @@ public sealed class KvmVcpu : IDisposable
         return new KvmVmExit(KvmVmExitKind.Stopped, $"vCPU {Id} stopped on request.");
     }
 
-    private static void CountIoExit()
+    private void CountIoExit()
     {
+        _ioExitCount++;
         if (KvmMetrics.IoExits.Enabled)
         {
             KvmMetrics.IoExits.Add(1);
