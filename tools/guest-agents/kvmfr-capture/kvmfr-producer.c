@@ -307,6 +307,10 @@ int kvmfr_post_frame(struct kvmfr_producer *producer, const struct kvmfr_image *
     frame->flags = flags;
     struct damage_rect rects[KVMFR_MAX_DAMAGE_RECTS];
     int count = changed == NULL ? -1 : damage_rects(changed, image->width, rows, rects, KVMFR_MAX_DAMAGE_RECTS);
+    if (count == 1 && rects[0].width == image->width && rects[0].height == rows) {
+        count = -1; /* one rect over everything says the same as none */
+    }
+
     frame->damage_rects_count = count < 0 ? 0 : (uint32_t)count;
     for (int i = 0; i < count; i++) {
         frame->damage_rects[i] = (struct kvmfr_damage_rect){ rects[i].x, rects[i].y, rects[i].width, rects[i].height };
