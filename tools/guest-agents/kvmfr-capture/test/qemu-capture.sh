@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# kvmfr-capture in the real test guest under QEMU (TCG) with QEMU's own IVSHMEM and virtio-gpu devices:
+# the guest's /init starts kvmfr-capture on the IVSHMEM BAR2; the guest writes text on its framebuffer console
+# (fbcon on virtio-gpu's fbdev emulation); on the host, lgmp-reader reads /dev/shm/<file> as an LGMP client,
+# saves a frame as PPM, and tesseract (when installed) must read the text back. Then the guest scrolls text
+# continuously and the reader counts frames per second.
+#
+#   tools/guest-agents/kvmfr-capture/test/qemu-capture.sh [--image DIR] [--keep DIR]
+#
+# DIR defaults to <repo>/.cache/guest-image (tools/guest-image/build.sh; the image must contain
+# /bin/kvmfr-capture). --keep DIR keeps the serial log, the PPM/PNG and the reader's output there.
+# Exit 0 on success, 1 on failure; prints "SKIP: ..." and exits 0 when QEMU or the image is missing.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../../../.." && pwd)
+image=$repo/.cache/guest-image
+keep=
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --image) image=$2; shift 2 ;;
+        --keep) keep=$2; shift 2 ;;
+        *) echo "usage: qemu-capture.sh [--image DIR] [--keep DIR]" >&2; exit 2 ;;
+    esac
+done
+
+say() { printf 'qemu-capture: %s\n' "$*"; }
+skip() { say "SKIP: $*"; exit 0; }
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+kernel=$image/vmlinux
+[[ -s $kernel ]] || kernel=$image/vmlinuz
+[[ -s $kernel && -s $image/initrd.img ]] || skip "no guest image in $image (run tools/guest-image/build.sh)"
+zcat "$image/initrd.img" | cpio -it --quiet 2>/dev/null | grep -qx 'bin/kvmfr-capture' \
+    || skip "the guest image in $image has no /bin/kvmfr-capture (rebuild it with tools/guest-image/build.sh)"
+
+work=$(mktemp -d /tmp/kvmfr-qemu.XXXXXX)
+shm_name=kvmfr-test-$$
+shm=/dev/shm/$shm_name
+qemu_pid=
+cleanup() {
+    [[ -z $qemu_pid ]] || kill "$qemu_pid" 2>/dev/null || true
+    rm -f "$shm"
+    if [[ -n $keep ]]; then mkdir -p "$keep" && cp -a "$work"/. "$keep"/; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+die() { say "FAIL: $*"; tail -n 30 "$work/serial.log" >&2 || true; exit 1; }
+
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$work/lgmp-reader" "$here/lgmp-reader.c"
+reader=$work/lgmp-reader
+text="GUEST CAPTURE 4711" # no V: tesseract reads the VGA font's V as U
+
+# The guest: a static text screen (no blinking cursor) for 25 s, then 15 s of continuous scrolling.
+guest_cmd=$(cat <<GUEST
+sleep 1
+echo 0 > /sys/class/graphics/fbcon/cursor_blink
+printf '\033[2J\033[H\n\n\n    $text\n\n    hello from the guest console\n' > /dev/tty0
+echo "fb: \$(ls /dev/fb* /dev/dri/card* 2>&1 | tr '\n' ' ')"
+echo "fbdev: \$(cat /sys/class/graphics/fb0/virtual_size 2>&1) \$(cat /sys/class/graphics/fb0/bits_per_pixel 2>&1) bpp"
+cat /run/kvmfr-capture.log
+echo TEXT-SHOWN
+sleep 25
+echo SCROLL-BEGIN
+end=\$(( \$(cut -d. -f1 /proc/uptime) + 15 ))
+i=0
+while [ \$(cut -d. -f1 /proc/uptime) -lt \$end ]; do i=\$((i+1)); echo "scrolling line \$i of the kvmfr capture test" > /dev/tty0; done
+echo "SCROLL-END lines=\$i"
+cat /run/kvmfr-capture.log
+GUEST
+)
+
+start=$(date +%s.%N)
+qemu-system-x86_64 -M q35 -accel tcg -m 512 -nographic -no-reboot -vga none \
+    -device virtio-gpu-pci \
+    -object memory-backend-file,id=ivshmem,share=on,mem-path="$shm",size=32M -device ivshmem-plain,memdev=ivshmem \
+    -kernel "$kernel" -initrd "$image/initrd.img" \
+    -append "console=ttyS0 quiet vmm.shell=0 vmm.cmd=$(printf '%s' "$guest_cmd" | base64 -w0)" \
+    </dev/null >"$work/serial.log" 2>&1 &
+qemu_pid=$!
+
+wait_for() { # PATTERN SECONDS
+    local deadline=$((SECONDS + $2))
+    until grep -q "$1" "$work/serial.log"; do
+        kill -0 "$qemu_pid" 2>/dev/null || die "QEMU exited before '$1'"
+        ((SECONDS < deadline)) || die "no '$1' on the serial console within $2 s"
+        sleep 0.2
+    done
+}
+
+wait_for 'kvmfr-capture started' 120
+say "guest started the agent after $(echo "$(date +%s.%N) - $start" | bc | cut -c1-5) s: $(grep -a 'kvmfr-capture started' "$work/serial.log" | tr -d '\r')"
+wait_for TEXT-SHOWN 120
+sleep 3 # a few captures after the text went up
+"$reader" --shm "$shm" --frames 1 --save "$work/frame.ppm" --timeout 30 >"$work/reader.log" 2>&1 || { cat "$work/reader.log"; die "reader"; }
+cat "$work/reader.log"
+
+if command -v tesseract >/dev/null; then
+    # fbcon's 8x16 font is small for OCR: scale it up first (ImageMagick when there, else tesseract as is).
+    ocr_input=$work/frame.ppm
+    if command -v convert >/dev/null && convert "$work/frame.ppm" -crop 640x160+0+0 -scale 300% "$work/frame-ocr.png" 2>/dev/null; then
+        ocr_input=$work/frame-ocr.png
+    fi
+    tesseract "$ocr_input" "$work/ocr" >/dev/null 2>&1 || die "tesseract failed"
+    say "OCR: $(tr '\n' ' ' <"$work/ocr.txt")"
+    grep -q "$text" "$work/ocr.txt" || die "'$text' not found by OCR in the captured frame"
+    grep -q "hello from the guest console" "$work/ocr.txt" || die "the second line not found by OCR in the captured frame"
+    say "OCR found both lines in the captured frame"
+else
+    say "tesseract not installed (apt-get install tesseract-ocr): the text was not checked, only the frame"
+fi
+
+wait_for SCROLL-BEGIN 120
+"$reader" --shm "$shm" --measure 10 --timeout 30 --quiet >"$work/measure.log" 2>&1 || { cat "$work/measure.log"; die "measure"; }
+say "while scrolling: $(grep 'frames/s' "$work/measure.log")"
+wait_for 'VMM-GUEST: poweroff' 120
+wait "$qemu_pid" || true
+qemu_pid=
+say "guest: $(grep -a 'SCROLL-END' "$work/serial.log" | tr -d '\r')"
+say "agent: $(grep -a 'kvmfr-capture: exit\|kvmfr-capture: /sys' "$work/serial.log" | tr -d '\r' | tr '\n' ' ')"
+say "passed in $(echo "$(date +%s.%N) - $start" | bc | cut -c1-5) s"
