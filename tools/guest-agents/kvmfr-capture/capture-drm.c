@@ -2,7 +2,8 @@
  * DRM/KMS capture with raw ioctls (uapi headers only, no libdrm): the framebuffer on the first active CRTC
  * (GETCRTC -> GETFB2, else GETFB -> MAP_DUMB -> mmap), re-looked-up every frame so page flips and mode changes
  * are followed; and the cursor plane's framebuffer and position when the driver has one in use.
- * GETFB hands out buffer handles only to the DRM master or CAP_SYS_ADMIN: run as root.
+ * GETFB hands out buffer handles only to the DRM master or CAP_SYS_ADMIN: run as root. We drop the master role
+ * the first open gives us, so KMS clients started later still can set modes.
  */
 #define _GNU_SOURCE
 #include "capture.h"
@@ -386,6 +387,9 @@ int capture_open_drm(struct capture *capture, const char *path)
         return -1;
     }
 
+    /* The first opener of a card becomes DRM master: give that up at once, or a compositor (or drm-mode)
+     * started after us could not set modes. Reading framebuffers needs CAP_SYS_ADMIN, not master. */
+    ioctl(fd, DRM_IOCTL_DROP_MASTER, 0);
     source->fd = fd;
     struct drm_mode_card_res res;
     memset(&res, 0, sizeof res);

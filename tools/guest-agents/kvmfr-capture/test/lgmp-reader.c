@@ -4,7 +4,7 @@
  * on one side does not hide behind the same mistake on the other.
  *
  *   lgmp-reader --shm FILE [--timeout S] [--frames N] [--save OUT.ppm] [--expect RAW:WxH]
- *               [--drive RAW:WxH] [--measure S] [--quiet]
+ *               [--drive RAW:WxH] [--measure S] [--expect-fill WxH:RRGGBB] [--expect-cursor X,Y,W,H] [--quiet]
  *
  * Session init (magic, version 6, heartbeat moving within 200 ms, KVMFR magic/version 20 and records),
  * subscribes to the frame (2) and pointer (1) queues, reads every frame while its wp advances, checks that
@@ -15,6 +15,8 @@
  *                   arrives, with partial damage where a little changed, and that no frame comes without change
  *   --measure S     count frames for S seconds and print frames/s
  *   --save OUT.ppm  write the last frame as a binary PPM
+ *   --expect-fill WxH:RRGGBB    wait for a frame of that size in one colour (drm-mode's picture)
+ *   --expect-cursor X,Y,W,H     wait for a visible WxH cursor shape at X,Y (drm-mode's cursor)
  * Exit 0 on success, 1 on any check failing (with a message), 2 on bad usage.
  */
 #define _GNU_SOURCE
@@ -342,6 +344,12 @@ static int read_frame(size_t m, struct picture *pic)
 }
 
 static unsigned long cursor_messages, cursor_hidden_messages;
+/* The last cursor shape seen: position, size and two sample pixels (top-left and centre, BGRA as u32). */
+static struct {
+    int seen, visible;
+    int16_t x, y;
+    uint32_t width, height, corner, centre;
+} last_shape;
 
 static void read_cursor(size_t m)
 {
@@ -353,7 +361,17 @@ static void read_cursor(size_t m)
     if (flags & CURSOR_SHAPE) {
         uint32_t w = rd32(c + C_WIDTH), h = rd32(c + C_HEIGHT), pitch = rd32(c + C_PITCH);
         if (w == 0 || h == 0 || pitch < w * 4 || c + C_SIZE + (size_t)pitch * h > shm_size) fail("bad cursor shape %ux%u pitch %u", w, h, pitch);
+        last_shape.seen = 1;
+        last_shape.width = w;
+        last_shape.height = h;
+        memcpy(&last_shape.corner, base + c + C_SIZE, 4);
+        memcpy(&last_shape.centre, base + c + C_SIZE + (size_t)(h / 2) * pitch + (w / 2) * 4, 4);
     }
+    if (flags & 0x1u) {
+        memcpy(&last_shape.x, base + c + C_X, 2);
+        memcpy(&last_shape.y, base + c + C_Y, 2);
+    }
+    last_shape.visible = (flags & CURSOR_VISIBLE) != 0;
     if (!quiet) {
         int16_t x, y;
         memcpy(&x, base + c + C_X, 2);
@@ -433,6 +451,44 @@ static void expect_picture(struct reader *r, const uint8_t *want, uint32_t w, ui
         if (now_ms() > deadline) fail("%s: no frame equal to the source within %.0f ms (last %ux%u serial %u)", what, ms, r->pic.width, r->pic.height, r->pic.serial);
         sleep_us(500);
     }
+}
+
+/* Waits for a WxH frame of one colour (RRGGBB), as drm-mode draws. */
+static void expect_fill(struct reader *r, const char *spec, double deadline)
+{
+    uint32_t w, h, rgb;
+    if (sscanf(spec, "%ux%u:%x", &w, &h, &rgb) != 3) fail("--expect-fill WxH:RRGGBB, got %s", spec);
+    for (;;) {
+        poll_once(r);
+        if (r->pic.have && r->pic.width == w && r->pic.height == h) {
+            size_t same = 0, n = (size_t)w * h;
+            for (size_t i = 0; i < n; i++) {
+                uint32_t v;
+                memcpy(&v, r->pic.full + 4 * i, 4);
+                same += (v & 0xffffffu) == rgb;
+            }
+            if (same == n) break;
+        }
+        if (now_ms() > deadline) fail("no %ux%u frame filled with %06x (last %ux%u)", w, h, rgb, r->pic.width, r->pic.height);
+        sleep_us(1000);
+    }
+    printf("lgmp-reader: %ux%u frame of colour %06x arrived (frame %u, formatVer %u)\n", w, h, rgb, r->pic.serial, r->pic.format_ver);
+}
+
+/* Waits for a visible cursor shape of WxH at X,Y whose corner is opaque yellow and centre clear (drm-mode's). */
+static void expect_cursor(struct reader *r, const char *spec, double deadline)
+{
+    int x, y;
+    uint32_t w, h;
+    if (sscanf(spec, "%d,%d,%u,%u", &x, &y, &w, &h) != 4) fail("--expect-cursor X,Y,W,H, got %s", spec);
+    while (!(last_shape.seen && last_shape.visible && last_shape.x == x && last_shape.y == y && last_shape.width == w && last_shape.height == h)) {
+        poll_once(r);
+        if (now_ms() > deadline) fail("no visible %ux%u cursor at %d,%d (last: seen %d visible %d %ux%u at %d,%d)", w, h, x, y,
+            last_shape.seen, last_shape.visible, last_shape.width, last_shape.height, last_shape.x, last_shape.y);
+        sleep_us(1000);
+    }
+    if (last_shape.corner != 0xffffff00u || (last_shape.centre >> 24) != 0) fail("cursor pixels: corner %08x centre %08x", last_shape.corner, last_shape.centre);
+    printf("lgmp-reader: cursor %ux%u at %d,%d, corner %08x, centre alpha 0\n", w, h, x, y, last_shape.corner);
 }
 
 static void fill_rect(uint8_t *pixels, uint32_t w, uint32_t x0, uint32_t y0, uint32_t rw, uint32_t rh, uint32_t seed)
@@ -528,7 +584,7 @@ static void drive(struct reader *r, const char *spec)
 
 int main(int argc, char **argv)
 {
-    const char *shm = NULL, *save = NULL, *expect = NULL, *drive_spec = NULL;
+    const char *shm = NULL, *save = NULL, *expect = NULL, *drive_spec = NULL, *fill = NULL, *cursor = NULL;
     double timeout = 20, measure = 0;
     long frames = -1;
     for (int i = 1; i < argc; i++) {
@@ -542,11 +598,13 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--expect") == 0) expect = v;
         else if (strcmp(argv[i], "--drive") == 0) drive_spec = v;
         else if (strcmp(argv[i], "--measure") == 0) measure = atof(v);
+        else if (strcmp(argv[i], "--expect-fill") == 0) fill = v;
+        else if (strcmp(argv[i], "--expect-cursor") == 0) cursor = v;
         else { fprintf(stderr, "lgmp-reader: unknown option %s\n", argv[i]); return 2; }
         i++;
     }
     if (shm == NULL) { fprintf(stderr, "usage: lgmp-reader --shm FILE [--timeout S] [--frames N] [--save OUT.ppm] [--expect RAW:WxH] [--drive RAW:WxH] [--measure S] [--quiet]\n"); return 2; }
-    if (frames < 0) frames = expect || drive_spec || measure > 0 ? 0 : 1;
+    if (frames < 0) frames = expect || drive_spec || fill || cursor || measure > 0 ? 0 : 1;
 
     double deadline = now_ms() + timeout * 1000;
     int fd = -1;
@@ -571,6 +629,8 @@ int main(int argc, char **argv)
         fail("queue shapes: frame %u slots, pointer %u slots, maxTime %u", rd32(r.frames.q + Q_NUM_MESSAGES), rd32(r.pointer.q + Q_NUM_MESSAGES), rd32(r.frames.q + Q_MAX_TIME));
     if (!quiet) printf("lgmp-reader: subscribed as frame sub %u, pointer sub %u\n", r.frames.id, r.pointer.id);
 
+    if (fill != NULL) expect_fill(&r, fill, deadline);
+    if (cursor != NULL) expect_cursor(&r, cursor, deadline);
     if (drive_spec != NULL) {
         drive(&r, drive_spec);
     } else if (expect != NULL) {

@@ -3,9 +3,11 @@
 # the guest's /init starts kvmfr-capture on the IVSHMEM BAR2; the guest writes text on its framebuffer console
 # (fbcon on virtio-gpu's fbdev emulation); on the host, lgmp-reader reads /dev/shm/<file> as an LGMP client,
 # saves a frame as PPM, and tesseract (when installed) must read the text back. Then the guest scrolls text
-# continuously and the reader counts frames per second.
+# continuously and the reader counts frames per second. Last, drm-mode (tools/guest-payloads/linux) sets a
+# 1024x768 mode with a 64x64 cursor: the reader must get that frame (new formatVer) and the cursor's shape and
+# position from the cursor plane.
 #
-#   tools/guest-agents/kvmfr-capture/test/qemu-capture.sh [--image DIR] [--keep DIR]
+#   tools/guest-agents/kvmfr-capture/test/qemu-capture.sh [--image DIR] [--keep DIR] [--smp N]
 #
 # DIR defaults to <repo>/.cache/guest-image (tools/guest-image/build.sh; the image must contain
 # /bin/kvmfr-capture). --keep DIR keeps the serial log, the PPM/PNG and the reader's output there.
@@ -16,11 +18,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../../.." && pwd)
 image=$repo/.cache/guest-image
 keep=
+smp=1
 while [[ $# -gt 0 ]]; do
     case $1 in
         --image) image=$2; shift 2 ;;
         --keep) keep=$2; shift 2 ;;
-        *) echo "usage: qemu-capture.sh [--image DIR] [--keep DIR]" >&2; exit 2 ;;
+        --smp) smp=$2; shift 2 ;;
+        *) echo "usage: qemu-capture.sh [--image DIR] [--keep DIR] [--smp N]" >&2; exit 2 ;;
     esac
 done
 
@@ -65,12 +69,15 @@ end=\$(( \$(cut -d. -f1 /proc/uptime) + 15 ))
 i=0
 while [ \$(cut -d. -f1 /proc/uptime) -lt \$end ]; do i=\$((i+1)); echo "scrolling line \$i of the kvmfr capture test" > /dev/tty0; done
 echo "SCROLL-END lines=\$i"
+drm-mode 1024 768 2060c0 12 100,200
+kill \$(pidof kvmfr-capture) && sleep 1
 cat /run/kvmfr-capture.log
 GUEST
 )
 
 start=$(date +%s.%N)
-qemu-system-x86_64 -M q35 -accel tcg -m 512 -nographic -no-reboot -vga none \
+: >"$work/serial.log"
+qemu-system-x86_64 -M q35 -accel tcg -smp "$smp" -m 512 -nographic -no-reboot -vga none \
     -device virtio-gpu-pci \
     -object memory-backend-file,id=ivshmem,share=on,mem-path="$shm",size=32M -device ivshmem-plain,memdev=ivshmem \
     -kernel "$kernel" -initrd "$image/initrd.img" \
@@ -112,9 +119,14 @@ fi
 wait_for SCROLL-BEGIN 120
 "$reader" --shm "$shm" --measure 10 --timeout 30 --quiet >"$work/measure.log" 2>&1 || { cat "$work/measure.log"; die "measure"; }
 say "while scrolling: $(grep 'frames/s' "$work/measure.log")"
+# A KMS client takes the display: a 1024x768 mode of one colour and a 64x64 cursor on the cursor plane.
+wait_for 'drm-mode: cursor 64x64 at 100,200' 120
+"$reader" --shm "$shm" --expect-fill 1024x768:2060c0 --expect-cursor 100,200,64,64 --timeout 20 >"$work/cursor.log" 2>&1 \
+    || { cat "$work/cursor.log"; die "mode change / cursor"; }
+say "mode change and cursor: $(grep -E 'colour|cursor 64' "$work/cursor.log" | tr '\n' ' ')"
 wait_for 'VMM-GUEST: poweroff' 120
 wait "$qemu_pid" || true
 qemu_pid=
 say "guest: $(grep -a 'SCROLL-END' "$work/serial.log" | tr -d '\r')"
-say "agent: $(grep -a 'kvmfr-capture: exit\|kvmfr-capture: /sys' "$work/serial.log" | tr -d '\r' | tr '\n' ' ')"
+say "agent: $(grep -a 'kvmfr-capture: exit' "$work/serial.log" | tr -d '\r')"
 say "passed in $(echo "$(date +%s.%N) - $start" | bc | cut -c1-5) s"
