@@ -113,6 +113,10 @@ int damage_rects(const struct damage_map *map, uint32_t width, uint32_t height, 
     for (uint32_t ty = 0; ty < map->tiles_y; ty++) {
         const uint8_t *row = map->tiles + (size_t)ty * map->tiles_x;
         uint32_t y0 = ty * DAMAGE_TILE;
+        if (y0 >= height) {
+            break; /* rows past a truncated frame */
+        }
+
         uint32_t y1 = y0 + DAMAGE_TILE < height ? y0 + DAMAGE_TILE : height;
         for (uint32_t tx = 0; tx < map->tiles_x;) {
             if (!row[tx]) {

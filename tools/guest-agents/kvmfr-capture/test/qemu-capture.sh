@@ -5,7 +5,7 @@
 # saves a frame as PPM, and tesseract (when installed) must read the text back. Then the guest scrolls text
 # continuously and the reader counts frames per second. Last, drm-mode (tools/guest-payloads/linux) sets a
 # 1024x768 mode with a 64x64 cursor: the reader must get that frame (new formatVer) and the cursor's shape and
-# position from the cursor plane.
+# position from the cursor plane. Then a second agent with --source fbdev must show new console text.
 #
 #   tools/guest-agents/kvmfr-capture/test/qemu-capture.sh [--image DIR] [--keep DIR] [--smp N]
 #
@@ -52,6 +52,7 @@ die() { say "FAIL: $*"; tail -n 30 "$work/serial.log" >&2 || true; exit 1; }
 
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$work/lgmp-reader" "$here/lgmp-reader.c"
 reader=$work/lgmp-reader
+fbdev_text="SECOND CAPTURE 1234" # the VGA font's B and V read badly
 text="GUEST CAPTURE 4711" # no V: tesseract reads the VGA font's V as U
 
 # The guest: a static text screen (no blinking cursor) for 25 s, then 15 s of continuous scrolling.
@@ -72,6 +73,12 @@ echo "SCROLL-END lines=\$i"
 drm-mode 1024 768 2060c0 12 100,200
 kill \$(pidof kvmfr-capture) && sleep 1
 cat /run/kvmfr-capture.log
+printf '\033[2J\033[H\n\n\n    $fbdev_text\n' > /dev/tty0
+kvmfr-capture --source fbdev >/run/kvmfr-fbdev.log 2>&1 &
+echo FBDEV-AGENT
+sleep 10
+kill \$! && sleep 1
+cat /run/kvmfr-fbdev.log
 GUEST
 )
 
@@ -101,19 +108,24 @@ sleep 3 # a few captures after the text went up
 "$reader" --shm "$shm" --frames 1 --save "$work/frame.ppm" --timeout 30 >"$work/reader.log" 2>&1 || { cat "$work/reader.log"; die "reader"; }
 cat "$work/reader.log"
 
-if command -v tesseract >/dev/null; then
+# ocr NAME: the text tesseract reads in NAME.ppm's top-left corner, into NAME.txt ("" without tesseract).
+ocr() {
+    command -v tesseract >/dev/null || return 0
     # fbcon's 8x16 font is small for OCR: scale it up first (ImageMagick when there, else tesseract as is).
-    ocr_input=$work/frame.ppm
-    if command -v convert >/dev/null && convert "$work/frame.ppm" -crop 640x160+0+0 -scale 300% "$work/frame-ocr.png" 2>/dev/null; then
-        ocr_input=$work/frame-ocr.png
+    local input=$work/$1.ppm
+    if command -v convert >/dev/null && convert "$input" -crop 640x160+0+0 -scale 300% "$work/$1-ocr.png" 2>/dev/null; then
+        input=$work/$1-ocr.png
     fi
-    tesseract "$ocr_input" "$work/ocr" >/dev/null 2>&1 || die "tesseract failed"
-    say "OCR: $(tr '\n' ' ' <"$work/ocr.txt")"
-    grep -q "$text" "$work/ocr.txt" || die "'$text' not found by OCR in the captured frame"
-    grep -q "hello from the guest console" "$work/ocr.txt" || die "the second line not found by OCR in the captured frame"
+    tesseract "$input" "$work/$1" >/dev/null 2>&1 || die "tesseract failed on $1"
+    say "OCR of $1: $(tr '\n' ' ' <"$work/$1.txt")"
+}
+command -v tesseract >/dev/null || say "tesseract not installed (apt-get install tesseract-ocr): frames are read but the text is not checked"
+
+ocr frame
+if [[ -f $work/frame.txt ]]; then
+    grep -q "$text" "$work/frame.txt" || die "'$text' not found by OCR in the captured frame"
+    grep -q "hello from the guest console" "$work/frame.txt" || die "the second line not found by OCR in the captured frame"
     say "OCR found both lines in the captured frame"
-else
-    say "tesseract not installed (apt-get install tesseract-ocr): the text was not checked, only the frame"
 fi
 
 wait_for SCROLL-BEGIN 120
@@ -124,9 +136,19 @@ wait_for 'drm-mode: cursor 64x64 at 100,200' 120
 "$reader" --shm "$shm" --expect-fill 1024x768:2060c0 --expect-cursor 100,200,64,64 --timeout 20 >"$work/cursor.log" 2>&1 \
     || { cat "$work/cursor.log"; die "mode change / cursor"; }
 say "mode change and cursor: $(grep -E 'colour|cursor 64' "$work/cursor.log" | tr '\n' ' ')"
+# The fbdev back-end: a second agent reading /dev/fb0 instead of the CRTC's framebuffer.
+wait_for FBDEV-AGENT 120
+sleep 3
+"$reader" --shm "$shm" --frames 1 --save "$work/fbdev.ppm" --timeout 20 >"$work/fbdev.log" 2>&1 || { cat "$work/fbdev.log"; die "fbdev reader"; }
+grep -q "capture 'fbdev'" "$work/fbdev.log" || die "the fbdev agent's session does not say capture 'fbdev'"
+ocr fbdev
+if [[ -f $work/fbdev.txt ]]; then
+    grep -q "$fbdev_text" "$work/fbdev.txt" || die "'$fbdev_text' not found by OCR in the fbdev frame"
+    say "OCR found '$fbdev_text' in the fbdev frame"
+fi
 wait_for 'VMM-GUEST: poweroff' 120
 wait "$qemu_pid" || true
 qemu_pid=
 say "guest: $(grep -a 'SCROLL-END' "$work/serial.log" | tr -d '\r')"
-say "agent: $(grep -a 'kvmfr-capture: exit' "$work/serial.log" | tr -d '\r')"
+say "agents: $(grep -a 'kvmfr-capture: exit' "$work/serial.log" | tr -d '\r' | tr '\n' ' ')"
 say "passed in $(echo "$(date +%s.%N) - $start" | bc | cut -c1-5) s"
