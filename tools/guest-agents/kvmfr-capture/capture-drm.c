@@ -30,6 +30,8 @@ struct mapped_fb {
     uint32_t handle;
     uint32_t width, height, pitch, offset;
     enum pixel_format format;
+    uint32_t fourcc;
+    uint64_t map_offset;       /* MAP_DUMB's fake offset: unique per buffer object while we hold a handle */
     uint8_t *map;
     size_t map_size;
 };
@@ -39,7 +41,8 @@ struct drm_source {
     uint32_t crtcs[MAX_IDS];
     uint32_t crtc_count;
     struct mapped_fb primary;
-    uint32_t failed_fb;        /* an fb we could not map: not retried until the CRTC shows another */
+    uint32_t failed_fb;        /* an fb we could not map: retried only after failed_wait more grabs */
+    uint32_t failed_wait;
     /* The cursor plane, when the driver exposes one (universal planes) and CRTC_X/CRTC_Y (atomic). */
     uint32_t cursor_plane;
     uint32_t prop_crtc_x, prop_crtc_y;
@@ -85,8 +88,9 @@ static int drm_format(uint32_t fourcc, enum pixel_format *format)
     }
 }
 
-/* Looks fb_id up and maps its first plane. Returns 0, or -1 with a message. */
-static int map_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int verbose)
+/* Looks fb_id up: a handle to its first plane's buffer, its geometry and format, and the buffer's mmap offset.
+ * Returns 0, or -1 with a message (when loud) and nothing held. */
+static int describe_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int loud)
 {
     memset(fb, 0, sizeof *fb);
     uint32_t fourcc;
@@ -108,7 +112,7 @@ static int map_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int verbose)
         fb->offset = fb2.offsets[0];
         fourcc = fb2.pixel_format;
         if ((fb2.flags & DRM_MODE_FB_MODIFIERS) && fb2.modifier[0] != DRM_FORMAT_MOD_LINEAR) {
-            fprintf(stderr, "kvmfr-capture: fb %u is tiled (modifier 0x%llx); only linear buffers can be read\n", fb_id,
+            if (loud) fprintf(stderr, "kvmfr-capture: fb %u is tiled (modifier 0x%llx); only linear buffers can be read\n", fb_id,
                 (unsigned long long)fb2.modifier[0]);
             release_fb(fd, fb);
             return -1;
@@ -118,7 +122,7 @@ static int map_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int verbose)
         memset(&fb1, 0, sizeof fb1);
         fb1.fb_id = fb_id;
         if (xioctl(fd, DRM_IOCTL_MODE_GETFB, &fb1) != 0) {
-            fprintf(stderr, "kvmfr-capture: GETFB %u: %s\n", fb_id, strerror(errno));
+            if (loud) fprintf(stderr, "kvmfr-capture: GETFB %u: %s\n", fb_id, strerror(errno));
             return -1;
         }
 
@@ -132,12 +136,12 @@ static int map_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int verbose)
 
     fb->fb_id = fb_id;
     if (fb->handle == 0) {
-        fprintf(stderr, "kvmfr-capture: fb %u came without a buffer handle (needs root or DRM master)\n", fb_id);
+        if (loud) fprintf(stderr, "kvmfr-capture: fb %u came without a buffer handle (needs root or DRM master)\n", fb_id);
         return -1;
     }
 
     if (drm_format(fourcc, &fb->format) != 0) {
-        fprintf(stderr, "kvmfr-capture: fb %u has format %.4s, which is not supported\n", fb_id, (const char *)&fourcc);
+        if (loud) fprintf(stderr, "kvmfr-capture: fb %u has format %.4s, which is not supported\n", fb_id, (const char *)&fourcc);
         release_fb(fd, fb);
         return -1;
     }
@@ -146,13 +150,26 @@ static int map_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int verbose)
     memset(&map, 0, sizeof map);
     map.handle = fb->handle;
     if (xioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &map) != 0) {
-        fprintf(stderr, "kvmfr-capture: MAP_DUMB of fb %u: %s\n", fb_id, strerror(errno));
+        if (loud) fprintf(stderr, "kvmfr-capture: MAP_DUMB of fb %u: %s\n", fb_id, strerror(errno));
         release_fb(fd, fb);
         return -1;
     }
 
+    fb->map_offset = map.offset;
+    fb->fourcc = fourcc;
+    return 0;
+}
+
+/* Looks fb_id up and maps its first plane. Returns 0, or -1 with a message. */
+static int map_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int verbose)
+{
+    if (describe_fb(fd, fb_id, fb, 1) != 0) {
+        return -1;
+    }
+
+    uint32_t fourcc = fb->fourcc;
     fb->map_size = (size_t)fb->offset + (size_t)fb->pitch * fb->height;
-    void *pixels = mmap(NULL, fb->map_size, PROT_READ, MAP_SHARED, fd, (off_t)map.offset);
+    void *pixels = mmap(NULL, fb->map_size, PROT_READ, MAP_SHARED, fd, (off_t)fb->map_offset);
     if (pixels == MAP_FAILED) {
         fprintf(stderr, "kvmfr-capture: mmap of fb %u (%zu bytes): %s\n", fb_id, fb->map_size, strerror(errno));
         fb->map = NULL;
@@ -167,6 +184,21 @@ static int map_fb(int fd, uint32_t fb_id, struct mapped_fb *fb, int verbose)
     }
 
     return 0;
+}
+
+/* Whether fb_id still names the buffer we mapped: ids are reused (lowest free), so a client that destroys its
+ * fb and creates another may hand the same id to a different buffer or geometry. */
+static int still_same(int fd, uint32_t fb_id, const struct mapped_fb *mapped)
+{
+    struct mapped_fb now;
+    if (describe_fb(fd, fb_id, &now, 0) != 0) {
+        return 0;
+    }
+
+    int same = now.map_offset == mapped->map_offset && now.width == mapped->width && now.height == mapped->height
+        && now.pitch == mapped->pitch && now.offset == mapped->offset && now.fourcc == mapped->fourcc;
+    release_fb(fd, &now);
+    return same;
 }
 
 static int drm_grab(struct capture *capture)
@@ -186,10 +218,16 @@ static int drm_grab(struct capture *capture)
     }
 
     source->active_crtc = crtc.crtc_id;
-    if (crtc.fb_id != source->primary.fb_id) {
+    if (crtc.fb_id != source->primary.fb_id || !still_same(source->fd, crtc.fb_id, &source->primary)) {
         release_fb(source->fd, &source->primary);
-        if (crtc.fb_id == source->failed_fb || map_fb(source->fd, crtc.fb_id, &source->primary, capture->verbose) != 0) {
+        if (crtc.fb_id == source->failed_fb && source->failed_wait > 0) {
+            source->failed_wait--;
+            return 0;
+        }
+
+        if (map_fb(source->fd, crtc.fb_id, &source->primary, capture->verbose) != 0) {
             source->failed_fb = crtc.fb_id;
+            source->failed_wait = 100; /* a few seconds at the usual caps; the id may name another fb by then */
             return 0;
         }
     }
@@ -261,7 +299,7 @@ static int drm_cursor(struct capture *capture, struct capture_cursor *cursor)
         plane_property(source->fd, source->cursor_plane, source->prop_crtc_y, &y);
     }
 
-    if (plane.fb_id != source->cursor_fb.fb_id) {
+    if (plane.fb_id != source->cursor_fb.fb_id || !still_same(source->fd, plane.fb_id, &source->cursor_fb)) {
         release_fb(source->fd, &source->cursor_fb);
         if (map_fb(source->fd, plane.fb_id, &source->cursor_fb, capture->verbose) != 0) {
             return 1;

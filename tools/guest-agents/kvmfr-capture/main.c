@@ -231,7 +231,7 @@ int main(int argc, char **argv)
     struct damage_map changed = { 0 };
     struct cursor_state cursor = { 0 };
     int frame_repost_pending = 0;
-    unsigned long posted_frames = 0, captured = 0;
+    unsigned long posted_frames = 0, captured = 0, reposts = 0;
     double period = 1000.0 / options.fps, next_capture = now_ms(), started = next_capture;
     double once_deadline = 0;
     int once_delivered = 0;
@@ -264,7 +264,9 @@ int main(int argc, char **argv)
             if (agent.producer.last_buffer < 0) {
                 frame_repost_pending = 0; /* no frame yet: the first one reaches them anyway */
             } else if (kvmfr_frame_slot_free(&agent.producer)) {
-                once_delivered |= kvmfr_repost_frame(&agent.producer) > 0;
+                int reposted = kvmfr_repost_frame(&agent.producer) > 0;
+                reposts += (unsigned long)reposted;
+                once_delivered |= reposted;
                 frame_repost_pending = 0;
             }
         }
@@ -367,8 +369,8 @@ int main(int argc, char **argv)
     atomic_store(&agent.heartbeat_stop, 1);
     pthread_join(heartbeat_thread, NULL);
     double seconds = (now_ms() - started) / 1000.0;
-    printf("kvmfr-capture: exit after %.1f s: %lu frames captured, %lu posted (%.2f posted/s)\n", seconds, captured,
-        posted_frames, seconds > 0 ? (double)posted_frames / seconds : 0.0);
+    printf("kvmfr-capture: exit after %.1f s: %lu frames captured, %lu posted (%.2f posted/s), %lu re-posted for new subscribers\n",
+        seconds, captured, posted_frames, seconds > 0 ? (double)posted_frames / seconds : 0.0, reposts);
     free(previous);
     damage_free(&changed);
     kvmfr_producer_free(&agent.producer);

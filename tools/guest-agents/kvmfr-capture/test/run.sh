@@ -5,7 +5,8 @@
 #   2. a late second subscriber gets the last frame re-posted (nothing changed in the source);
 #   3. SIGTERM ends the agent with status 0;
 #   4. a restart on the same shm takes a new session id;
-#   5. --once: one frame reaches a waiting reader and the agent exits 0 by itself.
+#   5. zeroing the header while it runs makes the agent start a new session that a reader can join;
+#   6. --once: one frame reaches a waiting reader and the agent exits 0 by itself.
 # Exit 0 when all pass. Needs gcc with a static libc and the DRM uapi headers (libdrm-dev).
 set -euo pipefail
 
@@ -57,9 +58,17 @@ start_agent
 for _ in $(seq 50); do [[ $(session) != "$first_session" ]] && break; sleep 0.1; done
 [[ $(session) != "$first_session" ]] || die "session id $first_session kept across a restart"
 "$reader" --shm "$shm" --expect "$src:$size" --timeout 10 --quiet || die "after restart"
+
+say "5. header wiped while running: the agent starts a new session"
+second_session=$(session)
+dd if=/dev/zero of="$shm" bs=4096 count=2 conv=notrunc status=none
+for _ in $(seq 50); do [[ $(session) != 00000000 ]] && break; sleep 0.1; done
+[[ $(session) != 00000000 && $(session) != "$second_session" ]] || die "no new session after the header was wiped"
+"$reader" --shm "$shm" --expect "$src:$size" --timeout 10 --quiet || die "after the wipe"
+grep -q 'header was lost' "$work/agent.log" || die "no 'header was lost' line"
 kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
 
-say "5. --once"
+say "6. --once"
 rm -f "$shm"
 "$reader" --shm "$shm" --expect "$src:$size" --timeout 15 --quiet &
 reader_pid=$!
