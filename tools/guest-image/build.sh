@@ -10,8 +10,9 @@
 # fast one under TCG; absent if it could not be extracted), VMLINUZ=... and INITRD=..., one a line.
 # Needs: apt-get, dpkg-deb, depmod (kmod), cpio, gzip, xz/zstd only if the modules are compressed.
 # With gcc (static libc) and the DRM uapi headers (libdrm-dev), the guest programs in
-# tools/guest-payloads/linux/*.c are compiled statically into /bin (drm-mode); without them the image goes
-# without, and the cache key records which.
+# tools/guest-payloads/linux/*.c are compiled statically into /bin (drm-mode), and the IVSHMEM capture agent
+# tools/guest-agents/kvmfr-capture/*.c into /bin/kvmfr-capture; without them the image goes without, and the
+# cache key records which.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -51,6 +52,7 @@ finish() {
 }
 
 guest_sources=$repo/tools/guest-payloads/linux
+agent_sources=$repo/tools/guest-agents/kvmfr-capture
 # The static guest programs are built when gcc, a static libc and the DRM uapi headers are here.
 can_build_guest_programs() {
     command -v gcc >/dev/null && [[ -f /usr/include/libdrm/drm_mode.h ]] \
@@ -58,7 +60,7 @@ can_build_guest_programs() {
 }
 guest_programs=no
 can_build_guest_programs && guest_programs=yes
-scripts_hash=$( { cat "$here/build.sh" "$here/init"; cat "$guest_sources"/*.c 2>/dev/null || true; echo "guest-programs=$guest_programs"; } \
+scripts_hash=$( { cat "$here/build.sh" "$here/init"; cat "$guest_sources"/*.c "$agent_sources"/*.[ch] 2>/dev/null || true; echo "guest-programs=$guest_programs"; } \
     | sha256sum | cut -c1-16)
 outputs_present() { [[ -s $out/vmlinuz && -s $out/initrd.img && -s $out/stamp ]]; }
 
@@ -205,6 +207,11 @@ if [[ $guest_programs == yes ]]; then
         strip "$root/bin/$name" 2>/dev/null || true
         log "guest program /bin/$name"
     done
+    # The capture agent: several files, one program (a thread for the heartbeat).
+    gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -pthread -I/usr/include/libdrm -o "$root/bin/kvmfr-capture" \
+        "$agent_sources"/*.c || die "gcc failed on $agent_sources"
+    strip "$root/bin/kvmfr-capture" 2>/dev/null || true
+    log "guest program /bin/kvmfr-capture"
 else
     log "warning: no gcc, static libc or DRM headers (libdrm-dev): the guest goes without tools/guest-payloads/linux programs"
 fi

@@ -2,13 +2,15 @@
  * drm-mode: sets a display mode from inside the Vmm test guest with raw KMS ioctls (no libdrm), so a test can
  * watch the host side follow a guest mode change.
  *
- *   drm-mode WIDTH HEIGHT [RRGGBB [SECONDS]]
+ *   drm-mode WIDTH HEIGHT [RRGGBB [SECONDS [CURSOR_X,CURSOR_Y]]]
  *
  * Opens /dev/dri/card0 (becoming DRM master), takes the first connected connector and a CRTC its encoder can
  * drive, creates a WIDTHxHEIGHT XRGB8888 dumb buffer filled with RRGGBB (default 20c060), adds it as a
  * framebuffer and sets it on the CRTC with the connector's WIDTHxHEIGHT mode (or a made-up 60 Hz one when the
  * connector lists none), marks it dirty, prints "drm-mode: set WxH colour RRGGBB", and holds the mode for
- * SECONDS (default: until killed). Exit 0 after holding, 1 with a message on any failure.
+ * SECONDS (default: until killed; -1 too). With CURSOR_X,CURSOR_Y it also puts a 64x64 ARGB8888 cursor there
+ * through the legacy cursor ioctl (a yellow square with a transparent centre) and prints
+ * "drm-mode: cursor 64x64 at X,Y". Exit 0 after holding, 1 with a message on any failure.
  *
  * Build (static, for the initramfs): gcc -static -O2 -I/usr/include/libdrm -o drm-mode drm-mode.c
  * The headers are the kernel's DRM uapi (Debian ships them in libdrm-dev; only the headers are used).
@@ -66,8 +68,8 @@ static void make_mode(struct drm_mode_modeinfo *mode, uint16_t width, uint16_t h
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || argc > 5) {
-        fprintf(stderr, "usage: drm-mode WIDTH HEIGHT [RRGGBB [SECONDS]]\n");
+    if (argc < 3 || argc > 6) {
+        fprintf(stderr, "usage: drm-mode WIDTH HEIGHT [RRGGBB [SECONDS [CURSOR_X,CURSOR_Y]]]\n");
         return 2;
     }
 
@@ -230,6 +232,53 @@ int main(int argc, char **argv)
     printf("drm-mode: set %ux%u colour %06x (%s mode, connector %u, crtc %u, fb %u)\n",
         width, height, colour & 0xffffff, listed ? "listed" : "made-up", connector_id, crtc_id, fb.fb_id);
     fflush(stdout);
+    int cursor_x, cursor_y;
+    if (argc > 5 && sscanf(argv[5], "%d,%d", &cursor_x, &cursor_y) == 2) {
+        struct drm_mode_create_dumb cursor_bo;
+        memset(&cursor_bo, 0, sizeof cursor_bo);
+        cursor_bo.width = 64;
+        cursor_bo.height = 64;
+        cursor_bo.bpp = 32;
+        if (xioctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &cursor_bo) != 0) {
+            return fail("CREATE_DUMB (cursor)");
+        }
+
+        memset(&map, 0, sizeof map);
+        map.handle = cursor_bo.handle;
+        if (xioctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &map) != 0) {
+            return fail("MAP_DUMB (cursor)");
+        }
+
+        uint8_t *cursor_pixels = mmap(NULL, cursor_bo.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)map.offset);
+        if (cursor_pixels == MAP_FAILED) {
+            return fail("mmap (cursor)");
+        }
+
+        for (uint32_t y = 0; y < 64; y++) {
+            uint32_t *row = (uint32_t *)(cursor_pixels + (size_t)y * cursor_bo.pitch);
+            for (uint32_t x = 0; x < 64; x++) {
+                int border = x < 8 || y < 8 || x >= 56 || y >= 56;
+                row[x] = border ? 0xffffff00u : 0x00000000u; /* ARGB8888: opaque yellow, clear inside */
+            }
+        }
+
+        struct drm_mode_cursor cursor;
+        memset(&cursor, 0, sizeof cursor);
+        cursor.flags = DRM_MODE_CURSOR_BO | DRM_MODE_CURSOR_MOVE;
+        cursor.crtc_id = crtc_id;
+        cursor.x = cursor_x;
+        cursor.y = cursor_y;
+        cursor.width = 64;
+        cursor.height = 64;
+        cursor.handle = cursor_bo.handle;
+        if (xioctl(fd, DRM_IOCTL_MODE_CURSOR, &cursor) != 0) {
+            return fail("CURSOR");
+        }
+
+        printf("drm-mode: cursor 64x64 at %d,%d\n", cursor_x, cursor_y);
+        fflush(stdout);
+    }
+
     if (seconds < 0) {
         for (;;) {
             pause();
