@@ -18,8 +18,12 @@ internal sealed class CliContext
     /// <summary>Standard error: errors, warnings and logs.</summary>
     public required TextWriter Error { get; init; }
 
-    /// <summary>Loads the plugins found in the given folders, seeding each plugin's container with the shared services. A returned catalog that is <see cref="IDisposable"/> is disposed after the command.</summary>
-    public required Func<IReadOnlyList<string>, ILoggerFactory, IEnumerable<ServiceDescriptor>, IPluginCatalog> LoadPlugins { get; init; }
+    /// <summary>
+    /// Loads the plugins found in the given folders and then in the built-in ones (whose plugins give way to one of
+    /// the same name found first), seeding each plugin's container with the shared services. A returned catalog that
+    /// is <see cref="IDisposable"/> is disposed after the command.
+    /// </summary>
+    public required Func<IReadOnlyList<string>, IReadOnlyList<string>, ILoggerFactory, IEnumerable<ServiceDescriptor>, IPluginCatalog> LoadPlugins { get; init; }
 
     /// <summary>The platforms of this build, in the order <c>auto</c> prefers them.</summary>
     public required Func<IReadOnlyList<IVmPlatform>> Platforms { get; init; }
@@ -27,7 +31,7 @@ internal sealed class CliContext
     /// <summary>Creates the logger factory for a minimum level.</summary>
     public required Func<LogLevel, ILoggerFactory> CreateLoggerFactory { get; init; }
 
-    /// <summary>The plugin folder used when neither the config nor the command line names one.</summary>
+    /// <summary>The built-in plugin folder, searched unless the command line names others (or a config opts out).</summary>
     public string DefaultPluginDirectory { get; init; } = VmConfig.DefaultPluginDirectory;
 
     /// <summary>

@@ -10,8 +10,11 @@ namespace Vmm.Cli;
 /// </summary>
 internal static partial class PluginLoading
 {
-    /// <summary>Loads what the folders hold; folders without plugins are skipped with a log line.</summary>
-    public static IPluginCatalog Load(IReadOnlyList<string> folders, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
+    /// <summary>
+    /// Loads what the folders hold, then the built-in folders' plugins not already found by name; folders without
+    /// plugins are skipped with a log line.
+    /// </summary>
+    public static IPluginCatalog Load(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
     {
         ILogger logger = loggerFactory.CreateLogger("Vmm.Cli");
         PluginHostOptions options = new() { LoggerFactory = loggerFactory };
@@ -20,15 +23,19 @@ internal static partial class PluginLoading
             options.SharedServices.Add(service);
         }
 
-        foreach (string folder in folders)
+        foreach ((string folder, bool builtIn) in folders.Select(f => (f, false)).Concat(builtInFolders.Select(f => (f, true))))
         {
-            if (HoldsPlugins(folder))
+            if (!HoldsPlugins(folder))
             {
-                options.SearchPaths.Add(folder);
+                FolderSkipped(logger, folder);
+            }
+            else if (builtIn)
+            {
+                options.BuiltInSearchPaths.Add(folder);
             }
             else
             {
-                FolderSkipped(logger, folder);
+                options.SearchPaths.Add(folder);
             }
         }
 

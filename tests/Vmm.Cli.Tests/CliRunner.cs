@@ -12,6 +12,7 @@ internal sealed class CliRunner
 
     public List<IVmPlatform> Platforms { get; } = [new UnavailablePlatform("kvm", Core.Config.PlatformKind.Kvm), new UnavailablePlatform("qemu", Core.Config.PlatformKind.Qemu)];
 
+    /// <summary>The folders of each plugin load: those searched first, then the built-in ones.</summary>
     public List<IReadOnlyList<string>> PluginLoads { get; } = [];
 
     public string DefaultPluginDirectory { get; set; } = "/nonexistent/plugins";
@@ -28,9 +29,9 @@ internal sealed class CliRunner
         {
             Out = output,
             Error = error,
-            LoadPlugins = (folders, _, _) =>
+            LoadPlugins = (folders, builtInFolders, _, _) =>
             {
-                PluginLoads.Add(folders);
+                PluginLoads.Add([.. folders, .. builtInFolders]);
                 return Catalog;
             },
             Platforms = () => Platforms,

@@ -70,13 +70,37 @@ public sealed class ConfigValidateCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task PluginFolders_ComeFromTheConfig_OrTheDefault()
+    public async Task PluginFolders_FromTheConfig_AddToTheBuiltInOne_UnlessItOptsOut()
     {
         Directory.CreateDirectory(Path.Combine(_fixture.Directory, "mine"));
         await _cli.RunAsync("config", "validate", _fixture.Write("a.json", """{ "plugins": { "paths": ["mine"] } }"""));
         await _cli.RunAsync("config", "validate", _fixture.Write("b.json", "{}"));
+        await _cli.RunAsync("config", "validate", _fixture.Write("c.json", """{ "plugins": { "paths": ["mine"], "builtIn": false } }"""));
 
-        Assert.Equal([Path.Combine(_fixture.Directory, "mine")], _cli.PluginLoads[0]);
+        Assert.Equal([Path.Combine(_fixture.Directory, "mine"), "/nonexistent/plugins"], _cli.PluginLoads[0]);
         Assert.Equal(["/nonexistent/plugins"], _cli.PluginLoads[1]);
+        Assert.Equal([Path.Combine(_fixture.Directory, "mine")], _cli.PluginLoads[2]);
+    }
+
+    [Fact]
+    public async Task PluginPathOption_ReplacesTheBuiltInFolder()
+    {
+        string other = Directory.CreateDirectory(Path.Combine(_fixture.Directory, "other")).FullName;
+        Directory.CreateDirectory(Path.Combine(_fixture.Directory, "mine"));
+
+        CliResult result = await _cli.RunAsync("config", "validate", _fixture.Write("a.json", """{ "plugins": { "paths": ["mine"] } }"""), "--plugin-path", other);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal([Path.Combine(_fixture.Directory, "mine"), other], Assert.Single(_cli.PluginLoads));
+    }
+
+    [Fact]
+    public async Task PluginPathOption_ThatDoesNotExist_IsAUsageError()
+    {
+        CliResult result = await _cli.RunAsync("config", "validate", _fixture.Write("a.json", "{}"), "--plugin-path", "/no/such/folder");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("vmm: plugin folder '/no/such/folder' does not exist", result.Error.Trim());
+        Assert.Empty(_cli.PluginLoads);
     }
 }

@@ -34,14 +34,48 @@ internal sealed class CommandSession : IDisposable
         return new CommandSession(context, context.CreateLoggerFactory(verbose ? LogLevel.Debug : LogLevel.Warning));
     }
 
+    /// <summary>
+    /// The folders a <c>--plugin-path</c> option names, made absolute; the built-in folder when it names none. Prints
+    /// an error and returns null when a named one does not exist.
+    /// </summary>
+    public static IReadOnlyList<string>? PluginFolders(CliContext context, ParseResult parseResult, Option<string[]> option)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(parseResult);
+        if (parseResult.GetValue(option) is not { Length: > 0 } given)
+        {
+            return [context.DefaultPluginDirectory];
+        }
+
+        string[] folders = [.. given.Select(p => Path.GetFullPath(p))];
+        foreach (string folder in folders.Where(f => !Directory.Exists(f)))
+        {
+            context.Error.WriteLine($"vmm: plugin folder '{folder}' does not exist");
+            return null;
+        }
+
+        return folders;
+    }
+
+    /// <summary>The <c>--plugin-path</c> option: folders searched instead of the built-in plugins folder.</summary>
+    public static Option<string[]> PluginPathOption(string description) => new("--plugin-path")
+    {
+        Description = description,
+        HelpName = "DIR",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     /// <summary>The exit code for an invalid config: plugin failures win over config mistakes.</summary>
     public static int ExitCodeFor(VmConfigResult result) =>
         result.HasPluginFailures ? ExitCodes.PluginFailed : ExitCodes.ConfigInvalid;
 
-    /// <summary>Loads plugins from <paramref name="folders"/>; the catalog lives as long as the session.</summary>
-    public IPluginCatalog LoadPlugins(IReadOnlyList<string> folders)
+    /// <summary>
+    /// Loads plugins from <paramref name="folders"/>, then from <paramref name="builtInFolders"/> those not found
+    /// yet; the catalog lives as long as the session.
+    /// </summary>
+    public IPluginCatalog LoadPlugins(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders)
     {
-        IPluginCatalog catalog = _context.LoadPlugins(folders, LoggerFactory, Routers.SharedServices);
+        IPluginCatalog catalog = _context.LoadPlugins(folders, builtInFolders, LoggerFactory, Routers.SharedServices);
         if (catalog is IDisposable disposable)
         {
             _owned.Add(disposable);
@@ -50,10 +84,16 @@ internal sealed class CommandSession : IDisposable
         return catalog;
     }
 
-    /// <summary>Loads and validates a config file, loading the plugins it names; warnings go to stderr.</summary>
-    public VmConfigResult LoadConfig(string path)
+    /// <summary>
+    /// Loads and validates a config file, loading the plugins its <c>plugins.paths</c> name and the built-in ones
+    /// (<paramref name="builtInFolders"/>, default: the folder next to vmm); warnings go to stderr.
+    /// </summary>
+    public VmConfigResult LoadConfig(string path, IReadOnlyList<string>? builtInFolders = null)
     {
-        VmConfigResult result = VmConfig.Load(path, settings => LoadPlugins(settings.Paths), _context.DefaultPluginDirectory);
+        VmConfigResult result = VmConfig.Load(
+            path,
+            settings => LoadPlugins(settings.Paths, settings.BuiltInPaths),
+            builtInFolders ?? [_context.DefaultPluginDirectory]);
         foreach (string warning in result.Warnings)
         {
             _context.Error.WriteLine($"vmm: warning: {warning}");

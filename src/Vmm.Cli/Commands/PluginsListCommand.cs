@@ -12,27 +12,18 @@ internal static class PluginsListCommand
 
     public static Command Create(CliContext context)
     {
-        Option<string[]> paths = new("--plugin-path")
-        {
-            Description = "A folder to search for plugins; repeatable. Default: the plugins folder next to vmm.",
-            HelpName = "DIR",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        Option<string[]> paths = CommandSession.PluginPathOption("A folder to search for plugins; repeatable. Default: the plugins folder next to vmm.");
         Option<bool> json = new("--json") { Description = "Print JSON instead of a table." };
         Command list = new("list", "Lists the plugins found, their versions, device types and whether they load.") { paths, json };
         list.SetAction(parseResult =>
         {
-            string[] folders = parseResult.GetValue(paths) is { Length: > 0 } given
-                ? given.Select(p => Path.GetFullPath(p)).ToArray()
-                : [context.DefaultPluginDirectory];
-            foreach (string folder in folders.Where(f => !Directory.Exists(f)))
+            if (CommandSession.PluginFolders(context, parseResult, paths) is not { } folders)
             {
-                context.Error.WriteLine($"vmm: plugin folder '{folder}' does not exist");
                 return ExitCodes.Usage;
             }
 
             using CommandSession session = CommandSession.Start(context, parseResult);
-            IReadOnlyList<PluginInfo> plugins = session.LoadPlugins(folders).Plugins;
+            IReadOnlyList<PluginInfo> plugins = session.LoadPlugins(folders, []).Plugins;
             if (parseResult.GetValue(json))
             {
                 WriteJson(context.Out, plugins);
@@ -68,7 +59,7 @@ internal static class PluginsListCommand
         output.WriteLine(array.ToJsonString(s_indented));
     }
 
-    private static void WriteTable(CliContext context, IReadOnlyList<PluginInfo> plugins, string[] folders)
+    private static void WriteTable(CliContext context, IReadOnlyList<PluginInfo> plugins, IReadOnlyList<string> folders)
     {
         if (plugins.Count == 0)
         {

@@ -19,12 +19,7 @@ internal static class ServeVhostUserCommand
     {
         Option<string> socket = new("--socket", "-s") { Description = "The Unix socket to listen on (the front-end's chardev path).", HelpName = "PATH", Required = true };
         Option<string> device = new("--device", "-d") { Description = "The device type, as a plugin declares it (virtio-rng, ...).", HelpName = "TYPE", Required = true };
-        Option<string[]> paths = new("--plugin-path")
-        {
-            Description = "A folder to search for plugins; repeatable. Default: the plugins folder next to vmm.",
-            HelpName = "DIR",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        Option<string[]> paths = CommandSession.PluginPathOption("A folder to search for plugins; repeatable. Default: the plugins folder next to vmm.");
         Option<string[]> options = new("--option", "-o")
         {
             Description = "A device option, as the config's \"options\" object names it; repeatable. Numbers and booleans are read as JSON.",
@@ -48,11 +43,13 @@ internal static class ServeVhostUserCommand
                 pairs.Add(new(pair[..equals], pair[(equals + 1)..]));
             }
 
-            string[] folders = parseResult.GetValue(paths) is { Length: > 0 } given
-                ? given.Select(p => Path.GetFullPath(p)).ToArray()
-                : [context.DefaultPluginDirectory];
+            if (CommandSession.PluginFolders(context, parseResult, paths) is not { } folders)
+            {
+                return ExitCodes.Usage;
+            }
+
             using CommandSession session = CommandSession.Start(context, parseResult);
-            IPluginCatalog catalog = session.LoadPlugins(folders);
+            IPluginCatalog catalog = session.LoadPlugins(folders, []);
             if (FindFactory(context, catalog, type, folders, out int failure) is not IDeviceFactory factory)
             {
                 return failure;
@@ -100,7 +97,7 @@ internal static class ServeVhostUserCommand
     }
 
     /// <summary>The loaded factory for <paramref name="type"/>; otherwise prints why and sets the exit code.</summary>
-    private static IDeviceFactory? FindFactory(CliContext context, IPluginCatalog catalog, string type, string[] folders, out int failure)
+    private static IDeviceFactory? FindFactory(CliContext context, IPluginCatalog catalog, string type, IReadOnlyList<string> folders, out int failure)
     {
         failure = ExitCodes.Ok;
         foreach (PluginInfo plugin in catalog.Plugins.Where(p => p.DeviceTypes.Contains(type, StringComparer.Ordinal)))

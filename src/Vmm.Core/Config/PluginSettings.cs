@@ -1,6 +1,14 @@
 namespace Vmm.Core.Config;
 
 /// <summary>The <c>plugins</c> section: where to look for plugins and which ones may be missing.</summary>
-/// <param name="Paths">Absolute folders to search, in order.</param>
+/// <param name="Paths">Absolute folders the config names, searched in order before the built-in ones.</param>
 /// <param name="Optional">Names of plugins whose devices are skipped (with a warning) when the plugin is missing or fails.</param>
-public sealed record PluginSettings(IReadOnlyList<string> Paths, IReadOnlyList<string> Optional);
+/// <param name="BuiltInPaths">
+/// The folders of the plugins shipped with vmm, searched after <paramref name="Paths"/> (a plugin there gives way to
+/// one of the same name in <paramref name="Paths"/>); empty when the config says <c>"builtIn": false</c>.
+/// </param>
+public sealed record PluginSettings(IReadOnlyList<string> Paths, IReadOnlyList<string> Optional, IReadOnlyList<string> BuiltInPaths)
+{
+    /// <summary>Every folder to search, the config's first.</summary>
+    public IReadOnlyList<string> AllPaths => [.. Paths, .. BuiltInPaths.Where(b => !Paths.Contains(b, StringComparer.Ordinal))];
+}

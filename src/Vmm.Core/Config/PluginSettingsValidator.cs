@@ -1,10 +1,15 @@
+using System.Text.Json;
+
 namespace Vmm.Core.Config;
 
 /// <summary>Checks the <c>plugins</c> section; the plugin folders are needed before devices can be checked.</summary>
 internal static class PluginSettingsValidator
 {
-    /// <summary>Validates <paramref name="plugins"/>; without paths the default folder is searched.</summary>
-    public static PluginSettings Validate(RawObject? plugins, string baseDirectory, string defaultDirectory, ICollection<ConfigError> errors)
+    /// <summary>
+    /// Validates <paramref name="plugins"/>. The config's <c>paths</c> add to <paramref name="builtInDirectories"/>
+    /// (the plugins shipped with vmm), which <c>"builtIn": false</c> leaves out.
+    /// </summary>
+    public static PluginSettings Validate(RawObject? plugins, string baseDirectory, IReadOnlyList<string> builtInDirectories, ICollection<ConfigError> errors)
     {
         List<string> paths = [];
         List<string> optional = [];
@@ -23,9 +28,18 @@ internal static class PluginSettingsValidator
                 }
             }
         }
-        else
+
+        bool builtIn = true;
+        if (plugins?["builtIn"] is RawValue builtInValue)
         {
-            paths.Add(defaultDirectory);
+            if (builtInValue.Element.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            {
+                builtIn = builtInValue.Element.GetBoolean();
+            }
+            else
+            {
+                ConfigValues.Wrong(builtInValue, "true or false", errors);
+            }
         }
 
         if (plugins?["optional"] is RawValue optionalValue)
@@ -33,6 +47,6 @@ internal static class PluginSettingsValidator
             optional.AddRange(ConfigValues.StringItems(optionalValue, "a plugin name", errors).Select(v => v.Element.GetString()!));
         }
 
-        return new PluginSettings(paths, optional);
+        return new PluginSettings(paths, optional, builtIn ? builtInDirectories : []);
     }
 }

@@ -6,14 +6,14 @@ namespace Vmm.Core.Config;
 /// </summary>
 public static class VmConfig
 {
-    /// <summary>The plugin folder used when a config names none: <c>plugins/</c> next to the vmm executable.</summary>
+    /// <summary>The built-in plugin folder: <c>plugins/</c> next to the vmm executable.</summary>
     public static string DefaultPluginDirectory => Path.Combine(AppContext.BaseDirectory, "plugins");
 
     /// <summary>Loads and validates the config file at <paramref name="path"/>.</summary>
     /// <param name="path">The config file; relative paths inside it are resolved against its folder.</param>
-    /// <param name="loadPlugins">Loads the plugins from the folders the config names (the plugin host).</param>
-    /// <param name="defaultPluginDirectory">The folder searched when the config names none; <see cref="DefaultPluginDirectory"/> when null.</param>
-    public static VmConfigResult Load(string path, Func<PluginSettings, Plugins.IPluginCatalog> loadPlugins, string? defaultPluginDirectory = null)
+    /// <param name="loadPlugins">Loads the plugins from the folders the config names and the built-in ones (the plugin host).</param>
+    /// <param name="builtInPluginDirectories">The built-in plugin folders, which the config's own add to; <see cref="DefaultPluginDirectory"/> when null.</param>
+    public static VmConfigResult Load(string path, Func<PluginSettings, Plugins.IPluginCatalog> loadPlugins, IReadOnlyList<string>? builtInPluginDirectories = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
@@ -27,11 +27,11 @@ public static class VmConfig
             return new VmConfigResult(null, [new ConfigError(JsonPath.Root, $"expected a readable config file, got '{full}': {ex.Message}")], [], null);
         }
 
-        return Parse(json, Path.GetDirectoryName(full)!, loadPlugins, defaultPluginDirectory);
+        return Parse(json, Path.GetDirectoryName(full)!, loadPlugins, builtInPluginDirectories);
     }
 
     /// <summary>Validates config JSON whose relative paths are resolved against <paramref name="baseDirectory"/>.</summary>
-    public static VmConfigResult Parse(string json, string baseDirectory, Func<PluginSettings, Plugins.IPluginCatalog> loadPlugins, string? defaultPluginDirectory = null)
+    public static VmConfigResult Parse(string json, string baseDirectory, Func<PluginSettings, Plugins.IPluginCatalog> loadPlugins, IReadOnlyList<string>? builtInPluginDirectories = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         ArgumentNullException.ThrowIfNull(baseDirectory);
@@ -44,7 +44,7 @@ public static class VmConfig
             return new VmConfigResult(null, errors, warnings, null);
         }
 
-        PluginSettings plugins = PluginSettingsValidator.Validate(raw.Plugins, raw.BaseDirectory, defaultPluginDirectory ?? DefaultPluginDirectory, errors);
+        PluginSettings plugins = PluginSettingsValidator.Validate(raw.Plugins, raw.BaseDirectory, builtInPluginDirectories ?? [DefaultPluginDirectory], errors);
         Plugins.IPluginCatalog catalog = loadPlugins(plugins);
         VmSpec? spec = VmConfigValidator.Validate(raw, plugins, catalog, errors, warnings);
         return new VmConfigResult(errors.Count == 0 ? spec : null, errors, warnings, catalog);

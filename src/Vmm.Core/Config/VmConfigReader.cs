@@ -11,7 +11,7 @@ internal static class VmConfigReader
 {
     private static readonly string[] s_rootMembers = ["machine", "platform", "plugins", "devices", "display", "control", "input"];
     private static readonly string[] s_machineMembers = ["memory", "vcpus", "kernel", "initrd", "cmdline"];
-    private static readonly string[] s_pluginsMembers = ["paths", "optional"];
+    private static readonly string[] s_pluginsMembers = ["paths", "builtIn", "optional"];
     private static readonly string[] s_deviceMembers = ["id", "plugin", "type", "options"];
     private static readonly string[] s_displayMembers = ["source", "sinks"];
     private static readonly string[] s_controlMembers = ["socket"];

@@ -9,7 +9,8 @@ namespace Vmm.Core.Control;
 /// <c>screenshot</c>: writes the picture a snapshot-capable display sink (<see cref="IDisplaySnapshotSink"/>, e.g.
 /// <c>display-png</c>) holds to a file. Args: <c>{"path":"/abs/shot.png","sink":"png0"}</c>; <c>path</c> must be
 /// absolute (the VM's working folder is not the caller's), <c>sink</c> is optional (the first attached
-/// snapshot-capable sink, else the first registered one). Result:
+/// snapshot-capable sink, else the first registered one; with none, a temporary <c>display-png</c> sink is attached
+/// for the active source's next full frame, so a VM whose only sink is VNC, or that has none, can be shot too). Result:
 /// <c>{"sink":"png0","path":"/abs/shot.png","format":"png","width":1280,"height":800,"frameSequence":42}</c>.
 /// </summary>
 public sealed class ScreenshotCommand : IControlCommand
@@ -26,13 +27,24 @@ public sealed class ScreenshotCommand : IControlCommand
     /// <summary>The error code when the file cannot be written.</summary>
     public const string PathNotWritableCode = "path-not-writable";
 
-    private readonly DisplayRouter _router;
+    /// <summary>The sink type a screenshot makes for itself when the VM has no snapshot-capable sink.</summary>
+    public const string TemporarySinkType = "display-png";
 
-    /// <summary>Creates the command over the sinks registered with <paramref name="router"/>.</summary>
-    public ScreenshotCommand(DisplayRouter router)
+    // How long a temporary sink waits for the source to resend a full frame (a worker thread's turn, not a guest's).
+    private static readonly TimeSpan s_firstFrameTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly DisplayRouter _router;
+    private readonly RuntimeDisplaySinks? _temporarySinks;
+
+    /// <summary>
+    /// Creates the command over the sinks registered with <paramref name="router"/>; with
+    /// <paramref name="temporarySinks"/>, a VM without a snapshot-capable sink gets a temporary one per screenshot.
+    /// </summary>
+    public ScreenshotCommand(DisplayRouter router, RuntimeDisplaySinks? temporarySinks = null)
     {
         ArgumentNullException.ThrowIfNull(router);
         _router = router;
+        _temporarySinks = temporarySinks;
     }
 
     /// <inheritdoc />
@@ -46,7 +58,17 @@ public sealed class ScreenshotCommand : IControlCommand
     {
         string path = ReadPath(args);
         string? sinkId = ReadSinkId(args);
+        if (sinkId is null && _temporarySinks is not null && !_router.Sinks.OfType<IDisplaySnapshotSink>().Any())
+        {
+            return await ShootThroughTemporarySinkAsync(_temporarySinks, path, cancellationToken).ConfigureAwait(false);
+        }
+
         IDisplaySnapshotSink sink = FindSink(sinkId);
+        return await WriteAsync(sink, sink.Id, path, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<JsonObject> WriteAsync(IDisplaySnapshotSink sink, string reportedId, string path, CancellationToken cancellationToken)
+    {
         DisplaySnapshotInfo? written;
         try
         {
@@ -54,23 +76,74 @@ public sealed class ScreenshotCommand : IControlCommand
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new ControlCommandException(PathNotWritableCode, $"display sink '{sink.Id}' could not write '{path}': {ex.Message}");
+            throw new ControlCommandException(PathNotWritableCode, $"display sink '{reportedId}' could not write '{path}': {ex.Message}");
         }
 
         if (written is not { } info)
         {
-            throw new ControlCommandException(NoFrameCode, $"display sink '{sink.Id}' has no frame yet (the guest has not shown anything); nothing was written");
+            throw new ControlCommandException(NoFrameCode, $"display sink '{reportedId}' has no frame yet (the guest has not shown anything); nothing was written");
         }
 
         return new JsonObject
         {
-            ["sink"] = sink.Id,
+            ["sink"] = reportedId,
             ["path"] = path,
             ["format"] = sink.SnapshotFormat,
             ["width"] = info.Width,
             ["height"] = info.Height,
             ["frameSequence"] = info.FrameSequence,
         };
+    }
+
+    // Attaching a sink makes the active source resend its mode and a full frame: the temporary sink takes that
+    // frame, writes it and goes, so no sink pays for copying frames between screenshots.
+    private async Task<JsonNode?> ShootThroughTemporarySinkAsync(RuntimeDisplaySinks temporarySinks, string path, CancellationToken cancellationToken)
+    {
+        string? source = _router.ActiveSourceId
+            ?? throw new ControlCommandException(NoFrameCode, "the VM has no active display source; nothing was written");
+        IDisplaySink made;
+        try
+        {
+            made = temporarySinks.CreateTemporary(TemporarySinkType, "screenshot");
+        }
+        catch (ControlCommandException ex) when (ex.Code == RuntimeDisplaySinks.UnknownDeviceTypeCode)
+        {
+            throw new ControlCommandException(NoSnapshotSinkCode, $"the VM has no snapshot-capable display sink, and no loaded plugin provides '{TemporarySinkType}' to make one (load the display plugin)");
+        }
+
+        if (made is not IDisplaySnapshotSink snapshotSink)
+        {
+            made.Dispose();
+            throw new ControlCommandException(NoSnapshotSinkCode, $"device type '{TemporarySinkType}' cannot write snapshots");
+        }
+
+        using (snapshotSink)
+        {
+            var waiting = new FirstFrameSink(snapshotSink);
+            _router.AddSink(waiting, attach: true);
+            try
+            {
+                try
+                {
+                    await waiting.FirstFrame.WaitAsync(s_firstFrameTimeout, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    throw new ControlCommandException(
+                        NoFrameCode,
+                        $"display source '{source}' sent no frame within {s_firstFrameTimeout.TotalSeconds:0} s (the guest has not shown anything); nothing was written");
+                }
+            }
+            finally
+            {
+                _router.RemoveSink(waiting.Id);
+            }
+
+            JsonObject result = await WriteAsync(snapshotSink, $"(temporary, of source '{source}')", path, cancellationToken).ConfigureAwait(false);
+            result["sink"] = null;
+            result["source"] = source;
+            return result;
+        }
     }
 
     private static string ReadPath(JsonElement args)

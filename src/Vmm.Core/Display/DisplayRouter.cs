@@ -74,6 +74,18 @@ public sealed class DisplayRouter : IDisplayRouter
         }
     }
 
+    /// <summary>Every registered source, sorted by id.</summary>
+    public IReadOnlyList<IDisplaySource> Sources
+    {
+        get
+        {
+            lock (_switchLock)
+            {
+                return [.. _sources.Values.OrderBy(s => s.Id, StringComparer.Ordinal)];
+            }
+        }
+    }
+
     /// <summary>The mode the active source last published, or null.</summary>
     public DisplayMode? CurrentMode
     {

@@ -6,6 +6,8 @@ using Vmm.Contracts.Pci;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
+using Vmm.Core.Display;
+using Vmm.Core.Display.Control;
 using Vmm.Core.Input;
 using Vmm.Core.Plugins;
 
@@ -14,7 +16,7 @@ namespace Vmm.Core.Hosting;
 /// <summary>
 /// The devices of one VM, created from its spec the same way on every platform: each with its own plugin's
 /// services (which carry the VM's routers), display sources and sinks joined as the config's display section says,
-/// the <c>input</c> and <c>screenshot</c> control commands registered, and the host evdev devices the config names reading into the
+/// the <c>input</c>, <c>screenshot</c> and <c>display*</c> control commands registered, and the host evdev devices the config names reading into the
 /// input router. Platforms attach <see cref="VirtioDevices"/> and <see cref="PciDevices"/> to the guest;
 /// the rest (display sinks) live on the host side only.
 /// </summary>
@@ -56,8 +58,16 @@ public sealed class VmDeviceSet : IDisposable
             }
 
             set.JoinDisplays(spec.Display, context.Routers);
+            DisplayRouter router = context.Routers.Display;
+            set.RuntimeSinks = new RuntimeDisplaySinks(router, context.Plugins, plugin => set.ServicesFor(plugin, context), set._devices, context.LoggerFactory, spec.BaseDirectory);
             context.ControlCommands.Add(new ControlInputCommand(context.Routers.Input));
-            context.ControlCommands.Add(new ScreenshotCommand(context.Routers.Display));
+            context.ControlCommands.Add(new ScreenshotCommand(router, set.RuntimeSinks));
+            context.ControlCommands.Add(new DisplayListCommand(router, set.RuntimeSinks));
+            context.ControlCommands.Add(DisplayTopologyCommand.SwitchSource(router));
+            context.ControlCommands.Add(DisplayTopologyCommand.AttachSink(router));
+            context.ControlCommands.Add(DisplayTopologyCommand.DetachSink(router));
+            context.ControlCommands.Add(new DisplayAddSinkCommand(set.RuntimeSinks));
+            context.ControlCommands.Add(new DisplayRemoveSinkCommand(set.RuntimeSinks));
             foreach (HostEvdevSpec evdev in spec.HostEvdevSources)
             {
                 var source = new HostEvdevSource(evdev.Path, context.Routers.Input, evdev.Kind, evdev.DeviceId, context.LoggerFactory);
@@ -73,6 +83,9 @@ public sealed class VmDeviceSet : IDisposable
         }
     }
 
+    /// <summary>The display sinks made while the VM runs (<c>display-add-sink</c>); disposed with the set.</summary>
+    public RuntimeDisplaySinks? RuntimeSinks { get; private set; }
+
     /// <summary>The host evdev devices feeding the guest, as the config's <c>input.evdev</c> names them.</summary>
     public IReadOnlyList<HostEvdevSource> HostEvdevSources => _evdevSources;
 
@@ -85,6 +98,7 @@ public sealed class VmDeviceSet : IDisposable
         }
 
         _evdevSources.Clear();
+        RuntimeSinks?.Dispose();
         foreach ((_, IDevice device) in _devices)
         {
             device.Dispose();

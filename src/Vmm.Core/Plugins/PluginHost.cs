@@ -60,7 +60,12 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             foreach (string searchPath in _options.SearchPaths)
             {
-                DiscoverLocked(Path.GetFullPath(searchPath));
+                DiscoverLocked(Path.GetFullPath(searchPath), builtIn: false);
+            }
+
+            foreach (string searchPath in _options.BuiltInSearchPaths.Select(p => Path.GetFullPath(p)).Where(Directory.Exists))
+            {
+                DiscoverLocked(searchPath, builtIn: true);
             }
 
             _discovered = true;
@@ -249,7 +254,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         }
     }
 
-    private void DiscoverLocked(string searchPath)
+    private void DiscoverLocked(string searchPath, bool builtIn)
     {
         string searchName = Path.GetFileName(Path.TrimEndingDirectorySeparator(searchPath));
         if (!Directory.Exists(searchPath))
@@ -261,7 +266,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
 
         if (File.Exists(Path.Combine(searchPath, PluginManifest.FileName)))
         {
-            AddLocked(searchPath);
+            AddLocked(searchPath, builtIn);
             return;
         }
 
@@ -270,7 +275,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         {
             if (File.Exists(Path.Combine(directory, PluginManifest.FileName)))
             {
-                AddLocked(directory);
+                AddLocked(directory, builtIn);
                 found = true;
             }
             else
@@ -279,7 +284,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
             }
         }
 
-        if (!found)
+        if (!found && !builtIn)
         {
             throw new PluginLoadException(
                 searchName,
@@ -288,7 +293,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         }
     }
 
-    private void AddLocked(string directory)
+    private void AddLocked(string directory, bool builtIn)
     {
         if (_entries.Any(e => e.Directory == directory))
         {
@@ -317,6 +322,12 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
 
         var entry = new PluginEntry(manifest.Name, directory, manifest);
         PluginEntry? twin = _entries.FirstOrDefault(e => e.Name == manifest.Name);
+        if (twin is not null && builtIn)
+        {
+            PluginHostLog.BuiltInPluginShadowed(_logger, manifest.Name, directory, twin.Directory);
+            return;
+        }
+
         if (twin is not null)
         {
             entry.Status = PluginLoadStatus.Failed;
@@ -539,6 +550,18 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
                     name,
                     $"Plugin '{name}' registers two factories for device type '{deviceType}'. Register one.");
             }
+        }
+
+        // A declared type without a factory would load, list as loaded and then fail every config that names it.
+        string[] unregistered = [.. manifest.DeviceTypes.Where(t => !entry.Factories.ContainsKey(t))];
+        if (unregistered.Length > 0)
+        {
+            string registered = entry.Factories.Count == 0 ? "none" : string.Join(", ", entry.Factories.Keys);
+            throw new PluginLoadException(
+                name,
+                $"Plugin '{name}' declares device type{(unregistered.Length == 1 ? "" : "s")} '{string.Join("', '", unregistered)}' in its manifest "
+                    + $"but registers no factory for {(unregistered.Length == 1 ? "it" : "them")} (it registers: {registered}). "
+                    + $"Register a factory for each declared type, or remove the type from \"deviceTypes\" in {PluginManifest.FileName}.");
         }
     }
 

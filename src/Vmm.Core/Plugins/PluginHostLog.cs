@@ -24,4 +24,7 @@ internal static partial class PluginHostLog
 
     [LoggerMessage(7, LogLevel.Warning, "Plugin '{PluginName}' threw while its services were disposed", EventName = "PluginDisposeFailed")]
     public static partial void PluginDisposeFailed(ILogger logger, Exception exception, string pluginName);
+
+    [LoggerMessage(8, LogLevel.Debug, "Built-in plugin '{PluginName}' in {Directory} gives way to the one in {ChosenDirectory}", EventName = "BuiltInPluginShadowed")]
+    public static partial void BuiltInPluginShadowed(ILogger logger, string pluginName, string directory, string chosenDirectory);
 }

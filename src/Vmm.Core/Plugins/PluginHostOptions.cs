@@ -13,6 +13,13 @@ public sealed class PluginHostOptions
     /// </summary>
     public IList<string> SearchPaths { get; } = new List<string>();
 
+    /// <summary>
+    /// Folders searched after <see cref="SearchPaths"/> (the plugins shipped with vmm). A plugin found here whose
+    /// name a plugin in <see cref="SearchPaths"/> already has gives way to it, so a config can bring its own build of
+    /// a built-in plugin; a folder that does not exist is skipped.
+    /// </summary>
+    public IList<string> BuiltInSearchPaths { get; } = new List<string>();
+
     /// <summary>Names of plugins whose failure to load is logged as a warning instead of failing <see cref="PluginHost.LoadAll"/>.</summary>
     public ISet<string> OptionalPlugins { get; } = new HashSet<string>(StringComparer.Ordinal);
 

@@ -24,7 +24,7 @@ internal sealed class ConfigFixture : IDisposable
         return path;
     }
 
-    public VmConfigResult Parse(string json) => VmConfig.Parse(json, Directory, _ => Catalog, defaultPluginDirectory: Directory);
+    public VmConfigResult Parse(string json) => VmConfig.Parse(json, Directory, _ => Catalog, builtInPluginDirectories: [Directory]);
 
     /// <summary>The error lines of <paramref name="json"/>.</summary>
     public string[] Errors(string json) => Parse(json).Errors.Select(e => e.ToString()).ToArray();

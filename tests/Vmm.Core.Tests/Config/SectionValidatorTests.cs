@@ -28,16 +28,37 @@ public sealed class SectionValidatorTests : IDisposable
     }
 
     [Fact]
-    public void PluginPaths_ResolveAgainstTheConfigFolder_AndDefaultToTheDefaultFolder()
+    public void PluginPaths_ResolveAgainstTheConfigFolder_AndAddToTheBuiltInFolder()
     {
         System.IO.Directory.CreateDirectory(Path.Combine(_fixture.Directory, "more"));
         List<PluginSettings> seen = [];
-        VmConfig.Parse("""{ "plugins": { "paths": ["more"], "optional": ["x"] } }""", _fixture.Directory, s => { seen.Add(s); return _fixture.Catalog; }, "/default");
-        VmConfig.Parse("{}", _fixture.Directory, s => { seen.Add(s); return _fixture.Catalog; }, "/default");
+        VmConfig.Parse("""{ "plugins": { "paths": ["more"], "optional": ["x"] } }""", _fixture.Directory, s => { seen.Add(s); return _fixture.Catalog; }, ["/built-in"]);
+        VmConfig.Parse("{}", _fixture.Directory, s => { seen.Add(s); return _fixture.Catalog; }, ["/built-in"]);
 
         Assert.Equal([Path.Combine(_fixture.Directory, "more")], seen[0].Paths);
+        Assert.Equal(["/built-in"], seen[0].BuiltInPaths);
+        Assert.Equal([Path.Combine(_fixture.Directory, "more"), "/built-in"], seen[0].AllPaths);
         Assert.Equal(["x"], seen[0].Optional);
-        Assert.Equal(["/default"], seen[1].Paths);
+        Assert.Empty(seen[1].Paths);
+        Assert.Equal(["/built-in"], seen[1].BuiltInPaths);
+    }
+
+    [Fact]
+    public void PluginBuiltIn_False_LeavesTheBuiltInFolderOut()
+    {
+        System.IO.Directory.CreateDirectory(Path.Combine(_fixture.Directory, "mine"));
+        List<PluginSettings> seen = [];
+
+        VmConfig.Parse("""{ "plugins": { "paths": ["mine"], "builtIn": false } }""", _fixture.Directory, s => { seen.Add(s); return _fixture.Catalog; }, ["/built-in"]);
+
+        Assert.Equal([Path.Combine(_fixture.Directory, "mine")], Assert.Single(seen).AllPaths);
+        Assert.Empty(seen[0].BuiltInPaths);
+    }
+
+    [Fact]
+    public void PluginBuiltIn_MustBeABoolean()
+    {
+        Assert.Equal(["$.plugins.builtIn: expected true or false, got string \"no\""], _fixture.Errors("""{ "plugins": { "builtIn": "no" } }"""));
     }
 
     [Fact]
