@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Host-side test of kvmfr-capture against our own LGMP client (lgmp-reader.c), through a plain shm file:
+# Host-side test of kvmfr-capture against our own LGMP client (lgmp-reader.c), through a plain shm file
+# (after convert-test.c: pixel format conversion and damage rects):
 #   1. drive: pictures written into the file source arrive complete, with partial damage for small changes,
 #      full damage past 64 rects, no frame without a change, and a new formatVer on a mode change;
 #   2. a late second subscriber gets the last frame re-posted (nothing changed in the source);
@@ -25,6 +26,9 @@ die() { printf 'run.sh: FAIL: %s\n' "$*" >&2; [[ ! -f $work/agent.log ]] || tail
 
 make -s -C "$agent_dir" OUT="$work/build" >/dev/null
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$work/lgmp-reader" "$here/lgmp-reader.c"
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I/usr/include/libdrm -o "$work/convert-test" "$here/convert-test.c" \
+    "$agent_dir"/capture*.c "$agent_dir/damage.c"
+"$work/convert-test" || die "convert-test"
 agent=$work/build/kvmfr-capture
 reader=$work/lgmp-reader
 shm=$work/shm
