@@ -4,7 +4,8 @@
 #   2. a small change (partial damage) and then two quick ones (per-buffer damage) must show exactly;
 #   3. with QEMU and the guest image: the agent /init starts on QEMU's ivshmem-plain (vmm.kvmfr.timeout=10000,
 #      for llvmpipe's slow cold start); the client's window is OCR'd for the text the guest wrote on its
-#      console (tesseract, when installed).
+#      console (tesseract, when installed); then drm-mode sets a 1280x800 mode of one colour with a 64x64
+#      cursor at 100,200, and the client's window must show the cursor there over the frame.
 #
 #   tools/guest-agents/kvmfr-capture/test/lg-client.sh [--keep DIR]
 #
@@ -141,7 +142,8 @@ for ((i = ${#pids[@]} - 1; i >= 1; i--)); do kill "${pids[i]}" 2>/dev/null || tr
 pids=("${pids[0]}")
 rm -f "$shm"
 text="GUEST CAPTURE 4711"
-guest_cmd="sleep 1; echo 0 > /sys/class/graphics/fbcon/cursor_blink; printf '\\033[2J\\033[H\\n\\n\\n    $text\\n' > /dev/tty0; echo TEXT-SHOWN; sleep 40"
+# The console text for 50 s (OCR), then a KMS client's 1280x800 mode of one colour with a 64x64 cursor.
+guest_cmd="sleep 1; echo 0 > /sys/class/graphics/fbcon/cursor_blink; printf '\\033[2J\\033[H\\n\\n\\n    $text\\n' > /dev/tty0; echo TEXT-SHOWN; sleep 50; drm-mode 1280 800 2060c0 30 100,200"
 qemu-system-x86_64 -M q35 -accel tcg -m 512 -nographic -no-reboot -vga none -device virtio-gpu-pci \
     -object memory-backend-file,id=ivshmem,share=on,mem-path="$shm",size=32M -device ivshmem-plain,memdev=ivshmem \
     -kernel "$kernel" -initrd "$repo/.cache/guest-image/initrd.img" \
@@ -168,4 +170,15 @@ else
     shot guest
     say "tesseract not installed: the guest's text was not checked (screenshot guest.png)"
 fi
+
+# The cursor: the client draws the guest's cursor (shape and position from the pointer queue) over the frame.
+wait_log "$work/serial.log" 'drm-mode: cursor 64x64 at 100,200' 120
+pixel() { convert "$work/$1.png" -format "%[fx:int(255*p{$2,$3}.r+.5)],%[fx:int(255*p{$2,$3}.g+.5)],%[fx:int(255*p{$2,$3}.b+.5)]" info:; }
+deadline=$((SECONDS + 30))
+until shot cursor && [[ $(pixel cursor 104 204) == 255,255,0 && $(pixel cursor 132 232) == 32,96,192 && $(pixel cursor 640 400) == 32,96,192 ]]; do
+    ((SECONDS < deadline)) || die "no yellow cursor at 100,200 over 2060c0 in the client's window (104,204: $(pixel cursor 104 204); 132,232: $(pixel cursor 132 232); 640,400: $(pixel cursor 640 400))"
+    ! grep -q 'QUEUE_TIMEOUT' "$log" || die "the client timed out"
+    sleep 1
+done
+say "the client draws the guest's cursor: yellow border at 104,204, frame colour 2060c0 through its clear centre at 132,232"
 say "passed"
