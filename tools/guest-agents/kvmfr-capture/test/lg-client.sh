@@ -5,7 +5,8 @@
 #   3. with QEMU and the guest image: the agent /init starts on QEMU's ivshmem-plain (vmm.kvmfr.timeout=10000,
 #      for llvmpipe's slow cold start); the client's window is OCR'd for the text the guest wrote on its
 #      console (tesseract, when installed); then drm-mode sets a 1280x800 mode of one colour with a 64x64
-#      cursor at 100,200, and the client's window must show the cursor there over the frame.
+#      cursor at 100,200, and the client's window must show the cursor there over the frame, then at 300,300
+#      after drm-mode moves it.
 #
 #   tools/guest-agents/kvmfr-capture/test/lg-client.sh [--keep DIR]
 #
@@ -181,4 +182,11 @@ until shot cursor && [[ $(pixel cursor 104 204) == 255,255,0 && $(pixel cursor 1
     sleep 1
 done
 say "the client draws the guest's cursor: yellow border at 104,204, frame colour 2060c0 through its clear centre at 132,232"
+wait_log "$work/serial.log" 'drm-mode: cursor moved to 300,300' 60
+deadline=$((SECONDS + 30))
+until shot moved && [[ $(pixel moved 304 304) == 255,255,0 && $(pixel moved 104 204) == 32,96,192 ]]; do
+    ((SECONDS < deadline)) || die "the cursor did not move to 300,300 in the client's window (304,304: $(pixel moved 304 304); 104,204: $(pixel moved 104 204))"
+    sleep 1
+done
+say "the client moved the cursor to 300,300 (yellow at 304,304, none left at 104,204)"
 say "passed"

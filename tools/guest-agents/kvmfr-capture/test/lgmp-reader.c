@@ -4,7 +4,8 @@
  * on one side does not hide behind the same mistake on the other.
  *
  *   lgmp-reader --shm FILE [--timeout S] [--frames N] [--save OUT.ppm] [--expect RAW:WxH]
- *               [--drive RAW:WxH] [--measure S] [--expect-fill WxH:RRGGBB] [--expect-cursor X,Y,W,H] [--quiet]
+ *               [--drive RAW:WxH] [--measure S] [--expect-fill WxH:RRGGBB] [--expect-cursor X,Y,W,H]
+ *               [--expect-cursor-move X,Y] [--quiet]
  *
  * Session init (magic, version 6, heartbeat moving within 200 ms, KVMFR magic/version 20 and records),
  * subscribes to the frame (2) and pointer (1) queues, reads every frame while its wp advances, checks that
@@ -17,6 +18,7 @@
  *   --save OUT.ppm  write the last frame as a binary PPM
  *   --expect-fill WxH:RRGGBB    wait for a frame of that size in one colour (drm-mode's picture)
  *   --expect-cursor X,Y,W,H     wait for a visible WxH cursor shape at X,Y (drm-mode's cursor)
+ *   --expect-cursor-move X,Y    then wait for a position-only message moving it to X,Y
  * Exit 0 on success, 1 on any check failing (with a message), 2 on bad usage.
  */
 #define _GNU_SOURCE
@@ -346,7 +348,7 @@ static int read_frame(size_t m, struct picture *pic)
 static unsigned long cursor_messages, cursor_hidden_messages;
 /* The last cursor shape seen: position, size and two sample pixels (top-left and centre, BGRA as u32). */
 static struct {
-    int seen, visible;
+    int seen, visible, moved;  /* moved: a position-only message (no SHAPE) came after the shape */
     int16_t x, y;
     uint32_t width, height, corner, centre;
 } last_shape;
@@ -371,6 +373,7 @@ static void read_cursor(size_t m)
         memcpy(&last_shape.x, base + c + C_X, 2);
         memcpy(&last_shape.y, base + c + C_Y, 2);
     }
+    last_shape.moved = (flags & 0x1u) && !(flags & CURSOR_SHAPE);
     last_shape.visible = (flags & CURSOR_VISIBLE) != 0;
     if (!quiet) {
         int16_t x, y;
@@ -491,6 +494,19 @@ static void expect_cursor(struct reader *r, const char *spec, double deadline)
     printf("lgmp-reader: cursor %ux%u at %d,%d, corner %08x, centre alpha 0\n", w, h, x, y, last_shape.corner);
 }
 
+/* Waits for a position-only pointer message (no SHAPE) that puts the visible cursor at X,Y. */
+static void expect_cursor_move(struct reader *r, const char *spec, double deadline)
+{
+    int x, y;
+    if (sscanf(spec, "%d,%d", &x, &y) != 2) fail("--expect-cursor-move X,Y, got %s", spec);
+    while (!(last_shape.moved && last_shape.visible && last_shape.x == x && last_shape.y == y)) {
+        poll_once(r);
+        if (now_ms() > deadline) fail("no position-only cursor message to %d,%d (last %d,%d moved %d)", x, y, last_shape.x, last_shape.y, last_shape.moved);
+        sleep_us(1000);
+    }
+    printf("lgmp-reader: cursor moved to %d,%d by a position-only message\n", x, y);
+}
+
 static void fill_rect(uint8_t *pixels, uint32_t w, uint32_t x0, uint32_t y0, uint32_t rw, uint32_t rh, uint32_t seed)
 {
     for (uint32_t y = y0; y < y0 + rh; y++)
@@ -584,7 +600,7 @@ static void drive(struct reader *r, const char *spec)
 
 int main(int argc, char **argv)
 {
-    const char *shm = NULL, *save = NULL, *expect = NULL, *drive_spec = NULL, *fill = NULL, *cursor = NULL;
+    const char *shm = NULL, *save = NULL, *expect = NULL, *drive_spec = NULL, *fill = NULL, *cursor = NULL, *move = NULL;
     double timeout = 20, measure = 0;
     long frames = -1;
     for (int i = 1; i < argc; i++) {
@@ -600,11 +616,12 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--measure") == 0) measure = atof(v);
         else if (strcmp(argv[i], "--expect-fill") == 0) fill = v;
         else if (strcmp(argv[i], "--expect-cursor") == 0) cursor = v;
+        else if (strcmp(argv[i], "--expect-cursor-move") == 0) move = v;
         else { fprintf(stderr, "lgmp-reader: unknown option %s\n", argv[i]); return 2; }
         i++;
     }
     if (shm == NULL) { fprintf(stderr, "usage: lgmp-reader --shm FILE [--timeout S] [--frames N] [--save OUT.ppm] [--expect RAW:WxH] [--drive RAW:WxH] [--measure S] [--quiet]\n"); return 2; }
-    if (frames < 0) frames = expect || drive_spec || fill || cursor || measure > 0 ? 0 : 1;
+    if (frames < 0) frames = expect || drive_spec || fill || cursor || move || measure > 0 ? 0 : 1;
 
     double deadline = now_ms() + timeout * 1000;
     int fd = -1;
@@ -631,6 +648,7 @@ int main(int argc, char **argv)
 
     if (fill != NULL) expect_fill(&r, fill, deadline);
     if (cursor != NULL) expect_cursor(&r, cursor, deadline);
+    if (move != NULL) expect_cursor_move(&r, move, deadline);
     if (drive_spec != NULL) {
         drive(&r, drive_spec);
     } else if (expect != NULL) {
