@@ -9,7 +9,8 @@
 #   vncsnapshot, libjpeg-turbo-progs               the real VNC client and djpeg that check our VNC sink's picture
 #   libvncserver-dev (pulls in libvncclient1)      tools/vnc-client/vnc-type, a LibVNCClient client that types
 #                                                  into the guest and watches desktop resizes
-#   libdrm-dev                                     the DRM uapi headers for tools/guest-payloads/linux/drm-mode
+#   libdrm-dev                                     the DRM uapi headers for tools/guest-payloads/linux/drm-mode and
+#                                                  tools/guest-agents/kvmfr-capture
 #                                                  (a static guest program; libdrm itself is not linked)
 #   qemu-system-gui (only with --with-vhost-user-gpu)  QEMU's /usr/lib/qemu/vhost-user-gpu backend, the
 #                                                  side-by-side anchor for our GPU device (pulls in GTK/SDL)

@@ -136,9 +136,10 @@ int kvmfr_producer_init(struct kvmfr_producer *producer, void *base, uint32_t si
     static uint8_t udata[UDATA_MAX];
     uint32_t udata_size = build_udata(udata, identity);
     struct lgmp_host *host = &producer->host;
+    uint32_t timeout = identity->sub_timeout_ms != 0 ? identity->sub_timeout_ms : KVMFR_SUB_TIMEOUT_MS;
     if (check(lgmp_host_init(host, base, size, udata, udata_size), "LGMP init") != 0
-        || check(lgmp_host_queue_new(host, LGMP_Q_FRAME, LGMP_Q_FRAME_LEN, KVMFR_SUB_TIMEOUT_MS, &producer->frame_queue), "frame queue") != 0
-        || check(lgmp_host_queue_new(host, LGMP_Q_POINTER, LGMP_Q_POINTER_LEN, KVMFR_SUB_TIMEOUT_MS, &producer->pointer_queue), "pointer queue") != 0) {
+        || check(lgmp_host_queue_new(host, LGMP_Q_FRAME, LGMP_Q_FRAME_LEN, timeout, &producer->frame_queue), "frame queue") != 0
+        || check(lgmp_host_queue_new(host, LGMP_Q_POINTER, LGMP_Q_POINTER_LEN, timeout, &producer->pointer_queue), "pointer queue") != 0) {
         return -1;
     }
 

@@ -163,9 +163,10 @@ struct kvmfr_image {
     const uint8_t *pixels;
 };
 
-/* Who we say we are in the header udata. */
+/* Who we say we are in the header udata, and how long subscribers may hold a message. */
 struct kvmfr_identity {
     const char *capture;       /* capture backend name */
+    uint32_t sub_timeout_ms;   /* the queues' maxTime; 0: KVMFR_SUB_TIMEOUT_MS as Looking Glass */
 };
 
 struct kvmfr_producer {

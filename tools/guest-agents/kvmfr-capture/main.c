@@ -3,7 +3,7 @@
  * does (LGMP v6 + KVMFR v20), so looking-glass-client or our own consumer on the host can show it.
  *
  *   kvmfr-capture [--shm FILE | --device BDF | --index N] [--source drm|fbdev|auto|file:PATH:WxH]
- *                 [--fps N] [--once] [-v] [--list]
+ *                 [--fps N] [--sub-timeout MS] [--once] [-v] [--list]
  *
  * See README.md in this folder for what is supported and how it was tested.
  */
@@ -33,6 +33,7 @@ struct options {
     int index;
     const char *source;
     double fps;
+    int sub_timeout_ms;
     int once;
     int verbose;
 };
@@ -56,13 +57,15 @@ static void usage(FILE *out)
 {
     fprintf(out,
         "usage: kvmfr-capture [--shm FILE | --device BDF | --index N] [--source drm|fbdev|auto|file:PATH:WxH]\n"
-        "                     [--fps N] [--once] [-v] [--list]\n"
+        "                     [--fps N] [--sub-timeout MS] [--once] [-v] [--list]\n"
         "  --shm FILE     use a plain file (created with 32 MiB when missing) instead of the IVSHMEM BAR2\n"
         "  --device BDF   the IVSHMEM device at this PCI address (e.g. 0000:00:03.0)\n"
         "  --index N      the N-th IVSHMEM device by PCI address (default 0)\n"
         "  --source S     drm (active CRTC), fbdev (/dev/fb0), auto (drm, else fbdev; default), or\n"
         "                 file:PATH:WxH (raw BGRA re-read every frame)\n"
         "  --fps N        frame rate cap (default 30)\n"
+        "  --sub-timeout MS  how long a client may hold a message before it is dropped (default 1000, as\n"
+        "                 Looking Glass; more helps slow clients such as a cold llvmpipe start)\n"
         "  --once         capture one frame, wait until a subscriber has taken it or 2 s, exit\n"
         "  -v             a line per posted frame\n"
         "  --list         list IVSHMEM devices and exit\n");
@@ -100,6 +103,9 @@ static int parse(int argc, char **argv, struct options *options)
         } else if (value != NULL && strcmp(arg, "--source") == 0) {
             options->source = value;
             i++;
+        } else if (value != NULL && strcmp(arg, "--sub-timeout") == 0) {
+            options->sub_timeout_ms = atoi(value);
+            i++;
         } else if (value != NULL && strcmp(arg, "--fps") == 0) {
             options->fps = atof(value);
             i++;
@@ -108,6 +114,13 @@ static int parse(int argc, char **argv, struct options *options)
             usage(stderr);
             return -1;
         }
+    }
+
+    if (options->sub_timeout_ms == 0) {
+        options->sub_timeout_ms = KVMFR_SUB_TIMEOUT_MS;
+    } else if (options->sub_timeout_ms < 100 || options->sub_timeout_ms > 60000) {
+        fprintf(stderr, "kvmfr-capture: --sub-timeout must be 100..60000 ms\n");
+        return -1;
     }
 
     if (options->fps <= 0 || options->fps > 1000) {
@@ -210,6 +223,7 @@ int main(int argc, char **argv)
     }
 
     agent.identity.capture = capture.name;
+    agent.identity.sub_timeout_ms = (uint32_t)options.sub_timeout_ms;
     if (kvmfr_producer_init(&agent.producer, agent.shm.base, (uint32_t)agent.shm.size, &agent.identity) != 0) {
         return 1;
     }

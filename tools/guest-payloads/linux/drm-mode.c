@@ -10,7 +10,8 @@
  * connector lists none), marks it dirty, prints "drm-mode: set WxH colour RRGGBB", and holds the mode for
  * SECONDS (default: until killed; -1 too). With CURSOR_X,CURSOR_Y it also puts a 64x64 ARGB8888 cursor there
  * through the legacy cursor ioctl (a yellow square with a transparent centre) and prints
- * "drm-mode: cursor 64x64 at X,Y". Exit 0 after holding, 1 with a message on any failure.
+ * "drm-mode: cursor 64x64 at X,Y"; 8 s later it moves it by +200,+100 (a move alone, same buffer) and prints
+ * "drm-mode: cursor moved to X,Y". Exit 0 after holding, 1 with a message on any failure.
  *
  * Build (static, for the initramfs): gcc -static -O2 -I/usr/include/libdrm -o drm-mode drm-mode.c
  * The headers are the kernel's DRM uapi (Debian ships them in libdrm-dev; only the headers are used).
@@ -277,6 +278,17 @@ int main(int argc, char **argv)
 
         printf("drm-mode: cursor 64x64 at %d,%d\n", cursor_x, cursor_y);
         fflush(stdout);
+        sleep(8);
+        cursor.flags = DRM_MODE_CURSOR_MOVE;
+        cursor.x = cursor_x + 200;
+        cursor.y = cursor_y + 100;
+        if (xioctl(fd, DRM_IOCTL_MODE_CURSOR, &cursor) != 0) {
+            return fail("CURSOR (move)");
+        }
+
+        printf("drm-mode: cursor moved to %d,%d\n", cursor.x, cursor.y);
+        fflush(stdout);
+        seconds = seconds > 8 ? seconds - 8 : seconds < 0 ? seconds : 0;
     }
 
     if (seconds < 0) {

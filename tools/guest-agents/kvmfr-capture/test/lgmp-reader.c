@@ -4,7 +4,8 @@
  * on one side does not hide behind the same mistake on the other.
  *
  *   lgmp-reader --shm FILE [--timeout S] [--frames N] [--save OUT.ppm] [--expect RAW:WxH]
- *               [--drive RAW:WxH] [--measure S] [--expect-fill WxH:RRGGBB] [--expect-cursor X,Y,W,H] [--quiet]
+ *               [--drive RAW:WxH] [--measure S] [--expect-fill WxH:RRGGBB] [--expect-cursor X,Y,W,H]
+ *               [--expect-cursor-move X,Y] [--quiet]
  *
  * Session init (magic, version 6, heartbeat moving within 200 ms, KVMFR magic/version 20 and records),
  * subscribes to the frame (2) and pointer (1) queues, reads every frame while its wp advances, checks that
@@ -17,6 +18,7 @@
  *   --save OUT.ppm  write the last frame as a binary PPM
  *   --expect-fill WxH:RRGGBB    wait for a frame of that size in one colour (drm-mode's picture)
  *   --expect-cursor X,Y,W,H     wait for a visible WxH cursor shape at X,Y (drm-mode's cursor)
+ *   --expect-cursor-move X,Y    then wait for a position-only message moving it to X,Y
  * Exit 0 on success, 1 on any check failing (with a message), 2 on bad usage.
  */
 #define _GNU_SOURCE
@@ -256,7 +258,7 @@ static void unsubscribe(struct sub *s)
 }
 
 struct picture {
-    uint32_t width, height, format_ver, serial, damage_count;
+    uint32_t width, height, rows, flags, format_ver, serial, damage_count; /* rows < height: truncated */
     uint8_t *full;             /* the whole frame read from shm */
     uint8_t *rebuilt;          /* the previous picture with only the damage rects copied in */
     int have;
@@ -288,28 +290,31 @@ static int read_frame(size_t m, struct picture *pic)
 
     uint32_t type = rd32(frame + F_TYPE), w = rd32(frame + F_FRAME_W), h = rd32(frame + F_FRAME_H);
     uint32_t data_h = rd32(frame + F_DATA_H), pitch = rd32(frame + F_PITCH), stride = rd32(frame + F_STRIDE);
-    uint32_t offset = rd32(frame + F_OFFSET), count = rd32(frame + F_DAMAGE_COUNT);
-    if (type != 1 || pitch != w * 4 || stride != w || rd32(frame + F_DATA_W) != w || data_h != h || rd32(frame + F_SCREEN_W) != w
+    uint32_t offset = rd32(frame + F_OFFSET), count = rd32(frame + F_DAMAGE_COUNT), flags = rd32(frame + F_FLAGS);
+    /* A frame larger than the buffer comes truncated: fewer data rows, with FRAME_FLAG_TRUNCATED. */
+    int rows_ok = data_h == h ? !(flags & 0x4u) : (flags & 0x4u) && data_h > 0 && data_h < h;
+    uint32_t rows = data_h;
+    if (type != 1 || pitch != w * 4 || stride != w || rd32(frame + F_DATA_W) != w || !rows_ok || rd32(frame + F_SCREEN_W) != w
         || rd32(frame + F_SCREEN_H) != h || rd32(frame + F_ROTATION) != 0 || count > 64)
         fail("frame %u: odd header type %u %ux%u data %ux%u stride %u pitch %u damage %u", serial, type, w, h, rd32(frame + F_DATA_W), data_h, stride, pitch, count);
     if (offset != 4092 || ((frame + offset + 4) & 4095) != 0) fail("frame %u: pixels not page aligned (offset %u)", serial, offset);
     size_t fb = frame + offset, data = fb + 4;
-    if (data + (size_t)pitch * h > frame + size) fail("frame %u: %ux%u does not fit its %u-byte buffer", serial, w, h, size);
+    if (data + (size_t)pitch * rows > frame + size) fail("frame %u: %ux%u does not fit its %u-byte buffer", serial, w, h, size);
 
     int reformat = !pic->have || format_ver != pic->format_ver || w != pic->width || h != pic->height;
     if (reformat) {
         if (pic->have && format_ver == pic->format_ver) fail("geometry changed to %ux%u without a new formatVer", w, h);
         free(pic->full);
         free(pic->rebuilt);
-        pic->full = malloc((size_t)pitch * h);
-        pic->rebuilt = malloc((size_t)pitch * h);
+        pic->full = calloc(h, pitch);
+        pic->rebuilt = calloc(h, pitch);
         if (pic->full == NULL || pic->rebuilt == NULL) fail("out of memory");
     }
 
     /* The rebuilt picture first, rect by rect, waiting on wp for each rect's last row as the client does. */
     if (reformat || count == 0) {
-        for (uint32_t done = 0; done < pitch * h;) {
-            uint32_t step = pitch * h - done < (1u << 20) ? pitch * h - done : (1u << 20);
+        for (uint32_t done = 0; done < pitch * rows;) {
+            uint32_t step = pitch * rows - done < (1u << 20) ? pitch * rows - done : (1u << 20);
             wait_wp(fb, done + step);
             memcpy(pic->rebuilt + done, base + data + done, step);
             done += step;
@@ -318,7 +323,7 @@ static int read_frame(size_t m, struct picture *pic)
         for (uint32_t i = 0; i < count; i++) {
             uint32_t r[4];
             memcpy(r, base + frame + F_DAMAGE + 16 * i, 16);
-            if (r[2] == 0 || r[3] == 0 || r[0] + r[2] > w || r[1] + r[3] > h) fail("frame %u: damage rect %u,%u %ux%u outside %ux%u", serial, r[0], r[1], r[2], r[3], w, h);
+            if (r[2] == 0 || r[3] == 0 || r[0] + r[2] > w || r[1] + r[3] > rows) fail("frame %u: damage rect %u,%u %ux%u outside %ux%u", serial, r[0], r[1], r[2], r[3], w, rows);
             wait_wp(fb, (r[1] + r[3]) * pitch);
             for (uint32_t y = r[1]; y < r[1] + r[3]; y++)
                 memcpy(pic->rebuilt + (size_t)y * pitch + r[0] * 4, base + data + (size_t)y * pitch + r[0] * 4, (size_t)r[2] * 4);
@@ -326,27 +331,30 @@ static int read_frame(size_t m, struct picture *pic)
         partial_frames++;
     }
 
-    wait_wp(fb, pitch * h);
-    memcpy(pic->full, base + data, (size_t)pitch * h);
-    if (memcmp(pic->full, pic->rebuilt, (size_t)pitch * h) != 0) {
+    wait_wp(fb, pitch * rows);
+    memcpy(pic->full, base + data, (size_t)pitch * rows);
+    if (memcmp(pic->full, pic->rebuilt, (size_t)pitch * rows) != 0) {
         fail("frame %u: the previous picture plus its %u damage rect(s) differs from the full frame", serial, count);
     }
 
     pic->have = 1;
     pic->width = w;
     pic->height = h;
+    pic->rows = rows;
+    pic->flags = flags;
     pic->format_ver = format_ver;
     pic->serial = serial;
     pic->damage_count = count;
     frames_seen++;
     if (!quiet) printf("lgmp-reader: frame %u %ux%u format %u damage %u%s\n", serial, w, h, format_ver, count, count ? "" : " (full)");
+    if (rows < h) printf("lgmp-reader: frame %u truncated to %u of %u rows (FRAME_FLAG_TRUNCATED)\n", serial, rows, h);
     return 1;
 }
 
 static unsigned long cursor_messages, cursor_hidden_messages;
 /* The last cursor shape seen: position, size and two sample pixels (top-left and centre, BGRA as u32). */
 static struct {
-    int seen, visible;
+    int seen, visible, moved;  /* moved: a position-only message (no SHAPE) came after the shape */
     int16_t x, y;
     uint32_t width, height, corner, centre;
 } last_shape;
@@ -371,6 +379,7 @@ static void read_cursor(size_t m)
         memcpy(&last_shape.x, base + c + C_X, 2);
         memcpy(&last_shape.y, base + c + C_Y, 2);
     }
+    last_shape.moved = (flags & 0x1u) && !(flags & CURSOR_SHAPE);
     last_shape.visible = (flags & CURSOR_VISIBLE) != 0;
     if (!quiet) {
         int16_t x, y;
@@ -447,7 +456,7 @@ static void expect_picture(struct reader *r, const uint8_t *want, uint32_t w, ui
     double deadline = now_ms() + ms;
     for (;;) {
         poll_once(r);
-        if (r->pic.have && r->pic.width == w && r->pic.height == h && memcmp(r->pic.full, want, (size_t)w * h * 4) == 0) return;
+        if (r->pic.have && r->pic.width == w && r->pic.height == h && memcmp(r->pic.full, want, (size_t)w * r->pic.rows * 4) == 0) return;
         if (now_ms() > deadline) fail("%s: no frame equal to the source within %.0f ms (last %ux%u serial %u)", what, ms, r->pic.width, r->pic.height, r->pic.serial);
         sleep_us(500);
     }
@@ -489,6 +498,19 @@ static void expect_cursor(struct reader *r, const char *spec, double deadline)
     }
     if (last_shape.corner != 0xffffff00u || (last_shape.centre >> 24) != 0) fail("cursor pixels: corner %08x centre %08x", last_shape.corner, last_shape.centre);
     printf("lgmp-reader: cursor %ux%u at %d,%d, corner %08x, centre alpha 0\n", w, h, x, y, last_shape.corner);
+}
+
+/* Waits for a position-only pointer message (no SHAPE) that puts the visible cursor at X,Y. */
+static void expect_cursor_move(struct reader *r, const char *spec, double deadline)
+{
+    int x, y;
+    if (sscanf(spec, "%d,%d", &x, &y) != 2) fail("--expect-cursor-move X,Y, got %s", spec);
+    while (!(last_shape.moved && last_shape.visible && last_shape.x == x && last_shape.y == y)) {
+        poll_once(r);
+        if (now_ms() > deadline) fail("no position-only cursor message to %d,%d (last %d,%d moved %d)", x, y, last_shape.x, last_shape.y, last_shape.moved);
+        sleep_us(1000);
+    }
+    printf("lgmp-reader: cursor moved to %d,%d by a position-only message\n", x, y);
 }
 
 static void fill_rect(uint8_t *pixels, uint32_t w, uint32_t x0, uint32_t y0, uint32_t rw, uint32_t rh, uint32_t seed)
@@ -584,7 +606,7 @@ static void drive(struct reader *r, const char *spec)
 
 int main(int argc, char **argv)
 {
-    const char *shm = NULL, *save = NULL, *expect = NULL, *drive_spec = NULL, *fill = NULL, *cursor = NULL;
+    const char *shm = NULL, *save = NULL, *expect = NULL, *drive_spec = NULL, *fill = NULL, *cursor = NULL, *move = NULL;
     double timeout = 20, measure = 0;
     long frames = -1;
     for (int i = 1; i < argc; i++) {
@@ -600,11 +622,12 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--measure") == 0) measure = atof(v);
         else if (strcmp(argv[i], "--expect-fill") == 0) fill = v;
         else if (strcmp(argv[i], "--expect-cursor") == 0) cursor = v;
+        else if (strcmp(argv[i], "--expect-cursor-move") == 0) move = v;
         else { fprintf(stderr, "lgmp-reader: unknown option %s\n", argv[i]); return 2; }
         i++;
     }
     if (shm == NULL) { fprintf(stderr, "usage: lgmp-reader --shm FILE [--timeout S] [--frames N] [--save OUT.ppm] [--expect RAW:WxH] [--drive RAW:WxH] [--measure S] [--quiet]\n"); return 2; }
-    if (frames < 0) frames = expect || drive_spec || fill || cursor || measure > 0 ? 0 : 1;
+    if (frames < 0) frames = expect || drive_spec || fill || cursor || move || measure > 0 ? 0 : 1;
 
     double deadline = now_ms() + timeout * 1000;
     int fd = -1;
@@ -631,6 +654,7 @@ int main(int argc, char **argv)
 
     if (fill != NULL) expect_fill(&r, fill, deadline);
     if (cursor != NULL) expect_cursor(&r, cursor, deadline);
+    if (move != NULL) expect_cursor_move(&r, move, deadline);
     if (drive_spec != NULL) {
         drive(&r, drive_spec);
     } else if (expect != NULL) {

@@ -4,8 +4,8 @@
 # (fbcon on virtio-gpu's fbdev emulation); on the host, lgmp-reader reads /dev/shm/<file> as an LGMP client,
 # saves a frame as PPM, and tesseract (when installed) must read the text back. Then the guest scrolls text
 # continuously and the reader counts frames per second. Last, drm-mode (tools/guest-payloads/linux) sets a
-# 1024x768 mode with a 64x64 cursor: the reader must get that frame (new formatVer) and the cursor's shape and
-# position from the cursor plane. Then a second agent with --source fbdev must show new console text.
+# 1024x768 mode with a 64x64 cursor: the reader must get that frame (new formatVer), the cursor's shape and
+# position from the cursor plane, and then a position-only message when drm-mode moves it. Then a second agent with --source fbdev must show new console text.
 #
 #   tools/guest-agents/kvmfr-capture/test/qemu-capture.sh [--image DIR] [--keep DIR] [--smp N]
 #
@@ -133,9 +133,10 @@ wait_for SCROLL-BEGIN 120
 say "while scrolling: $(grep 'frames/s' "$work/measure.log")"
 # A KMS client takes the display: a 1024x768 mode of one colour and a 64x64 cursor on the cursor plane.
 wait_for 'drm-mode: cursor 64x64 at 100,200' 120
-"$reader" --shm "$shm" --expect-fill 1024x768:2060c0 --expect-cursor 100,200,64,64 --timeout 20 >"$work/cursor.log" 2>&1 \
+"$reader" --shm "$shm" --expect-fill 1024x768:2060c0 --expect-cursor 100,200,64,64 --expect-cursor-move 300,300 \
+    --timeout 20 >"$work/cursor.log" 2>&1 \
     || { cat "$work/cursor.log"; die "mode change / cursor"; }
-say "mode change and cursor: $(grep -E 'colour|cursor 64' "$work/cursor.log" | tr '\n' ' ')"
+say "mode change and cursor: $(grep -E 'colour|cursor 64|cursor moved' "$work/cursor.log" | tr '\n' ' ')"
 # The fbdev back-end: a second agent reading /dev/fb0 instead of the CRTC's framebuffer.
 wait_for FBDEV-AGENT 120
 sleep 3

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Host-side test of kvmfr-capture against our own LGMP client (lgmp-reader.c), through a plain shm file:
+# Host-side test of kvmfr-capture against our own LGMP client (lgmp-reader.c), through a plain shm file
+# (after convert-test.c: pixel format conversion and damage rects):
 #   1. drive: pictures written into the file source arrive complete, with partial damage for small changes,
 #      full damage past 64 rects, no frame without a change, and a new formatVer on a mode change;
 #   2. a late second subscriber gets the last frame re-posted (nothing changed in the source);
 #   3. SIGTERM ends the agent with status 0;
 #   4. a restart on the same shm takes a new session id;
 #   5. zeroing the header while it runs makes the agent start a new session that a reader can join;
-#   6. --once: one frame reaches a waiting reader and the agent exits 0 by itself.
+#   6. --once: one frame reaches a waiting reader and the agent exits 0 by itself;
+#   7. in an 8 MiB shm a 1000x700 frame comes truncated (652 rows here, FRAME_FLAG_TRUNCATED), rows intact.
 # Exit 0 when all pass. Needs gcc with a static libc and the DRM uapi headers (libdrm-dev).
 set -euo pipefail
 
@@ -25,6 +27,9 @@ die() { printf 'run.sh: FAIL: %s\n' "$*" >&2; [[ ! -f $work/agent.log ]] || tail
 
 make -s -C "$agent_dir" OUT="$work/build" >/dev/null
 gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$work/lgmp-reader" "$here/lgmp-reader.c"
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -I/usr/include/libdrm -o "$work/convert-test" "$here/convert-test.c" \
+    "$agent_dir"/capture*.c "$agent_dir/damage.c"
+"$work/convert-test" || die "convert-test"
 agent=$work/build/kvmfr-capture
 reader=$work/lgmp-reader
 shm=$work/shm
@@ -78,5 +83,18 @@ start=$(date +%s.%N)
 took=$(echo "$(date +%s.%N) - $start" | bc)
 wait "$reader_pid" || die "the reader did not get the --once frame"
 say "--once took ${took}s"
+
+say "7. a frame larger than the buffer is truncated"
+rm -f "$shm"
+truncate -s 8M "$shm"
+big=$work/big.raw
+head -c $((1000 * 700 * 4)) /dev/urandom >"$big"
+start_agent_big() { "$agent" --shm "$shm" --source "file:$big:1000x700" >>"$work/agent.log" 2>&1 & agent_pid=$!; }
+start_agent_big
+"$reader" --shm "$shm" --expect "$big:1000x700" --timeout 10 >"$work/big.log" 2>&1 || { cat "$work/big.log"; die "truncated frame"; }
+# 652 rows here; the exact count moves with the udata size (the CPU model and OS name strings).
+grep -q 'truncated to 6[0-9][0-9] of 700 rows' "$work/big.log" || { cat "$work/big.log"; die "expected about 652 of 700 rows with an 8 MiB shm"; }
+grep 'truncated' "$work/big.log"
+kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
 
 say "all passed ($(grep -c 'posted$' "$work/agent.log") frames posted in all)"
