@@ -126,7 +126,7 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
             }
             else
             {
-                last = capture.Error ?? "no picture";
+                last = capture.Problem ?? "no picture";
             }
 
             await Task.Delay(1000, cancel);
