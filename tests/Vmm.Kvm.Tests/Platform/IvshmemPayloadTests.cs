@@ -58,6 +58,9 @@ public sealed class IvshmemPayloadTests
         RandomAccess.Write(adapter.Device.Bars.Single(b => b.Index == 2).BackingFile!, new byte[] { 0x5A }, 0x1234);
         int slot = Enumerable.Range(0, PciRoot.SlotCount).Single(d => machine.Pci.GetFunction(d) == adapter);
 
+        // A hostile guest first puts BAR2 over its RAM: KVM refuses the slot, the BAR maps nothing, the VM goes on.
+        ProgramBarTwo(machine, slot, 0x0200_0000);
+
         // What firmware and then a guest driver would do: place BAR2, enable decoding, then move it.
         ProgramBarTwo(machine, slot, firstAddress);
         ProgramBarTwo(machine, slot, secondAddress);
