@@ -328,7 +328,15 @@ public sealed class KvmMachine : IControlledVm, IDisposable
 
         if (barAddress is ulong address && _barFiles.TryGetValue((adapter, barIndex), out SafeMemoryMapping? mapping))
         {
-            _barFileSlots[(adapter, barIndex)] = Vm.AddMemoryRegion(address, mapping.Length, mapping.Address);
+            try
+            {
+                _barFileSlots[(adapter, barIndex)] = Vm.AddMemoryRegion(address, mapping.Length, mapping.Address);
+            }
+            catch (NativeCallException exception)
+            {
+                // The guest put the BAR over RAM or another slot: like an emulated BAR there, it decodes nothing.
+                KvmPlatformLog.BarNotMapped(_logger, barIndex, adapter.Device.Id, address, exception.Message);
+            }
         }
     }
 

@@ -19,4 +19,7 @@ internal static partial class KvmPlatformLog
 
     [LoggerMessage(5104, LogLevel.Warning, "Device '{Id}' failed: {Message}")]
     public static partial void DeviceFailed(ILogger logger, string id, string message);
+
+    [LoggerMessage(5105, LogLevel.Warning, "BAR {Bar} of '{Id}' at 0x{Address:x} overlaps guest memory; it maps nothing there: {Message}")]
+    public static partial void BarNotMapped(ILogger logger, int bar, string id, ulong address, string message);
 }

@@ -28,6 +28,18 @@ public sealed class QemuCommandLineTests
     }
 
     [Fact]
+    public void Each_ivshmem_device_is_ivshmem_plain_on_a_shared_file_backend_of_its_own()
+    {
+        var spec = new QemuLaunchSpec(64UL << 20, 1, QemuAccelerator.Tcg, "/k", null, "", [])
+        {
+            IvshmemDevices = [new QemuIvshmemDevice("lg0", "/dev/shm/looking,glass", 32UL << 20), new QemuIvshmemDevice("anon", "/proc/42/fd/7", 1UL << 20)],
+        };
+        string line = string.Join(' ', QemuCommandLine.Build(spec));
+        Assert.Contains("-object memory-backend-file,id=ivshmem0,share=on,mem-path=/dev/shm/looking,,glass,size=33554432 -device ivshmem-plain,memdev=ivshmem0,id=lg0", line, StringComparison.Ordinal);
+        Assert.Contains("-object memory-backend-file,id=ivshmem1,share=on,mem-path=/proc/42/fd/7,size=1048576 -device ivshmem-plain,memdev=ivshmem1,id=anon", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Qmp_socket_is_served_without_waiting_for_a_client()
     {
         var spec = new QemuLaunchSpec(64UL << 20, 1, QemuAccelerator.Tcg, "/k", null, "", []) { QmpSocketPath = "/tmp/q,1/qmp.sock" };

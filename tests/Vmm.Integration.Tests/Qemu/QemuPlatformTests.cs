@@ -1,5 +1,6 @@
 using System.Text;
 using Vmm.Contracts.Devices;
+using Vmm.Contracts.Pci;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
 using Vmm.Core.Hosting;
@@ -23,6 +24,21 @@ public sealed class QemuPlatformTests
         Assert.Equal(VmRunOutcome.VmmFailed, result.Outcome);
         Assert.Contains("$.devices[0]: device type 'virtio-net' (virtio Net) has no QEMU vhost-user front-end", result.Message, StringComparison.Ordinal);
         Assert.True(NetFactory.Created!.Disposed, "The device was not disposed.");
+    }
+
+    [Fact]
+    public async Task A_plain_pci_device_that_is_not_ivshmem_fails_naming_it_before_qemu_starts()
+    {
+        if (!QemuBinary.TryLocate(null, out _, out string? reason))
+        {
+            Assert.Skip(reason);
+        }
+
+        var device = new DeviceSpec("nic0", "Test", "e1000", new object(), new PlainPciFactory(), "$.devices[0]");
+        var spec = new VmSpec(new MachineSpec(64UL << 20, 1, "/nonexistent/kernel", null, ""), PlatformKind.Qemu, [device], null, null, Path.GetTempPath());
+        VmRunResult result = await new QemuPlatform().RunAsync(spec, TestVm.Context(), TestContext.Current.CancellationToken);
+        Assert.Equal(VmRunOutcome.VmmFailed, result.Outcome);
+        Assert.StartsWith("$.devices[0]: device type 'e1000' is a PCI device (8086:100e) the qemu platform cannot give its guest;", result.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -62,6 +78,50 @@ public sealed class QemuPlatformTests
             {
                 Seen.TrySetResult(true);
             }
+        }
+    }
+
+    private sealed class PlainPciFactory : IDeviceFactory
+    {
+        public string DeviceType => "e1000";
+
+        public string Description => "test";
+
+        public Type OptionsType => typeof(object);
+
+        public void Validate(object options, DeviceOptionsValidationContext context)
+        {
+        }
+
+        public IDevice Create(DeviceCreateContext context, object options) => new PlainPciDevice();
+    }
+
+    private sealed class PlainPciDevice : IPciDevice
+    {
+        public string Id => "nic0";
+
+        public PciDeviceIdentity Identity => new(0x8086, 0x100E, 0x02, 0x00, 0x00, 0x03, 0x8086, 0x001E);
+
+        public IReadOnlyList<PciBar> Bars => [new PciBar(0, 0x20000, PciBarKind.Memory32)];
+
+        public int MsixVectorCount => 0;
+
+        public void ReadBar(int barIndex, ulong offset, Span<byte> data) => data.Clear();
+
+        public void WriteBar(int barIndex, ulong offset, ReadOnlySpan<byte> data)
+        {
+        }
+
+        public void Activate(IPciDeviceContext context)
+        {
+        }
+
+        public void Reset()
+        {
+        }
+
+        public void Dispose()
+        {
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
+using Vmm.Contracts.Pci;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
 using Vmm.Core.Pci;
@@ -22,6 +23,56 @@ public sealed class IvshmemPayloadTests
     private const ulong Magic = 0x1A55_4D45_4D21_F00D;
     private const int FrameOffset = 0x10000;
     private const int FrameSize = 64;
+
+    [Fact]
+    public void BarTwosMemorySlotFollowsTheBarAndLeavesItsOldAddress()
+    {
+        const ulong firstAddress = 0xD800_0000;
+        const ulong secondAddress = 0xDC00_0000;
+        using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
+
+        // mov rax, first; mov bl, [rax] (unclaimed now: an MMIO exit); mov rax, second; mov al, [rax]; out 0x501, al; jmp $
+        byte[] code = new byte[31];
+        code[0] = 0x48;
+        code[1] = 0xB8;
+        BinaryPrimitives.WriteUInt64LittleEndian(code.AsSpan(2), firstAddress);
+        code[10] = 0x8A;
+        code[11] = 0x18;
+        code[12] = 0x48;
+        code[13] = 0xB8;
+        BinaryPrimitives.WriteUInt64LittleEndian(code.AsSpan(14), secondAddress + 0x1234);
+        code[22] = 0x8A;
+        code[23] = 0x00;
+        code[24] = 0x66;
+        code[25] = 0xBA;
+        code[26] = 0x01;
+        code[27] = 0x05;
+        code[28] = 0xEE;
+        code[29] = 0xEB;
+        code[30] = 0xFE;
+        string payload = PlatformTestSpecs.Ring3Payload(code);
+        var device = new DeviceSpec("lg0", "ivshmem", IvshmemDeviceFactory.Type, new IvshmemOptions { Size = 1L << 20 }, new IvshmemDeviceFactory(), "$.devices[0]");
+        VmSpec spec = PlatformTestSpecs.Spec(payload) with { Devices = [device] };
+        using KvmMachine machine = KvmMachine.Create(system, spec, NullLoggerFactory.Instance, new KvmPlatformOptions());
+        PciDeviceAdapter adapter = Assert.Single(machine.PciDevices);
+        RandomAccess.Write(adapter.Device.Bars.Single(b => b.Index == 2).BackingFile!, new byte[] { 0x5A }, 0x1234);
+        int slot = Enumerable.Range(0, PciRoot.SlotCount).Single(d => machine.Pci.GetFunction(d) == adapter);
+
+        // A hostile guest first puts BAR2 over its RAM: KVM refuses the slot, the BAR maps nothing, the VM goes on.
+        ProgramBarTwo(machine, slot, 0x0200_0000);
+
+        // What firmware and then a guest driver would do: place BAR2, enable decoding, then move it.
+        ProgramBarTwo(machine, slot, firstAddress);
+        ProgramBarTwo(machine, slot, secondAddress);
+        Assert.Equal(secondAddress, machine.Pci.GetDecodedBarAddress(slot, 2));
+
+        machine.Start(null);
+        KvmVmExit? exit = machine.Vm.WaitForExit(TimeSpan.FromSeconds(30));
+
+        Assert.True(exit is { Kind: KvmVmExitKind.GuestExit }, exit?.ToString());
+        Assert.Equal(0x5Aul, exit!.Code);
+        Assert.Equal(1, machine.Vm.MmioBus.UnclaimedAccessCount); // the old address, and only it, reached the bus
+    }
 
     [Fact]
     public void ARingThreeGuestWritesBarTwoAndTheHostReadsItFromTheFile()
@@ -108,5 +159,16 @@ public sealed class IvshmemPayloadTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    private static void ProgramBarTwo(KvmMachine machine, int slot, ulong address)
+    {
+        Span<byte> value = stackalloc byte[4];
+        machine.Pci.WriteConfig(0, slot, 0, 0x04, [0, 0]);
+        BinaryPrimitives.WriteUInt32LittleEndian(value, (uint)address | 0xC); // 64-bit prefetchable memory
+        machine.Pci.WriteConfig(0, slot, 0, 0x18, value);
+        BinaryPrimitives.WriteUInt32LittleEndian(value, (uint)(address >> 32));
+        machine.Pci.WriteConfig(0, slot, 0, 0x1C, value);
+        machine.Pci.WriteConfig(0, slot, 0, 0x04, [0x2, 0]);
     }
 }
