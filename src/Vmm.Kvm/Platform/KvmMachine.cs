@@ -252,6 +252,11 @@ public sealed class KvmMachine : IControlledVm, IDisposable
             }
 
             int slot = Pci.Attach(adapter);
+
+            // As firmware (and QEMU's ivshmem realize) does: decoding on, so a guest with no driver for the device
+            // (IVSHMEM mapped through sysfs resource2) reaches its BARs where they were placed.
+            bool hasIoBar = device.Bars.Any(b => b.Kind == PciBarKind.IO);
+            adapter.ConfigSpace.SetCommand((ushort)(PciIds.CommandMemorySpace | (hasIoBar ? PciIds.CommandIoSpace : 0)));
             adapter.Activate();
             KvmPlatformLog.DeviceAttached(_logger, deviceSpec.Id, deviceSpec.Type, slot);
         }
