@@ -146,7 +146,7 @@ internal sealed class KvmfrProducer : IDisposable
                 throw new ArgumentException($"a {_region.Length}-byte region cannot hold an LGMP header and {_udata.Length} bytes of udata", nameof(_region));
             }
 
-            _host = host!;
+            Volatile.Write(ref _host, host!);
             uint maxTime = (uint)Math.Clamp(_options.SubscriberTimeout.TotalMilliseconds, 1, uint.MaxValue);
             Require(_host.CreateQueue(KvmfrProtocol.FrameQueueId, KvmfrProtocol.FrameQueueLength, maxTime, out LgmpHostQueue? frames), "the frame queue");
             Require(_host.CreateQueue(KvmfrProtocol.PointerQueueId, KvmfrProtocol.PointerQueueLength, maxTime, out LgmpHostQueue? pointer), "the pointer queue");
@@ -288,20 +288,34 @@ internal sealed class KvmfrProducer : IDisposable
     /// <returns>The LGMP status; <see cref="LgmpStatus.ErrCorrupted"/> means the memory was reset and a new session was started.</returns>
     public LgmpStatus Heartbeat()
     {
-        (int X, int Y)? request = null;
-        LgmpStatus status;
-        lock (_gate)
+        // The LGMP heartbeat and retire pass synchronise with posts through the shm queue locks, so they run even
+        // while a frame is being copied under the gate: a long copy never stalls the clients' 1 s heartbeat check.
+        LgmpHost host = Volatile.Read(ref _host);
+        LgmpStatus status = host.Process();
+        if (status == LgmpStatus.ErrCorrupted)
+        {
+            lock (_gate)
+            {
+                if (!_disposed && ReferenceEquals(host, _host))
+                {
+                    Restart();
+                }
+            }
+
+            return status;
+        }
+
+        (int X, int Y)? request;
+        if (!_gate.TryEnter())
+        {
+            return status; // a frame is being written; re-posts and cursor retries wait for the next beat
+        }
+
+        try
         {
             if (_disposed)
             {
                 return LgmpStatus.ErrInvalidSession;
-            }
-
-            status = _host.Process();
-            if (status == LgmpStatus.ErrCorrupted)
-            {
-                Restart();
-                return status;
             }
 
             if (_frameQueue.TakeNewSubscribers() > 0)
@@ -318,6 +332,10 @@ internal sealed class KvmfrProducer : IDisposable
             RepostIfWanted();
             FlushCursor();
             request = ReadCursorRequests();
+        }
+        finally
+        {
+            _gate.Exit();
         }
 
         if (request is { } position)
