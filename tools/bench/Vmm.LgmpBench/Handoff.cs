@@ -6,7 +6,8 @@ namespace Vmm.LgmpBench;
 
 /// <summary>
 /// One producer and one consumer over a memfd: the consumer busy-polls on its own thread (as a display source's
-/// reader thread would, minus the 1 ms sleep); the caller's thread is the producer.
+/// reader thread would, minus the 1 ms sleep) and the caller's thread is the producer; or, with no reader thread,
+/// the caller alternates submit and poll (the protocol's own cost, without thread hand-offs and scheduling).
 /// </summary>
 internal sealed class Handoff : IDisposable
 {
@@ -15,12 +16,12 @@ internal sealed class Handoff : IDisposable
     private readonly KvmfrProducer _producer;
     private readonly KvmfrConsumer _consumer;
     private readonly BenchHandler _handler;
-    private readonly Thread _reader;
+    private readonly Thread? _reader;
     private readonly byte[] _pixels;
     private readonly DamageRect[] _damage;
     private volatile bool _stop;
 
-    public Handoff(int width, int height, DamageRect? damage)
+    public Handoff(int width, int height, DamageRect? damage, bool readerThread = true)
     {
         Width = width;
         Height = height;
@@ -35,11 +36,20 @@ internal sealed class Handoff : IDisposable
         new Random(5).NextBytes(_pixels);
         _damage = damage is { } rect ? [rect] : [];
         Bytes = damage is { } r ? (long)r.Width * r.Height * 4 : (long)width * height * 4;
-        _reader = new Thread(Read) { IsBackground = true, Name = "bench consumer" };
-        _reader.Start();
+        if (readerThread)
+        {
+            _reader = new Thread(Read) { IsBackground = true, Name = "bench consumer" };
+            _reader.Start();
+        }
+
         var wait = Stopwatch.StartNew();
         while (!_handler.Connected)
         {
+            if (_reader is null)
+            {
+                _consumer.Poll(_handler);
+            }
+
             if (wait.Elapsed > TimeSpan.FromSeconds(10))
             {
                 throw new InvalidOperationException($"the consumer did not join: {_consumer.LastError}");
@@ -70,6 +80,10 @@ internal sealed class Handoff : IDisposable
         while (watch.Elapsed < duration)
         {
             Submit(full: false);
+            if (_reader is null)
+            {
+                _consumer.Poll(_handler);
+            }
         }
 
         WaitFor(_producer.FramesPosted);
@@ -96,7 +110,7 @@ internal sealed class Handoff : IDisposable
     public void Dispose()
     {
         _stop = true;
-        _reader.Join();
+        _reader?.Join();
         _producer.Dispose();
         _region.Dispose();
         _file.Dispose();
@@ -118,6 +132,11 @@ internal sealed class Handoff : IDisposable
         var spin = default(SpinWait);
         while (_handler.Received < frames)
         {
+            if (_reader is null)
+            {
+                _consumer.Poll(_handler);
+            }
+
             if (wait.Elapsed > TimeSpan.FromSeconds(5))
             {
                 throw new InvalidOperationException($"the consumer stopped at {_handler.Received} of {frames} frames ({_consumer.LastError})");
@@ -129,9 +148,19 @@ internal sealed class Handoff : IDisposable
 
     private void Read()
     {
+        var spin = default(SpinWait);
         while (!_stop)
         {
+            long before = _handler.Received;
             _consumer.Poll(_handler);
+            if (_handler.Received == before)
+            {
+                spin.SpinOnce(sleep1Threshold: -1); // idle: yield now and then, so a producer sharing the core can run
+            }
+            else
+            {
+                spin.Reset();
+            }
         }
     }
 }

@@ -5,7 +5,8 @@ using Vmm.Plugins.Ivshmem.Kvmfr;
 // LGMP/KVMFR frame handoff: our producer writes a frame into a memfd (post, then stream with wp), our consumer copies
 // it out on another thread and acks. Each run times, back to back with the order alternating, a plain copy of the
 // same bytes and the handoff: back-to-back frames per second, then one frame at a time for the latency from the
-// producer's SubmitFrame call to the end of the consumer's copy-out (the plain copy's latency is one copy).
+// producer's SubmitFrame call to the end of the consumer's copy-out (the plain copy's latency is one copy). A third
+// slice runs producer and consumer on one thread (submit, poll): the protocol's cost without thread hand-offs.
 double seconds = 1;
 int repeat = 7;
 for (int i = 0; i < args.Length; i++)
@@ -33,12 +34,15 @@ for (int i = 0; i < args.Length; i++)
 ];
 var slice = TimeSpan.FromSeconds(seconds);
 Console.WriteLine($"# {Environment.ProcessorCount} CPUs, {repeat} runs of {seconds} s slices; cells: median [min-max] over runs");
-Console.WriteLine("| case | MiB/frame | copy frames/s | LGMP frames/s | LGMP/copy | copy p50/p99 µs | LGMP p50/p99 µs | LGMP p99 - copy p99 µs | deferred |");
-Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+Console.WriteLine("| case | MiB/frame | copy frames/s | LGMP frames/s | LGMP/copy | 1-thread LGMP frames/s | 1-thread/copy | copy p50/p99 µs | LGMP p50/p99 µs | LGMP p99 - copy p99 µs | deferred |");
+Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach ((string name, int width, int height, bool damage) in cases)
 {
     DamageRect? band = damage ? new DamageRect(0, (height - (height / 10)) / 2, width, height / 10) : null;
     using var handoff = new Handoff(width, height, band);
+    using var oneThread = new Handoff(width, height, band, readerThread: false);
+    var oneThreadRates = new List<double>();
+    var oneThreadRatios = new List<double>();
     var copy = new PlainCopy(handoff.Bytes);
     var copyRates = new List<double>();
     var lgmpRates = new List<double>();
@@ -69,6 +73,9 @@ foreach ((string name, int width, int height, bool damage) in cases)
             copyLatency = copy.Latencies(slice);
         }
 
+        double oneThreadRate = oneThread.Stream(slice);
+        oneThreadRates.Add(oneThreadRate);
+        oneThreadRatios.Add(oneThreadRate / copyRate);
         copyRates.Add(copyRate);
         lgmpRates.Add(lgmpRate);
         ratios.Add(lgmpRate / copyRate);
@@ -80,7 +87,7 @@ foreach ((string name, int width, int height, bool damage) in cases)
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {name} | {handoff.Bytes / 1048576.0:F2} | {Cell(copyRates, "F0")} | {Cell(lgmpRates, "F0")} | {Cell(ratios, "F2")} | {Median(copyP50):F0}/{Median(copyP99):F0} | {Median(lgmpP50):F0}/{Median(lgmpP99):F0} | {Cell(p99Delta, "F0")} | {handoff.Deferred} |"));
+        $"| {name} | {handoff.Bytes / 1048576.0:F2} | {Cell(copyRates, "F0")} | {Cell(lgmpRates, "F0")} | {Cell(ratios, "F2")} | {Cell(oneThreadRates, "F0")} | {Cell(oneThreadRatios, "F2")} | {Median(copyP50):F0}/{Median(copyP99):F0} | {Median(lgmpP50):F0}/{Median(lgmpP99):F0} | {Cell(p99Delta, "F0")} | {handoff.Deferred} |"));
 }
 
 return 0;
