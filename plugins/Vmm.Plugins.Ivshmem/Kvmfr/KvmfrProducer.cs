@@ -121,6 +121,9 @@ internal sealed class KvmfrProducer : IDisposable
     /// <summary>Whether a frame was deferred and no frame has been posted since: submit one.</summary>
     public bool FramePending { get; private set; }
 
+    /// <summary>The last exception the heartbeat thread caught (a bug if ever set), or null.</summary>
+    public Exception? LastHeartbeatError { get; private set; }
+
     /// <summary>Whether any client is subscribed to the frame queue.</summary>
     public bool HasFrameSubscribers
     {
@@ -229,7 +232,13 @@ internal sealed class KvmfrProducer : IDisposable
                 return KvmfrSubmitResult.Deferred;
             }
 
-            WriteAndPost(buffer, pixels, sourcePitch, flags);
+            if (!WriteAndPost(buffer, pixels, sourcePitch, flags))
+            {
+                FramesDeferred++;
+                FramePending = true;
+                return KvmfrSubmitResult.Deferred;
+            }
+
             return KvmfrSubmitResult.Posted;
         }
     }
@@ -376,7 +385,15 @@ internal sealed class KvmfrProducer : IDisposable
     {
         while (!_stop.Wait(_options.HeartbeatInterval))
         {
-            Heartbeat();
+            try
+            {
+                Heartbeat();
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // Never let the heartbeat thread die (that would end every client's session); keep the cause.
+                LastHeartbeatError = exception;
+            }
         }
     }
 
@@ -408,7 +425,7 @@ internal sealed class KvmfrProducer : IDisposable
         return queue.IsRetired(sequence);
     }
 
-    private void WriteAndPost(int buffer, ReadOnlySpan<byte> pixels, int sourcePitch, FrameFlags flags)
+    private bool WriteAndPost(int buffer, ReadOnlySpan<byte> pixels, int sourcePitch, FrameFlags flags)
     {
         KvmfrFrameFormat format = _format;
         long frame = _frames[buffer].Offset;
@@ -448,7 +465,14 @@ internal sealed class KvmfrProducer : IDisposable
         _region.StoreReleaseU32(data + FrameBufferLayout.WritePointer, 0);
 
         // Post first, then stream: the client starts copying while we still write (brief §3.4).
-        _frameQueue.Post(0, _frames[buffer], out _frameSequence[buffer]);
+        if (_frameQueue.Post(0, _frames[buffer], out long sequence) != LgmpStatus.Ok)
+        {
+            // A client holds the queue lock: nothing was published; the damage stays for the next try.
+            _frameSerial--;
+            return false;
+        }
+
+        _frameSequence[buffer] = sequence;
         long pixelsAt = data + FrameBufferLayout.Data;
         if (_bufferDamage[buffer].IsFull)
         {
@@ -465,6 +489,7 @@ internal sealed class KvmfrProducer : IDisposable
         _lastBuffer = buffer;
         FramesPosted++;
         FramePending = false;
+        return true;
     }
 
     private void CopyAll(long pixelsAt, long data, ReadOnlySpan<byte> source, int sourcePitch, int rows, int pitch)
