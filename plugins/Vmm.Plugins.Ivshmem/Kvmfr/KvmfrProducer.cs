@@ -146,7 +146,7 @@ internal sealed class KvmfrProducer : IDisposable
         {
             if (LgmpHost.Create(_region, _udata, _time, out LgmpHost? host) != LgmpStatus.Ok)
             {
-                throw new ArgumentException($"a {_region.Length}-byte region cannot hold an LGMP header and {_udata.Length} bytes of udata", nameof(_region));
+                throw new ArgumentException($"a {_region.Length}-byte region cannot hold an LGMP header and {_udata.Length} bytes of udata", "region");
             }
 
             Volatile.Write(ref _host, host!);
@@ -171,7 +171,7 @@ internal sealed class KvmfrProducer : IDisposable
             long frameSize = _host.AvailableAligned(KvmfrProtocol.PageSize) / 2 & ~(long)(KvmfrProtocol.PageSize - 1);
             if (frameSize <= KvmfrProtocol.PageSize)
             {
-                throw new ArgumentException($"a {_region.Length}-byte region leaves no room for two frame buffers", nameof(_region));
+                throw new ArgumentException($"a {_region.Length}-byte region leaves no room for two frame buffers", "region");
             }
 
             for (int i = 0; i < 2; i++)
