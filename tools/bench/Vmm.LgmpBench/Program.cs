@@ -34,8 +34,8 @@ for (int i = 0; i < args.Length; i++)
 ];
 var slice = TimeSpan.FromSeconds(seconds);
 Console.WriteLine($"# {Environment.ProcessorCount} CPUs, {repeat} runs of {seconds} s slices; cells: median [min-max] over runs");
-Console.WriteLine("| case | MiB/frame | copy frames/s | LGMP frames/s | LGMP/copy | 1-thread LGMP frames/s | 1-thread/copy | copy p50/p99 µs | LGMP p50/p99 µs | LGMP p99 - copy p99 µs | deferred |");
-Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+Console.WriteLine("| case | MiB/frame | copy frames/s | cold copy frames/s | LGMP frames/s | LGMP/copy | LGMP/cold copy | 1-thread LGMP frames/s | 1-thread/copy | copy p50/p99 µs | LGMP p50/p99 µs | LGMP p99 - copy p99 µs | deferred |");
+Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 foreach ((string name, int width, int height, bool damage) in cases)
 {
     DamageRect? band = damage ? new DamageRect(0, (height - (height / 10)) / 2, width, height / 10) : null;
@@ -43,7 +43,10 @@ foreach ((string name, int width, int height, bool damage) in cases)
     using var oneThread = new Handoff(width, height, band, readerThread: false);
     var oneThreadRates = new List<double>();
     var oneThreadRatios = new List<double>();
-    var copy = new PlainCopy(handoff.Bytes);
+    var copy = new PlainCopy(handoff.Bytes, cold: false);
+    var coldCopy = new PlainCopy(handoff.Bytes, cold: true);
+    var coldRates = new List<double>();
+    var coldRatios = new List<double>();
     var copyRates = new List<double>();
     var lgmpRates = new List<double>();
     var ratios = new List<double>();
@@ -73,6 +76,9 @@ foreach ((string name, int width, int height, bool damage) in cases)
             copyLatency = copy.Latencies(slice);
         }
 
+        double coldRate = coldCopy.Stream(slice);
+        coldRates.Add(coldRate);
+        coldRatios.Add(lgmpRate / coldRate);
         double oneThreadRate = oneThread.Stream(slice);
         oneThreadRates.Add(oneThreadRate);
         oneThreadRatios.Add(oneThreadRate / copyRate);
@@ -87,7 +93,7 @@ foreach ((string name, int width, int height, bool damage) in cases)
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"| {name} | {handoff.Bytes / 1048576.0:F2} | {Cell(copyRates, "F0")} | {Cell(lgmpRates, "F0")} | {Cell(ratios, "F2")} | {Cell(oneThreadRates, "F0")} | {Cell(oneThreadRatios, "F2")} | {Median(copyP50):F0}/{Median(copyP99):F0} | {Median(lgmpP50):F0}/{Median(lgmpP99):F0} | {Cell(p99Delta, "F0")} | {handoff.Deferred} |"));
+        $"| {name} | {handoff.Bytes / 1048576.0:F2} | {Cell(copyRates, "F0")} | {Cell(coldRates, "F0")} | {Cell(lgmpRates, "F0")} | {Cell(ratios, "F2")} | {Cell(coldRatios, "F2")} | {Cell(oneThreadRates, "F0")} | {Cell(oneThreadRatios, "F2")} | {Median(copyP50):F0}/{Median(copyP99):F0} | {Median(lgmpP50):F0}/{Median(lgmpP99):F0} | {Cell(p99Delta, "F0")} | {handoff.Deferred} |"));
 }
 
 return 0;
