@@ -60,6 +60,7 @@ internal sealed class Image(int width, int height, int seed)
 
     public DamageRect Paint(DamageRect rect, int seed)
     {
+        rect = DamageAccumulator.Clip(rect, Width, Height);
         for (int y = rect.Y; y < rect.Bottom; y++)
         {
             for (int x = rect.X; x < rect.Right; x++)

@@ -1,5 +1,6 @@
 using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.Lgmp;
+using Vmm.Plugins.Ivshmem.SharedMemory;
 
 namespace Vmm.Plugins.Ivshmem.Tests;
 
@@ -280,5 +281,39 @@ public sealed class KvmfrRoundTripTests
         consumer.Poll(handler);
         Assert.Equal(KvmfrConsumerState.Connected, consumer.State);
         rig.Producer.Heartbeat();
+    }
+}
+
+/// <summary>What the producer refuses or cuts, and how the consumer sees a truncated frame.</summary>
+public sealed class KvmfrProducerLimitsTests
+{
+    [Fact]
+    public void InvalidFramesAndCursorsAreRefused()
+    {
+        using var rig = new KvmfrRig();
+        byte[] pixels = new byte[64 * 64 * 4];
+        Assert.Equal(KvmfrSubmitResult.Invalid, rig.Producer.SubmitFrame(0, 64, FrameType.Bgra, pixels, 256, []));
+        Assert.Equal(KvmfrSubmitResult.Invalid, rig.Producer.SubmitFrame(64, 64, FrameType.Rgba16F, pixels, 512, []));
+        Assert.Equal(KvmfrSubmitResult.Invalid, rig.Producer.SubmitFrame(64, 64, FrameType.Bgra, pixels, 200, []));
+        Assert.Equal(KvmfrSubmitResult.Invalid, rig.Producer.SubmitFrame(64, 65, FrameType.Bgra, pixels, 256, []));
+        Assert.False(rig.Producer.SetCursorShape(CursorType.Color, 513, 1, 513 * 4, 0, 0, new byte[513 * 4]));
+        Assert.False(rig.Producer.SetCursorShape(CursorType.Color, 4, 4, 16, 0, 0, new byte[15]));
+        Assert.False(rig.Producer.SetCursorShape(CursorType.Color, 4, 4, 16, 200, 0, new byte[64]));
+        using SharedRegion tiny = SharedRegion.AllocateNative(64 * 1024);
+        Assert.Throws<ArgumentException>(() => new KvmfrProducer(tiny, new KvmfrProducerOptions { HeartbeatThread = false }, rig.Time));
+    }
+
+    [Fact]
+    public void AFrameLargerThanABufferIsTruncatedAndFlagged()
+    {
+        using var rig = new KvmfrRig(2 << 20, new KvmfrProducerOptions { MaxCursorDimension = 16 });
+        (KvmfrConsumer consumer, RecordingHandler handler) = rig.Join();
+        var image = new Image(1024, 768, 30); // 3 MiB: more than half of 2 MiB
+        Assert.Equal(KvmfrSubmitResult.Posted, rig.Submit(image));
+        consumer.Poll(handler);
+        KvmfrFrameInfo info = handler.Frames.Single().Info;
+        Assert.True(info.Flags.HasFlag(FrameFlags.Truncated));
+        Assert.InRange(info.Rows, 1, 767);
+        Assert.Equal(image.Pixels.AsSpan(0, info.Rows * 4096).ToArray(), handler.Frame.AsSpan(0, info.Rows * 4096).ToArray());
     }
 }

@@ -433,7 +433,7 @@ internal sealed class KvmfrConsumer
         uint written = _region.LoadAcquireU32(writePointer);
         for (int y = top; y < bottom; y++)
         {
-            uint needed = (uint)((y + 1) * pitch);
+            uint needed = (uint)((long)(y + 1) * pitch);
             if (written < needed)
             {
                 written = WaitFor(writePointer, (uint)Math.Min((long)bottom * pitch, Math.Max(needed, written + (long)KvmfrProtocol.WriteChunk)), needed);

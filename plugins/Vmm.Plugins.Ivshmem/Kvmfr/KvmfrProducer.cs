@@ -121,6 +121,9 @@ internal sealed class KvmfrProducer : IDisposable
     /// <summary>Whether a frame was deferred and no frame has been posted since: submit one.</summary>
     public bool FramePending { get; private set; }
 
+    /// <summary>The last exception the heartbeat thread caught (a bug if ever set), or null.</summary>
+    public Exception? LastHeartbeatError { get; private set; }
+
     /// <summary>Whether any client is subscribed to the frame queue.</summary>
     public bool HasFrameSubscribers
     {
@@ -143,10 +146,10 @@ internal sealed class KvmfrProducer : IDisposable
         {
             if (LgmpHost.Create(_region, _udata, _time, out LgmpHost? host) != LgmpStatus.Ok)
             {
-                throw new ArgumentException($"a {_region.Length}-byte region cannot hold an LGMP header and {_udata.Length} bytes of udata", nameof(_region));
+                throw new ArgumentException($"a {_region.Length}-byte region cannot hold an LGMP header and {_udata.Length} bytes of udata", "region");
             }
 
-            _host = host!;
+            Volatile.Write(ref _host, host!);
             uint maxTime = (uint)Math.Clamp(_options.SubscriberTimeout.TotalMilliseconds, 1, uint.MaxValue);
             Require(_host.CreateQueue(KvmfrProtocol.FrameQueueId, KvmfrProtocol.FrameQueueLength, maxTime, out LgmpHostQueue? frames), "the frame queue");
             Require(_host.CreateQueue(KvmfrProtocol.PointerQueueId, KvmfrProtocol.PointerQueueLength, maxTime, out LgmpHostQueue? pointer), "the pointer queue");
@@ -168,7 +171,7 @@ internal sealed class KvmfrProducer : IDisposable
             long frameSize = _host.AvailableAligned(KvmfrProtocol.PageSize) / 2 & ~(long)(KvmfrProtocol.PageSize - 1);
             if (frameSize <= KvmfrProtocol.PageSize)
             {
-                throw new ArgumentException($"a {_region.Length}-byte region leaves no room for two frame buffers", nameof(_region));
+                throw new ArgumentException($"a {_region.Length}-byte region leaves no room for two frame buffers", "region");
             }
 
             for (int i = 0; i < 2; i++)
@@ -229,7 +232,13 @@ internal sealed class KvmfrProducer : IDisposable
                 return KvmfrSubmitResult.Deferred;
             }
 
-            WriteAndPost(buffer, pixels, sourcePitch, flags);
+            if (!WriteAndPost(buffer, pixels, sourcePitch, flags))
+            {
+                FramesDeferred++;
+                FramePending = true;
+                return KvmfrSubmitResult.Deferred;
+            }
+
             return KvmfrSubmitResult.Posted;
         }
     }
@@ -288,20 +297,34 @@ internal sealed class KvmfrProducer : IDisposable
     /// <returns>The LGMP status; <see cref="LgmpStatus.ErrCorrupted"/> means the memory was reset and a new session was started.</returns>
     public LgmpStatus Heartbeat()
     {
-        (int X, int Y)? request = null;
-        LgmpStatus status;
-        lock (_gate)
+        // The LGMP heartbeat and retire pass synchronise with posts through the shm queue locks, so they run even
+        // while a frame is being copied under the gate: a long copy never stalls the clients' 1 s heartbeat check.
+        LgmpHost host = Volatile.Read(ref _host);
+        LgmpStatus status = host.Process();
+        if (status == LgmpStatus.ErrCorrupted)
+        {
+            lock (_gate)
+            {
+                if (!_disposed && ReferenceEquals(host, _host))
+                {
+                    Restart();
+                }
+            }
+
+            return status;
+        }
+
+        (int X, int Y)? request;
+        if (!_gate.TryEnter())
+        {
+            return status; // a frame is being written; re-posts and cursor retries wait for the next beat
+        }
+
+        try
         {
             if (_disposed)
             {
                 return LgmpStatus.ErrInvalidSession;
-            }
-
-            status = _host.Process();
-            if (status == LgmpStatus.ErrCorrupted)
-            {
-                Restart();
-                return status;
             }
 
             if (_frameQueue.TakeNewSubscribers() > 0)
@@ -318,6 +341,10 @@ internal sealed class KvmfrProducer : IDisposable
             RepostIfWanted();
             FlushCursor();
             request = ReadCursorRequests();
+        }
+        finally
+        {
+            _gate.Exit();
         }
 
         if (request is { } position)
@@ -358,7 +385,15 @@ internal sealed class KvmfrProducer : IDisposable
     {
         while (!_stop.Wait(_options.HeartbeatInterval))
         {
-            Heartbeat();
+            try
+            {
+                Heartbeat();
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // Never let the heartbeat thread die (that would end every client's session); keep the cause.
+                LastHeartbeatError = exception;
+            }
         }
     }
 
@@ -390,7 +425,7 @@ internal sealed class KvmfrProducer : IDisposable
         return queue.IsRetired(sequence);
     }
 
-    private void WriteAndPost(int buffer, ReadOnlySpan<byte> pixels, int sourcePitch, FrameFlags flags)
+    private bool WriteAndPost(int buffer, ReadOnlySpan<byte> pixels, int sourcePitch, FrameFlags flags)
     {
         KvmfrFrameFormat format = _format;
         long frame = _frames[buffer].Offset;
@@ -430,7 +465,14 @@ internal sealed class KvmfrProducer : IDisposable
         _region.StoreReleaseU32(data + FrameBufferLayout.WritePointer, 0);
 
         // Post first, then stream: the client starts copying while we still write (brief §3.4).
-        _frameQueue.Post(0, _frames[buffer], out _frameSequence[buffer]);
+        if (_frameQueue.Post(0, _frames[buffer], out long sequence) != LgmpStatus.Ok)
+        {
+            // A client holds the queue lock: nothing was published; the damage stays for the next try.
+            _frameSerial--;
+            return false;
+        }
+
+        _frameSequence[buffer] = sequence;
         long pixelsAt = data + FrameBufferLayout.Data;
         if (_bufferDamage[buffer].IsFull)
         {
@@ -447,6 +489,7 @@ internal sealed class KvmfrProducer : IDisposable
         _lastBuffer = buffer;
         FramesPosted++;
         FramePending = false;
+        return true;
     }
 
     private void CopyAll(long pixelsAt, long data, ReadOnlySpan<byte> source, int sourcePitch, int rows, int pitch)

@@ -15,6 +15,9 @@ internal sealed class LgmpHostQueue
     private readonly long _header;
     private readonly uint _messagesOffset;
     private readonly uint _maxTimeMs;
+    private readonly Lock _gate = new();
+    private readonly HostSharedLock _lock;
+    private readonly HostSharedLock _clientMessageLock;
     private uint _position;
     private int _clientReadPosition;
     private long _posted;
@@ -28,6 +31,8 @@ internal sealed class LgmpHostQueue
         NumMessages = numMessages;
         _messagesOffset = messagesOffset;
         _maxTimeMs = maxTimeMs;
+        _lock = new HostSharedLock(region, _header + LgmpQueueLayout.Lock);
+        _clientMessageLock = new HostSharedLock(region, _header + LgmpQueueLayout.ClientMessageLock);
     }
 
     /// <summary>The app's queue ID (KVMFR: 1 pointer, 2 frame).</summary>
@@ -56,53 +61,71 @@ internal sealed class LgmpHostQueue
     /// <param name="udata">The message's app value.</param>
     /// <param name="memory">The payload (an allocation of this host).</param>
     /// <param name="sequence">The message's sequence number for <see cref="IsRetired"/>, or -1 when not posted.</param>
-    /// <returns><see cref="LgmpStatus.ErrQueueFull"/> when the ring has no free slot.</returns>
+    /// <returns><see cref="LgmpStatus.ErrQueueFull"/> when the ring has no free slot or a client holds the queue lock (retry).</returns>
     public LgmpStatus Post(uint udata, LgmpMemory memory, out long sequence)
     {
         sequence = -1;
         _host.MarkStarted();
-        long lockOffset = _header + LgmpQueueLayout.Lock;
-        SharedSpinLock.EnterOrSteal(_region, lockOffset);
-        try
+        lock (_gate)
         {
-            ulong subs = _region.LoadAcquireU64(_header + LgmpQueueLayout.Subs);
-            uint pending = LgmpQueueLayout.On(subs) & ~LgmpQueueLayout.Bad(subs);
-            if (pending == 0)
-            {
-                return LgmpStatus.Ok;
-            }
-
-            if (_region.LoadAcquireU32(_header + LgmpQueueLayout.Count) >= (uint)(NumMessages - 1))
+            if (!_lock.TryEnter())
             {
                 return LgmpStatus.ErrQueueFull;
             }
 
-            long message = _messagesOffset + ((long)LgmpMessageLayout.Size * _position);
-            _region.WriteU32(message + LgmpMessageLayout.Udata, udata);
-            _region.WriteU32(message + LgmpMessageLayout.PayloadSize, memory.Size);
-            _region.WriteU32(message + LgmpMessageLayout.PayloadOffset, memory.Offset);
-            _region.StoreReleaseU32(message + LgmpMessageLayout.PendingSubs, pending);
-            if (_region.FetchAddU32(_header + LgmpQueueLayout.Count, 1) == 0)
+            try
             {
-                _region.StoreReleaseU64(_header + LgmpQueueLayout.MsgTimeout, _host.NowMs + _maxTimeMs);
+                return PostLocked(udata, memory, out sequence);
             }
+            finally
+            {
+                _lock.Exit();
+            }
+        }
+    }
 
-            _position = (uint)((_position + 1) % NumMessages);
-            _region.StoreReleaseU32(_header + LgmpQueueLayout.Position, _position);
-            sequence = _posted++;
+    private LgmpStatus PostLocked(uint udata, LgmpMemory memory, out long sequence)
+    {
+        sequence = -1;
+        ulong subs = _region.LoadAcquireU64(_header + LgmpQueueLayout.Subs);
+        uint pending = LgmpQueueLayout.On(subs) & ~LgmpQueueLayout.Bad(subs);
+        if (pending == 0)
+        {
             return LgmpStatus.Ok;
         }
-        finally
+
+        if (_region.LoadAcquireU32(_header + LgmpQueueLayout.Count) >= (uint)(NumMessages - 1))
         {
-            SharedSpinLock.Exit(_region, lockOffset);
+            return LgmpStatus.ErrQueueFull;
         }
+
+        long message = _messagesOffset + ((long)LgmpMessageLayout.Size * _position);
+        _region.WriteU32(message + LgmpMessageLayout.Udata, udata);
+        _region.WriteU32(message + LgmpMessageLayout.PayloadSize, memory.Size);
+        _region.WriteU32(message + LgmpMessageLayout.PayloadOffset, memory.Offset);
+        _region.StoreReleaseU32(message + LgmpMessageLayout.PendingSubs, pending);
+        if (_region.FetchAddU32(_header + LgmpQueueLayout.Count, 1) == 0)
+        {
+            _region.StoreReleaseU64(_header + LgmpQueueLayout.MsgTimeout, _host.NowMs + _maxTimeMs);
+        }
+
+        _position = (uint)((_position + 1) % NumMessages);
+        _region.StoreReleaseU32(_header + LgmpQueueLayout.Position, _position);
+        sequence = _posted++;
+        return LgmpStatus.Ok;
     }
 
     /// <summary>
     /// Whether the message posted as <paramref name="sequence"/> has been retired (released by every subscriber or
     /// timed out), so its payload may be rewritten. -1 (never posted) is retired.
     /// </summary>
-    public bool IsRetired(long sequence) => sequence < 0 || sequence < _posted - Pending;
+    public bool IsRetired(long sequence)
+    {
+        lock (_gate)
+        {
+            return sequence < 0 || sequence < _posted - Pending;
+        }
+    }
 
     /// <summary>The number of clients that subscribed since the last call (<c>lgmpHostQueueNewSubs</c>); zeroes it.</summary>
     public int TakeNewSubscribers() => (int)Math.Min(_region.ExchangeU32(_header + LgmpQueueLayout.NewSubCount, 0), LgmpProtocol.MaxSubscribers * 2u);
@@ -120,22 +143,33 @@ internal sealed class LgmpHostQueue
             return LgmpStatus.ErrQueueEmpty;
         }
 
-        long lockOffset = _header + LgmpQueueLayout.ClientMessageLock;
-        SharedSpinLock.EnterOrSteal(_region, lockOffset);
-        try
+        lock (_gate)
         {
-            long slot = _header + LgmpQueueLayout.ClientMessageOf(_clientReadPosition);
-            uint size = _region.ReadU32(slot + LgmpClientMessageLayout.DataSize);
-            length = (int)Math.Min(Math.Min(size, (uint)LgmpProtocol.ClientMessageMaxSize), (uint)destination.Length);
-            _region.GetReadOnlySpan(slot + LgmpClientMessageLayout.Data, length).CopyTo(destination);
-            _clientReadPosition = (_clientReadPosition + 1) % LgmpProtocol.ClientMessageSlots;
-            _region.FetchAddU32(_header + LgmpQueueLayout.ClientMessageAvailable, 1);
-            return LgmpStatus.Ok;
+            if (!_clientMessageLock.TryEnter())
+            {
+                return LgmpStatus.ErrQueueEmpty;
+            }
+
+            try
+            {
+                return ReadDataLocked(destination, out length);
+            }
+            finally
+            {
+                _clientMessageLock.Exit();
+            }
         }
-        finally
-        {
-            SharedSpinLock.Exit(_region, lockOffset);
-        }
+    }
+
+    private LgmpStatus ReadDataLocked(Span<byte> destination, out int length)
+    {
+        long slot = _header + LgmpQueueLayout.ClientMessageOf(_clientReadPosition);
+        uint size = _region.ReadU32(slot + LgmpClientMessageLayout.DataSize);
+        length = (int)Math.Min(Math.Min(size, (uint)LgmpProtocol.ClientMessageMaxSize), (uint)destination.Length);
+        _region.GetReadOnlySpan(slot + LgmpClientMessageLayout.Data, length).CopyTo(destination);
+        _clientReadPosition = (_clientReadPosition + 1) % LgmpProtocol.ClientMessageSlots;
+        _region.FetchAddU32(_header + LgmpQueueLayout.ClientMessageAvailable, 1);
+        return LgmpStatus.Ok;
     }
 
     /// <summary>Acknowledges one handled client message (<c>lgmpHostAckData</c>): <c>cMsgRSerial++</c>.</summary>
@@ -149,63 +183,74 @@ internal sealed class LgmpHostQueue
             return;
         }
 
-        long lockOffset = _header + LgmpQueueLayout.Lock;
-        SharedSpinLock.EnterOrSteal(_region, lockOffset);
-        try
+        lock (_gate)
         {
-            ulong subs = _region.LoadAcquireU64(_header + LgmpQueueLayout.Subs);
-            uint count = _region.LoadAcquireU32(_header + LgmpQueueLayout.Count);
-            if (count > (uint)(NumMessages - 1))
+            if (!_lock.TryEnter())
             {
-                // A client wrote nonsense; the ring cannot hold more than this.
-                count = (uint)(NumMessages - 1);
-                _region.StoreReleaseU32(_header + LgmpQueueLayout.Count, count);
+                return; // a client holds it: the next heartbeat retires
             }
 
-            for (int i = 0; i < NumMessages && count > 0; i++)
+            try
             {
-                uint start = _region.ReadU32(_header + LgmpQueueLayout.Start) % (uint)NumMessages;
-                long message = _messagesOffset + ((long)LgmpMessageLayout.Size * start);
-                uint pending = _region.LoadAcquireU32(message + LgmpMessageLayout.PendingSubs) & LgmpQueueLayout.On(subs);
-                uint newBad = pending & ~LgmpQueueLayout.Bad(subs);
-                if (newBad != 0 && now > _region.LoadAcquireU64(_header + LgmpQueueLayout.MsgTimeout))
-                {
-                    subs = LgmpQueueLayout.SetBad(subs, newBad);
-                    for (uint bits = newBad; bits != 0; bits &= bits - 1)
-                    {
-                        _region.WriteU64(_header + LgmpQueueLayout.TimeoutOf(BitOperations.TrailingZeroCount(bits)), now + _maxTimeMs);
-                    }
+                ProcessLocked(now);
+            }
+            finally
+            {
+                _lock.Exit();
+            }
+        }
+    }
 
-                    _region.StoreReleaseU32(message + LgmpMessageLayout.PendingSubs, 0);
+    private void ProcessLocked(ulong now)
+    {
+        ulong subs = _region.LoadAcquireU64(_header + LgmpQueueLayout.Subs);
+        uint count = _region.LoadAcquireU32(_header + LgmpQueueLayout.Count);
+        if (count > (uint)(NumMessages - 1))
+        {
+            // A client wrote nonsense; the ring cannot hold more than this.
+            count = (uint)(NumMessages - 1);
+            _region.StoreReleaseU32(_header + LgmpQueueLayout.Count, count);
+        }
+
+        for (int i = 0; i < NumMessages && count > 0; i++)
+        {
+            uint start = _region.ReadU32(_header + LgmpQueueLayout.Start) % (uint)NumMessages;
+            long message = _messagesOffset + ((long)LgmpMessageLayout.Size * start);
+            uint pending = _region.LoadAcquireU32(message + LgmpMessageLayout.PendingSubs) & LgmpQueueLayout.On(subs);
+            uint newBad = pending & ~LgmpQueueLayout.Bad(subs);
+            if (newBad != 0 && now > _region.LoadAcquireU64(_header + LgmpQueueLayout.MsgTimeout))
+            {
+                subs = LgmpQueueLayout.SetBad(subs, newBad);
+                for (uint bits = newBad; bits != 0; bits &= bits - 1)
+                {
+                    _region.WriteU64(_header + LgmpQueueLayout.TimeoutOf(BitOperations.TrailingZeroCount(bits)), now + _maxTimeMs);
                 }
 
-                if ((pending & ~LgmpQueueLayout.Bad(subs)) != 0)
-                {
-                    break;
-                }
-
-                _region.WriteU32(_header + LgmpQueueLayout.Start, (start + 1) % (uint)NumMessages);
-                count = _region.FetchAddU32(_header + LgmpQueueLayout.Count, uint.MaxValue) - 1;
-                if (count > (uint)NumMessages)
-                {
-                    // Another writer took it below zero: nothing is pending.
-                    _region.StoreReleaseU32(_header + LgmpQueueLayout.Count, 0);
-                    break;
-                }
-
-                if (count == 0)
-                {
-                    break;
-                }
-
-                _region.StoreReleaseU64(_header + LgmpQueueLayout.MsgTimeout, now + _maxTimeMs);
+                _region.StoreReleaseU32(message + LgmpMessageLayout.PendingSubs, 0);
             }
 
-            _region.StoreReleaseU64(_header + LgmpQueueLayout.Subs, subs);
+            if ((pending & ~LgmpQueueLayout.Bad(subs)) != 0)
+            {
+                break;
+            }
+
+            _region.WriteU32(_header + LgmpQueueLayout.Start, (start + 1) % (uint)NumMessages);
+            count = _region.FetchAddU32(_header + LgmpQueueLayout.Count, uint.MaxValue) - 1;
+            if (count > (uint)NumMessages)
+            {
+                // Another writer took it below zero: nothing is pending.
+                _region.StoreReleaseU32(_header + LgmpQueueLayout.Count, 0);
+                break;
+            }
+
+            if (count == 0)
+            {
+                break;
+            }
+
+            _region.StoreReleaseU64(_header + LgmpQueueLayout.MsgTimeout, now + _maxTimeMs);
         }
-        finally
-        {
-            SharedSpinLock.Exit(_region, lockOffset);
-        }
+
+        _region.StoreReleaseU64(_header + LgmpQueueLayout.Subs, subs);
     }
 }
