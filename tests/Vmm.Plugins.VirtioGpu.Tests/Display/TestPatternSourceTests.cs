@@ -69,7 +69,7 @@ public sealed class TestPatternSourceTests
     [InlineData("""{"color":"#12345g"}""", "$.o.color", "expected #rrggbb (six hex digits), not '#12345g'.")]
     public void Bad_options_are_reported_by_member(string json, string path, string message)
     {
-        var factory = new TestPatternSourceFactory();
+        IDeviceFactory factory = new TestPatternSourceFactory();
         object options = System.Text.Json.JsonSerializer.Deserialize(json, factory.OptionsType, Vmm.Core.Config.DeviceOptionsSerializer.Options)!;
         var context = new DeviceOptionsValidationContext("$.o", "/");
 
@@ -81,7 +81,7 @@ public sealed class TestPatternSourceTests
     [Fact]
     public void The_factory_makes_a_source_with_the_options_size()
     {
-        var factory = new TestPatternSourceFactory();
+        IDeviceFactory factory = new TestPatternSourceFactory();
         object options = System.Text.Json.JsonSerializer.Deserialize("""{"width":320,"height":200,"pattern":"solid","color":"#00ff00"}""", factory.OptionsType, Vmm.Core.Config.DeviceOptionsSerializer.Options)!;
 
         using IDevice device = factory.Create(new DeviceCreateContext("p", NullLoggerFactory.Instance, null, EmptyServices.Instance, "/"), options);
