@@ -60,6 +60,61 @@ public sealed class PluginHostErrorTests
     }
 
     [Fact]
+    public void A_declared_device_type_without_a_factory_fails_the_plugin_naming_plugin_and_type()
+    {
+        using var folder = new TempPluginFolder();
+        folder.AddCopy(TestPlugins.VirtioRng, "declares-more", manifest => manifest
+            .Replace("\"name\": \"virtio-rng\"", "\"name\": \"declares-more\"", StringComparison.Ordinal)
+            .Replace("\"deviceTypes\": [ \"virtio-rng\" ]", "\"deviceTypes\": [ \"virtio-rng\", \"mistake-b\" ]", StringComparison.Ordinal));
+        using PluginHost host = TestPlugins.CreateHost(folder.Path);
+
+        PluginLoadException e = Assert.Throws<PluginLoadException>(host.LoadAll);
+
+        Assert.Equal("declares-more", e.PluginName);
+        Assert.Equal(
+            "Plugin 'declares-more' declares device type 'mistake-b' in its manifest but registers no factory for it (it registers: virtio-rng). "
+                + "Register a factory for each declared type, or remove the type from \"deviceTypes\" in vmm-plugin.json.",
+            e.Message);
+        PluginInfo info = Assert.Single(host.Plugins);
+        Assert.Equal((PluginLoadStatus.Failed, e.Message), (info.Status, info.Error));
+        Assert.False(host.TryFindFactory("virtio-rng", out _, out _));
+    }
+
+    [Fact]
+    public void A_built_in_plugin_gives_way_to_one_of_the_same_name_in_the_search_paths()
+    {
+        using var mine = new TempPluginFolder();
+        using var builtIn = new TempPluginFolder();
+        string chosen = mine.AddCopy(TestPlugins.VirtioRng, "virtio-rng");
+        builtIn.AddCopy(TestPlugins.VirtioRng, "virtio-rng");
+        var options = new PluginHostOptions();
+        options.SearchPaths.Add(mine.Path);
+        options.BuiltInSearchPaths.Add(builtIn.Path);
+        options.BuiltInSearchPaths.Add("/no/such/built-in/folder");
+        using var host = new PluginHost(options);
+
+        host.LoadAll();
+
+        PluginInfo info = Assert.Single(host.Plugins);
+        Assert.Equal((chosen, PluginLoadStatus.Loaded), (info.Directory, info.Status));
+    }
+
+    [Fact]
+    public void The_same_plugin_twice_in_the_search_paths_is_still_an_error()
+    {
+        using var first = new TempPluginFolder();
+        using var second = new TempPluginFolder();
+        first.AddCopy(TestPlugins.VirtioRng, "virtio-rng");
+        string twin = second.AddCopy(TestPlugins.VirtioRng, "virtio-rng");
+        using PluginHost host = TestPlugins.CreateHost(first.Path, second.Path);
+
+        IReadOnlyList<PluginInfo> plugins = host.Discover();
+
+        Assert.Equal([PluginLoadStatus.Discovered, PluginLoadStatus.Failed], plugins.Select(p => p.Status));
+        Assert.Contains($"and in '{twin}'", plugins[1].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_folder_without_a_manifest_is_an_error_naming_it()
     {
         using var folder = new TempPluginFolder();

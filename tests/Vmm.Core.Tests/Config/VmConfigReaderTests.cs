@@ -61,7 +61,7 @@ public sealed class VmConfigReaderTests : IDisposable
         Assert.Contains("$.devices[0].opts: expected one of the members id, plugin, type, options, got unknown member 'opts'", errors);
         Assert.Contains("$.display.src: expected one of the members source, sinks, got unknown member 'src'", errors);
         Assert.Contains("$.control.path: expected one of the members socket, got unknown member 'path'", errors);
-        Assert.Contains("$.plugins.dirs: expected one of the members paths, optional, got unknown member 'dirs'", errors);
+        Assert.Contains("$.plugins.dirs: expected one of the members paths, builtIn, optional, got unknown member 'dirs'", errors);
     }
 
     [Fact]
