@@ -21,11 +21,21 @@ public sealed class ExamplesBootTests : IDisposable
         "echo DRM:$(ls /sys/class/drm 2>/dev/null | tr '\\n' ' '); " +
         "echo INPUT:$(grep '^N: Name=' /proc/bus/input/devices 2>/dev/null | grep -ci virtio); " +
         "echo SHARE:$(cat /mnt/share/hello.txt 2>/dev/null); " +
-        "echo RNG:$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)";
+        "echo RNG:$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null); " +
+        "echo IVSHMEM:$(cat /sys/bus/pci/devices/*/device 2>/dev/null | grep -c 0x1110)";
 
     private readonly string _work = Directory.CreateTempSubdirectory("vmm-examples-").FullName;
 
-    public void Dispose() => Directory.Delete(_work, recursive: true);
+    private readonly List<string> _shmFiles = [];
+
+    public void Dispose()
+    {
+        Directory.Delete(_work, recursive: true);
+        foreach (string file in _shmFiles)
+        {
+            File.Delete(file);
+        }
+    }
 
     public static TheoryData<string> Examples() =>
         new(Directory.EnumerateFiles(Path.Combine(RepositoryRoot(), "examples"), "*.json")
@@ -73,6 +83,11 @@ public sealed class ExamplesBootTests : IDisposable
             Assert.StartsWith("SHARE:Hello from the host.", Line(console, "SHARE:"), StringComparison.Ordinal);
         }
 
+        if (types.Contains("ivshmem"))
+        {
+            Assert.Equal($"IVSHMEM:{types.Count(t => t == "ivshmem")}", Line(console, "IVSHMEM:"));
+        }
+
         if (types.Contains("virtio-rng"))
         {
             Assert.Contains("virtio_rng", Line(console, "RNG:"), StringComparison.Ordinal);
@@ -103,6 +118,14 @@ public sealed class ExamplesBootTests : IDisposable
             if (options["port"] is not null)
             {
                 options["port"] = FreePort();
+            }
+
+            if (options["path"] is not null && (string?)device["type"] is "ivshmem" or "kvmfr-export")
+            {
+                // Shared-memory files of its own, so a test never meets another run's (or a user's) file.
+                string shm = $"/dev/shm/vmm-example-{Guid.NewGuid():N}";
+                _shmFiles.Add(shm);
+                options["path"] = shm;
             }
 
             if ((string?)options["sharedDir"] is { } shared)
