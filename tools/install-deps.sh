@@ -9,6 +9,8 @@
 #   vncsnapshot, libjpeg-turbo-progs               the real VNC client and djpeg that check our VNC sink's picture
 #   libvncserver-dev (pulls in libvncclient1)      tools/vnc-client/vnc-type, a LibVNCClient client that types
 #                                                  into the guest and watches desktop resizes
+#   tesseract-ocr, imagemagick                     read the guest console's text back from what a VNC client
+#                                                  saw through IVSHMEM capture (scaled up, then OCR)
 #   libdrm-dev                                     the DRM uapi headers for tools/guest-payloads/linux/drm-mode and
 #                                                  tools/guest-agents/kvmfr-capture
 #                                                  (a static guest program; libdrm itself is not linked)
@@ -25,7 +27,7 @@ readonly QEMU_PACKAGE=qemu-system-x86
 readonly QEMU_MIN_VERSION=1:10.0
 readonly BACKPORTS_SUITE=bookworm-backports
 readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
-readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev)
+readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev tesseract-ocr imagemagick)
 readonly GPU_PACKAGE=qemu-system-gui
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -35,7 +37,7 @@ with_gpu=0
 for arg in "$@"; do
     case $arg in
         --with-vhost-user-gpu) with_gpu=1 ;;
-        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu])" ;;
     esac
 done

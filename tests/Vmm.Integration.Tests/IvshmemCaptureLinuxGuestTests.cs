@@ -68,6 +68,10 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
             // The VNC client sees the console text that fbcon drew on virtio-gpu, carried by the guest agent through IVSHMEM.
             VncPicture first = await WaitForTextAsync(port, minimumLit: 1500, cancel);
             Assert.Equal((800, 600), (first.Width, first.Height));
+            if (await ReadTextAsync(first, cancel) is string text)
+            {
+                Assert.Contains("QUICK BROWN", text, StringComparison.OrdinalIgnoreCase);
+            }
 
             // A second consumer (another process, as OBS would be) reads the same memory at the same time.
             if (BuildReader() is string reader)
@@ -134,6 +138,31 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
 
         Assert.Fail($"the VNC client never saw console text through IVSHMEM capture; last: {last}");
         return default!;
+    }
+
+    /// <summary>The text tesseract reads in <paramref name="picture"/> (scaled up: fbcon's 8x16 font is small), or null without tesseract.</summary>
+    private async Task<string?> ReadTextAsync(VncPicture picture, CancellationToken cancel)
+    {
+        if (!File.Exists("/usr/bin/tesseract") || !File.Exists("/usr/bin/convert"))
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine("console text not OCR-checked: tesseract-ocr or imagemagick is not installed");
+            return null;
+        }
+
+        string ppm = Path.Combine(_work, "vnc.ppm");
+        string png = Path.Combine(_work, "vnc-ocr.png");
+        await using (FileStream file = File.Create(ppm))
+        {
+            await file.WriteAsync(Encoding.ASCII.GetBytes($"P6\n{picture.Width} {picture.Height}\n255\n"), cancel);
+            await file.WriteAsync(picture.Rgb, cancel);
+        }
+
+        (int scaled, string scaleOutput) = await RunAsync("/usr/bin/convert", $"{ppm} -scale 300% {png}", cancel);
+        Assert.True(scaled == 0, $"convert failed: {scaleOutput}");
+        (int code, string text) = await RunAsync("/usr/bin/tesseract", $"{png} stdout", cancel);
+        Assert.True(code == 0, $"tesseract failed: {text}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"--- OCR of the VNC picture\n{text}");
+        return text;
     }
 
     private async Task WaitForChangeAsync(int port, VncPicture before, CancellationToken cancel)
