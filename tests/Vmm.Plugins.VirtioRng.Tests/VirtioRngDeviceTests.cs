@@ -124,7 +124,9 @@ public sealed class VirtioRngDeviceTests : IDisposable
     [Fact]
     public async Task A_new_period_schedules_the_queue_again()
     {
-        using IVirtioDevice device = Create("""{ "maxBytesPerPeriod": 16, "periodMs": 20 }""");
+        // A period long enough that a loaded machine cannot stall past it between Activate and the first run
+        // (with 20 ms a busy CI box refilled the budget first and both requests were served at once).
+        using IVirtioDevice device = Create("""{ "maxBytesPerPeriod": 16, "periodMs": 500 }""");
         _context.Queue.Offer([], [new(Base, 16)]);
         _context.Queue.Offer([], [new(Base + 0x100, 16)]);
         device.Activate(_context);

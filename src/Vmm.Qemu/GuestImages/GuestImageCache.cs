@@ -31,7 +31,7 @@ public sealed class GuestImageCache
 
     /// <summary>
     /// The cache a vmm run uses: <c>$VMM_GUEST_IMAGE_DIR</c> if set; else <c>.cache/guest-image</c> in the first
-    /// repository (a folder with tools/guest-image/build.sh) above one of <paramref name="startDirectories"/>; else
+    /// repository (a folder with tools/guest-image/build.sh and Framework.sln) above one of <paramref name="startDirectories"/>; else
     /// <c>~/.cache/vmm/guest-image</c> with the build script shipped next to vmm.
     /// </summary>
     public static GuestImageCache Locate(IEnumerable<string> startDirectories, string applicationDirectory)
@@ -151,7 +151,8 @@ public sealed class GuestImageCache
     {
         for (DirectoryInfo? directory = new(start); directory is not null; directory = directory.Parent)
         {
-            if (File.Exists(Path.Combine(directory.FullName, BuildScriptRelativePath)))
+            // A checkout has the solution beside the script; a build or publish folder has only the shipped script.
+            if (File.Exists(Path.Combine(directory.FullName, BuildScriptRelativePath)) && File.Exists(Path.Combine(directory.FullName, "Framework.sln")))
             {
                 return directory.FullName;
             }
