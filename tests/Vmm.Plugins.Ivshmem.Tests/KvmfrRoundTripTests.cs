@@ -233,6 +233,25 @@ public sealed class KvmfrRoundTripTests
     }
 
     [Fact]
+    public void MemoryResetUnderTheProducerStartsANewSession()
+    {
+        using var rig = new KvmfrRig();
+        (KvmfrConsumer consumer, RecordingHandler handler) = rig.Join();
+        uint first = rig.Producer.SessionId;
+        rig.Region.GetSpan(0, 4096).Clear(); // "zeroed by something external" (brief §2.3)
+        Assert.Equal(LgmpStatus.ErrCorrupted, rig.Producer.Heartbeat());
+        Assert.NotEqual(first, rig.Producer.SessionId);
+        Assert.Equal(LgmpStatus.Ok, rig.Producer.Heartbeat());
+        consumer.Poll(handler);
+        Assert.Equal([LgmpStatus.ErrInvalidSession], handler.Losses);
+        Rejoin(rig, consumer, handler);
+        var image = new Image(320, 200, 14);
+        Assert.Equal(KvmfrSubmitResult.Posted, rig.Submit(image));
+        consumer.Poll(handler);
+        Assert.Equal(image.Pixels, handler.Frame);
+    }
+
+    [Fact]
     public void AStoppedHeartbeatEndsTheSession()
     {
         using var rig = new KvmfrRig();

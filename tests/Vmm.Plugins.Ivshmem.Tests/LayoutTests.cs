@@ -10,7 +10,7 @@ namespace Vmm.Plugins.Ivshmem.Tests;
 public sealed class LayoutTests
 {
     // Our own C rendering of the B7 structs (field order and types from the brief, §2.3-2.4, §3.2-3.7).
-    private const string Declarations = """
+    internal const string Declarations = """
         struct LGMPClientMessage { uint32_t size; uint8_t data[64]; };
         struct LGMPHeaderMessage { uint32_t udata; uint32_t size; uint32_t offset; uint32_t pendingSubs; } __attribute__((aligned(4)));
         struct LGMPHeaderQueue {
