@@ -4,6 +4,7 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
+using Vmm.Core.Display.Control;
 using Vmm.Core.Plugins;
 
 namespace Vmm.Core.Display;
@@ -185,7 +186,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
                     throw new ControlCommandException(SinkFromConfigCode, $"display sink '{id}' comes from the config and lives as long as the VM; detach it instead");
                 }
 
-                string known = DisplayArgsList([.. _sinks.Keys]);
+                string known = DisplayArgs.List([.. _sinks.Keys]);
                 throw new ControlCommandException(ScreenshotCommand.NoSuchSinkCode, $"the VM has no display sink with id '{id}' made by display-add-sink (those: {known})");
             }
 
@@ -214,8 +215,6 @@ public sealed class RuntimeDisplaySinks : IDisposable
         }
     }
 
-    private static string DisplayArgsList(IReadOnlyList<string> ids) => ids.Count == 0 ? "none" : string.Join(", ", ids);
-
     private (IDeviceFactory Factory, string Plugin) FindFactory(string deviceType, string? pluginName)
     {
         foreach (PluginInfo plugin in _catalog.Plugins.Where(p => pluginName is null || p.Name == pluginName))
@@ -228,7 +227,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
 
         string[] known = [.. _catalog.Plugins.Where(p => p.Status == PluginLoadStatus.Loaded).SelectMany(p => p.DeviceTypes).Distinct().Order(StringComparer.Ordinal)];
         string where = pluginName is null ? "no loaded plugin provides" : $"plugin '{pluginName}' is not loaded or does not provide";
-        throw new ControlCommandException(UnknownDeviceTypeCode, $"{where} device type '{deviceType}' (loaded types: {DisplayArgsList(known)})");
+        throw new ControlCommandException(UnknownDeviceTypeCode, $"{where} device type '{deviceType}' (loaded types: {DisplayArgs.List(known)})");
     }
 
     private object ReadOptions(IDeviceFactory factory, JsonElement options, string plugin)
