@@ -6,6 +6,7 @@ using System.Text.Json;
 using Vmm.Cli;
 using Vmm.Integration.Tests.Cli;
 using Vmm.Plugins.VirtioGpu.Tests.Display;
+using Vmm.Testing;
 using Vmm.Testing.Display;
 
 namespace Vmm.Integration.Tests;
@@ -184,7 +185,7 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
 
     private string? BuildReader()
     {
-        string source = Path.Combine(RepositoryRoot(), "tools", "guest-agents", "kvmfr-capture", "test", "lgmp-reader.c");
+        string source = Path.Combine(SourceTree.Root, "tools", "guest-agents", "kvmfr-capture", "test", "lgmp-reader.c");
         string binary = Path.Combine(_work, "lgmp-reader");
         if (!File.Exists("/usr/bin/gcc") || !File.Exists(source))
         {
@@ -219,16 +220,5 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string RepositoryRoot()
-    {
-        DirectoryInfo? folder = new(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Framework.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("not inside the repository");
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Vmm.Cli;
+using Vmm.Testing;
 
 namespace Vmm.Integration.Tests.Cli;
 
@@ -38,7 +39,7 @@ public sealed class ExamplesBootTests : IDisposable
     }
 
     public static TheoryData<string> Examples() =>
-        new(Directory.EnumerateFiles(Path.Combine(RepositoryRoot(), "examples"), "*.json")
+        new(Directory.EnumerateFiles(Path.Combine(SourceTree.Root, "examples"), "*.json")
             .Select(Path.GetFileName)
             .Where(n => !n!.StartsWith("invalid", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)!);
@@ -48,7 +49,7 @@ public sealed class ExamplesBootTests : IDisposable
     public async Task Example_boots_and_its_devices_are_seen_by_the_guest(string name)
     {
         TestVm.QemuAndGuestImageOrSkip();
-        string examples = Path.Combine(RepositoryRoot(), "examples");
+        string examples = Path.Combine(SourceTree.Root, "examples");
         JsonObject config = JsonNode.Parse(
             await File.ReadAllTextAsync(Path.Combine(examples, name), TestContext.Current.CancellationToken),
             documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
@@ -143,18 +144,5 @@ public sealed class ExamplesBootTests : IDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? directory = new(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Framework.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Framework.sln above {AppContext.BaseDirectory}.");
     }
 }

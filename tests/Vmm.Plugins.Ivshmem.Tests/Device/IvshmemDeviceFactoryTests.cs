@@ -8,6 +8,7 @@ using Vmm.Core.Control;
 using Vmm.Core.Hosting;
 using Vmm.Core.Plugins;
 using Vmm.Plugins.Ivshmem.Device;
+using Vmm.Testing.Devices;
 using Xunit;
 
 namespace Vmm.Plugins.Ivshmem.Tests.Device;
@@ -164,10 +165,5 @@ public sealed class IvshmemDeviceFactoryTests : IDisposable
     }
 
     private IDevice Create(IvshmemOptions options) =>
-        ((IDeviceFactory)new IvshmemDeviceFactory()).Create(new DeviceCreateContext("lg0", NullLoggerFactory.Instance, null, new EmptyServices(), _folder.Path), options);
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
-    }
+        ((IDeviceFactory)new IvshmemDeviceFactory()).Create(new DeviceCreateContext("lg0", NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, _folder.Path), options);
 }

@@ -3,6 +3,7 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Device;
 using Vmm.Plugins.Ivshmem.Display;
+using Vmm.Testing.Devices;
 using Xunit;
 
 namespace Vmm.Plugins.Ivshmem.Tests.Display;
@@ -158,10 +159,5 @@ public sealed class ExportToCaptureTests : IDisposable
     private IvshmemDevice CreateCapture(string file) => (IvshmemDevice)((IDeviceFactory)new IvshmemDeviceFactory()).Create(
         Context("lg0"), new IvshmemOptions { Path = file, Size = 4L << 20 });
 
-    private DeviceCreateContext Context(string id) => new(id, NullLoggerFactory.Instance, null, new EmptyServices(), _folder.Path);
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
-    }
+    private DeviceCreateContext Context(string id) => new(id, NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, _folder.Path);
 }

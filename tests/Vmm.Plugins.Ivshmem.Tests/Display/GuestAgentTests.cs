@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Device;
+using Vmm.Testing;
+using Vmm.Testing.Devices;
 
 namespace Vmm.Plugins.Ivshmem.Tests.Display;
 
@@ -45,7 +47,7 @@ public sealed class GuestAgentTests : IDisposable
 
         File.WriteAllBytes(raw, picture);
         using var device = (IvshmemDevice)((IDeviceFactory)new IvshmemDeviceFactory()).Create(
-            new DeviceCreateContext("lg0", NullLoggerFactory.Instance, null, new EmptyServices(), _folder.Path),
+            new DeviceCreateContext("lg0", NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, _folder.Path),
             new IvshmemOptions { Path = shm, Size = 8L << 20 });
         var sink = new RecordingSink();
         device.Connect(sink);
@@ -73,7 +75,7 @@ public sealed class GuestAgentTests : IDisposable
         }
     }
 
-    private static string AgentFolder => Path.Combine(RepositoryRoot(), "tools", "guest-agents", "kvmfr-capture");
+    private static string AgentFolder => Path.Combine(SourceTree.Root, "tools", "guest-agents", "kvmfr-capture");
 
     private static void SkipUnlessAgentBuilds()
     {
@@ -103,21 +105,5 @@ public sealed class GuestAgentTests : IDisposable
         }
 
         return (process.ExitCode, output.Result + errors.Result);
-    }
-
-    private static string RepositoryRoot()
-    {
-        DirectoryInfo? folder = new(AppContext.BaseDirectory);
-        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "Framework.sln")))
-        {
-            folder = folder.Parent;
-        }
-
-        return folder?.FullName ?? throw new InvalidOperationException("not inside the repository");
-    }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
     }
 }

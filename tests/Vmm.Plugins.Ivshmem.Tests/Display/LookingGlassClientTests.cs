@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Display;
+using Vmm.Testing.Devices;
 using Xunit;
 
 namespace Vmm.Plugins.Ivshmem.Tests.Display;
@@ -44,7 +45,7 @@ public sealed class LookingGlassClientTests : IDisposable
         string file = _folder.File("kvmfr");
         var options = new KvmfrExportOptions { Path = file, Size = 32L << 20, SubscriberTimeoutMs = 10_000 };
         using var export = (IDisplaySink)((IDeviceFactory)new KvmfrExportSinkFactory()).Create(
-            new DeviceCreateContext("lg-export", NullLoggerFactory.Instance, null, new EmptyServices(), _folder.Path), options);
+            new DeviceCreateContext("lg-export", NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, _folder.Path), options);
         // The client runs as an unprivileged user (it refuses root) and writes its subscription into the file.
         File.SetUnixFileMode(_folder.Path, (UnixFileMode)0x1FF);
         File.SetUnixFileMode(file, (UnixFileMode)0x1B6);
@@ -199,10 +200,5 @@ public sealed class LookingGlassClientTests : IDisposable
             process.Kill(entireProcessTree: true);
             process.WaitForExit(5000);
         }
-    }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
     }
 }
