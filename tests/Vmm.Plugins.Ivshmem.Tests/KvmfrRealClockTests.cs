@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.Lgmp;
 using Vmm.Plugins.Ivshmem.SharedMemory;

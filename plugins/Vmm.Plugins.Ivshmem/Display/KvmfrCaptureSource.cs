@@ -3,8 +3,6 @@ using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.Lgmp;
 using Vmm.Plugins.Ivshmem.SharedMemory;
-using KvmfrDamageRect = Vmm.Plugins.Ivshmem.Kvmfr.DamageRect;
-using DamageRect = Vmm.Contracts.Display.DamageRect;
 
 namespace Vmm.Plugins.Ivshmem.Display;
 
@@ -139,13 +137,14 @@ internal sealed class KvmfrCaptureSource : IKvmfrConsumerHandler, IDisposable
         }
 
         var mode = new DisplayMode(frame.Format.Width, frame.Format.Height, frame.Format.Width * 4, format);
-        IvshmemLog.CaptureModeChanged(_logger, _deviceId, mode.Width, mode.Height, frame.Format.Type.ToString());
         lock (_sinkLock)
         {
             if (_mode == mode)
             {
-                return;
+                return; // a new session or formatVer with the same geometry: the buffer and the sinks stay as they are
             }
+
+            IvshmemLog.CaptureModeChanged(_logger, _deviceId, mode.Width, mode.Height, frame.Format.Type.ToString());
 
             // The one allocation of the frame path, at a mode change.
             _pixels = new byte[checked(mode.Stride * mode.Height)];
@@ -164,7 +163,7 @@ internal sealed class KvmfrCaptureSource : IKvmfrConsumerHandler, IDisposable
             : [];
     }
 
-    void IKvmfrConsumerHandler.FrameReceived(in KvmfrFrameInfo frame, ReadOnlySpan<KvmfrDamageRect> damage)
+    void IKvmfrConsumerHandler.FrameReceived(in KvmfrFrameInfo frame, ReadOnlySpan<DamageRect> damage)
     {
         lock (_sinkLock)
         {
@@ -180,7 +179,7 @@ internal sealed class KvmfrCaptureSource : IKvmfrConsumerHandler, IDisposable
                 return;
             }
 
-            PublishLocked(mode, System.Runtime.InteropServices.MemoryMarshal.Cast<KvmfrDamageRect, DamageRect>(damage));
+            PublishLocked(mode, damage);
         }
     }
 

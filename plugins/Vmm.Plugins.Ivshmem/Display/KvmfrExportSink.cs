@@ -2,8 +2,6 @@ using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.SharedMemory;
-using DamageRect = Vmm.Contracts.Display.DamageRect;
-using KvmfrDamageRect = Vmm.Plugins.Ivshmem.Kvmfr.DamageRect;
 
 namespace Vmm.Plugins.Ivshmem.Display;
 
@@ -95,7 +93,7 @@ internal sealed class KvmfrExportSink : IDisplaySink
                 return;
             }
 
-            ReadOnlySpan<KvmfrDamageRect> damage = System.Runtime.InteropServices.MemoryMarshal.Cast<DamageRect, KvmfrDamageRect>(frame.Damage);
+            ReadOnlySpan<DamageRect> damage = frame.Damage;
             if (_convert)
             {
                 ConvertToShadow(mode, frame.Pixels, frame.Damage);
@@ -166,7 +164,7 @@ internal sealed class KvmfrExportSink : IDisplaySink
         }
     }
 
-    private void Submit(DisplayMode mode, ReadOnlySpan<byte> pixels, int pitch, ReadOnlySpan<KvmfrDamageRect> damage, bool fromShadow)
+    private void Submit(DisplayMode mode, ReadOnlySpan<byte> pixels, int pitch, ReadOnlySpan<DamageRect> damage, bool fromShadow)
     {
         KvmfrSubmitResult result = _producer.SubmitFrame(mode.Width, mode.Height, _type, pixels, pitch, damage);
         if (result == KvmfrSubmitResult.Posted)

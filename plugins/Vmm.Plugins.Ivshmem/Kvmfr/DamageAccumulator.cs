@@ -1,3 +1,5 @@
+using Vmm.Contracts.Display;
+
 namespace Vmm.Plugins.Ivshmem.Kvmfr;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Lgmp;
 using Vmm.Plugins.Ivshmem.SharedMemory;
 

@@ -1,3 +1,5 @@
+using Vmm.Contracts.Display;
+
 namespace Vmm.Plugins.Ivshmem.Kvmfr;
 
 /// <summary>A frame as the consumer read it (copied out of shared memory and checked).</summary>

@@ -1,3 +1,5 @@
+using Vmm.Contracts.Display;
+
 namespace Vmm.Plugins.Ivshmem.Kvmfr;
 
 /// <summary>KVMFR constants of Looking Glass B7 (<c>KVMFR_VERSION 20</c>), checked for exact equality by the client.</summary>

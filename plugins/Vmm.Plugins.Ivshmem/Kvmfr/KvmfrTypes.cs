@@ -1,3 +1,5 @@
+using Vmm.Contracts.Display;
+
 namespace Vmm.Plugins.Ivshmem.Kvmfr;
 
 /// <summary><c>FrameType</c> (B7).</summary>
@@ -134,17 +136,23 @@ internal enum KvmfrOs : byte
     Other = 4,
 }
 
-/// <summary>A damaged rectangle in frame pixels (<c>FrameDamageRect</c>).</summary>
-internal readonly record struct DamageRect(int X, int Y, int Width, int Height)
+/// <summary>
+/// The edges of a damaged rectangle (<c>FrameDamageRect</c> on the wire; the contracts' <see cref="DamageRect"/>
+/// in memory, so frames cross between the display router and KVMFR without a conversion).
+/// </summary>
+internal static class DamageRectEdges
 {
-    /// <summary>The right edge (exclusive).</summary>
-    public int Right => X + Width;
+    extension(DamageRect rect)
+    {
+        /// <summary>The right edge (exclusive).</summary>
+        public int Right => rect.X + rect.Width;
 
-    /// <summary>The bottom edge (exclusive).</summary>
-    public int Bottom => Y + Height;
+        /// <summary>The bottom edge (exclusive).</summary>
+        public int Bottom => rect.Y + rect.Height;
 
-    /// <summary>Whether this rect lies entirely inside <paramref name="other"/>.</summary>
-    public bool IsInside(DamageRect other) => X >= other.X && Y >= other.Y && Right <= other.Right && Bottom <= other.Bottom;
+        /// <summary>Whether this rect lies entirely inside <paramref name="other"/>.</summary>
+        public bool IsInside(DamageRect other) => rect.X >= other.X && rect.Y >= other.Y && rect.Right <= other.Right && rect.Bottom <= other.Bottom;
+    }
 }
 
 /// <summary>A frame's geometry and format: what a change of bumps <c>formatVer</c>.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vmm.Contracts.Display;
 using Vmm.LgmpBench;
 using Vmm.Plugins.Ivshmem.Kvmfr;
 
