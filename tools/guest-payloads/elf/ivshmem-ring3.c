@@ -28,20 +28,6 @@ volatile uint32_t msix_count; /* ring3-entry.S's msix_isr counts here; nothing r
 
 static inline uint64_t rdtsc(void) { uint32_t lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return ((uint64_t)hi << 32) | lo; }
 
-static void puthex(uint64_t v)
-{
-    int digits = 1;
-    while (digits < 16 && (v >> (digits * 4))) digits++;
-    puts_("0x");
-    for (int i = digits - 1; i >= 0; i--) putc_("0123456789abcdef"[(v >> (i * 4)) & 0xf]);
-}
-static void putdec(uint64_t v)
-{
-    char digits[20];
-    int n = 0;
-    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) putc_(digits[--n]);
-}
 static int fail(const char *why) { puts_("ivshmem: FAIL "); puts_(why); putc_('\n'); return 1; }
 
 #define SHM64(off) (*(volatile uint64_t *)(uintptr_t)(SHM_ADDRESS + (off)))

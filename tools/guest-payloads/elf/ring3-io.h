@@ -16,6 +16,20 @@ static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
 
 static inline void putc_(char c) { outb(COM1, (uint8_t)c); }
 static inline void puts_(const char *s) { while (*s) putc_(*s++); }
+static inline void puthex(uint64_t v)
+{
+    int digits = 1;
+    while (digits < 16 && (v >> (digits * 4))) digits++;
+    puts_("0x");
+    for (int i = digits - 1; i >= 0; i--) putc_("0123456789abcdef"[(v >> (i * 4)) & 0xf]);
+}
+static inline void putdec(uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) putc_(digits[--n]);
+}
 
 static inline uint32_t cfg_addr(int dev, int reg) { return 0x80000000u | ((uint32_t)dev << 11) | (reg & 0xfc); }
 static inline uint32_t cfg_read32(int dev, int reg) { outl(0xcf8, cfg_addr(dev, reg)); return inl(0xcfc); }

@@ -18,16 +18,9 @@
 extern void msix_isr(void);
 volatile uint32_t msix_count;
 
-static void puthex(uint64_t v, int digits)
+static void puthex_fixed(uint64_t v, int digits)
 {
     for (int i = digits - 1; i >= 0; i--) putc_("0123456789abcdef"[(v >> (i * 4)) & 0xf]);
-}
-static void putdec(uint32_t v)
-{
-    char digits[10];
-    int n = 0;
-    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) putc_(digits[--n]);
 }
 static int fail(const char *why) { puts_("rng: FAIL "); puts_(why); putc_('\n'); return 1; }
 
@@ -43,7 +36,7 @@ int main(void)
         if (cfg_read32(d, 0) == 0x10441af4u) { dev = d; break; }
     }
     if (dev < 0) return fail("no virtio-rng (1af4:1044) on bus 0");
-    puts_("rng: virtio-rng at 00:"); puthex((uint64_t)dev, 2); puts_(".0\n");
+    puts_("rng: virtio-rng at 00:"); puthex_fixed((uint64_t)dev, 2); puts_(".0\n");
 
     /* Firmware's job on a PC: put BAR0 where this payload's identity map reaches (the 64-bit window is above 4 GiB). */
     cfg_write16(dev, 0x04, 0);
@@ -126,7 +119,7 @@ int main(void)
     uint32_t length = used_ring.ring[0].len;
     puts_("rng: msi-x vector 0x40 fired\n");
     puts_("rng: "); putdec(length); puts_(" bytes: ");
-    for (uint32_t i = 0; i < length && i < RNG_BYTES; i++) puthex(buffer[i], 2);
+    for (uint32_t i = 0; i < length && i < RNG_BYTES; i++) puthex_fixed(buffer[i], 2);
     putc_('\n');
     return length == RNG_BYTES ? 0 : fail("short read");
 }

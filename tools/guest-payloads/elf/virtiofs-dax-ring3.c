@@ -65,20 +65,6 @@ static inline uint64_t xadd(volatile uint64_t *p, uint64_t v)
 void *memset(void *d, int c, unsigned long n) { uint8_t *p = d; while (n--) *p++ = (uint8_t)c; return d; }
 void *memcpy(void *d, const void *s, unsigned long n) { uint8_t *p = d; const uint8_t *q = s; while (n--) *p++ = *q++; return d; }
 
-static void puthex(uint64_t v)
-{
-    int digits = 1;
-    while (digits < 16 && (v >> (digits * 4))) digits++;
-    puts_("0x");
-    for (int i = digits - 1; i >= 0; i--) putc_("0123456789abcdef"[(v >> (i * 4)) & 0xf]);
-}
-static void putdec(uint64_t v)
-{
-    char digits[20];
-    int n = 0;
-    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) putc_(digits[--n]);
-}
 static int fail(const char *why) { puts_("dax: FAIL "); puts_(why); putc_('\n'); return 1; }
 static int fail_errno(const char *op, int64_t error) { puts_("dax: FAIL "); puts_(op); puts_(" error "); putdec((uint64_t)-error); putc_('\n'); return 1; }
 
