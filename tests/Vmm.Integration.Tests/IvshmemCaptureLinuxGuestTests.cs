@@ -41,7 +41,7 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
         }
 
         CancellationToken cancel = TestContext.Current.CancellationToken;
-        int port = FreePort();
+        int port = VmmCtl.FreePort();
         string socket = Path.Combine(_work, "ctl.sock");
         string script = "for i in 1 2 3 4 5 6 7 8; do echo \"IVSHMEM CAPTURE LINE $i: THE QUICK BROWN FOX\" > /dev/tty1; done; sleep 2; echo DRAWN; i=0; while true; do i=$((i+1)); echo \"TICK $i\" > /dev/tty1; sleep 3; done";
         string command = Convert.ToBase64String(Encoding.UTF8.GetBytes(script));
@@ -89,17 +89,17 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
 
             // The first consumer is undisturbed: the guest's next lines still reach the VNC client, and ctl screenshot works on it.
             await WaitForChangeAsync(port, first, cancel);
-            (int ExitCode, string Out) screenshot = await CtlAsync("--socket", socket, "screenshot", Path.Combine(_work, "shot.png"));
+            (int ExitCode, string Out) screenshot = await VmmCtl.RunAsync("--socket", socket, "screenshot", Path.Combine(_work, "shot.png"));
             Assert.True(screenshot.ExitCode == 0, screenshot.Out);
             (int width, int height, _) = PngTestDecoder.Decode(await File.ReadAllBytesAsync(Path.Combine(_work, "shot.png"), cancel));
             Assert.Equal((800, 600), (width, height));
-            (int listCode, string list) = await CtlAsync("--socket", socket, "display");
+            (int listCode, string list) = await VmmCtl.RunAsync("--socket", socket, "display");
             Assert.True(listCode == 0, list);
             Assert.Contains("lg0", list, StringComparison.Ordinal);
         }
         finally
         {
-            await CtlAsync("--socket", socket, "stop");
+            await VmmCtl.RunAsync("--socket", socket, "stop");
             await run.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ContinueWith(_ => { }, CancellationToken.None);
             TestContext.Current.TestOutputHelper?.WriteLine($"--- stderr\n{error}\n--- console\n{console}");
         }
@@ -205,20 +205,5 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
         Task<string> errors = process.StandardError.ReadToEndAsync(cancel);
         await process.WaitForExitAsync(cancel);
         return (process.ExitCode, await output + await errors);
-    }
-
-    private static async Task<(int ExitCode, string Out)> CtlAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = await Program.RunAsync(["ctl", .. args], output, error, CancellationToken.None);
-        return (code, output.ToString() + error);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -118,7 +118,7 @@ public sealed class ExamplesBootTests : IDisposable
 
             if (options["port"] is not null)
             {
-                options["port"] = FreePort();
+                options["port"] = VmmCtl.FreePort();
             }
 
             if (options["path"] is not null && (string?)device["type"] is "ivshmem" or "kvmfr-export")
@@ -138,11 +138,4 @@ public sealed class ExamplesBootTests : IDisposable
 
     private static string Line(string console, string prefix) =>
         console.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) ?? $"(no {prefix} line)";
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -51,7 +51,7 @@ public sealed class VmmScreenshotTests : IDisposable
             (int ExitCode, string Out) reply = (-1, "");
             for (int attempt = 0; attempt < 40; attempt++)
             {
-                reply = await CtlAsync("--socket", socket, "screenshot", shot);
+                reply = await VmmCtl.RunAsync("--socket", socket, "screenshot", shot);
                 if (reply.ExitCode == 0)
                 {
                     break;
@@ -80,25 +80,17 @@ public sealed class VmmScreenshotTests : IDisposable
             // Eight 45-character lines of 8x16 text light thousands of pixels; a blank screen none.
             Assert.InRange(lit, 1500, width * height / 2);
 
-            (int ExitCode, string Out) missing = await CtlAsync("--socket", socket, "screenshot", shot, "--sink", "vnc9");
+            (int ExitCode, string Out) missing = await VmmCtl.RunAsync("--socket", socket, "screenshot", shot, "--sink", "vnc9");
             Assert.Equal(6, missing.ExitCode);
             Assert.Equal("no-such-sink", JsonDocument.Parse(missing.Out).RootElement.GetProperty("error").GetProperty("code").GetString());
 
-            Assert.Equal(0, (await CtlAsync("--socket", socket, "stop")).ExitCode);
+            Assert.Equal(0, (await VmmCtl.RunAsync("--socket", socket, "stop")).ExitCode);
             Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
         }
         finally
         {
             TestContext.Current.TestOutputHelper?.WriteLine($"--- stderr\n{error}\n--- console\n{console}");
         }
-    }
-
-    private static async Task<(int ExitCode, string Out)> CtlAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int code = await Program.RunAsync(["ctl", .. args], output, error, TestContext.Current.CancellationToken);
-        return (code, output.ToString() + error);
     }
 
     /// <summary>A plugin project's own build folder (it holds the plugin's vmm-plugin.json), same configuration as this test.</summary>

@@ -28,8 +28,8 @@ public sealed class DisplaySwitchLinuxGuestTests : IDisposable
         (_, string kernel, string initrd) = TestVm.QemuAndGuestImageOrSkip();
         CancellationToken cancellationToken = TestContext.Current.CancellationToken;
         string socket = Path.Combine(_work, "ctl.sock");
-        int vncPort = FreePort();
-        int secondVncPort = FreePort();
+        int vncPort = VmmCtl.FreePort();
+        int secondVncPort = VmmCtl.FreePort();
         string script = "for i in 1 2 3 4 5 6 7 8 9 10; do echo \"SWITCH ME, LINE $i: THE QUICK BROWN FOX JUMPS\" > /dev/tty1; done; sleep 1; echo DRAWN; sleep 600";
         string command = Convert.ToBase64String(Encoding.UTF8.GetBytes(script));
         string config = Path.Combine(_work, "desktop.json");
@@ -143,12 +143,5 @@ public sealed class DisplaySwitchLinuxGuestTests : IDisposable
         int code = await Program.RunAsync(["ctl", .. args], output, error, TestContext.Current.CancellationToken);
         Assert.True(code == 0, $"vmm ctl {string.Join(' ', args)}: exit {code}\n{output}{error}");
         return JsonDocument.Parse(output.ToString()).RootElement.GetProperty("result").Clone();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
