@@ -17,7 +17,10 @@
 #   qemu-system-gui (only with --with-vhost-user-gpu)  QEMU's /usr/lib/qemu/vhost-user-gpu backend, the
 #                                                  side-by-side anchor for our GPU device (pulls in GTK/SDL)
 #
-#   tools/install-deps.sh [--with-vhost-user-gpu]
+#   tools/install-deps.sh [--with-vhost-user-gpu] [--check]
+#
+# --check only reports: it needs no root, prints the missing packages one line ("missing: a b c") and exits
+# 1 when something is missing, 0 when all is in place (tools/setup.sh asks it before every run and test).
 #
 # bookworm-backports is enabled by deriving its source from the machine's own apt configuration, so no
 # mirror address is ever written here. A second run with everything in place only asks dpkg and exits.
@@ -34,20 +37,30 @@ log() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
 
 with_gpu=0
+check_only=0
 for arg in "$@"; do
     case $arg in
         --with-vhost-user-gpu) with_gpu=1 ;;
-        -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu])" ;;
+        --check) check_only=1 ;;
+        -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu] [--check])" ;;
     esac
 done
 
-[[ $(id -u) -eq 0 ]] || die "must run as root (apt-get install)"
 command -v dpkg-query >/dev/null && command -v apt-get >/dev/null || die "needs a Debian system with apt"
 
-installed_version() {
-    { dpkg-query -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; } \
-        | awk '$1=="install" && $3=="installed" {print $4}'
+# One dpkg-query for every package (a call each would make the no-op run slow): name -> installed version.
+declare -A installed=()
+while read -r package status version; do
+    [[ $status == installed ]] && installed[$package]=$version
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\n' \
+    "${PLAIN_PACKAGES[@]}" "$QEMU_PACKAGE" "$GPU_PACKAGE" 2>/dev/null || true)
+
+installed_version() { echo "${installed[$1]:-}"; }
+
+# Asks dpkg again, after an install.
+query_version() {
+    { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | awk '$1=="installed" {print $2}'
 }
 
 missing_plain=()
@@ -69,9 +82,20 @@ if [[ $with_gpu -eq 1 ]]; then
 fi
 
 if [[ ${#missing_plain[@]} -eq 0 && $need_qemu -eq 0 && $need_gpu -eq 0 ]]; then
-    log "up to date: $QEMU_PACKAGE $qemu_version, ${PLAIN_PACKAGES[*]}$([[ $with_gpu -eq 0 ]] || echo " $GPU_PACKAGE") installed; nothing to do"
+    [[ $check_only -eq 1 ]] \
+        || log "up to date: $QEMU_PACKAGE $qemu_version, ${PLAIN_PACKAGES[*]}$([[ $with_gpu -eq 0 ]] || echo " $GPU_PACKAGE") installed; nothing to do"
     exit 0
 fi
+
+if [[ $check_only -eq 1 ]]; then
+    missing=("${missing_plain[@]}")
+    [[ $need_qemu -eq 0 ]] || missing+=("$QEMU_PACKAGE>=${QEMU_MIN_VERSION#1:}${qemu_version:+ (have $qemu_version)}")
+    [[ $need_gpu -eq 0 ]] || missing+=("$GPU_PACKAGE")
+    echo "missing: ${missing[*]}"
+    exit 1
+fi
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (apt-get install); 'sudo $0' does it"
 
 sources_changed=0
 
@@ -181,7 +205,7 @@ fi
 if [[ $need_qemu -eq 1 ]]; then
     log "installing $QEMU_PACKAGE from $BACKPORTS_SUITE${qemu_version:+ (replacing $qemu_version)}"
     install_or_retry -t "$BACKPORTS_SUITE" "$QEMU_PACKAGE"
-    qemu_version=$(installed_version "$QEMU_PACKAGE")
+    qemu_version=$(query_version "$QEMU_PACKAGE")
     [[ -n $qemu_version ]] && dpkg --compare-versions "$qemu_version" ge "$QEMU_MIN_VERSION" \
         || die "$QEMU_PACKAGE is '${qemu_version:-not installed}' after the install, expected >= $QEMU_MIN_VERSION"
 fi

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: build, every test project, then one closing line
-# "N passed, N failed[, N skipped]" counted from the TRX results (CI reads that line).
-# Tests that cannot run on this host (no native ring-0 KVM, no QEMU, no gcc) skip themselves
-# with the reason; the reasons are listed before the closing line.
+# Runs the whole test suite: first what it needs (tools/setup.sh test: the SDK check, the Debian packages,
+# the guest image), then build, every test project, then one closing line "N passed, N failed[, N skipped]"
+# counted from the TRX results (CI reads that line). Tests that cannot run on this host (no native ring-0
+# KVM, a peer that could not be installed) skip themselves with the reason, listed before the closing line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+tools/setup.sh test || { echo "0 passed, 1 failed"; exit 1; }
 
 results=artifacts/test-results
 rm -rf "$results"
