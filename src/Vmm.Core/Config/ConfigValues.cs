@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Vmm.Core.Config;
@@ -88,11 +89,44 @@ internal static class ConfigValues
             return null;
         }
 
-        string full = Path.GetFullPath(text, baseDirectory);
+        if (HostPath(present, text, baseDirectory, errors) is not string full)
+        {
+            return null;
+        }
+
         if (!File.Exists(full))
         {
             errors.Add(new ConfigError(present.Path, $"file '{full}' does not exist"));
             return null;
+        }
+
+        return full;
+    }
+
+    /// <summary>Linux's PATH_MAX less its terminating NUL, and NAME_MAX: longer paths fail every file call.</summary>
+    private const int MaxPathBytes = 4095, MaxNameBytes = 255;
+
+    /// <summary>
+    /// <paramref name="text"/> resolved against <paramref name="baseDirectory"/>; null (and an error) when Linux
+    /// could not use it: longer than PATH_MAX, or a component longer than NAME_MAX.
+    /// </summary>
+    public static string? HostPath(RawValue value, string text, string baseDirectory, ICollection<ConfigError> errors)
+    {
+        string full = Path.GetFullPath(text, baseDirectory);
+        int length = Encoding.UTF8.GetByteCount(full);
+        if (length > MaxPathBytes)
+        {
+            errors.Add(new ConfigError(value.Path, $"expected a path of at most {MaxPathBytes} bytes, got {length} bytes"));
+            return null;
+        }
+
+        foreach (string name in full.Split('/'))
+        {
+            if (Encoding.UTF8.GetByteCount(name) > MaxNameBytes)
+            {
+                errors.Add(new ConfigError(value.Path, $"expected path components of at most {MaxNameBytes} bytes, got one of {Encoding.UTF8.GetByteCount(name)} bytes"));
+                return null;
+            }
         }
 
         return full;

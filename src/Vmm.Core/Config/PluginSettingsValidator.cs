@@ -17,7 +17,11 @@ internal static class PluginSettingsValidator
         {
             foreach (RawValue item in ConfigValues.StringItems(pathsValue, "a folder path", errors))
             {
-                string full = Path.GetFullPath(item.Element.GetString()!, baseDirectory);
+                if (ConfigValues.HostPath(item, item.Element.GetString()!, baseDirectory, errors) is not string full)
+                {
+                    continue;
+                }
+
                 if (Directory.Exists(full))
                 {
                     paths.Add(full);

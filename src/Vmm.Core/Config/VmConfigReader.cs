@@ -48,6 +48,11 @@ internal static class VmConfigReader
             return null;
         }
 
+        if (!NulCharacterScan.Check(root, JsonPath.Root, errors))
+        {
+            return null;
+        }
+
         RawObject top = ReadObject(new RawValue(JsonPath.Root, root), s_rootMembers, errors)!;
         return new RawVmConfig(
             baseDirectory,

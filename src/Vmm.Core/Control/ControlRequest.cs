@@ -29,7 +29,7 @@ internal readonly record struct ControlRequest(JsonElement Id, string Command, J
         }
         catch (JsonException ex)
         {
-            error = new ControlReplyError(default, ControlErrorCodes.MalformedRequest, $"expected a JSON object, got invalid JSON ({ex.Message})");
+            error = new ControlReplyError(default, ControlErrorCodes.MalformedRequest, $"expected a JSON object, got invalid JSON at byte {(ex.BytePositionInLine ?? 0) + 1}");
             return false;
         }
 

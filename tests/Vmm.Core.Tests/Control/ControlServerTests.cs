@@ -93,6 +93,16 @@ public sealed class ControlServerTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task NotJson_IsAnsweredInOurWords_NotWithTheParsersException()
+    {
+        await using ControlClient client = await ConnectAsync();
+
+        JsonElement reply = Parse(await client.SendLineAsync("""{"v":1, nope}""", TestContext.Current.CancellationToken));
+
+        Assert.Equal("expected a JSON object, got invalid JSON at byte 9", reply.GetProperty("error").GetProperty("message").GetString());
+    }
+
+    [Fact]
     public async Task StringIdsAndCrLf_AreAccepted()
     {
         await using ControlClient client = await ConnectAsync();
