@@ -26,6 +26,10 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
 
     private DescriptorChain[] _allChains = [];
     private DescriptorChain[] _freeChains = [];
+
+    // The chain in flight for each head index: Push takes back only the very chain TryPop gave out for that
+    // head, so a chain from another queue, or one pushed twice, cannot corrupt the pool or the used ring.
+    private DescriptorChain?[] _inFlightByHead = [];
     private int _freeChainCount;
 
     private byte* _descriptors;
@@ -152,6 +156,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         _pushedSinceNotify = false;
         Array.Copy(_allChains, _freeChains, _allChains.Length);
         _freeChainCount = _allChains.Length;
+        Array.Clear(_inFlightByHead);
     }
 
     /// <inheritdoc/>
@@ -189,6 +194,11 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
             VirtqueueErrors.ThrowTooManyInFlight(Index, Size);
         }
 
+        if (_inFlightByHead[head] is not null)
+        {
+            VirtqueueErrors.ThrowHeadInFlight(Index, head);
+        }
+
         DescriptorChain taken = _freeChains[--_freeChainCount];
         try
         {
@@ -201,6 +211,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
             throw;
         }
 
+        _inFlightByHead[head] = taken;
         NextAvailableIndex++;
         if (_eventIndex && _notificationsEnabled)
         {
@@ -221,7 +232,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
             throw new InvalidOperationException($"Queue {Index} is not enabled.");
         }
 
-        if (!ReferenceEquals(chain.Memory, _memory) || _freeChainCount == _allChains.Length)
+        if (chain.HeadIndex >= _inFlightByHead.Length || !ReferenceEquals(_inFlightByHead[chain.HeadIndex], chain))
         {
             throw new InvalidOperationException($"The chain was not taken from queue {Index}, or was already pushed.");
         }
@@ -240,6 +251,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
 
         // Release: the element is visible before the index that publishes it.
         Volatile.Write(ref UsedIndexRef, NextUsedIndex);
+        _inFlightByHead[chain.HeadIndex] = null;
         _freeChains[_freeChainCount++] = chain;
     }
 
@@ -494,9 +506,11 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
 
             _allChains = chains;
             _freeChains = new DescriptorChain[size];
+            _inFlightByHead = new DescriptorChain?[size];
         }
 
         Array.Copy(_allChains, _freeChains, _allChains.Length);
         _freeChainCount = _allChains.Length;
+        Array.Clear(_inFlightByHead);
     }
 }

@@ -25,4 +25,9 @@ internal static class VirtqueueErrors
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowTooManyInFlight(int queue, int size) =>
         throw new VirtioProtocolException($"Virtqueue {queue}: the driver made more than {size} requests available at once.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowHeadInFlight(int queue, ushort head) =>
+        throw new VirtioProtocolException($"Virtqueue {queue}: the driver made descriptor {head} available again before the device used it.");
 }

@@ -218,6 +218,65 @@ public sealed class SplitVirtqueueRoundTripTests
     }
 
     [Fact]
+    public void PushingAChainTwice_WhileAnotherIsInFlight_IsRefused_AndTheUsedRingIsUntouched()
+    {
+        using var harness = new QueueHarness(size: 8);
+        harness.Driver.Add([], [new GuestBuffer(harness.AllocateBuffer(4), 4)]);
+        harness.Driver.Add([], [new GuestBuffer(harness.AllocateBuffer(4), 4)]);
+        Assert.True(harness.Device.TryPop(out DescriptorChain? first));
+        Assert.True(harness.Device.TryPop(out DescriptorChain? second));
+        harness.Device.Push(first, 4);
+
+        var refused = Assert.Throws<InvalidOperationException>(() => harness.Device.Push(first, 4));
+
+        Assert.Contains("already pushed", refused.Message, StringComparison.Ordinal);
+        Assert.Equal((ushort)1, harness.Device.NextUsedIndex);
+        Assert.Equal(1, harness.Device.InFlight);
+        harness.Device.Push(second, 4);
+        Assert.Equal(0, harness.Device.InFlight);
+    }
+
+    [Fact]
+    public void PushingAChainPoppedFromAnotherQueue_OnTheSameMemory_IsRefused()
+    {
+        using var harness = new QueueHarness(size: 8);
+        var otherDriver = new DriverVirtqueue(harness.Memory, harness.Allocator, 8, eventIndex: false, indirect: false);
+        var other = new SplitVirtqueue(harness.Memory, 1, 8, new CountingInterruptLine())
+        {
+            DescriptorTableAddress = otherDriver.DescriptorTableAddress,
+            AvailableRingAddress = otherDriver.AvailableRingAddress,
+            UsedRingAddress = otherDriver.UsedRingAddress,
+        };
+        other.Enable(harness.Features);
+        harness.Driver.Add([], [new GuestBuffer(harness.AllocateBuffer(4), 4)]);
+        otherDriver.Add([], [new GuestBuffer(harness.AllocateBuffer(4), 4)]);
+        Assert.True(harness.Device.TryPop(out DescriptorChain? mine));
+        Assert.True(other.TryPop(out DescriptorChain? theirs));
+        Assert.Equal(mine.HeadIndex, theirs.HeadIndex);
+
+        var refused = Assert.Throws<InvalidOperationException>(() => harness.Device.Push(theirs, 4));
+
+        Assert.Contains("not taken from queue 0", refused.Message, StringComparison.Ordinal);
+        Assert.Equal((ushort)0, harness.Device.NextUsedIndex);
+        harness.Device.Push(mine, 4);
+        other.Push(theirs, 4);
+        Assert.Equal((0, 0), (harness.Device.InFlight, other.InFlight));
+    }
+
+    [Fact]
+    public void AHeadMadeAvailableAgainWhileInFlight_IsAProtocolError()
+    {
+        using var harness = new QueueHarness(size: 8);
+        ushort head = harness.Driver.Add([], [new GuestBuffer(harness.AllocateBuffer(4), 4)]);
+        Assert.True(harness.Device.TryPop(out _));
+        // Slot 1 of the available ring names the same head again; the index publishes it.
+        harness.Memory.WriteUInt16(harness.Driver.AvailableRingAddress + 4 + 2, head);
+        harness.SetAvailableIndex(2);
+
+        Assert.Throws<VirtioProtocolException>(() => harness.Device.TryPop(out _));
+    }
+
+    [Fact]
     public void PushingMoreBytesThanWritableIsRefused()
     {
         using var harness = new QueueHarness(size: 8);
