@@ -49,6 +49,13 @@ public static class BootLayout
     /// <summary>End of the RAM below 640 KiB the e820 map reports (the MP table sits above it, reserved).</summary>
     public const ulong BaseMemoryEnd = 0x9_FC00;
 
+    /// <summary>
+    /// Where the legacy VGA/BIOS hole starts (0xA0000-0xFFFFF). The e820 map does not report it as RAM, but guest
+    /// memory backs it, so an ELF segment that needs no RAM there at run time may be loaded into it: a PVH image's
+    /// ELF header and notes at 0xff000, as QEMU's microvm loads them.
+    /// </summary>
+    public const ulong LegacyHoleStart = 0xA_0000;
+
     /// <summary>Where RAM resumes after the legacy hole.</summary>
     public const ulong HighMemoryStart = 0x10_0000;
 

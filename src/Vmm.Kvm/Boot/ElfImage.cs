@@ -25,9 +25,13 @@ public sealed class ElfImage
     /// <summary>XEN_ELFNOTE_PHYS32_ENTRY: the PVH 32-bit entry point.</summary>
     public const uint XenPhys32EntryNoteType = 18;
 
-    private const int HeaderSize = 64;
+    private const int IdentSize = 16;
+    private const byte ClassElf32 = 1;
+    private const byte ClassElf64 = 2;
+    private const byte LittleEndian = 1;
     private const uint LoadSegment = 1;
     private const uint NoteSegment = 4;
+    private const ushort MachineI386 = 3;
     private const ushort MachineX86_64 = 62;
     private const ushort Executable = 2;
 
@@ -61,31 +65,42 @@ public sealed class ElfImage
     public static bool LooksLikeElf(ReadOnlySpan<byte> image) => image.Length >= 4 && image[0] == 0x7F && image[1] == (byte)'E' && image[2] == (byte)'L' && image[3] == (byte)'F';
 
     /// <summary>Parses <paramref name="image"/>; <paramref name="name"/> names it in errors.</summary>
-    /// <exception cref="BootImageException">Not a 64-bit little-endian x86-64 executable, or a header points outside the file.</exception>
+    /// <exception cref="BootImageException">
+    /// Not a little-endian x86 executable (ELF64 x86-64, or ELF32 with a PVH entry as QEMU's microvm takes), or a
+    /// header points outside the file.
+    /// </exception>
     public static ElfImage Parse(byte[] image, string name)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (image.Length < HeaderSize || !LooksLikeElf(image))
+        if (image.Length < IdentSize || !LooksLikeElf(image))
         {
-            throw new BootImageException($"{name}: not an ELF file (or truncated before the 64-byte header).");
+            throw new BootImageException($"{name}: not an ELF file (or truncated before the ELF identification).");
         }
 
         ReadOnlySpan<byte> file = image;
-        if (file[4] != 2 || file[5] != 1)
+        ElfLayout layout = file[4] switch
         {
-            throw new BootImageException($"{name}: only 64-bit little-endian ELF is supported (class {file[4]}, data {file[5]}).");
+            ClassElf64 when file[5] == LittleEndian => ElfLayout.Elf64,
+            ClassElf32 when file[5] == LittleEndian => ElfLayout.Elf32,
+            _ => throw new BootImageException($"{name}: only little-endian ELF32 or ELF64 is supported (class {file[4]}, data {file[5]})."),
+        };
+        if (image.Length < layout.HeaderSize)
+        {
+            throw new BootImageException($"{name}: not an ELF file (or truncated before the {layout.HeaderSize}-byte header).");
         }
 
-        if (BinaryPrimitives.ReadUInt16LittleEndian(file[16..]) != Executable || BinaryPrimitives.ReadUInt16LittleEndian(file[18..]) != MachineX86_64)
+        ushort type = BinaryPrimitives.ReadUInt16LittleEndian(file[ElfLayout.TypeOffset..]);
+        ushort machine = BinaryPrimitives.ReadUInt16LittleEndian(file[ElfLayout.MachineOffset..]);
+        if (type != Executable || machine is not (MachineX86_64 or MachineI386))
         {
-            throw new BootImageException($"{name}: not an x86-64 executable (e_type {BinaryPrimitives.ReadUInt16LittleEndian(file[16..])}, e_machine {BinaryPrimitives.ReadUInt16LittleEndian(file[18..])}).");
+            throw new BootImageException($"{name}: not an x86-64 or i386 executable (e_type {type}, e_machine {machine}).");
         }
 
-        ulong entry = BinaryPrimitives.ReadUInt64LittleEndian(file[24..]);
-        ulong headerOffset = BinaryPrimitives.ReadUInt64LittleEndian(file[32..]);
-        ushort headerSize = BinaryPrimitives.ReadUInt16LittleEndian(file[54..]);
-        ushort headerCount = BinaryPrimitives.ReadUInt16LittleEndian(file[56..]);
-        if (headerSize < 56 || !Fits(headerOffset, (ulong)headerSize * headerCount, image.Length))
+        ulong entry = layout.Read(file, layout.EntryOffset);
+        ulong headerOffset = layout.Read(file, layout.ProgramHeaderOffsetOffset);
+        ushort headerSize = BinaryPrimitives.ReadUInt16LittleEndian(file[layout.ProgramHeaderSizeOffset..]);
+        ushort headerCount = BinaryPrimitives.ReadUInt16LittleEndian(file[layout.ProgramHeaderCountOffset..]);
+        if (headerSize < layout.ProgramHeaderSize || !Fits(headerOffset, (ulong)headerSize * headerCount, image.Length))
         {
             throw new BootImageException($"{name}: truncated: program headers ({headerCount} x {headerSize} bytes at 0x{headerOffset:x}) lie outside the {image.Length}-byte file.");
         }
@@ -96,22 +111,22 @@ public sealed class ElfImage
         for (int i = 0; i < headerCount; i++)
         {
             ReadOnlySpan<byte> header = file.Slice((int)headerOffset + (i * headerSize), headerSize);
-            uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
-            ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
-            ulong physical = BinaryPrimitives.ReadUInt64LittleEndian(header[24..]);
-            ulong fileSize = BinaryPrimitives.ReadUInt64LittleEndian(header[32..]);
-            ulong memorySize = BinaryPrimitives.ReadUInt64LittleEndian(header[40..]);
-            if (type is not (LoadSegment or NoteSegment))
+            uint segmentType = BinaryPrimitives.ReadUInt32LittleEndian(header);
+            if (segmentType is not (LoadSegment or NoteSegment))
             {
                 continue;
             }
 
+            ulong offset = layout.Read(header, layout.SegmentFileOffsetOffset);
+            ulong physical = layout.Read(header, layout.SegmentPhysicalAddressOffset);
+            ulong fileSize = layout.Read(header, layout.SegmentFileSizeOffset);
+            ulong memorySize = layout.Read(header, layout.SegmentMemorySizeOffset);
             if (!Fits(offset, fileSize, image.Length))
             {
                 throw new BootImageException($"{name}: truncated: segment {i} (0x{fileSize:x} bytes at file offset 0x{offset:x}) lies outside the {image.Length}-byte file.");
             }
 
-            if (type == LoadSegment)
+            if (segmentType == LoadSegment)
             {
                 if (memorySize < fileSize || physical + memorySize < physical)
                 {
@@ -132,6 +147,11 @@ public sealed class ElfImage
         if (segments.Count == 0)
         {
             throw new BootImageException($"{name}: the ELF file has no loadable segment.");
+        }
+
+        if (layout == ElfLayout.Elf32 && (pvhEntry is null || ring3))
+        {
+            throw new BootImageException($"{name}: an ELF32 image boots only through a PVH entry (the Xen note XEN_ELFNOTE_PHYS32_ENTRY), which it lacks.");
         }
 
         return new ElfImage(entry, segments, pvhEntry, ring3);
@@ -169,4 +189,48 @@ public sealed class ElfImage
     private static ulong Align4(uint value) => ((ulong)value + 3) & ~3ul;
 
     private static bool Fits(ulong offset, ulong length, int fileLength) => offset <= (ulong)fileLength && length <= (ulong)fileLength - offset;
+}
+
+/// <summary>
+/// Where the fields this loader reads sit in an ELF header and program header, per class (the System V gABI):
+/// <code>
+///                 ELF32  ELF64                      ELF32  ELF64
+///   e_type          16     16     p_type              0      0
+///   e_machine       18     18     p_offset            4      8
+///   e_entry         24     24     p_paddr            12     24
+///   e_phoff         28     32     p_filesz           16     32
+///   e_phentsize     42     54     p_memsz            20     40
+///   e_phnum         44     56     (header size)      32     56
+///   (header size)   52     64
+/// </code>
+/// </summary>
+internal sealed record ElfLayout(
+    int HeaderSize,
+    int AddressSize,
+    int EntryOffset,
+    int ProgramHeaderOffsetOffset,
+    int ProgramHeaderSizeOffset,
+    int ProgramHeaderCountOffset,
+    int ProgramHeaderSize,
+    int SegmentFileOffsetOffset,
+    int SegmentPhysicalAddressOffset,
+    int SegmentFileSizeOffset,
+    int SegmentMemorySizeOffset)
+{
+    /// <summary>e_type: the same in both classes.</summary>
+    public const int TypeOffset = 16;
+
+    /// <summary>e_machine: the same in both classes.</summary>
+    public const int MachineOffset = 18;
+
+    /// <summary>The 32-bit layout.</summary>
+    public static ElfLayout Elf32 { get; } = new(52, 4, 24, 28, 42, 44, 32, 4, 12, 16, 20);
+
+    /// <summary>The 64-bit layout.</summary>
+    public static ElfLayout Elf64 { get; } = new(64, 8, 24, 32, 54, 56, 56, 8, 24, 32, 40);
+
+    /// <summary>Reads an address-sized field (Elf32_Addr/Off/Word or Elf64_Addr/Off/Xword) at <paramref name="offset"/>.</summary>
+    public ulong Read(ReadOnlySpan<byte> data, int offset) => AddressSize == 8
+        ? BinaryPrimitives.ReadUInt64LittleEndian(data[offset..])
+        : BinaryPrimitives.ReadUInt32LittleEndian(data[offset..]);
 }

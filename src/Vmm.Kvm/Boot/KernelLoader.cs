@@ -75,7 +75,7 @@ public static class KernelLoader
 
     private static BootEntry LoadElfKernel(IGuestMemory memory, ulong lowEnd, int vcpus, ElfImage elf, byte[] file, string name, byte[]? initrd, string commandLine, IReadOnlyList<E820Entry> e820)
     {
-        LoadSegments(memory, elf, file, name, BootLayout.HighMemoryStart, lowEnd);
+        LoadSegments(memory, elf, file, name, BootLayout.LegacyHoleStart, lowEnd);
         (ulong, ulong)? placed = LoadInitrd(memory, initrd, elf.HighestAddress, lowEnd);
         WriteCommandLine(memory, commandLine);
         MpTable.Write(memory, vcpus);

@@ -91,8 +91,8 @@ public sealed class ElfImageTests
     public void HostileElfHeadersAreRejected()
     {
         Assert.Contains("not an ELF", Assert.Throws<BootImageException>(() => ElfImage.Parse(SyntheticImages.Elf()[..40], "t")).Message, StringComparison.Ordinal);
-        Assert.Contains("64-bit", Assert.Throws<BootImageException>(() => ElfImage.Parse(SyntheticImages.Elf(elfClass: 1), "c")).Message, StringComparison.Ordinal);
-        Assert.Contains("x86-64", Assert.Throws<BootImageException>(() => ElfImage.Parse(SyntheticImages.Elf(machine: 183), "m")).Message, StringComparison.Ordinal);
+        Assert.Contains("ELF32 or ELF64", Assert.Throws<BootImageException>(() => ElfImage.Parse(SyntheticImages.Elf(elfClass: 3), "c")).Message, StringComparison.Ordinal);
+        Assert.Contains("x86-64 or i386", Assert.Throws<BootImageException>(() => ElfImage.Parse(SyntheticImages.Elf(machine: 183), "m")).Message, StringComparison.Ordinal);
 
         byte[] truncated = SyntheticImages.Elf();
         BinaryPrimitives.WriteUInt64LittleEndian(truncated.AsSpan(64 + 8), 0x10_0000); // p_offset past the end
@@ -104,11 +104,50 @@ public sealed class ElfImageTests
     }
 
     [Fact]
-    public void SegmentOutsideRamOrBelowOneMegabyteIsRejected()
+    public void SegmentOutsideRamOrOverTheBootTablesIsRejected()
     {
         using GuestMemory memory = GuestMemory.Create(8ul << 20);
         Assert.Contains("outside the loadable RAM", Assert.Throws<BootImageException>(() => KernelLoader.Load(memory, 8ul << 20, 1, SyntheticImages.Elf(address: 0x7F_0000, memorySize: 0x20_0000), "big", null, "")).Message, StringComparison.Ordinal);
         Assert.Contains("outside the loadable RAM", Assert.Throws<BootImageException>(() => KernelLoader.Load(memory, 8ul << 20, 1, SyntheticImages.Elf(address: 0x8000), "low", null, "")).Message, StringComparison.Ordinal);
+        Assert.Contains("outside the loadable RAM", Assert.Throws<BootImageException>(() => KernelLoader.Load(memory, 8ul << 20, 1, SyntheticImages.Elf(address: 0x9_F000), "mp-table", null, "")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PvhImageWhoseFirstSegmentSitsInTheLegacyHole_Loads_AsQemuMicrovmTakesIt()
+    {
+        // An ELF64 whose first PT_LOAD (ELF header and PVH note) sits at 0xff000, its code at 1 MiB.
+        byte[] pvhEntry = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(pvhEntry, 0x10_0000);
+        byte[] image = SyntheticImages.Elf(address: 0xF_F000, entry: 0x10_0000, memorySize: 0x2000, notes: SyntheticImages.Note("Xen", ElfImage.XenPhys32EntryNoteType, pvhEntry));
+        const ulong memorySize = 16ul << 20;
+        using GuestMemory memory = GuestMemory.Create(memorySize);
+
+        BootEntry entry = KernelLoader.Load(memory, memorySize, 1, image, "pvh-0xff000", null, "console=ttyS0");
+
+        Assert.Equal(BootEntryMode.Pvh32, entry.Mode);
+        Assert.Equal(0x10_0000ul, entry.EntryPoint);
+        Assert.Equal(0xF4, memory.ReadByte(0xF_F000));
+    }
+
+    [Fact]
+    public void Elf32WithAPvhNote_Loads_AndWithoutOneIsRefusedWithTheReason()
+    {
+        byte[] pvhEntry = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(pvhEntry, 0x10_0000);
+        byte[] image = SyntheticImages.Elf32(address: 0x10_0000, notes: SyntheticImages.Note("Xen", ElfImage.XenPhys32EntryNoteType, pvhEntry));
+        const ulong memorySize = 16ul << 20;
+        using GuestMemory memory = GuestMemory.Create(memorySize);
+
+        BootEntry entry = KernelLoader.Load(memory, memorySize, 1, image, "pvh32", new byte[4096], "hi");
+
+        Assert.Equal(BootEntryMode.Pvh32, entry.Mode);
+        Assert.Equal(0x10_0000ul, entry.EntryPoint);
+        Assert.Equal(0xF4, memory.ReadByte(0x10_0000));
+        Assert.Equal(0, memory.ReadByte(0x10_1000)); // bss zeroed
+        AssertStartInfo(memory, entry, memorySize);
+
+        BootImageException refused = Assert.Throws<BootImageException>(() => ElfImage.Parse(SyntheticImages.Elf32(address: 0x10_0000, notes: null), "plain32"));
+        Assert.Contains("PVH entry", refused.Message, StringComparison.Ordinal);
     }
 
     private static void AssertStartInfo(GuestMemory memory, BootEntry entry, ulong memorySize)

@@ -65,6 +65,44 @@ internal static class SyntheticImages
         return image;
     }
 
+    /// <summary>A minimal i386 ELF32 executable: one PT_LOAD at <paramref name="address"/> and optional notes (a PVH image).</summary>
+    public static byte[] Elf32(uint address, byte[]? notes, uint memorySize = 0x2000)
+    {
+        byte[] code = [0xF4, 0xEB, 0xFD];
+        int headerCount = notes is null ? 1 : 2;
+        int notesOffset = 52 + (32 * headerCount);
+        int codeOffset = notesOffset + (notes?.Length ?? 0);
+        byte[] image = new byte[codeOffset + code.Length];
+        ((ReadOnlySpan<byte>)[0x7F, (byte)'E', (byte)'L', (byte)'F']).CopyTo(image);
+        image[4] = 1;
+        image[5] = 1;
+        image[6] = 1;
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(16), 2);
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(18), 3);
+        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(24), address);
+        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan(28), 52);
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(42), 32);
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(44), (ushort)headerCount);
+        Span<byte> load = image.AsSpan(52, 32);
+        BinaryPrimitives.WriteUInt32LittleEndian(load, 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(load[4..], (uint)codeOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(load[8..], address);
+        BinaryPrimitives.WriteUInt32LittleEndian(load[12..], address);
+        BinaryPrimitives.WriteUInt32LittleEndian(load[16..], (uint)code.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(load[20..], memorySize);
+        if (notes is not null)
+        {
+            Span<byte> note = image.AsSpan(52 + 32, 32);
+            BinaryPrimitives.WriteUInt32LittleEndian(note, 4);
+            BinaryPrimitives.WriteUInt32LittleEndian(note[4..], (uint)notesOffset);
+            BinaryPrimitives.WriteUInt32LittleEndian(note[16..], (uint)notes.Length);
+            notes.CopyTo(image, notesOffset);
+        }
+
+        code.CopyTo(image, codeOffset);
+        return image;
+    }
+
     /// <summary>One ELF note with a 4-byte name.</summary>
     public static byte[] Note(string name, uint type, byte[] descriptor)
     {
