@@ -51,6 +51,9 @@ public sealed class VhostUserServer : IAsyncDisposable
     /// <summary>Whether the device failed and waits for the front-end to reset it.</summary>
     public bool IsDeviceFailed => _worker.IsFailed;
 
+    /// <summary>Why the device failed (what threw, or which call hung), or null while it has not.</summary>
+    public string? DeviceFailureReason => _worker.FailureReason;
+
     /// <summary>
     /// Binds the socket (synchronously, before the returned task first yields, so a front-end may connect as soon
     /// as this returns), then serves front-ends one after another until <paramref name="cancellationToken"/> fires.

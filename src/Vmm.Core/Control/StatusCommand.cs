@@ -28,7 +28,13 @@ public sealed class StatusCommand : IControlCommand
         JsonArray devices = [];
         foreach (DeviceStatus device in status.Devices)
         {
-            devices.Add(new JsonObject { ["id"] = device.Id, ["type"] = device.Type, ["state"] = device.State });
+            JsonObject entry = new() { ["id"] = device.Id, ["type"] = device.Type, ["state"] = device.State };
+            if (device.Reason is not null)
+            {
+                entry["reason"] = device.Reason;
+            }
+
+            devices.Add(entry);
         }
 
         JsonObject result = new()

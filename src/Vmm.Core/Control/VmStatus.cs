@@ -13,4 +13,5 @@ public sealed record VmStatus(string State, string Platform, TimeSpan Uptime, in
 /// <param name="Id">The device id.</param>
 /// <param name="Type">The device type.</param>
 /// <param name="State">The device's state: <c>active</c>, <c>waiting</c> (for the driver), <c>needs-reset</c>, <c>failed</c>.</param>
-public sealed record DeviceStatus(string Id, string Type, string State);
+/// <param name="Reason">Why a failed device failed (what threw, or which call hung); null otherwise.</param>
+public sealed record DeviceStatus(string Id, string Type, string State, string? Reason = null);

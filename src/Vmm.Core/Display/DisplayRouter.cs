@@ -8,7 +8,9 @@ namespace Vmm.Core.Display;
 /// <summary>
 /// Joins the active display source to the attached sinks. The router is the source's one sink and fans every call
 /// out; a sink attached later, or every sink after a source switch, first gets the mode and a full frame (the
-/// router reconnects the source, which resends them) and the last cursor.
+/// router reconnects the source, which resends them) and the last cursor. A sink that throws is detached at once and
+/// its failure kept (<see cref="SinkFailure"/>) until it is attached again, so one broken sink cannot slow or stop the
+/// others or the source.
 /// </summary>
 /// <remarks>
 /// Locking: <c>_switchLock</c> serialises topology changes and is held while calling the source's
@@ -21,6 +23,7 @@ public sealed class DisplayRouter : IDisplayRouter
     private readonly Dictionary<string, IDisplaySink> _sinks = new(StringComparer.Ordinal);
     private readonly List<IDisplaySink> _attached = [];
     private readonly HashSet<IDisplaySink> _awaitingMode = [];
+    private readonly Dictionary<string, string> _sinkFailures = new(StringComparer.Ordinal);
     private readonly Lock _switchLock = new();
     private readonly Lock _fanOutLock = new();
     private readonly ILogger _logger;
@@ -83,6 +86,15 @@ public sealed class DisplayRouter : IDisplayRouter
             {
                 return [.. _sources.Values.OrderBy(s => s.Id, StringComparer.Ordinal)];
             }
+        }
+    }
+
+    /// <summary>Why sink <paramref name="sinkId"/> was detached after it threw, or null when it has not failed since it was last attached.</summary>
+    public string? SinkFailure(string sinkId)
+    {
+        lock (_fanOutLock)
+        {
+            return _sinkFailures.GetValueOrDefault(sinkId);
         }
     }
 
@@ -242,6 +254,7 @@ public sealed class DisplayRouter : IDisplayRouter
 
                 _attached.Add(sink);
                 _attachedSnapshot = [.. _attached];
+                _sinkFailures.Remove(sinkId);
                 _awaitingMode.Add(sink);
                 shape = _lastCursorShape;
                 position = _lastCursorPosition;
@@ -295,8 +308,27 @@ public sealed class DisplayRouter : IDisplayRouter
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            DisplayRouterLog.SinkFailed(_logger, sink.Id, exception);
+            FailSink(sink, exception);
         }
+    }
+
+    /// <summary>Detaches a sink that threw and keeps why. Takes <c>_fanOutLock</c>, which may already be held (it is reentrant).</summary>
+    private void FailSink(IDisplaySink sink, Exception exception)
+    {
+        DisplayRouterLog.SinkFailed(_logger, sink.Id, exception);
+        lock (_fanOutLock)
+        {
+            // The fan-out loops walk the old snapshot array, so changing the list under them is safe.
+            _awaitingMode.Remove(sink);
+            if (_attached.Remove(sink))
+            {
+                _attachedSnapshot = [.. _attached];
+            }
+
+            _sinkFailures[sink.Id] = $"{exception.GetType().Name}: {exception.Message}";
+        }
+
+        DisplayRouterLog.SinkDetached(_logger, sink.Id);
     }
 
     private void OnModeChanged(FanOut from, DisplayMode mode)
@@ -345,7 +377,7 @@ public sealed class DisplayRouter : IDisplayRouter
                 }
                 catch (Exception exception) when (exception is not OutOfMemoryException)
                 {
-                    DisplayRouterLog.SinkFailed(_logger, sink.Id, exception);
+                    FailSink(sink, exception);
                 }
             }
         }

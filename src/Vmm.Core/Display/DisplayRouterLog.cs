@@ -13,6 +13,6 @@ internal static partial class DisplayRouterLog
     [LoggerMessage(3, LogLevel.Information, "Display sink '{SinkId}' detached", EventName = "SinkDetached")]
     public static partial void SinkDetached(ILogger logger, string sinkId);
 
-    [LoggerMessage(4, LogLevel.Warning, "Display sink '{SinkId}' failed", EventName = "SinkFailed")]
+    [LoggerMessage(4, LogLevel.Warning, "Display sink '{SinkId}' threw; it is detached until it is attached again", EventName = "SinkFailed")]
     public static partial void SinkFailed(ILogger logger, string sinkId, Exception exception);
 }

@@ -140,7 +140,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         _spec.Machine.Vcpus,
         _spec.Machine.MemoryBytes,
         [
-            .. _transports.Select(t => new DeviceStatus(t.Id, t.Type, t.Transport.Worker.IsFailed ? "failed" : t.Transport.Worker.IsActive ? "active" : "inactive")),
+            .. _transports.Select(t => new DeviceStatus(t.Id, t.Type, t.Transport.Worker.IsFailed ? "needs-reset" : t.Transport.Worker.IsActive ? "active" : "inactive", t.Transport.Worker.FailureReason)),
             .. _pciDevices.Select(d => new DeviceStatus(d.Id, d.Type, d.Adapter.ConfigSpace.MemoryEnabled ? "active" : "inactive")),
         ]);
 

@@ -114,6 +114,29 @@ public sealed class DisplayRouterTests
     }
 
     [Fact]
+    public void A_throwing_sink_is_detached_with_its_reason_until_attached_again()
+    {
+        var router = new DisplayRouter();
+        var source = new FakeSource("gpu0", s_small);
+        var bad = new RecordingSink("bad") { Throw = true };
+        var good = new RecordingSink("good");
+        router.AddDevices([source, bad, good]);
+
+        source.Publish(new DamageRect(0, 0, 1, 1));
+
+        Assert.Single(bad.Frames); // the first frame threw; it got no more
+        Assert.Equal(["good"], router.SinkIds);
+        Assert.Equal("InvalidOperationException: sink failure", router.SinkFailure("bad"));
+        Assert.Null(router.SinkFailure("good"));
+
+        bad.Throw = false; // fixed: attached again, it gets the mode and a full frame and stays
+        router.AttachSink("bad");
+        Assert.Null(router.SinkFailure("bad"));
+        Assert.Equal(["good", "bad"], router.SinkIds);
+        Assert.Equal(2, bad.Frames.Count);
+    }
+
+    [Fact]
     public void The_cursor_is_fanned_out_and_replayed_to_sinks_attached_later()
     {
         var router = new DisplayRouter();
@@ -187,7 +210,7 @@ public sealed class DisplayRouterTests
     {
         public string Id => id;
 
-        public bool Throw { get; init; }
+        public bool Throw { get; set; }
 
         public List<DisplayMode> Modes { get; } = [];
 

@@ -9,7 +9,8 @@ namespace Vmm.Core.Display.Control;
 /// <c>display</c>: the display router's sources and sinks with their state. Result:
 /// <c>{"activeSource":"gpu0","sources":[{"id":"gpu0","type":"virtio-gpu","active":true,"mode":{"width":1280,"height":800,"format":"B8G8R8X8"}}],
 /// "sinks":[{"id":"vnc0","type":"display-vnc","attached":true,"origin":"config"}]}</c>; <c>mode</c> is null before
-/// the source has one, <c>origin</c> is <c>config</c> or <c>control</c> (added by <c>display-add-sink</c>).
+/// the source has one, <c>origin</c> is <c>config</c> or <c>control</c> (added by <c>display-add-sink</c>); a sink the
+/// router detached because it threw also has <c>failed</c>: what it threw.
 /// </summary>
 public sealed class DisplayListCommand : IControlCommand
 {
@@ -51,13 +52,19 @@ public sealed class DisplayListCommand : IControlCommand
         JsonArray sinks = [];
         foreach (IDisplaySink sink in _router.Sinks.Where(s => !RuntimeDisplaySinks.IsHidden(s.Id)))
         {
-            sinks.Add(new JsonObject
+            JsonObject entry = new()
             {
                 ["id"] = sink.Id,
                 ["type"] = _devices.TypeOf(sink.Id),
                 ["attached"] = attached.Contains(sink.Id),
                 ["origin"] = _devices.IsRuntimeSink(sink.Id) ? "control" : "config",
-            });
+            };
+            if (_router.SinkFailure(sink.Id) is string failure)
+            {
+                entry["failed"] = failure;
+            }
+
+            sinks.Add(entry);
         }
 
         return ValueTask.FromResult<JsonNode?>(new JsonObject { ["activeSource"] = active, ["sources"] = sources, ["sinks"] = sinks });

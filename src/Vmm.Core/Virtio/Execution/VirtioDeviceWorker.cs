@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -10,7 +11,10 @@ namespace Vmm.Core.Virtio.Execution;
 /// thread) and wake the thread, which calls <see cref="IVirtioDevice.Activate"/>,
 /// <see cref="IVirtioDevice.ProcessQueue"/> and <see cref="IVirtioDevice.Reset"/> one at a time. Whatever the
 /// device throws fails only this device: it is logged, <see cref="Failed"/> is raised (the transport sets
-/// DEVICE_NEEDS_RESET) and the worker ignores its queues until the driver resets it.
+/// DEVICE_NEEDS_RESET) and the worker ignores its queues until the driver resets it. A call that does not return
+/// within <see cref="HangLimit"/> fails the device the same way (a watchdog timer sees it): .NET cannot stop a
+/// thread, so the stuck call keeps its thread, but the VM and the other devices go on, and a reset or dispose
+/// waits for it no longer than the limit.
 /// </summary>
 public sealed class VirtioDeviceWorker : IDisposable
 {
@@ -23,16 +27,29 @@ public sealed class VirtioDeviceWorker : IDisposable
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly ManualResetEventSlim _resetDone = new(false);
     private readonly object _controlLock = new();
+    private readonly Timer _watchdog;
+    private readonly long _hangLimitTicks;
     private IVirtioDeviceContext? _activation;
     private DirectFailure? _directFailure;
     private int _generation; // bumped by each reset: a direct notification's failure from before it is stale
     private volatile bool _resetRequested;
     private volatile bool _disposed;
     private volatile bool _failed;
+    private volatile string? _failureReason;
+    private volatile bool _hung; // failed by the watchdog: the worker thread is still inside the device
+    private int _failing; // 1 once this failure was reported, so a hung call that later throws is not reported twice
+    private long _callStarted; // Stopwatch timestamp of the call in progress on the worker, 0 when idle
+    private volatile string _callName = "";
     private bool _active;
 
+    /// <summary>How long a call into a device may run before the device is failed as hung, unless set otherwise.</summary>
+    public static TimeSpan DefaultHangLimit { get; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Starts the worker thread for <paramref name="device"/>.</summary>
-    public VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory = null)
+    /// <param name="device">The device.</param>
+    /// <param name="loggerFactory">Where failures are logged.</param>
+    /// <param name="hangLimit">How long one call into the device may take (<see cref="DefaultHangLimit"/> when null).</param>
+    public VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory = null, TimeSpan? hangLimit = null)
     {
         ArgumentNullException.ThrowIfNull(device);
         _device = device;
@@ -40,9 +57,20 @@ public sealed class VirtioDeviceWorker : IDisposable
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<VirtioDeviceWorker>();
         _queueCount = device.QueueMaxSizes.Count;
         _pending = new long[Math.Max(1, (_queueCount + 63) / 64)];
+        HangLimit = hangLimit ?? DefaultHangLimit;
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HangLimit, TimeSpan.Zero, nameof(hangLimit));
+        _hangLimitTicks = (long)(HangLimit.TotalSeconds * Stopwatch.Frequency);
+        TimeSpan period = TimeSpan.FromTicks(Math.Clamp(HangLimit.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        _watchdog = new Timer(static state => ((VirtioDeviceWorker)state!).CheckForHang(), this, period, period);
         _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-{device.Id}" };
         _thread.Start();
     }
+
+    /// <summary>How long one call into the device may take before the device is failed as hung.</summary>
+    public TimeSpan HangLimit { get; }
+
+    /// <summary>Why the device failed (what threw, or which call hung), or null while it has not.</summary>
+    public string? FailureReason => _failed ? _failureReason : null;
 
     /// <summary>
     /// Raised on the worker thread when the device threw. Handlers must not block on the transport's locks.
@@ -113,7 +141,11 @@ public sealed class VirtioDeviceWorker : IDisposable
             _resetDone.Reset();
             _resetRequested = true;
             _wake.Set();
-            _resetDone.Wait();
+            if (_hung || !_resetDone.Wait(HangLimit))
+            {
+                // The worker is stuck in the device: the reset happens when (if) the call returns.
+                VirtioDeviceWorkerLog.ResetAbandoned(_logger, _device.Id, _device.DeviceType, HangLimit.TotalSeconds);
+            }
         }
     }
 
@@ -131,13 +163,25 @@ public sealed class VirtioDeviceWorker : IDisposable
             _wake.Set();
         }
 
-        if (Thread.CurrentThread != _thread)
+        _watchdog.Dispose();
+        if (Thread.CurrentThread != _thread && !_thread.Join(_hung ? TimeSpan.Zero : HangLimit))
         {
-            _thread.Join();
+            // A call that never returns keeps its (background) thread; the events stay for it to use.
+            VirtioDeviceWorkerLog.DisposeAbandoned(_logger, _device.Id, _device.DeviceType, HangLimit.TotalSeconds);
+            return;
         }
 
         _wake.Dispose();
         _resetDone.Dispose();
+    }
+
+    private void CheckForHang()
+    {
+        long started = Volatile.Read(ref _callStarted);
+        if (started != 0 && !_failed && Stopwatch.GetTimestamp() - started > _hangLimitTicks)
+        {
+            Fail(_callName, new TimeoutException($"{_callName} has not returned after {HangLimit.TotalSeconds:0.#} s."), hung: true);
+        }
     }
 
     private bool TryNotifyDirectly(int queueIndex)
@@ -189,7 +233,7 @@ public sealed class VirtioDeviceWorker : IDisposable
 
             if (Interlocked.Exchange(ref _directFailure, null) is { } directFailure && directFailure.Generation == _generation && _active && !_failed)
             {
-                Fail("TryNotifyDirectly", directFailure.Exception);
+                Fail("TryNotifyDirectly", directFailure.Exception, hung: false);
             }
 
             if (!_active || _failed)
@@ -217,9 +261,9 @@ public sealed class VirtioDeviceWorker : IDisposable
                     break;
                 }
 
-                if (!Invoke("ProcessQueue", null, queue))
+                if (!Invoke("ProcessQueue", null, queue) || _failed)
                 {
-                    return;
+                    return; // a call the watchdog failed may still return normally: the device stays failed
                 }
 
                 if (_resetRequested || _disposed)
@@ -235,6 +279,8 @@ public sealed class VirtioDeviceWorker : IDisposable
 
     private bool Invoke(string operation, IVirtioDeviceContext? context, int queue)
     {
+        _callName = queue < 0 ? operation : $"{operation}({queue})";
+        Volatile.Write(ref _callStarted, Stopwatch.GetTimestamp());
         try
         {
             if (context is not null)
@@ -252,13 +298,26 @@ public sealed class VirtioDeviceWorker : IDisposable
         catch (Exception exception)
 #pragma warning restore CA1031
         {
-            Fail(operation, exception);
+            Fail(_callName, exception, hung: false);
             return false;
+        }
+        finally
+        {
+            Volatile.Write(ref _callStarted, 0);
         }
     }
 
-    private void Fail(string operation, Exception exception)
+    private void Fail(string operation, Exception exception, bool hung = false)
     {
+        if (Interlocked.Exchange(ref _failing, 1) != 0)
+        {
+            return;
+        }
+
+        _failureReason = hung
+            ? $"{operation} hung: no return after {HangLimit.TotalSeconds:0.#} s"
+            : $"{operation} threw {exception.GetType().Name}: {exception.Message}";
+        _hung = hung;
         _failed = true;
         VirtioDeviceWorkerLog.DeviceFailed(_logger, exception, _device.Id, _device.DeviceType, operation);
         Failed?.Invoke(exception);
@@ -283,6 +342,9 @@ public sealed class VirtioDeviceWorker : IDisposable
         }
 
         _failed = false;
+        _failureReason = null;
+        _hung = false;
+        Volatile.Write(ref _failing, 0);
         _resetRequested = false;
         _resetDone.Set();
     }

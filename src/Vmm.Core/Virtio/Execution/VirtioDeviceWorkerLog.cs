@@ -13,4 +13,10 @@ internal static partial class VirtioDeviceWorkerLog
 
     [LoggerMessage(3, LogLevel.Debug, "Virtio device '{DeviceId}' ({DeviceType}) activated.", EventName = "DeviceActivated")]
     public static partial void DeviceActivated(ILogger logger, string deviceId, VirtioDeviceType deviceType);
+
+    [LoggerMessage(4, LogLevel.Error, "Virtio device '{DeviceId}' ({DeviceType}) did not reset within {Seconds} s: its thread is stuck in the device; the reset happens if the call ever returns.", EventName = "ResetAbandoned")]
+    public static partial void ResetAbandoned(ILogger logger, string deviceId, VirtioDeviceType deviceType, double seconds);
+
+    [LoggerMessage(5, LogLevel.Error, "Virtio device '{DeviceId}' ({DeviceType}) did not stop within {Seconds} s: its thread is stuck in the device and is left behind.", EventName = "DisposeAbandoned")]
+    public static partial void DisposeAbandoned(ILogger logger, string deviceId, VirtioDeviceType deviceType, double seconds);
 }

@@ -59,6 +59,43 @@ public sealed class VirtioDeviceWorkerTests
     }
 
     [Fact]
+    public void A_throwing_device_says_why_until_reset()
+    {
+        var device = new ScriptedDevice(queues: 1) { ThrowOnProcess = true };
+        using var worker = new VirtioDeviceWorker(device);
+        Assert.Null(worker.FailureReason);
+        worker.Activate(new EmptyDeviceContext());
+        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
+
+        Assert.Equal("ProcessQueue(0) threw GuestMemoryLikeException: boom", worker.FailureReason);
+        worker.Reset();
+        Assert.Null(worker.FailureReason);
+    }
+
+    [Fact]
+    public void A_hung_device_is_failed_by_the_watchdog_and_neither_reset_nor_dispose_waits_for_it()
+    {
+        using var release = new ManualResetEventSlim(false);
+        var device = new HangingDevice(release);
+        var worker = new VirtioDeviceWorker(device, hangLimit: TimeSpan.FromMilliseconds(200));
+        var failures = new List<Exception>();
+        worker.Failed += e => { lock (failures) { failures.Add(e); } };
+        worker.Activate(new EmptyDeviceContext());
+
+        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
+        Assert.Equal("ProcessQueue(0) hung: no return after 0.2 s", worker.FailureReason);
+        Assert.IsType<TimeoutException>(Assert.Single(failures));
+
+        worker.Reset(); // returns at once: the worker is still inside ProcessQueue
+        Assert.True(worker.IsFailed);
+        worker.Dispose(); // does not join a thread that cannot come back
+
+        release.Set(); // the stuck call returns at last: the pending reset runs, nothing is reported twice
+        Assert.True(SpinWait.SpinUntil(() => device.Resets == 1 || !device.WorkerThread!.IsAlive, s_timeout));
+        Assert.Single(failures);
+    }
+
+    [Fact]
     public void Dispose_joins_the_thread()
     {
         var device = new ScriptedDevice(queues: 1);
@@ -170,6 +207,17 @@ public sealed class VirtioDeviceWorkerTests
         }
     }
 
+    private sealed class HangingDevice(ManualResetEventSlim release) : ScriptedDevice(queues: 1)
+    {
+        public Thread? WorkerThread { get; private set; }
+
+        public override void ProcessQueue(int queueIndex)
+        {
+            WorkerThread = Thread.CurrentThread;
+            release.Wait();
+        }
+    }
+
     private class ScriptedDevice(int queues) : IVirtioDevice
     {
         private readonly Lock _lock = new();
@@ -200,7 +248,7 @@ public sealed class VirtioDeviceWorkerTests
 
         public void Activate(IVirtioDeviceContext context) => Record(-1);
 
-        public void ProcessQueue(int queueIndex)
+        public virtual void ProcessQueue(int queueIndex)
         {
             Attempts++;
             if (ThrowOnProcess)
