@@ -21,7 +21,7 @@ internal sealed class GpuResource2D : GpuResource
     public uint Height { get; }
 
     /// <summary>Bytes a row; 2D resources are tightly packed.</summary>
-    public int Stride => (int)Width * 4;
+    public int Stride => (int)Width * Protocol.GpuLayout.BytesPerPixel;
 
     public byte[] Pixels { get; }
 

@@ -1,6 +1,7 @@
 using Vmm.Contracts.Display;
+using Vmm.Plugins.VirtioGpu.Protocol;
 
-namespace Vmm.Plugins.VirtioGpu.Protocol;
+namespace Vmm.Plugins.VirtioGpu.Scanouts;
 
 /// <summary>The single-plane framebuffer SET_SCANOUT_BLOB describes: plane 0's stride and offset within the blob.</summary>
 internal readonly record struct BlobFramebuffer(PixelFormat Format, uint Width, uint Height, uint Stride, uint Offset)

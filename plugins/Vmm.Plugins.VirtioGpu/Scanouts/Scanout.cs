@@ -1,6 +1,6 @@
 using Vmm.Plugins.VirtioGpu.Protocol;
 
-namespace Vmm.Plugins.VirtioGpu;
+namespace Vmm.Plugins.VirtioGpu.Scanouts;
 
 /// <summary>One scanout: its advertised mode and what SET_SCANOUT or SET_SCANOUT_BLOB put on it (resource 0: disabled).</summary>
 internal sealed class Scanout

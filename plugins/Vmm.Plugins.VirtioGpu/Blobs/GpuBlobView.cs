@@ -1,7 +1,8 @@
 using Vmm.Contracts.Gpu;
 using Vmm.Contracts.Memory;
+using Vmm.Plugins.VirtioGpu.Resources;
 
-namespace Vmm.Plugins.VirtioGpu.Resources;
+namespace Vmm.Plugins.VirtioGpu.Blobs;
 
 /// <summary>A blob as a context sees it (<see cref="IGpuResource"/>): reads and writes go where its bytes live.</summary>
 internal sealed class GpuBlobView(GpuBlobResource blob, IGuestMemory memory) : IGpuResource

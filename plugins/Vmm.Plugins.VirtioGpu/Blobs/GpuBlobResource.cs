@@ -1,8 +1,9 @@
 using Vmm.Contracts.Gpu;
 using Vmm.Contracts.Memory;
+using Vmm.Plugins.VirtioGpu.Resources;
 using Vmm.Plugins.VirtioGpu.Protocol;
 
-namespace Vmm.Plugins.VirtioGpu.Resources;
+namespace Vmm.Plugins.VirtioGpu.Blobs;
 
 /// <summary>
 /// A blob resource (RESOURCE_CREATE_BLOB): guest pages named at creation, host memory a context handed out, or
