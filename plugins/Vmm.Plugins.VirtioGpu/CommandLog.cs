@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Vmm.Plugins.VirtioGpu.Protocol;
 
 namespace Vmm.Plugins.VirtioGpu;
 

@@ -5,14 +5,9 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Display;
 using Vmm.Contracts.Gpu;
-using Vmm.Contracts.Memory;
-using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioGpu.Blobs;
 using Vmm.Plugins.VirtioGpu.Contexts;
-using Vmm.Plugins.VirtioGpu.Protocol;
-using Vmm.Plugins.VirtioGpu.Protocol.Commands;
 using Vmm.Plugins.VirtioGpu.Protocol.Responses;
-using Vmm.Plugins.VirtioGpu.Resources;
 using Vmm.Plugins.VirtioGpu.Scanouts;
 
 namespace Vmm.Plugins.VirtioGpu;

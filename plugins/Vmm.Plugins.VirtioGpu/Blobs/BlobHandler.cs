@@ -1,11 +1,6 @@
 using Vmm.Contracts.Gpu;
-using Vmm.Contracts.Memory;
-using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioGpu.Contexts;
-using Vmm.Plugins.VirtioGpu.Protocol;
-using Vmm.Plugins.VirtioGpu.Protocol.Commands;
 using Vmm.Plugins.VirtioGpu.Protocol.Responses;
-using Vmm.Plugins.VirtioGpu.Resources;
 
 namespace Vmm.Plugins.VirtioGpu.Blobs;
 

@@ -1,7 +1,4 @@
 using Vmm.Contracts.Gpu;
-using Vmm.Contracts.Memory;
-using Vmm.Plugins.VirtioGpu.Resources;
-using Vmm.Plugins.VirtioGpu.Protocol;
 
 namespace Vmm.Plugins.VirtioGpu.Blobs;
 

@@ -1,6 +1,4 @@
 using Vmm.Contracts.Gpu;
-using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioGpu.Resources;
 
 namespace Vmm.Plugins.VirtioGpu.Blobs;
 

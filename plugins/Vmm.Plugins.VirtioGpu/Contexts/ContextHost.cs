@@ -1,12 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Vmm.Contracts.Gpu;
-using Vmm.Contracts.Memory;
-using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioGpu.Blobs;
-using Vmm.Plugins.VirtioGpu.Protocol;
-using Vmm.Plugins.VirtioGpu.Protocol.Commands;
 using Vmm.Plugins.VirtioGpu.Protocol.Responses;
-using Vmm.Plugins.VirtioGpu.Resources;
 
 namespace Vmm.Plugins.VirtioGpu.Contexts;
 

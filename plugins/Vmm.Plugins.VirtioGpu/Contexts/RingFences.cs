@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioGpu.Protocol;
 
 namespace Vmm.Plugins.VirtioGpu.Contexts;
 

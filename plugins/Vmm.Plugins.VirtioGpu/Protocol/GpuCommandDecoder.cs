@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Vmm.Plugins.VirtioGpu.Protocol.Commands;
 
 namespace Vmm.Plugins.VirtioGpu.Protocol;
 

@@ -1,7 +1,4 @@
 using System.Runtime.InteropServices;
-using Vmm.Contracts.Memory;
-using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioGpu.Protocol;
 
 namespace Vmm.Plugins.VirtioGpu.Resources;
 

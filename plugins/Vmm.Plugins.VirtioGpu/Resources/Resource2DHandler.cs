@@ -1,9 +1,5 @@
 using Vmm.Contracts.Display;
-using Vmm.Contracts.Memory;
-using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioGpu.Blobs;
-using Vmm.Plugins.VirtioGpu.Protocol;
-using Vmm.Plugins.VirtioGpu.Protocol.Commands;
 
 namespace Vmm.Plugins.VirtioGpu.Resources;
 

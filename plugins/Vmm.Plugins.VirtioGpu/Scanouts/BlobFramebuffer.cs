@@ -1,5 +1,4 @@
 using Vmm.Contracts.Display;
-using Vmm.Plugins.VirtioGpu.Protocol;
 
 namespace Vmm.Plugins.VirtioGpu.Scanouts;
 

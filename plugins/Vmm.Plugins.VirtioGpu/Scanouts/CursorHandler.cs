@@ -1,9 +1,5 @@
 using Vmm.Contracts.Display;
-using Vmm.Contracts.Memory;
 using Vmm.Plugins.VirtioGpu.Blobs;
-using Vmm.Plugins.VirtioGpu.Protocol;
-using Vmm.Plugins.VirtioGpu.Protocol.Commands;
-using Vmm.Plugins.VirtioGpu.Resources;
 
 namespace Vmm.Plugins.VirtioGpu.Scanouts;
 

@@ -1,9 +1,6 @@
 using System.Diagnostics.Metrics;
 using Vmm.Contracts.Display;
-using Vmm.Contracts.Memory;
 using Vmm.Plugins.VirtioGpu.Blobs;
-using Vmm.Plugins.VirtioGpu.Protocol;
-using Vmm.Plugins.VirtioGpu.Resources;
 
 namespace Vmm.Plugins.VirtioGpu.Scanouts;
 

@@ -1,4 +1,3 @@
-using Vmm.Plugins.VirtioGpu.Protocol;
 
 namespace Vmm.Plugins.VirtioGpu.Scanouts;
 

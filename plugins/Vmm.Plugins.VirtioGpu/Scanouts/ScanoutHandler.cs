@@ -1,11 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Vmm.Contracts.Display;
-using Vmm.Contracts.Memory;
 using Vmm.Plugins.VirtioGpu.Blobs;
-using Vmm.Plugins.VirtioGpu.Protocol;
-using Vmm.Plugins.VirtioGpu.Protocol.Commands;
 using Vmm.Plugins.VirtioGpu.Protocol.Responses;
-using Vmm.Plugins.VirtioGpu.Resources;
 
 namespace Vmm.Plugins.VirtioGpu.Scanouts;
 
@@ -37,7 +33,7 @@ internal sealed class ScanoutHandler(IReadOnlyList<(int Width, int Height)> mode
         {
             for (int i = 0; i < _scanouts.Length; i++)
             {
-                info.Modes[i] = new DisplayOne(new GpuRect(0, 0, (uint)_scanouts[i].Width, (uint)_scanouts[i].Height), Enabled: 1, Flags: 0);
+                info[i] = new DisplayOne(new GpuRect(0, 0, (uint)_scanouts[i].Width, (uint)_scanouts[i].Height), Enabled: 1, Flags: 0);
             }
         }
 

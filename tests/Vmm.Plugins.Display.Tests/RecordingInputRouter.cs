@@ -1,6 +1,6 @@
 using Vmm.Contracts.Input;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 /// <summary>An input router that records what is published.</summary>
 internal sealed class RecordingInputRouter : IInputRouter

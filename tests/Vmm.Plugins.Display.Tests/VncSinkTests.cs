@@ -3,7 +3,7 @@ using Vmm.Contracts.Display;
 using Vmm.Contracts.Input;
 using Vmm.Plugins.Display.Vnc;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 /// <summary>The VNC sink against a test RFB client over real loopback TCP.</summary>
 public sealed class VncSinkTests : IDisposable

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 /// <summary>A test-only PNG reader (8-bit RGB/RGBA, all five filters), written from the spec, with its own bitwise CRC.</summary>
 internal static class PngTestDecoder

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 
-namespace Vmm.Testing.VhostUser.Gpu;
+namespace Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 /// <summary>Two connected Unix stream sockets through a listener on a temporary path (.NET has no socketpair).</summary>
 internal static class UnixSocketPair

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Vmm.Testing.VhostUser.Gpu;
+namespace Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 /// <summary>
 /// The fixed part of VhostUserGpuUpdate (UPDATE and DMABUF_UPDATE): scanout and rectangle; an UPDATE's pixels

@@ -1,9 +1,9 @@
 using System.Net;
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Display.Vnc;
-using Vmm.Testing.Display;
+using Vmm.Plugins.Display.Testing;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 /// <summary>
 /// A real VNC client (vncsnapshot, Debian package <c>vncsnapshot</c>) against the VNC sink; it writes JPEG, which

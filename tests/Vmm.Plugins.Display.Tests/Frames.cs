@@ -1,6 +1,6 @@
 using Vmm.Contracts.Display;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 /// <summary>Feeds sinks directly, as the router would.</summary>
 internal static class Frames

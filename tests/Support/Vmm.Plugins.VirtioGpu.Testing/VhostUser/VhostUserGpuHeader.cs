@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Vmm.Testing.VhostUser.Gpu;
+namespace Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 /// <summary>The 12-byte vhost-user-gpu message header: request, flags, payload size (little-endian on x86-64).</summary>
 /// <param name="Request">The request.</param>

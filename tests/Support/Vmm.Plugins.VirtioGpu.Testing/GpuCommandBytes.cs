@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Vmm.Testing.Driver;
+namespace Vmm.Plugins.VirtioGpu.Testing;
 
 /// <summary>
 /// Raw virtio-gpu control commands as a driver lays them out, for front-ends in tests and benchmarks that speak to a

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
-namespace Vmm.Testing.Display;
+namespace Vmm.Plugins.Display.Testing;
 
 /// <summary>
 /// A real VNC client for tests: Debian's <c>vncsnapshot</c> captures a VNC server's screen as JPEG and

@@ -2,9 +2,9 @@ using System.Net;
 using Vmm.Contracts.Display;
 using Vmm.Contracts.Input;
 using Vmm.Plugins.Display.Vnc;
-using Vmm.Testing.Display;
+using Vmm.Plugins.Display.Testing;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 /// <summary>
 /// A real LibVNCClient client (tools/vnc-client/vnc-type) against the VNC sink, no guest: the keys it types reach

@@ -1,4 +1,4 @@
-namespace Vmm.Testing.VhostUser.Gpu;
+namespace Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 /// <summary>
 /// The requests a vhost-user-gpu back-end sends its front-end over the display socket that

@@ -1,22 +1,28 @@
 using Vmm.Contracts.Display;
 
-namespace Vmm.Plugins.VirtioGpu.Tests;
+namespace Vmm.Plugins.Display.Testing;
 
 /// <summary>A sink that records what a source publishes, copying each frame's pixels.</summary>
-internal sealed class CapturingSink : IDisplaySink
+public sealed class CapturingSink : IDisplaySink
 {
     private readonly Lock _lock = new();
 
+    /// <inheritdoc />
     public string Id => "capture";
 
+    /// <summary>Every mode published, in order.</summary>
     public List<DisplayMode> Modes { get; } = [];
 
+    /// <summary>Every frame published, with a copy of its pixels and damage.</summary>
     public List<(DisplayMode Mode, byte[] Pixels, DamageRect[] Damage, ulong Sequence)> Frames { get; } = [];
 
+    /// <summary>Every cursor shape published.</summary>
     public List<CursorShape> Shapes { get; } = [];
 
+    /// <summary>Every cursor position published.</summary>
     public List<CursorPosition> Positions { get; } = [];
 
+    /// <inheritdoc />
     public void OnModeChanged(DisplayMode mode)
     {
         lock (_lock)
@@ -25,6 +31,7 @@ internal sealed class CapturingSink : IDisplaySink
         }
     }
 
+    /// <inheritdoc />
     public void OnFrame(DisplayFrame frame)
     {
         lock (_lock)
@@ -33,6 +40,7 @@ internal sealed class CapturingSink : IDisplaySink
         }
     }
 
+    /// <inheritdoc />
     public void OnCursorShape(CursorShape shape)
     {
         lock (_lock)
@@ -41,6 +49,7 @@ internal sealed class CapturingSink : IDisplaySink
         }
     }
 
+    /// <inheritdoc />
     public void OnCursorPosition(CursorPosition position)
     {
         lock (_lock)
@@ -49,6 +58,7 @@ internal sealed class CapturingSink : IDisplaySink
         }
     }
 
+    /// <inheritdoc />
     public void Dispose()
     {
     }

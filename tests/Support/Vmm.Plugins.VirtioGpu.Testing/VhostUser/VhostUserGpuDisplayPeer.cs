@@ -1,6 +1,7 @@
 using System.Net.Sockets;
+using Vmm.Testing.VhostUser;
 
-namespace Vmm.Testing.VhostUser.Gpu;
+namespace Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 /// <summary>
 /// The front-end's end of the vhost-user-gpu display socket, playing the display QEMU would be: it answers the

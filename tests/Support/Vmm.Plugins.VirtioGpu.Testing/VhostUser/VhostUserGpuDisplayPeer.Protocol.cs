@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net.Sockets;
 using Vmm.VhostUser.Protocol;
 
-namespace Vmm.Testing.VhostUser.Gpu;
+namespace Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 /// <summary>The reading thread: one message at a time, each checked against the protocol before it changes anything.</summary>
 public sealed partial class VhostUserGpuDisplayPeer

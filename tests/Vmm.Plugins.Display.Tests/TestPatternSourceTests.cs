@@ -5,7 +5,7 @@ using Vmm.Core.Display;
 using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.Display.TestPattern;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 public sealed class TestPatternSourceTests
 {

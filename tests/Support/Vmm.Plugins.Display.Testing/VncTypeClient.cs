@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Vmm.Testing.Display;
+namespace Vmm.Plugins.Display.Testing;
 
 /// <summary>
 /// A real VNC client for tests that stays connected: <c>tools/vnc-client/vnc-type</c> (LibVNCClient), built by

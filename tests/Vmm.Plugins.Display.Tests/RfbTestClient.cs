@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Vmm.Plugins.VirtioGpu.Tests.Display;
+namespace Vmm.Plugins.Display.Tests;
 
 /// <summary>
 /// A test-only RFB 3.8 client written from RFC 6143: handshake with security None, Raw and ZRLE decoding into a
