@@ -5,9 +5,9 @@ using System.Text;
 using System.Text.Json;
 using Vmm.Cli;
 using Vmm.Integration.Tests.Cli;
-using Vmm.Plugins.VirtioGpu.Tests.Display;
+using Vmm.Plugins.Display.Tests;
 using Vmm.Testing;
-using Vmm.Testing.Display;
+using Vmm.Plugins.Display.Testing;
 
 namespace Vmm.Integration.Tests;
 

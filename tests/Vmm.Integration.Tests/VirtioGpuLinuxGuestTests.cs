@@ -8,7 +8,7 @@ using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.Display.Vnc;
 using Vmm.Plugins.VirtioGpu;
 using Vmm.Qemu;
-using Vmm.Testing.Display;
+using Vmm.Plugins.Display.Testing;
 
 namespace Vmm.Integration.Tests;
 

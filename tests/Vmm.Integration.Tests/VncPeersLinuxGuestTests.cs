@@ -7,10 +7,10 @@ using Vmm.Core.Hosting;
 using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.Display.Vnc;
 using Vmm.Plugins.VirtioGpu;
-using Vmm.Plugins.VirtioGpu.Tests.Display;
+using Vmm.Plugins.Display.Tests;
 using Vmm.Plugins.VirtioInput;
 using Vmm.Qemu;
-using Vmm.Testing.Display;
+using Vmm.Plugins.Display.Testing;
 
 namespace Vmm.Integration.Tests;
 

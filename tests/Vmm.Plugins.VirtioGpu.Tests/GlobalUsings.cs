@@ -1,1 +1,2 @@
 global using Xunit;
+global using Vmm.Plugins.Display.Testing;

@@ -89,7 +89,8 @@ internal static class GpuCommands
 
     public static uint U32(byte[] bytes, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(offset));
 
-    private static byte[] With(byte[] bytes, params (int Offset, uint Value)[] fields)
+    /// <summary>Writes each 32-bit field little-endian at its offset.</summary>
+    public static byte[] With(byte[] bytes, params (int Offset, uint Value)[] fields)
     {
         foreach ((int offset, uint value) in fields)
         {

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
-using Vmm.Testing.VhostUser.Gpu;
+using Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 using Vmm.VhostUser.Protocol;
 
 namespace Vmm.VhostUser.Tests;

@@ -3,8 +3,8 @@ using System.Diagnostics;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
-using Vmm.Testing.VhostUser.Gpu;
-using static Vmm.Testing.Driver.GpuCommandBytes;
+using Vmm.Plugins.VirtioGpu.Testing.VhostUser;
+using static Vmm.Plugins.VirtioGpu.Testing.GpuCommandBytes;
 
 namespace Vmm.VhostUser.Tests;
 

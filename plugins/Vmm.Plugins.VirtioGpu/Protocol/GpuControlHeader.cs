@@ -1,25 +1,31 @@
-using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vmm.Plugins.VirtioGpu.Protocol;
 
-/// <summary>struct virtio_gpu_ctrl_hdr: type @0, flags @4, fence_id @8, ctx_id @16, ring_idx @20.</summary>
-internal readonly record struct GpuControlHeader(uint Type, uint Flags, ulong FenceId, uint ContextId, byte RingIndex)
+/// <summary>
+/// struct virtio_gpu_ctrl_hdr (24 bytes), the start of every command and response:
+/// <code>
+///  0 type      4 flags      8 fence_id (u64)
+/// 16 ctx_id   20 ring_idx  21 padding[3]
+/// </code>
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct GpuControlHeader(uint Type, uint Flags, ulong FenceId, uint ContextId, byte RingIndex, byte Padding0 = 0, byte Padding1 = 0, byte Padding2 = 0)
 {
-    public static GpuControlHeader Read(ReadOnlySpan<byte> source) => new(
-        BinaryPrimitives.ReadUInt32LittleEndian(source),
-        BinaryPrimitives.ReadUInt32LittleEndian(source[4..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(source[8..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(source[16..]),
-        source[20]);
+    /// <summary>The header's size on the wire.</summary>
+    public static int Size => Unsafe.SizeOf<GpuControlHeader>();
+
+    /// <summary>Whether the guest asked for a fence (VIRTIO_GPU_FLAG_FENCE).</summary>
+    public bool IsFenced => (Flags & GpuLayout.FlagFence) != 0;
+
+    /// <summary>Whether the fence is on a context ring rather than the global timeline (VIRTIO_GPU_FLAG_INFO_RING_IDX).</summary>
+    public bool IsOnRing => (Flags & GpuLayout.FlagInfoRingIndex) != 0;
 
     /// <summary>Writes the response header for this request: the fence fields echoed exactly, as the guest waits on them.</summary>
     public void WriteResponse(uint responseType, Span<byte> destination)
     {
-        destination[..GpuLayout.HeaderSize].Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(destination, responseType);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[4..], Flags & (GpuLayout.FlagFence | GpuLayout.FlagInfoRingIndex));
-        BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], FenceId);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[16..], ContextId);
-        destination[20] = RingIndex;
+        var response = new GpuControlHeader(responseType, Flags & (GpuLayout.FlagFence | GpuLayout.FlagInfoRingIndex), FenceId, ContextId, RingIndex);
+        MemoryMarshal.Write(destination, in response);
     }
 }

@@ -1,16 +1,19 @@
 namespace Vmm.Plugins.VirtioGpu.Protocol;
 
-/// <summary>Sizes, flags and feature bits of the virtio-gpu wire format (include/uapi/linux/virtio_gpu.h).</summary>
+/// <summary>Config space, flags and feature bits of the virtio-gpu wire format (include/uapi/linux/virtio_gpu.h).</summary>
 internal static class GpuLayout
 {
-    public const int HeaderSize = 24;
+    /// <summary>
+    /// struct virtio_gpu_config (16 bytes): events_read @0, events_clear @4 (write 1 to clear), num_scanouts @8,
+    /// num_capsets @12.
+    /// </summary>
     public const int ConfigSize = 16;
+    public const int ConfigEventsRead = 0;
+    public const int ConfigEventsClear = 4;
+    public const int ConfigScanoutCount = 8;
+    public const int ConfigCapsetCount = 12;
+
     public const int MaxScanouts = 16;
-    public const int DisplayOneSize = 24;
-    public const int DisplayInfoResponseSize = HeaderSize + (MaxScanouts * DisplayOneSize);
-    public const int EdidResponseSize = HeaderSize + 8 + 1024;
-    public const int MemEntrySize = 16;
-    public const int CursorCommandSize = 56;
 
     public const uint FlagFence = 1 << 0;
     public const uint FlagInfoRingIndex = 1 << 1;
@@ -22,11 +25,6 @@ internal static class GpuLayout
     public const ulong FeatureResourceBlob = 1UL << 3;
     public const ulong FeatureContextInit = 1UL << 4;
     public const int MaxRings = 64;
-
-    public const int CreateBlobSize = 56;
-    public const int SetScanoutBlobSize = 96;
-    public const int MapBlobSize = 40;
-    public const int MapInfoResponseSize = HeaderSize + 8;
 
     /// <summary>VIRTIO_GPU_BLOB_MEM_*: where a blob's bytes live.</summary>
     public const uint BlobMemGuest = 1;

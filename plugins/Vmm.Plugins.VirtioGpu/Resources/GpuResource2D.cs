@@ -3,27 +3,18 @@ using Vmm.Contracts.Display;
 namespace Vmm.Plugins.VirtioGpu.Resources;
 
 /// <summary>A 2D resource: its host copy of the pixels (what scanouts show) and its optional guest backing.</summary>
-internal sealed class GpuResource2D : GpuResource
+internal sealed class GpuResource2D(uint id, PixelFormat format, uint width, uint height, byte[] pixels) : GpuResource(id)
 {
-    public GpuResource2D(uint id, PixelFormat format, uint width, uint height, byte[] pixels)
-        : base(id)
-    {
-        Format = format;
-        Width = width;
-        Height = height;
-        Pixels = pixels;
-    }
+    public PixelFormat Format { get; } = format;
 
-    public PixelFormat Format { get; }
+    public uint Width { get; } = width;
 
-    public uint Width { get; }
-
-    public uint Height { get; }
+    public uint Height { get; } = height;
 
     /// <summary>Bytes a row; 2D resources are tightly packed.</summary>
-    public int Stride => (int)Width * 4;
+    public int Stride => (int)Width * Protocol.GpuLayout.BytesPerPixel;
 
-    public byte[] Pixels { get; }
+    public byte[] Pixels { get; } = pixels;
 
     public GuestBacking? Backing { get; set; }
 

@@ -1,5 +1,4 @@
 using Vmm.Contracts.Gpu;
-using Vmm.Contracts.Memory;
 
 namespace Vmm.Plugins.VirtioGpu.Resources;
 

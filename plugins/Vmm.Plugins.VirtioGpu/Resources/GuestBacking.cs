@@ -1,5 +1,3 @@
-using Vmm.Contracts.Memory;
-using Vmm.Contracts.Virtio;
 
 namespace Vmm.Plugins.VirtioGpu.Resources;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Vmm.Cli;
-using Vmm.Plugins.VirtioGpu.Tests.Display;
+using Vmm.Plugins.Display.Tests;
 using Vmm.Qemu;
 
 namespace Vmm.Integration.Tests.Cli;

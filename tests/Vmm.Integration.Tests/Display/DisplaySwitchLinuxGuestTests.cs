@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Vmm.Cli;
 using Vmm.Integration.Tests.Cli;
-using Vmm.Plugins.VirtioGpu.Tests.Display;
+using Vmm.Plugins.Display.Tests;
 
 namespace Vmm.Integration.Tests.Display;
 

@@ -12,7 +12,7 @@ using Vmm.Core.Virtio.Queues;
 using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.VirtioGpu;
 using Vmm.Testing.Virtio;
-using static Vmm.Testing.Driver.GpuCommandBytes;
+using static Vmm.Plugins.VirtioGpu.Testing.GpuCommandBytes;
 
 namespace Vmm.Benchmarks;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
-using Vmm.Testing.VhostUser.Gpu;
+using Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 namespace Vmm.GpuBench;
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
-using static Vmm.Testing.Driver.GpuCommandBytes;
+using static Vmm.Plugins.VirtioGpu.Testing.GpuCommandBytes;
 
 namespace Vmm.GpuBench;
 

@@ -1,4 +1,4 @@
-using Vmm.Testing.VhostUser.Gpu;
+using Vmm.Plugins.VirtioGpu.Testing.VhostUser;
 
 namespace Vmm.GpuBench;
 

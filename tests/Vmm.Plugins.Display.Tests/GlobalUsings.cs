@@ -1,0 +1,2 @@
+global using Vmm.Plugins.Display.Testing;
+global using Xunit;
