@@ -41,7 +41,7 @@ internal sealed partial class FuseSession
 
     private int MkNod(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _)
+        if (!args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out uint device) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _)
             || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
@@ -54,10 +54,15 @@ internal sealed partial class FuseSession
         }
 
         uint type = mode & FuseProtocol.FileTypeMask;
-        if (type is not (FuseProtocol.RegularFile or FuseProtocol.Fifo or FuseProtocol.Socket))
+        bool deviceNode = type is FuseProtocol.CharacterDevice or FuseProtocol.BlockDevice;
+        if (!deviceNode && type is not (FuseProtocol.RegularFile or FuseProtocol.Fifo or FuseProtocol.Socket))
         {
-            // Device nodes made by a guest would be host device nodes.
-            return type is FuseProtocol.CharacterDevice or FuseProtocol.BlockDevice ? -Errno.EPERM : -Errno.EINVAL;
+            return -Errno.EINVAL;
+        }
+
+        if (deviceNode && !_deviceNodes)
+        {
+            return -Errno.EPERM;
         }
 
         error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
@@ -68,7 +73,9 @@ internal sealed partial class FuseSession
 
         using (caller)
         {
-            HostFileSystem.MakeNode(parent.Handle, name, type | SanitizeMode(mode, directory: false), 0);
+            // A device node is made, never opened: OPEN reopens regular files only, so it stays a name on the host
+            // (the host kernel asks for CAP_MKNOD, which a switched non-root caller does not have).
+            HostFileSystem.MakeNode(parent.Handle, name, type | SanitizeMode(mode, directory: false), deviceNode ? FuseWriter.DecodeDevice(device) : 0);
         }
 
         return ReplyCreated(header, parent, name, type, caller.IsSwitched);
@@ -175,7 +182,7 @@ internal sealed partial class FuseSession
 
     private int Create(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _)
+        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out uint openFlagsIn)
             || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
@@ -216,6 +223,15 @@ internal sealed partial class FuseSession
             }
 
             file = HostFileSystem.Reopen(_procSelfFd, existing, openFlags);
+            try
+            {
+                KillSetIdsIfAsked(file, openFlags, openFlagsIn);
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
         }
 
         Inode? inode;
@@ -240,7 +256,7 @@ internal sealed partial class FuseSession
             throw;
         }
 
-        ulong fh = _handles.Add(new OpenHandle(file, inode!, isDirectory: false, HostFileSystem.WantsWrite(openFlags)));
+        ulong fh = AddOpenHandle(file, inode!, isDirectory: false, HostFileSystem.WantsWrite(openFlags));
         if (fh == 0)
         {
             _inodes.Unreference(inode!);

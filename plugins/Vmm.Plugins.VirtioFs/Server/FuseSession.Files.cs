@@ -13,7 +13,7 @@ internal sealed partial class FuseSession
 
     private int Open(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out _))
+        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out uint openFlagsIn))
         {
             return -Errno.EINVAL;
         }
@@ -43,7 +43,17 @@ internal sealed partial class FuseSession
         }
 
         SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, openFlags);
-        return ReplyOpen(new OpenHandle(file, inode, isDirectory: false, writable));
+        try
+        {
+            KillSetIdsIfAsked(file, openFlags, openFlagsIn);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        return ReplyOpen(file, inode, isDirectory: false, writable);
     }
 
     private int OpenDir(in FuseInHeader header)
@@ -55,19 +65,34 @@ internal sealed partial class FuseSession
         }
 
         SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.DirectoryFlags);
-        return ReplyOpen(new OpenHandle(file, inode, isDirectory: true, writable: false));
+        return ReplyOpen(file, inode, isDirectory: true, writable: false);
     }
 
-    private int ReplyOpen(OpenHandle handle)
+    private int ReplyOpen(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
     {
-        ulong fh = _handles.Add(handle);
+        ulong fh = AddOpenHandle(file, inode, isDirectory, writable);
         if (fh == 0)
         {
             return -Errno.EMFILE;
         }
 
-        FuseWriter.WriteOpenOut(Payload, fh, handle.IsDirectory ? 0 : _cache.OpenFlags);
+        FuseWriter.WriteOpenOut(Payload, fh, isDirectory ? 0 : _cache.OpenFlags);
         return FuseProtocol.OpenOutSize;
+    }
+
+    /// <summary>
+    /// Files <paramref name="file"/> as a new FUSE handle holding <paramref name="inode"/>; 0 (and
+    /// <paramref name="file"/> closed) when the table is full or the node was forgotten meanwhile.
+    /// </summary>
+    private ulong AddOpenHandle(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
+    {
+        if (!inode.TryHold())
+        {
+            file.Dispose();
+            return 0;
+        }
+
+        return _handles.Add(new OpenHandle(file, inode, isDirectory, writable));
     }
 
     private int Read(ref FuseArgs args, DescriptorChain chain)
@@ -96,7 +121,8 @@ internal sealed partial class FuseSession
 
     private int Write(ref FuseArgs args, int argsLength, DescriptorChain chain)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size))
+        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size)
+            || !args.TryReadUInt32(out uint writeFlags))
         {
             return -Errno.EINVAL;
         }
@@ -114,6 +140,11 @@ internal sealed partial class FuseSession
         if (offset > long.MaxValue || size > long.MaxValue - (long)offset)
         {
             return -Errno.EFBIG;
+        }
+
+        if ((writeFlags & FuseProtocol.WriteKillSuidgid) != 0)
+        {
+            KillSetIds(handle.File);
         }
 
         int written = _io.WriteFile(handle.File, (long)offset, (int)size, chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize);
@@ -244,5 +275,41 @@ internal sealed partial class FuseSession
     {
         HostFileSystem.SyncFileSystem(_rootDirectory);
         return ReplyEmpty();
+    }
+
+    /// <summary>OPEN or CREATE of an existing file with O_TRUNC by a caller without CAP_FSETID (KILLPRIV_V2).</summary>
+    private void KillSetIdsIfAsked(SafeFileHandle file, int openFlags, uint openFlagsIn)
+    {
+        if (HostFileSystem.Truncates(openFlags) && (openFlagsIn & FuseProtocol.OpenKillSuidgid) != 0)
+        {
+            KillSetIds(file);
+        }
+    }
+
+    /// <summary>
+    /// What the kernel does when a caller without CAP_FSETID writes, truncates or chowns a regular file (the guest
+    /// asks only for such callers, FUSE_HANDLE_KILLPRIV_V2): set-user-ID goes, and set-group-ID where the group may
+    /// execute (without it the bit means mandatory locking, which stays). This process has CAP_FSETID, so the host
+    /// kernel would not do it for us.
+    /// </summary>
+    private void KillSetIds(SafeFileHandle file)
+    {
+        HostFileStatus status = HostFileSystem.Stat(file);
+        if (!status.IsRegularFile)
+        {
+            return;
+        }
+
+        uint mode = status.Mode & FuseProtocol.PermissionMask;
+        uint kept = mode & ~FuseProtocol.SetUid;
+        if ((mode & (FuseProtocol.SetGid | FuseProtocol.GroupExecute)) == (FuseProtocol.SetGid | FuseProtocol.GroupExecute))
+        {
+            kept &= ~FuseProtocol.SetGid;
+        }
+
+        if (kept != mode)
+        {
+            HostFileSystem.ChangeMode(_procSelfFd, file, kept);
+        }
     }
 }

@@ -47,7 +47,8 @@ internal sealed partial class FuseSession
             offered |= (ulong)flags2 << 32;
         }
 
-        ulong wanted = ServerFlags | (_window is not null ? FuseProtocol.MapAlignment : 0);
+        // Set-ID bits kept: the guest leaves killing them on write, truncate and chown to us (as virtiofsd asks).
+        ulong wanted = ServerFlags | (_window is not null ? FuseProtocol.MapAlignment : 0) | (_keepSetId ? FuseProtocol.HandleKillprivV2 : 0);
         ulong agreed = offered & wanted;
         BinaryPrimitives.WriteUInt32LittleEndian(reply[8..], maxReadahead);
         BinaryPrimitives.WriteUInt32LittleEndian(reply[12..], (uint)agreed);

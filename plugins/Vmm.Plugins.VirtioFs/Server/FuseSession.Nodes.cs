@@ -168,6 +168,13 @@ internal sealed partial class FuseSession
             HostFileSystem.ChangeOwner(inode.Handle, uid, gid);
         }
 
+        if ((valid & FuseProtocol.FattrKillSuidgid) != 0 && (valid & FuseProtocol.FattrMode) == 0
+            && (valid & (FuseProtocol.FattrSize | FuseProtocol.FattrUid | FuseProtocol.FattrGid)) != 0 && inode.IsRegularFile)
+        {
+            // Truncate or chown by a caller without CAP_FSETID (KILLPRIV_V2).
+            KillSetIds(inode.Handle);
+        }
+
         if ((valid & (FuseProtocol.FattrAtime | FuseProtocol.FattrMtime | FuseProtocol.FattrAtimeNow | FuseProtocol.FattrMtimeNow)) != 0)
         {
             HostFileTime access = TimeFrom(valid, FuseProtocol.FattrAtime, FuseProtocol.FattrAtimeNow, ReadUInt64(s, 32), ReadUInt32(s, 56));
@@ -222,11 +229,14 @@ internal sealed partial class FuseSession
     }
 
     /// <summary>
-    /// Permission bits only; set-user-id (and set-group-id on files) are stripped so a guest cannot plant
-    /// privileged executables on the host.
+    /// Permission bits only (the guest kernel already applied its umask and its set-group-ID rules for the
+    /// caller). With <c>keepSetId: false</c> set-user-ID (and set-group-ID on files) are stripped so a guest cannot
+    /// plant privileged executables on the host.
     /// </summary>
-    private static uint SanitizeMode(uint mode, bool directory)
-        => mode & FuseProtocol.PermissionMask & ~(FuseProtocol.SetUid | (directory ? 0 : FuseProtocol.SetGid));
+    private uint SanitizeMode(uint mode, bool directory)
+        => _keepSetId
+            ? mode & FuseProtocol.PermissionMask
+            : mode & FuseProtocol.PermissionMask & ~(FuseProtocol.SetUid | (directory ? 0 : FuseProtocol.SetGid));
 
     private int ReadLink(in FuseInHeader header)
     {

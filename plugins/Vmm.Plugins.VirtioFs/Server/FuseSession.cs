@@ -29,6 +29,8 @@ internal sealed partial class FuseSession : IDisposable
     private readonly FuseConnection _connection;
     private readonly bool _ownsConnection;
     private readonly bool _readOnly;
+    private readonly bool _deviceNodes;
+    private readonly bool _keepSetId;
     private readonly CachePolicy _cache;
     private readonly IdMap _uids;
     private readonly IdMap _gids;
@@ -60,6 +62,8 @@ internal sealed partial class FuseSession : IDisposable
         _connection = connection;
         _ownsConnection = ownsConnection;
         _readOnly = connection.ReadOnly;
+        _deviceNodes = connection.DeviceNodes;
+        _keepSetId = connection.KeepSetId;
         _cache = connection.Cache;
         _uids = connection.Uids;
         _gids = connection.Gids;

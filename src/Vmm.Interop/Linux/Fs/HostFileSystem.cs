@@ -133,6 +133,9 @@ internal static unsafe class HostFileSystem
     /// <summary>O_DIRECTORY, which a file create must not carry.</summary>
     public static int DirectoryOnlyFlag => O_DIRECTORY;
 
+    /// <summary>Whether <paramref name="flags"/> truncate (O_TRUNC).</summary>
+    public static bool Truncates(int flags) => (flags & O_TRUNC) != 0;
+
     /// <summary>Whether the guest asked for O_EXCL.</summary>
     public static bool IsExclusiveCreate(int flags) => (flags & O_EXCL) != 0;
 
