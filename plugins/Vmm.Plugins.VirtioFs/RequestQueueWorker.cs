@@ -1,7 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Host;
 using Vmm.Plugins.VirtioFs.Server;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Testing.Native;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
 

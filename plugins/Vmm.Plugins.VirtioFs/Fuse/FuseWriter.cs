@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Fuse;
 

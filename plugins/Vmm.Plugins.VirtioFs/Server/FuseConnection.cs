@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

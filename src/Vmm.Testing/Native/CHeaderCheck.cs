@@ -1,33 +1,36 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Vmm.Core.Tests.Interop;
+namespace Vmm.Testing.Native;
 
 /// <summary>
-/// Generates a C file of <c>_Static_assert</c>s that C# values equal what the system headers say, compiles it
-/// with gcc, and lists every assertion (or unknown name) that failed.
+/// Checks values and struct layouts declared in C# against the C headers they mirror: generates a C file of
+/// <c>_Static_assert</c>s, compiles it with gcc (<c>-fsyntax-only</c>), and lists every assertion (or unknown name)
+/// that failed. For the host's interop and for plugins that declare a wire format or libc structs of their own.
 /// </summary>
-internal sealed class CHeaderCheck
+/// <example>
+/// <code>
+/// var check = new CHeaderCheck().Include("linux/fuse.h").Layout&lt;FuseInHeader&gt;("struct fuse_in_header", "len", "opcode", ...);
+/// Assert.Empty(check.Run(CHeaderCheck.FindCompiler() ?? skip));
+/// </code>
+/// </example>
+public sealed class CHeaderCheck
 {
     private readonly List<string> _includes = [];
     private readonly List<(string Expression, ulong Value, string Name)> _checks = [];
 
-    /// <summary>The path of gcc, or null when it is not installed.</summary>
+    /// <summary>How many assertions were added.</summary>
+    public int Count => _checks.Count;
+
+    /// <summary>The path of gcc on PATH, or null when it is not installed (a test then skips).</summary>
     public static string? FindCompiler()
-    {
-        foreach (string directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(directory, "gcc");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
+        => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(d => Path.Combine(d, "gcc")).FirstOrDefault(File.Exists);
 
-        return null;
-    }
-
+    /// <summary>Adds <c>#include &lt;<paramref name="header"/>&gt;</c>.</summary>
     public CHeaderCheck Include(string header)
     {
         _includes.Add(header);
@@ -41,8 +44,31 @@ internal sealed class CHeaderCheck
         return this;
     }
 
-    public int Count => _checks.Count;
+    /// <summary>
+    /// Asserts that <typeparamref name="T"/> (a sequential or explicit-layout struct) has the size of
+    /// <paramref name="cType"/> and that its instance fields, in declaration order, lie at the offsets of
+    /// <paramref name="cFields"/>: one C field name per C# field, so a field added on one side only fails too.
+    /// </summary>
+    public CHeaderCheck Layout<T>(string cType, params string[] cFields)
+        where T : struct
+    {
+        ArgumentNullException.ThrowIfNull(cFields);
+        FieldInfo[] fields = typeof(T).GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        if (fields.Length != cFields.Length)
+        {
+            throw new ArgumentException($"{typeof(T).Name} has {fields.Length} fields, {cFields.Length} C names were given.", nameof(cFields));
+        }
 
+        Equal($"sizeof({cType})", (ulong)Marshal.SizeOf<T>(), $"sizeof({cType}) vs {typeof(T).Name}");
+        for (int i = 0; i < fields.Length; i++)
+        {
+            Equal($"offsetof({cType}, {cFields[i]})", (ulong)Marshal.OffsetOf<T>(fields[i].Name), $"{cType}.{cFields[i]} vs {typeof(T).Name}.{fields[i].Name}");
+        }
+
+        return this;
+    }
+
+    /// <summary>The generated C source.</summary>
     public string Source
     {
         get
@@ -64,7 +90,7 @@ internal sealed class CHeaderCheck
         }
     }
 
-    /// <summary>Compiles the checks; returns the failures (empty when C and C# agree).</summary>
+    /// <summary>Compiles the checks with <paramref name="compiler"/>; returns the failures (empty when C and C# agree).</summary>
     public IReadOnlyList<string> Run(string compiler)
     {
         string directory = Directory.CreateTempSubdirectory("vmm-cheader-").FullName;
@@ -78,7 +104,7 @@ internal sealed class CHeaderCheck
                 RedirectStandardOutput = true,
                 UseShellExecute = false,
             };
-            foreach (string argument in new[] { "-std=c11", "-fsyntax-only", "-fmax-errors=0", file })
+            foreach (string argument in new[] { "-std=gnu11", "-fsyntax-only", "-fmax-errors=0", file })
             {
                 start.ArgumentList.Add(argument);
             }
