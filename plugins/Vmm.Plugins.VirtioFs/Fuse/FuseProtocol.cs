@@ -17,6 +17,9 @@ internal static class FuseProtocol
     public const int AttrOutSize = 104;
     public const int OpenOutSize = 16;
     public const int InitInSize = 64;
+
+    /// <summary>FUSE_COMPAT_INIT_IN_SIZE... the fuse_init_in before flags2 (7.36): major, minor, max_readahead, flags.</summary>
+    public const int CompatInitInSize = 16;
     public const int InitOutSize = 64;
     public const int ReadInSize = 40;
     public const int WriteInSize = 40;

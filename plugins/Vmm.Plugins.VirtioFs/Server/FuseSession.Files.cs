@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioFs.Fuse;
@@ -13,10 +12,12 @@ internal sealed partial class FuseSession
 
     private int Open(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out uint openFlagsIn))
+        if (!args.TryRead(out FuseOpenIn open))
         {
             return -Errno.EINVAL;
         }
+
+        (uint flags, uint openFlagsIn) = (open.Flags, open.OpenFlags);
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
@@ -76,8 +77,7 @@ internal sealed partial class FuseSession
             return -Errno.EMFILE;
         }
 
-        FuseWriter.WriteOpenOut(Payload, fh, isDirectory ? 0 : _cache.OpenFlags);
-        return FuseProtocol.OpenOutSize;
+        return Reply(new FuseOpenOut { FileHandle = fh, OpenFlags = isDirectory ? 0 : _cache.OpenFlags });
     }
 
     /// <summary>
@@ -97,10 +97,12 @@ internal sealed partial class FuseSession
 
     private int Read(ref FuseArgs args, DescriptorChain chain)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size))
+        if (!args.TryRead(out FuseReadIn read))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, uint size) = (read.FileHandle, read.Offset, read.Size);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
         {
@@ -121,11 +123,12 @@ internal sealed partial class FuseSession
 
     private int Write(ref FuseArgs args, int argsLength, DescriptorChain chain)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size)
-            || !args.TryReadUInt32(out uint writeFlags))
+        if (!args.TryRead(out FuseWriteIn write))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, uint size, uint writeFlags) = (write.FileHandle, write.Offset, write.Size, write.WriteFlags);
 
         if ((long)size != argsLength - FuseProtocol.WriteInSize || size > FuseProtocol.MaxWrite)
         {
@@ -148,55 +151,53 @@ internal sealed partial class FuseSession
         }
 
         int written = _io.WriteFile(handle.File, (long)offset, (int)size, chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize);
-        Span<byte> reply = Payload[..8];
-        reply.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)written);
-        return 8;
+        return Reply(new FuseWriteOut { Size = (uint)written });
     }
 
     private int Release(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh))
+        if (!args.TryRead(out FuseReleaseIn release))
         {
             return -Errno.EINVAL;
         }
 
-        return _handles.Remove(fh) ? ReplyEmpty() : -Errno.EBADF;
+        return _handles.Remove(release.FileHandle) ? ReplyEmpty() : -Errno.EBADF;
     }
 
     private int Flush(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh))
+        if (!args.TryRead(out FuseFlushIn flush))
         {
             return -Errno.EINVAL;
         }
 
-        return _handles.TryGet(fh, out _) ? ReplyEmpty() : -Errno.EBADF;
+        return _handles.TryGet(flush.FileHandle, out _) ? ReplyEmpty() : -Errno.EBADF;
     }
 
     private int FSync(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt32(out uint flags))
+        if (!args.TryRead(out FuseFsyncIn fsync))
         {
             return -Errno.EINVAL;
         }
 
-        if (!_handles.TryGet(fh, out OpenHandle handle))
+        if (!_handles.TryGet(fsync.FileHandle, out OpenHandle handle))
         {
             return -Errno.EBADF;
         }
 
-        HostFileSystem.Sync(handle.File, (flags & FuseProtocol.FsyncFdatasync) != 0);
+        HostFileSystem.Sync(handle.File, (fsync.FsyncFlags & FuseProtocol.FsyncFdatasync) != 0);
         return ReplyEmpty();
     }
 
     private int Fallocate(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt64(out ulong length)
-            || !args.TryReadUInt32(out uint mode))
+        if (!args.TryRead(out FuseFallocateIn fallocate))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, ulong length, uint mode) = (fallocate.FileHandle, fallocate.Offset, fallocate.Length, fallocate.Mode);
 
         if (_readOnly)
         {
@@ -219,10 +220,12 @@ internal sealed partial class FuseSession
 
     private int LSeek(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint whence))
+        if (!args.TryRead(out FuseLSeekIn seek))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, uint whence) = (seek.FileHandle, seek.Offset, seek.Whence);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
         {
@@ -235,18 +238,18 @@ internal sealed partial class FuseSession
         }
 
         long result = HostFileSystem.SeekDataOrHole(handle.File, (long)offset, hole);
-        BinaryPrimitives.WriteUInt64LittleEndian(Payload, (ulong)result);
-        return 8;
+        return Reply(new FuseLSeekOut { Offset = (ulong)result });
     }
 
     private int CopyFileRange(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fhIn) || !args.TryReadUInt64(out ulong offsetIn) || !args.TryReadUInt64(out _)
-            || !args.TryReadUInt64(out ulong fhOut) || !args.TryReadUInt64(out ulong offsetOut) || !args.TryReadUInt64(out ulong length)
-            || !args.TryReadUInt64(out ulong flags))
+        if (!args.TryRead(out FuseCopyFileRangeIn copy))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fhIn, ulong offsetIn, ulong fhOut, ulong offsetOut, ulong length, ulong flags)
+            = (copy.FileHandleIn, copy.OffsetIn, copy.FileHandleOut, copy.OffsetOut, copy.Length, copy.Flags);
 
         if (_readOnly)
         {
@@ -265,10 +268,7 @@ internal sealed partial class FuseSession
         }
 
         long copied = HostFileSystem.CopyRange(input.File, (long)offsetIn, output.File, (long)offsetOut, (long)Math.Min(length, (ulong)MaxCopyLength));
-        Span<byte> reply = Payload[..8];
-        reply.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)copied);
-        return 8;
+        return Reply(new FuseWriteOut { Size = (uint)copied });
     }
 
     private int SyncFs()

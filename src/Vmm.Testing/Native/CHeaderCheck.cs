@@ -52,6 +52,17 @@ public sealed class CHeaderCheck
     public CHeaderCheck Layout<T>(string cType, params string[] cFields)
         where T : struct
     {
+        Equal($"sizeof({cType})", (ulong)Marshal.SizeOf<T>(), $"sizeof({cType}) vs {typeof(T).Name}");
+        return FieldOffsets<T>(cType, cFields);
+    }
+
+    /// <summary>
+    /// <see cref="Layout{T}"/> without the size: for a struct that declares only the leading fields a C struct
+    /// once had (a wire format's "compat" size).
+    /// </summary>
+    public CHeaderCheck FieldOffsets<T>(string cType, params string[] cFields)
+        where T : struct
+    {
         ArgumentNullException.ThrowIfNull(cFields);
         FieldInfo[] fields = typeof(T).GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
         if (fields.Length != cFields.Length)
@@ -59,7 +70,6 @@ public sealed class CHeaderCheck
             throw new ArgumentException($"{typeof(T).Name} has {fields.Length} fields, {cFields.Length} C names were given.", nameof(cFields));
         }
 
-        Equal($"sizeof({cType})", (ulong)Marshal.SizeOf<T>(), $"sizeof({cType}) vs {typeof(T).Name}");
         for (int i = 0; i < fields.Length; i++)
         {
             Equal($"offsetof({cType}, {cFields[i]})", (ulong)Marshal.OffsetOf<T>(fields[i].Name), $"{cType}.{cFields[i]} vs {typeof(T).Name}.{fields[i].Name}");
