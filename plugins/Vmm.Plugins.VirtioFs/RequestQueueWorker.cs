@@ -1,7 +1,7 @@
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 using Vmm.Plugins.VirtioFs.Server;
 
 namespace Vmm.Plugins.VirtioFs;
@@ -10,7 +10,8 @@ namespace Vmm.Plugins.VirtioFs;
 /// The thread of one virtio-fs request queue. The notifier (or the device worker) only wakes it (<see cref="Schedule"/>), so a
 /// request that sits in a slow system call holds up neither the hiprio queue (FORGETs, served on the device
 /// worker) nor the device's other request queues. The thread is dedicated, so per-thread credentials
-/// (supplementary groups dropped once, file-system ids switched around each create) never leak to other work.
+/// (supplementary groups dropped once, file-system ids switched around each create) and its own umask never leak
+/// to other work.
 /// The queue is touched only here. A reset (or a vhost-user GET_VRING_BASE) waits for the request in flight to be
 /// answered, as it did when requests ran on the device worker, so the ring stops at a request boundary and no
 /// popped request is lost.
@@ -25,6 +26,7 @@ internal sealed class RequestQueueWorker : IDisposable
     private readonly ILogger _logger;
     private readonly string _deviceId;
     private readonly bool _dropGroups;
+    private readonly uint _umask;
     private readonly Thread _thread;
     // Spins briefly before sleeping: at queue depth 1 the next request usually comes within microseconds.
     private readonly ManualResetEventSlim _wake = new(false);
@@ -34,8 +36,9 @@ internal sealed class RequestQueueWorker : IDisposable
     private int _pending;
     private volatile bool _disposed;
 
-    public RequestQueueWorker(string deviceId, FuseSession session, int queueIndex, bool dropGroups, Action<long> answered, ILogger logger)
+    public RequestQueueWorker(string deviceId, FuseSession session, int queueIndex, bool dropGroups, uint umask, Action<long> answered, ILogger logger)
     {
+        _umask = umask;
         _deviceId = deviceId;
         _session = session;
         _queueIndex = queueIndex;
@@ -107,6 +110,13 @@ internal sealed class RequestQueueWorker : IDisposable
 
     private void Run()
     {
+        // Creates must not be masked by the VMM's own umask: this thread gets one of its own.
+        int umaskError = ThreadUmask.Set(_umask);
+        if (umaskError != 0)
+        {
+            VirtioFsLog.UmaskUnavailable(_logger, _deviceId, umaskError);
+        }
+
         if (_dropGroups)
         {
             try

@@ -82,7 +82,7 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
         for (int i = 0; i < _workers.Length; i++)
         {
             var session = new FuseSession(id, _connection, logger);
-            _workers[i] = new RequestQueueWorker(id, session, i + 1, _connection.SwitchesCredentials, n => requests.Add(n), logger);
+            _workers[i] = new RequestQueueWorker(id, session, i + 1, _connection.SwitchesCredentials, _connection.Umask, n => requests.Add(n), logger);
         }
     }
 

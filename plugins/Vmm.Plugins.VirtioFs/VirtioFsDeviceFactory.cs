@@ -26,6 +26,28 @@ public sealed class VirtioFsDeviceFactory : DeviceFactory<VirtioFsOptions>
         && Encoding.UTF8.GetByteCount(tag) <= VirtioFsDevice.TagSize
         && tag.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
+    /// <summary>Parses the <c>umask</c> option: 1 to 4 octal digits, at most 0777.</summary>
+    public static bool TryParseUmask(string? text, out uint mask)
+    {
+        mask = 0;
+        if (string.IsNullOrEmpty(text) || text.Length > 4)
+        {
+            return false;
+        }
+
+        foreach (char c in text)
+        {
+            if (c is < '0' or > '7')
+            {
+                return false;
+            }
+
+            mask = (mask * 8) + (uint)(c - '0');
+        }
+
+        return mask <= 0x1FF;
+    }
+
     /// <inheritdoc />
     protected override void Validate(VirtioFsOptions options, DeviceOptionsValidationContext context)
     {
@@ -62,6 +84,11 @@ public sealed class VirtioFsDeviceFactory : DeviceFactory<VirtioFsOptions>
         else if (options.Dax.WindowSize % DaxRangeSize != 0)
         {
             context.AddError("dax.windowSize", $"must be 0 (off) or a multiple of 2 MiB (2097152), not {options.Dax.WindowSize}.");
+        }
+
+        if (!TryParseUmask(options.Umask, out _))
+        {
+            context.AddError("umask", $"must be an octal mask from \"0\" to \"777\" (for example \"022\"), not \"{options.Umask}\".");
         }
 
         ValidateMap(options.UidMap, "uidMap", context);

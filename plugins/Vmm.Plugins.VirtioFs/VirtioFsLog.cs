@@ -22,4 +22,7 @@ internal static partial class VirtioFsLog
 
     [LoggerMessage(6, LogLevel.Warning, "virtio-fs '{DeviceId}': creates do not run with the guest caller's ids, the host kernel does not check the caller's permission ({Reason})", EventName = "CredentialsUnavailable")]
     public static partial void CredentialsUnavailable(ILogger logger, string deviceId, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "virtio-fs '{DeviceId}': the request thread could not get a umask of its own (unshare(CLONE_FS): errno {Errno}); the VMM's umask applies to guest creates", EventName = "UmaskUnavailable")]
+    public static partial void UmaskUnavailable(ILogger logger, string deviceId, int errno);
 }

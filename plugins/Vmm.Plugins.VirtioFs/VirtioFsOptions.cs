@@ -35,4 +35,24 @@ public sealed class VirtioFsOptions
 
     /// <summary>Group id ranges between guest and host; empty means ids pass through.</summary>
     public IReadOnlyList<VirtioFsIdMapping> GidMap { get; set; } = [];
+
+    /// <summary>
+    /// Whether a guest's MKNOD may create character and block device nodes (as root may on Linux). They are never
+    /// opened by the server, but a host user who can reach the share could open them; false answers EPERM.
+    /// </summary>
+    public bool DeviceNodes { get; set; } = true;
+
+    /// <summary>
+    /// Whether set-user-ID and set-group-ID bits are kept as the host kernel keeps them (set by chmod, dropped on
+    /// write, truncate and chown by a caller without CAP_FSETID). False strips them from every mode the guest
+    /// sets, so no set-ID program can be planted on the host.
+    /// </summary>
+    public bool KeepSetId { get; set; } = true;
+
+    /// <summary>
+    /// Permission bits removed from the mode of every node the guest creates, as an octal string ("022"), on top
+    /// of the guest's own umask. Default "0": the guest's mode reaches the host as the guest asked, whatever the
+    /// VMM's own umask.
+    /// </summary>
+    public string Umask { get; set; } = "0";
 }

@@ -40,6 +40,13 @@ public sealed partial class VirtioFsLinuxGuestTests
         echo "SCRIPT-SAYS:$(./run-me.sh from-guest)"
         if [ -x ./hello-static ]; then echo "BINARY-SAYS:$(./hello-static 42)"; fi
         ./run-me.sh made-by-guest > ran.txt
+        mknod cdev c 1 3
+        mknod bdev b 7 0
+        echo "DEVICES:$(stat -c '%F:%t:%T' cdev),$(stat -c '%F:%t:%T' bdev)"
+        mkdir setgid-dir
+        chmod 02755 setgid-dir
+        echo "SETGID:$(stat -c %a setgid-dir)"
+        (umask 0; mkdir -m 0777 open-dir)
         sync
         echo GUEST-DONE
         """;
@@ -99,6 +106,16 @@ public sealed partial class VirtioFsLinuxGuestTests
             Assert.Equal(expected, await File.ReadAllTextAsync(Path.Combine(share, "guest-big.txt"), TestContext.Current.CancellationToken));
             Assert.Equal(1000, new FileInfo(Path.Combine(share, "zeros.bin")).Length);
 
+            // POSIX as the C virtiofsd serves it (issue 18): device nodes are made, set-group-ID stays, and the
+            // guest's mode reaches the host unmasked by the VMM's umask (this process's, usually 022).
+            Assert.Contains("DEVICES:character special file:1:3,block special file:7:0", output, StringComparison.Ordinal);
+            Assert.Contains("SETGID:2755", output, StringComparison.Ordinal);
+            Assert.Equal("character special file 1:3", await HostStatAsync("%F %t:%T", Path.Combine(share, "cdev")));
+            Assert.Equal("block special file 7:0", await HostStatAsync("%F %t:%T", Path.Combine(share, "bdev")));
+            Assert.Equal("2755", await HostStatAsync("%a", Path.Combine(share, "setgid-dir")));
+            Assert.Equal("777", await HostStatAsync("%a", Path.Combine(share, "open-dir")));
+            TestContext.Current.TestOutputHelper?.WriteLine($"VMM process {File.ReadLines("/proc/self/status").First(l => l.StartsWith("Umask:", StringComparison.Ordinal))}");
+
             // Programs run from the share: a script (through its #! line) and, when gcc could build one, a static binary.
             Assert.Contains("SCRIPT-SAYS:script ran with from-guest as 0", output, StringComparison.Ordinal);
             Assert.Equal("script ran with made-by-guest as 0\n", await File.ReadAllTextAsync(Path.Combine(share, "ran.txt"), TestContext.Current.CancellationToken));
@@ -115,6 +132,19 @@ public sealed partial class VirtioFsLinuxGuestTests
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>The host's own view of a path, by coreutils stat (device numbers in hex, as the guest's busybox prints them).</summary>
+    private static async Task<string> HostStatAsync(string format, string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", format, path])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        string output = await stat.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await stat.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return output.Trim();
     }
 
     /// <summary>Builds a small static program with gcc; false (the check is skipped) when gcc or a static libc is missing.</summary>

@@ -1,5 +1,5 @@
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
 

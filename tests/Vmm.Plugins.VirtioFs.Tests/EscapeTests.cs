@@ -226,9 +226,14 @@ public sealed class EscapeTests : IDisposable
         ulong dir = _client.LookupNode(1, "dir");
         Assert.Equal(-Errno.EPERM, _client.Link(dir, 1, "dirlink").Error);
 
-        byte[] mknod = new FuseArgsBuilder().U32(0x2000 | 0x1B6).U32((1 << 8) | 3).U32(0).U32(0).Name("null").ToArray();
-        Assert.Equal(-Errno.EPERM, _client.Send(FuseOpcode.MkNod, 1, mknod).Error);
-        Assert.False(File.Exists(_share.InShare("null")));
+        // deviceNodes: false refuses device nodes outright (by default they are made, never opened: PosixTests).
+        using (FuseTestClient restricted = FuseTestClient.Start(_share.Share, new VirtioFsOptions { DeviceNodes = false }))
+        {
+            restricted.Init().Ok();
+            byte[] mknod = new FuseArgsBuilder().U32(0x2000 | 0x1B6).U32((1 << 8) | 3).U32(0).U32(0).Name("null").ToArray();
+            Assert.Equal(-Errno.EPERM, restricted.Send(FuseOpcode.MkNod, 1, mknod).Error);
+            Assert.False(File.Exists(_share.InShare("null")));
+        }
 
         byte[] fifo = new FuseArgsBuilder().U32(0x1000 | 0x1B6).U32(0).U32(0).U32(0).Name("fifo").ToArray();
         ulong fifoNode = _client.Send(FuseOpcode.MkNod, 1, fifo).Ok().U64(0);
@@ -238,12 +243,18 @@ public sealed class EscapeTests : IDisposable
     [Fact]
     public void SetUidBitsAndHostOnlyXattrsCannotBePlanted()
     {
-        FuseReply created = _client.Create(1, "suid", mode: 0x8000 | 0xDED).Ok();
-        Assert.Equal(0u, created.U32(40 + 60) & 0xC00);
-        Assert.Equal(0u, (uint)File.GetUnixFileMode(_share.InShare("suid")) & 0xC00);
+        // keepSetId: false strips set-ID bits from every mode (by default they are kept as the kernel keeps them: PosixTests).
+        using (FuseTestClient restricted = FuseTestClient.Start(_share.Share, new VirtioFsOptions { KeepSetId = false }))
+        {
+            restricted.Init().Ok();
+            FuseReply suid = restricted.Create(1, "suid", mode: 0x8000 | 0xDED).Ok();
+            Assert.Equal(0u, suid.U32(40 + 60) & 0xC00);
+            Assert.Equal(0u, (uint)File.GetUnixFileMode(_share.InShare("suid")) & 0xC00);
+            byte[] setattr = new FuseArgsBuilder().U32(1).U32(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U32(0).U32(0).U32(0).U32(0x8000 | 0xFED).Zeros(16).ToArray();
+            Assert.Equal(0u, restricted.Send(FuseOpcode.SetAttr, suid.U64(0), setattr).Ok().U32(16 + 60) & 0x800);
+        }
 
-        byte[] setattr = new FuseArgsBuilder().U32(1).U32(0).U64(0).U64(0).U64(0).U64(0).U64(0).U64(0).U32(0).U32(0).U32(0).U32(0x8000 | 0xFED).Zeros(16).ToArray();
-        Assert.Equal(0u, _client.Send(FuseOpcode.SetAttr, created.U64(0), setattr).Ok().U32(16 + 60) & 0x800);
+        FuseReply created = _client.Create(1, "plain").Ok();
 
         byte[] capability = new FuseArgsBuilder().U32(4).U32(0).Name("security.capability").Bytes([1, 2, 3, 4]).ToArray();
         Assert.Equal(-Errno.EOPNOTSUPP, _client.Send(FuseOpcode.SetXattr, created.U64(0), capability).Error);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Testing.Native;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
 
@@ -58,6 +59,59 @@ public sealed class HeaderLayoutTests
         }
 
         check.Equal("offsetof(struct open_how, resolve)", (ulong)Marshal.OffsetOf<global::Interop.OpenHow>("Resolve"), "open_how.resolve");
+        AssertNoMismatches(check, compiler);
+    }
+
+    [Fact]
+    public void EveryFuseStructMatchesTheKernelHeaderFieldByField()
+    {
+        string compiler = RequireCompiler();
+        var check = new CHeaderCheck().Include("stddef.h").Include("linux/fuse.h")
+            .Layout<FuseInHeader>("struct fuse_in_header", "len", "opcode", "unique", "nodeid", "uid", "gid", "pid", "total_extlen", "padding")
+            .Layout<FuseOutHeader>("struct fuse_out_header", "len", "error", "unique")
+            .Layout<FuseAttr>("struct fuse_attr", "ino", "size", "blocks", "atime", "mtime", "ctime", "atimensec", "mtimensec", "ctimensec", "mode", "nlink", "uid", "gid", "rdev", "blksize", "flags")
+            .Layout<FuseEntryOut>("struct fuse_entry_out", "nodeid", "generation", "entry_valid", "attr_valid", "entry_valid_nsec", "attr_valid_nsec", "attr")
+            .Layout<FuseAttrOut>("struct fuse_attr_out", "attr_valid", "attr_valid_nsec", "dummy", "attr")
+            .Layout<FuseGetAttrIn>("struct fuse_getattr_in", "getattr_flags", "dummy", "fh")
+            .Layout<FuseOpenIn>("struct fuse_open_in", "flags", "open_flags")
+            .Layout<FuseOpenOut>("struct fuse_open_out", "fh", "open_flags", "padding")
+            .Layout<FuseInitIn>("struct fuse_init_in", "major", "minor", "max_readahead", "flags", "flags2", "unused")
+            .Layout<FuseInitOut>("struct fuse_init_out", "major", "minor", "max_readahead", "flags", "max_background", "congestion_threshold", "max_write", "time_gran", "max_pages", "map_alignment", "flags2", "unused")
+            .Layout<FuseReadIn>("struct fuse_read_in", "fh", "offset", "size", "read_flags", "lock_owner", "flags", "padding")
+            .Layout<FuseWriteIn>("struct fuse_write_in", "fh", "offset", "size", "write_flags", "lock_owner", "flags", "padding")
+            .Layout<FuseWriteOut>("struct fuse_write_out", "size", "padding")
+            .Layout<FuseKStatFs>("struct fuse_kstatfs", "blocks", "bfree", "bavail", "files", "ffree", "bsize", "namelen", "frsize", "padding", "spare")
+            .Layout<FuseStatFsOut>("struct fuse_statfs_out", "st")
+            .Layout<FuseDirent>("struct fuse_dirent", "ino", "off", "namelen", "type")
+            .Layout<FuseSetAttrIn>("struct fuse_setattr_in", "valid", "padding", "fh", "size", "lock_owner", "atime", "mtime", "ctime", "atimensec", "mtimensec", "ctimensec", "mode", "unused4", "uid", "gid", "unused5")
+            .Layout<FuseCreateIn>("struct fuse_create_in", "flags", "mode", "umask", "open_flags")
+            .Layout<FuseMknodIn>("struct fuse_mknod_in", "mode", "rdev", "umask", "padding")
+            .Layout<FuseMkdirIn>("struct fuse_mkdir_in", "mode", "umask")
+            .Layout<FuseReleaseIn>("struct fuse_release_in", "fh", "flags", "release_flags", "lock_owner")
+            .Layout<FuseFlushIn>("struct fuse_flush_in", "fh", "unused", "padding", "lock_owner")
+            .Layout<FuseFsyncIn>("struct fuse_fsync_in", "fh", "fsync_flags", "padding")
+            .Layout<FuseGetXattrIn>("struct fuse_getxattr_in", "size", "padding")
+            .Layout<FuseGetXattrOut>("struct fuse_getxattr_out", "size", "padding")
+            .FieldOffsets<FuseSetXattrIn>("struct fuse_setxattr_in", "size", "flags")
+            .Layout<FuseLSeekIn>("struct fuse_lseek_in", "fh", "offset", "whence", "padding")
+            .Layout<FuseLSeekOut>("struct fuse_lseek_out", "offset")
+            .Layout<FuseFallocateIn>("struct fuse_fallocate_in", "fh", "offset", "length", "mode", "padding")
+            .Layout<FuseCopyFileRangeIn>("struct fuse_copy_file_range_in", "fh_in", "off_in", "nodeid_out", "fh_out", "off_out", "len", "flags")
+            .Layout<FuseRename2In>("struct fuse_rename2_in", "newdir", "flags", "padding")
+            .Layout<FuseRenameIn>("struct fuse_rename_in", "newdir")
+            .Layout<FuseLinkIn>("struct fuse_link_in", "oldnodeid")
+            .Layout<FuseForgetIn>("struct fuse_forget_in", "nlookup")
+            .Layout<FuseBatchForgetIn>("struct fuse_batch_forget_in", "count", "dummy")
+            .Layout<FuseForgetOne>("struct fuse_forget_one", "nodeid", "nlookup")
+            .Layout<FuseSetupMappingIn>("struct fuse_setupmapping_in", "fh", "foffset", "len", "flags", "moffset")
+            .Layout<FuseRemoveMappingIn>("struct fuse_removemapping_in", "count")
+            .Layout<FuseRemoveMappingOne>("struct fuse_removemapping_one", "moffset", "len")
+            .Equal("FUSE_COMPAT_SETXATTR_IN_SIZE", (ulong)Marshal.SizeOf<FuseSetXattrIn>(), "FUSE_COMPAT_SETXATTR_IN_SIZE")
+            .Equal("FUSE_HANDLE_KILLPRIV_V2", FuseProtocol.HandleKillprivV2, "FUSE_HANDLE_KILLPRIV_V2")
+            .Equal("FUSE_WRITE_KILL_SUIDGID", FuseProtocol.WriteKillSuidgid, "FUSE_WRITE_KILL_SUIDGID")
+            .Equal("FUSE_OPEN_KILL_SUIDGID", FuseProtocol.OpenKillSuidgid, "FUSE_OPEN_KILL_SUIDGID")
+            .Equal("FATTR_KILL_SUIDGID", FuseProtocol.FattrKillSuidgid, "FATTR_KILL_SUIDGID");
+        Assert.True(check.Count >= 210, $"Only {check.Count} checks.");
         AssertNoMismatches(check, compiler);
     }
 

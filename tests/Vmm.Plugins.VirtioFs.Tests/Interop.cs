@@ -33,6 +33,30 @@ internal static partial class Interop
         return BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(stat + 32, 4));
     }
 
+    /// <summary>st_mode of a path (x86-64 struct stat: st_mode at byte 24), final symlink not followed.</summary>
+    internal static unsafe uint ModeOf(string path)
+    {
+        byte* stat = stackalloc byte[256];
+        if (LStat(path, stat) != 0)
+        {
+            throw new IOException($"lstat({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(stat + 24, 4));
+    }
+
+    /// <summary>st_rdev of a path (x86-64 struct stat: st_rdev at byte 40, glibc's 64-bit dev_t).</summary>
+    internal static unsafe ulong DeviceOf(string path)
+    {
+        byte* stat = stackalloc byte[256];
+        if (LStat(path, stat) != 0)
+        {
+            throw new IOException($"lstat({path}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(stat + 40, 8));
+    }
+
     /// <summary>chown(2), throwing on failure.</summary>
     internal static void ChangeOwner(string path, uint uid, uint gid)
     {

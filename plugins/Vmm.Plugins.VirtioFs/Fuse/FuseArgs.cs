@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Vmm.Plugins.VirtioFs.Fuse;
 
@@ -46,6 +48,44 @@ internal ref struct FuseArgs
 
         value = BinaryPrimitives.ReadUInt64LittleEndian(_data[_position..]);
         _position += 8;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads one of the wire structs declared in FuseStructs.cs (little-endian, as on every host we run on);
+    /// false when fewer bytes remain than its size.
+    /// </summary>
+    public bool TryRead<T>(out T value)
+        where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        if (Remaining < size)
+        {
+            value = default;
+            return false;
+        }
+
+        value = MemoryMarshal.Read<T>(_data.Slice(_position, size));
+        _position += size;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads a wire struct that older protocol minors send shorter (fuse_init_in was 16 bytes before 7.36): at least
+    /// <paramref name="minimum"/> bytes, the fields not sent read as zero.
+    /// </summary>
+    public bool TryReadPrefix<T>(int minimum, out T value)
+        where T : unmanaged
+    {
+        int size = Math.Min(Unsafe.SizeOf<T>(), Remaining);
+        value = default;
+        if (size < minimum)
+        {
+            return false;
+        }
+
+        _data.Slice(_position, size).CopyTo(MemoryMarshal.AsBytes(new Span<T>(ref value)));
+        _position += size;
         return true;
     }
 

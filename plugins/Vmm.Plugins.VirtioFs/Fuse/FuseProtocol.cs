@@ -17,6 +17,9 @@ internal static class FuseProtocol
     public const int AttrOutSize = 104;
     public const int OpenOutSize = 16;
     public const int InitInSize = 64;
+
+    /// <summary>FUSE_COMPAT_INIT_IN_SIZE... the fuse_init_in before flags2 (7.36): major, minor, max_readahead, flags.</summary>
+    public const int CompatInitInSize = 16;
     public const int InitOutSize = 64;
     public const int ReadInSize = 40;
     public const int WriteInSize = 40;
@@ -46,7 +49,12 @@ internal static class FuseProtocol
     public const ulong ParallelDirops = 1UL << 18;
     public const ulong MaxPagesFlag = 1UL << 22;
     public const ulong MapAlignment = 1UL << 26;
+    public const ulong HandleKillprivV2 = 1UL << 28;
     public const ulong InitExt = 1UL << 30;
+
+    // fuse_write_in.write_flags, fuse_open_in/fuse_create_in.open_flags: the caller lacks CAP_FSETID (KILLPRIV_V2).
+    public const uint WriteKillSuidgid = 1 << 2;
+    public const uint OpenKillSuidgid = 1 << 0;
 
     // fuse_open_out.open_flags.
     public const uint FopenDirectIo = 1;
@@ -62,6 +70,7 @@ internal static class FuseProtocol
     public const uint FattrFh = 1 << 6;
     public const uint FattrAtimeNow = 1 << 7;
     public const uint FattrMtimeNow = 1 << 8;
+    public const uint FattrKillSuidgid = 1 << 11;
 
     public const uint GetattrFh = 1;
     public const uint FsyncFdatasync = 1;
@@ -81,4 +90,5 @@ internal static class FuseProtocol
     public const uint PermissionMask = 0xFFF;
     public const uint SetUid = 0x800;
     public const uint SetGid = 0x400;
+    public const uint GroupExecute = 0x8;
 }

@@ -1,6 +1,6 @@
 using System.Security;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -21,6 +21,9 @@ internal sealed class FuseConnection : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ReadOnly = options.ReadOnly;
+        DeviceNodes = options.DeviceNodes;
+        KeepSetId = options.KeepSetId;
+        Umask = VirtioFsDeviceFactory.TryParseUmask(options.Umask, out uint umask) ? umask : throw new ArgumentException($"umask \"{options.Umask}\" is not an octal mask up to 777.", nameof(options));
         Cache = CachePolicy.FromName(options.Cache);
         Uids = new IdMap(options.UidMap);
         Gids = new IdMap(options.GidMap);
@@ -43,6 +46,15 @@ internal sealed class FuseConnection : IDisposable
     }
 
     public bool ReadOnly { get; }
+
+    /// <summary>Whether MKNOD may create character and block devices.</summary>
+    public bool DeviceNodes { get; }
+
+    /// <summary>Whether set-user-ID and set-group-ID bits are kept (else stripped from every mode the guest sets).</summary>
+    public bool KeepSetId { get; }
+
+    /// <summary>The request threads' umask: permission bits taken from every node the guest creates (0 by default).</summary>
+    public uint Umask { get; }
 
     public CachePolicy Cache { get; }
 

@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -41,11 +41,12 @@ internal sealed partial class FuseSession
 
     private int MkNod(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _)
-            || !args.TryReadString(out ReadOnlySpan<byte> name))
+        if (!args.TryRead(out FuseMknodIn mknod) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
         }
+
+        uint mode = mknod.Mode;
 
         int error = PrepareCreate(header, name, out Inode parent);
         if (error != 0)
@@ -54,10 +55,15 @@ internal sealed partial class FuseSession
         }
 
         uint type = mode & FuseProtocol.FileTypeMask;
-        if (type is not (FuseProtocol.RegularFile or FuseProtocol.Fifo or FuseProtocol.Socket))
+        bool deviceNode = type is FuseProtocol.CharacterDevice or FuseProtocol.BlockDevice;
+        if (!deviceNode && type is not (FuseProtocol.RegularFile or FuseProtocol.Fifo or FuseProtocol.Socket))
         {
-            // Device nodes made by a guest would be host device nodes.
-            return type is FuseProtocol.CharacterDevice or FuseProtocol.BlockDevice ? -Errno.EPERM : -Errno.EINVAL;
+            return -Errno.EINVAL;
+        }
+
+        if (deviceNode && !_deviceNodes)
+        {
+            return -Errno.EPERM;
         }
 
         error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
@@ -68,7 +74,9 @@ internal sealed partial class FuseSession
 
         using (caller)
         {
-            HostFileSystem.MakeNode(parent.Handle, name, type | SanitizeMode(mode, directory: false), 0);
+            // A device node is made, never opened: OPEN reopens regular files only, so it stays a name on the host
+            // (the host kernel asks for CAP_MKNOD, which a switched non-root caller does not have).
+            HostFileSystem.MakeNode(parent.Handle, name, type | SanitizeMode(mode, directory: false), deviceNode ? FuseWriter.DecodeDevice(mknod.Device) : 0);
         }
 
         return ReplyCreated(header, parent, name, type, caller.IsSwitched);
@@ -76,7 +84,7 @@ internal sealed partial class FuseSession
 
     private int MkDir(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        if (!args.TryRead(out FuseMkdirIn mkdir) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
         }
@@ -95,7 +103,7 @@ internal sealed partial class FuseSession
 
         using (caller)
         {
-            HostFileSystem.MakeDirectory(parent.Handle, name, SanitizeMode(mode, directory: true));
+            HostFileSystem.MakeDirectory(parent.Handle, name, SanitizeMode(mkdir.Mode, directory: true));
         }
 
         return ReplyCreated(header, parent, name, FuseProtocol.Directory, caller.IsSwitched);
@@ -120,10 +128,22 @@ internal sealed partial class FuseSession
 
     private int Rename(in FuseInHeader header, ref FuseArgs args, bool hasFlags)
     {
+        // RENAME carries fuse_rename_in, RENAME2 fuse_rename2_in (with flags); the names follow either.
+        ulong newDirectoryId;
         uint flags = 0;
-        if (!args.TryReadUInt64(out ulong newDirectoryId)
-            || (hasFlags && (!args.TryReadUInt32(out flags) || !args.TryReadUInt32(out _)))
-            || !args.TryReadString(out ReadOnlySpan<byte> oldName) || !args.TryReadString(out ReadOnlySpan<byte> newName))
+        bool fixedPart;
+        if (hasFlags)
+        {
+            fixedPart = args.TryRead(out FuseRename2In rename2);
+            (newDirectoryId, flags) = (rename2.NewDirectory, rename2.Flags);
+        }
+        else
+        {
+            fixedPart = args.TryRead(out FuseRenameIn rename);
+            newDirectoryId = rename.NewDirectory;
+        }
+
+        if (!fixedPart || !args.TryReadString(out ReadOnlySpan<byte> oldName) || !args.TryReadString(out ReadOnlySpan<byte> newName))
         {
             return -Errno.EINVAL;
         }
@@ -148,7 +168,7 @@ internal sealed partial class FuseSession
 
     private int Link(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong oldNodeId) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        if (!args.TryRead(out FuseLinkIn link) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
         }
@@ -159,7 +179,7 @@ internal sealed partial class FuseSession
             return -error;
         }
 
-        if (!TryGetInode(oldNodeId, out Inode target))
+        if (!TryGetInode(link.OldNodeId, out Inode target))
         {
             return -Errno.ENOENT;
         }
@@ -175,11 +195,12 @@ internal sealed partial class FuseSession
 
     private int Create(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out uint mode) || !args.TryReadUInt32(out _) || !args.TryReadUInt32(out _)
-            || !args.TryReadString(out ReadOnlySpan<byte> name))
+        if (!args.TryRead(out FuseCreateIn create) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
         }
+
+        (uint flags, uint mode, uint openFlagsIn) = (create.Flags, create.Mode, create.OpenFlags);
 
         int error = PrepareCreate(header, name, out Inode parent);
         if (error != 0)
@@ -216,6 +237,15 @@ internal sealed partial class FuseSession
             }
 
             file = HostFileSystem.Reopen(_procSelfFd, existing, openFlags);
+            try
+            {
+                KillSetIdsIfAsked(file, openFlags, openFlagsIn);
+            }
+            catch
+            {
+                file.Dispose();
+                throw;
+            }
         }
 
         Inode? inode;
@@ -240,14 +270,14 @@ internal sealed partial class FuseSession
             throw;
         }
 
-        ulong fh = _handles.Add(new OpenHandle(file, inode!, isDirectory: false, HostFileSystem.WantsWrite(openFlags)));
+        ulong fh = AddOpenHandle(file, inode!, isDirectory: false, HostFileSystem.WantsWrite(openFlags));
         if (fh == 0)
         {
             _inodes.Unreference(inode!);
             return -Errno.EMFILE;
         }
 
-        FuseWriter.WriteOpenOut(Payload[FuseProtocol.EntryOutSize..], fh, _cache.OpenFlags);
+        Write(Payload[FuseProtocol.EntryOutSize..], new FuseOpenOut { FileHandle = fh, OpenFlags = _cache.OpenFlags });
         return FuseProtocol.EntryOutSize + FuseProtocol.OpenOutSize;
     }
 

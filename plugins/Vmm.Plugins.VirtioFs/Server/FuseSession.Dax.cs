@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -15,11 +15,12 @@ internal sealed partial class FuseSession
     /// </summary>
     private int SetupMapping(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out _) || !args.TryReadUInt64(out ulong fileOffset) || !args.TryReadUInt64(out ulong length)
-            || !args.TryReadUInt64(out ulong flags) || !args.TryReadUInt64(out ulong windowOffset))
+        if (!args.TryRead(out FuseSetupMappingIn mapping))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fileOffset, ulong length, ulong flags, ulong windowOffset) = (mapping.FileOffset, mapping.Length, mapping.Flags, mapping.WindowOffset);
 
         if (_window is null)
         {
@@ -55,7 +56,7 @@ internal sealed partial class FuseSession
     /// <summary>REMOVEMAPPING: removemapping_in{count} (4 bytes) then count × {moffset, len}, unaligned.</summary>
     private int RemoveMapping(ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint count) || (ulong)count * FuseProtocol.RemoveMappingOneSize > (ulong)args.Remaining)
+        if (!args.TryRead(out FuseRemoveMappingIn removal) || (ulong)removal.Count * FuseProtocol.RemoveMappingOneSize > (ulong)args.Remaining)
         {
             return -Errno.EINVAL;
         }
@@ -65,16 +66,15 @@ internal sealed partial class FuseSession
             return -Errno.ENOSYS;
         }
 
-        for (uint i = 0; i < count; i++)
+        for (uint i = 0; i < removal.Count; i++)
         {
-            args.TryReadUInt64(out ulong windowOffset);
-            args.TryReadUInt64(out ulong length);
-            if (!IsWindowRange(windowOffset, length))
+            args.TryRead(out FuseRemoveMappingOne one);
+            if (!IsWindowRange(one.WindowOffset, one.Length))
             {
                 return -Errno.EINVAL;
             }
 
-            _window.Unmap(windowOffset, length);
+            _window.Unmap(one.WindowOffset, one.Length);
         }
 
         return ReplyEmpty();

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -16,10 +16,12 @@ internal sealed partial class FuseSession
     /// </summary>
     private int ReadDir(ref FuseArgs args, DescriptorChain chain, bool plus)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size))
+        if (!args.TryRead(out FuseReadIn read))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, uint size) = (read.FileHandle, read.Offset, read.Size);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || !handle.IsDirectory)
         {
@@ -91,10 +93,7 @@ internal sealed partial class FuseSession
                 }
 
                 Span<byte> dirent = plus ? record[FuseProtocol.EntryOutSize..] : record;
-                BinaryPrimitives.WriteUInt64LittleEndian(dirent, hostInode);
-                BinaryPrimitives.WriteUInt64LittleEndian(dirent[8..], (ulong)next);
-                BinaryPrimitives.WriteUInt32LittleEndian(dirent[16..], (uint)name.Length);
-                BinaryPrimitives.WriteUInt32LittleEndian(dirent[20..], type);
+                Write(dirent, new FuseDirent { Inode = hostInode, Offset = (ulong)next, NameLength = (uint)name.Length, Type = type });
                 name.CopyTo(dirent[FuseProtocol.DirentHeaderSize..]);
                 used += recordSize;
                 cookie = next;
@@ -108,8 +107,7 @@ internal sealed partial class FuseSession
         if (NameRules.IsDot(name) || NameRules.IsDotDot(name))
         {
             // Node id 0: the guest links neither, so no lookup is counted (FUSE's convention, as virtiofsd does).
-            BinaryPrimitives.WriteUInt64LittleEndian(record[40..], hostInode);
-            BinaryPrimitives.WriteUInt32LittleEndian(record[100..], (uint)type << 12);
+            Write(record, new FuseEntryOut { Attr = new FuseAttr { Inode = hostInode, Mode = (uint)type << 12 } });
             return true;
         }
 

@@ -1,8 +1,7 @@
-using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -13,10 +12,12 @@ internal sealed partial class FuseSession
 
     private int Open(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint flags) || !args.TryReadUInt32(out _))
+        if (!args.TryRead(out FuseOpenIn open))
         {
             return -Errno.EINVAL;
         }
+
+        (uint flags, uint openFlagsIn) = (open.Flags, open.OpenFlags);
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
@@ -43,7 +44,17 @@ internal sealed partial class FuseSession
         }
 
         SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, openFlags);
-        return ReplyOpen(new OpenHandle(file, inode, isDirectory: false, writable));
+        try
+        {
+            KillSetIdsIfAsked(file, openFlags, openFlagsIn);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        return ReplyOpen(file, inode, isDirectory: false, writable);
     }
 
     private int OpenDir(in FuseInHeader header)
@@ -55,27 +66,43 @@ internal sealed partial class FuseSession
         }
 
         SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.DirectoryFlags);
-        return ReplyOpen(new OpenHandle(file, inode, isDirectory: true, writable: false));
+        return ReplyOpen(file, inode, isDirectory: true, writable: false);
     }
 
-    private int ReplyOpen(OpenHandle handle)
+    private int ReplyOpen(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
     {
-        ulong fh = _handles.Add(handle);
+        ulong fh = AddOpenHandle(file, inode, isDirectory, writable);
         if (fh == 0)
         {
             return -Errno.EMFILE;
         }
 
-        FuseWriter.WriteOpenOut(Payload, fh, handle.IsDirectory ? 0 : _cache.OpenFlags);
-        return FuseProtocol.OpenOutSize;
+        return Reply(new FuseOpenOut { FileHandle = fh, OpenFlags = isDirectory ? 0 : _cache.OpenFlags });
+    }
+
+    /// <summary>
+    /// Files <paramref name="file"/> as a new FUSE handle holding <paramref name="inode"/>; 0 (and
+    /// <paramref name="file"/> closed) when the table is full or the node was forgotten meanwhile.
+    /// </summary>
+    private ulong AddOpenHandle(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
+    {
+        if (!inode.TryHold())
+        {
+            file.Dispose();
+            return 0;
+        }
+
+        return _handles.Add(new OpenHandle(file, inode, isDirectory, writable));
     }
 
     private int Read(ref FuseArgs args, DescriptorChain chain)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size))
+        if (!args.TryRead(out FuseReadIn read))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, uint size) = (read.FileHandle, read.Offset, read.Size);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
         {
@@ -96,10 +123,12 @@ internal sealed partial class FuseSession
 
     private int Write(ref FuseArgs args, int argsLength, DescriptorChain chain)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint size))
+        if (!args.TryRead(out FuseWriteIn write))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, uint size, uint writeFlags) = (write.FileHandle, write.Offset, write.Size, write.WriteFlags);
 
         if ((long)size != argsLength - FuseProtocol.WriteInSize || size > FuseProtocol.MaxWrite)
         {
@@ -116,56 +145,59 @@ internal sealed partial class FuseSession
             return -Errno.EFBIG;
         }
 
+        if ((writeFlags & FuseProtocol.WriteKillSuidgid) != 0)
+        {
+            KillSetIds(handle.File);
+        }
+
         int written = _io.WriteFile(handle.File, (long)offset, (int)size, chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize);
-        Span<byte> reply = Payload[..8];
-        reply.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)written);
-        return 8;
+        return Reply(new FuseWriteOut { Size = (uint)written });
     }
 
     private int Release(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh))
+        if (!args.TryRead(out FuseReleaseIn release))
         {
             return -Errno.EINVAL;
         }
 
-        return _handles.Remove(fh) ? ReplyEmpty() : -Errno.EBADF;
+        return _handles.Remove(release.FileHandle) ? ReplyEmpty() : -Errno.EBADF;
     }
 
     private int Flush(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh))
+        if (!args.TryRead(out FuseFlushIn flush))
         {
             return -Errno.EINVAL;
         }
 
-        return _handles.TryGet(fh, out _) ? ReplyEmpty() : -Errno.EBADF;
+        return _handles.TryGet(flush.FileHandle, out _) ? ReplyEmpty() : -Errno.EBADF;
     }
 
     private int FSync(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt32(out uint flags))
+        if (!args.TryRead(out FuseFsyncIn fsync))
         {
             return -Errno.EINVAL;
         }
 
-        if (!_handles.TryGet(fh, out OpenHandle handle))
+        if (!_handles.TryGet(fsync.FileHandle, out OpenHandle handle))
         {
             return -Errno.EBADF;
         }
 
-        HostFileSystem.Sync(handle.File, (flags & FuseProtocol.FsyncFdatasync) != 0);
+        HostFileSystem.Sync(handle.File, (fsync.FsyncFlags & FuseProtocol.FsyncFdatasync) != 0);
         return ReplyEmpty();
     }
 
     private int Fallocate(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt64(out ulong length)
-            || !args.TryReadUInt32(out uint mode))
+        if (!args.TryRead(out FuseFallocateIn fallocate))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, ulong length, uint mode) = (fallocate.FileHandle, fallocate.Offset, fallocate.Length, fallocate.Mode);
 
         if (_readOnly)
         {
@@ -188,10 +220,12 @@ internal sealed partial class FuseSession
 
     private int LSeek(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fh) || !args.TryReadUInt64(out ulong offset) || !args.TryReadUInt32(out uint whence))
+        if (!args.TryRead(out FuseLSeekIn seek))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fh, ulong offset, uint whence) = (seek.FileHandle, seek.Offset, seek.Whence);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
         {
@@ -204,18 +238,18 @@ internal sealed partial class FuseSession
         }
 
         long result = HostFileSystem.SeekDataOrHole(handle.File, (long)offset, hole);
-        BinaryPrimitives.WriteUInt64LittleEndian(Payload, (ulong)result);
-        return 8;
+        return Reply(new FuseLSeekOut { Offset = (ulong)result });
     }
 
     private int CopyFileRange(ref FuseArgs args)
     {
-        if (!args.TryReadUInt64(out ulong fhIn) || !args.TryReadUInt64(out ulong offsetIn) || !args.TryReadUInt64(out _)
-            || !args.TryReadUInt64(out ulong fhOut) || !args.TryReadUInt64(out ulong offsetOut) || !args.TryReadUInt64(out ulong length)
-            || !args.TryReadUInt64(out ulong flags))
+        if (!args.TryRead(out FuseCopyFileRangeIn copy))
         {
             return -Errno.EINVAL;
         }
+
+        (ulong fhIn, ulong offsetIn, ulong fhOut, ulong offsetOut, ulong length, ulong flags)
+            = (copy.FileHandleIn, copy.OffsetIn, copy.FileHandleOut, copy.OffsetOut, copy.Length, copy.Flags);
 
         if (_readOnly)
         {
@@ -234,15 +268,48 @@ internal sealed partial class FuseSession
         }
 
         long copied = HostFileSystem.CopyRange(input.File, (long)offsetIn, output.File, (long)offsetOut, (long)Math.Min(length, (ulong)MaxCopyLength));
-        Span<byte> reply = Payload[..8];
-        reply.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)copied);
-        return 8;
+        return Reply(new FuseWriteOut { Size = (uint)copied });
     }
 
     private int SyncFs()
     {
         HostFileSystem.SyncFileSystem(_rootDirectory);
         return ReplyEmpty();
+    }
+
+    /// <summary>OPEN or CREATE of an existing file with O_TRUNC by a caller without CAP_FSETID (KILLPRIV_V2).</summary>
+    private void KillSetIdsIfAsked(SafeFileHandle file, int openFlags, uint openFlagsIn)
+    {
+        if (HostFileSystem.Truncates(openFlags) && (openFlagsIn & FuseProtocol.OpenKillSuidgid) != 0)
+        {
+            KillSetIds(file);
+        }
+    }
+
+    /// <summary>
+    /// What the kernel does when a caller without CAP_FSETID writes, truncates or chowns a regular file (the guest
+    /// asks only for such callers, FUSE_HANDLE_KILLPRIV_V2): set-user-ID goes, and set-group-ID where the group may
+    /// execute (without it the bit means mandatory locking, which stays). This process has CAP_FSETID, so the host
+    /// kernel would not do it for us.
+    /// </summary>
+    private void KillSetIds(SafeFileHandle file)
+    {
+        HostFileStatus status = HostFileSystem.Stat(file);
+        if (!status.IsRegularFile)
+        {
+            return;
+        }
+
+        uint mode = status.Mode & FuseProtocol.PermissionMask;
+        uint kept = mode & ~FuseProtocol.SetUid;
+        if ((mode & (FuseProtocol.SetGid | FuseProtocol.GroupExecute)) == (FuseProtocol.SetGid | FuseProtocol.GroupExecute))
+        {
+            kept &= ~FuseProtocol.SetGid;
+        }
+
+        if (kept != mode)
+        {
+            HostFileSystem.ChangeMode(_procSelfFd, file, kept);
+        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Numerics;
 using Vmm.Plugins.VirtioFs.Fuse;
 
@@ -19,17 +18,14 @@ internal sealed partial class FuseSession
     /// </summary>
     private int Init(ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint major) || !args.TryReadUInt32(out uint minor)
-            || !args.TryReadUInt32(out uint maxReadahead) || !args.TryReadUInt32(out uint flags))
+        if (!args.TryReadPrefix(FuseProtocol.CompatInitInSize, out FuseInitIn init))
         {
             return -Errno.EINVAL;
         }
 
+        (uint major, uint minor) = (init.Major, init.Minor);
         EndSession();
-        Span<byte> reply = Payload[..FuseProtocol.InitOutSize];
-        reply.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(reply, FuseProtocol.KernelMajor);
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[4..], FuseProtocol.ServerMinor);
+        var reply = new FuseInitOut { Major = FuseProtocol.KernelMajor, Minor = FuseProtocol.ServerMinor };
         if (major < FuseProtocol.KernelMajor)
         {
             return -Errno.EPROTO;
@@ -38,34 +34,35 @@ internal sealed partial class FuseSession
         if (major > FuseProtocol.KernelMajor)
         {
             // The kernel will send a new INIT with our major.
-            return FuseProtocol.InitOutSize;
+            return Reply(reply);
         }
 
-        ulong offered = flags;
-        if ((offered & FuseProtocol.InitExt) != 0 && args.TryReadUInt32(out uint flags2))
+        ulong offered = init.Flags;
+        if ((offered & FuseProtocol.InitExt) != 0)
         {
-            offered |= (ulong)flags2 << 32;
+            offered |= (ulong)init.Flags2 << 32;
         }
 
-        ulong wanted = ServerFlags | (_window is not null ? FuseProtocol.MapAlignment : 0);
+        // Set-ID bits kept: the guest leaves killing them on write, truncate and chown to us (as virtiofsd asks).
+        ulong wanted = ServerFlags | (_window is not null ? FuseProtocol.MapAlignment : 0) | (_keepSetId ? FuseProtocol.HandleKillprivV2 : 0);
         ulong agreed = offered & wanted;
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[8..], maxReadahead);
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[12..], (uint)agreed);
-        BinaryPrimitives.WriteUInt16LittleEndian(reply[16..], MaxBackground);
-        BinaryPrimitives.WriteUInt16LittleEndian(reply[18..], MaxBackground * 3 / 4);
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[20..], FuseProtocol.MaxWrite);
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[24..], 1);
-        BinaryPrimitives.WriteUInt16LittleEndian(reply[28..], FuseProtocol.MaxPages);
+        reply.MaxReadahead = init.MaxReadahead;
+        reply.Flags = (uint)agreed;
+        reply.MaxBackground = MaxBackground;
+        reply.CongestionThreshold = MaxBackground * 3 / 4;
+        reply.MaxWrite = FuseProtocol.MaxWrite;
+        reply.TimeGran = 1;
+        reply.MaxPages = FuseProtocol.MaxPages;
+        reply.Flags2 = (uint)(agreed >> 32);
         if ((agreed & FuseProtocol.MapAlignment) != 0)
         {
             // log2 of the host page: the kernel fails the connection above 21.
-            BinaryPrimitives.WriteUInt16LittleEndian(reply[30..], (ushort)BitOperations.Log2((uint)Environment.SystemPageSize));
+            reply.MapAlignment = (ushort)BitOperations.Log2((uint)Environment.SystemPageSize);
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[32..], (uint)(agreed >> 32));
         _connection.Initialized = true;
         VirtioFsLog.SessionStarted(_logger, _deviceId, major, minor, _window?.Size ?? 0);
-        return FuseProtocol.InitOutSize;
+        return Reply(reply);
     }
 
     private int Destroy()

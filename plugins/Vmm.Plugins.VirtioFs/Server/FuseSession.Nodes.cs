@@ -1,7 +1,6 @@
-using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -69,9 +68,9 @@ internal sealed partial class FuseSession
 
     private int Forget(in FuseInHeader header, ref FuseArgs args)
     {
-        if (args.TryReadUInt64(out ulong count))
+        if (args.TryRead(out FuseForgetIn forget))
         {
-            _inodes.Forget(header.NodeId, count);
+            _inodes.Forget(header.NodeId, forget.LookupCount);
         }
 
         return NoReply;
@@ -79,14 +78,14 @@ internal sealed partial class FuseSession
 
     private int BatchForget(ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint count) || !args.TryReadUInt32(out _))
+        if (!args.TryRead(out FuseBatchForgetIn batch))
         {
             return NoReply;
         }
 
-        for (uint i = 0; i < count && args.TryReadUInt64(out ulong nodeId) && args.TryReadUInt64(out ulong lookups); i++)
+        for (uint i = 0; i < batch.Count && args.TryRead(out FuseForgetOne one); i++)
         {
-            _inodes.Forget(nodeId, lookups);
+            _inodes.Forget(one.NodeId, one.LookupCount);
         }
 
         return NoReply;
@@ -105,16 +104,16 @@ internal sealed partial class FuseSession
     private int WriteAttrOut(Inode inode)
     {
         HostFileStatus status = HostFileSystem.Stat(inode.Handle);
-        Span<byte> reply = Payload[..FuseProtocol.AttrOutSize];
-        reply[..16].Clear();
-        BinaryPrimitives.WriteUInt64LittleEndian(reply, _cache.TimeoutSeconds);
-        FuseWriter.WriteAttr(reply[16..], status, _uids.ToGuest(status.Uid), _gids.ToGuest(status.Gid), BlockSizeFor(status));
-        return FuseProtocol.AttrOutSize;
+        return Reply(new FuseAttrOut
+        {
+            AttrValid = _cache.TimeoutSeconds,
+            Attr = FuseWriter.ToAttr(status, _uids.ToGuest(status.Uid), _gids.ToGuest(status.Gid), BlockSizeFor(status)),
+        });
     }
 
     private int SetAttr(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadBytes(88, out ReadOnlySpan<byte> s))
+        if (!args.TryRead(out FuseSetAttrIn s))
         {
             return -Errno.EINVAL;
         }
@@ -124,7 +123,7 @@ internal sealed partial class FuseSession
             return -Errno.ENOENT;
         }
 
-        uint valid = ReadUInt32(s, 0);
+        uint valid = s.Valid;
         const uint changes = FuseProtocol.FattrMode | FuseProtocol.FattrUid | FuseProtocol.FattrGid | FuseProtocol.FattrSize
             | FuseProtocol.FattrAtime | FuseProtocol.FattrMtime | FuseProtocol.FattrAtimeNow | FuseProtocol.FattrMtimeNow;
         if (_readOnly && (valid & changes) != 0)
@@ -139,7 +138,7 @@ internal sealed partial class FuseSession
 
         if ((valid & FuseProtocol.FattrSize) != 0)
         {
-            int error = Truncate(inode, valid, ReadUInt64(s, 8), ReadUInt64(s, 16));
+            int error = Truncate(inode, valid, s.FileHandle, s.Size);
             if (error != 0)
             {
                 return -error;
@@ -148,19 +147,19 @@ internal sealed partial class FuseSession
 
         if ((valid & FuseProtocol.FattrMode) != 0)
         {
-            HostFileSystem.ChangeMode(_procSelfFd, inode.Handle, SanitizeMode(ReadUInt32(s, 68), inode.IsDirectory));
+            HostFileSystem.ChangeMode(_procSelfFd, inode.Handle, SanitizeMode(s.Mode, inode.IsDirectory));
         }
 
         if ((valid & (FuseProtocol.FattrUid | FuseProtocol.FattrGid)) != 0)
         {
             uint uid = uint.MaxValue;
             uint gid = uint.MaxValue;
-            if ((valid & FuseProtocol.FattrUid) != 0 && !_uids.TryToHost(ReadUInt32(s, 76), out uid))
+            if ((valid & FuseProtocol.FattrUid) != 0 && !_uids.TryToHost(s.Uid, out uid))
             {
                 return -Errno.EINVAL;
             }
 
-            if ((valid & FuseProtocol.FattrGid) != 0 && !_gids.TryToHost(ReadUInt32(s, 80), out gid))
+            if ((valid & FuseProtocol.FattrGid) != 0 && !_gids.TryToHost(s.Gid, out gid))
             {
                 return -Errno.EINVAL;
             }
@@ -168,10 +167,17 @@ internal sealed partial class FuseSession
             HostFileSystem.ChangeOwner(inode.Handle, uid, gid);
         }
 
+        if ((valid & FuseProtocol.FattrKillSuidgid) != 0 && (valid & FuseProtocol.FattrMode) == 0
+            && (valid & (FuseProtocol.FattrSize | FuseProtocol.FattrUid | FuseProtocol.FattrGid)) != 0 && inode.IsRegularFile)
+        {
+            // Truncate or chown by a caller without CAP_FSETID (KILLPRIV_V2).
+            KillSetIds(inode.Handle);
+        }
+
         if ((valid & (FuseProtocol.FattrAtime | FuseProtocol.FattrMtime | FuseProtocol.FattrAtimeNow | FuseProtocol.FattrMtimeNow)) != 0)
         {
-            HostFileTime access = TimeFrom(valid, FuseProtocol.FattrAtime, FuseProtocol.FattrAtimeNow, ReadUInt64(s, 32), ReadUInt32(s, 56));
-            HostFileTime modify = TimeFrom(valid, FuseProtocol.FattrMtime, FuseProtocol.FattrMtimeNow, ReadUInt64(s, 40), ReadUInt32(s, 60));
+            HostFileTime access = TimeFrom(valid, FuseProtocol.FattrAtime, FuseProtocol.FattrAtimeNow, s.AccessSeconds, s.AccessNanoseconds);
+            HostFileTime modify = TimeFrom(valid, FuseProtocol.FattrMtime, FuseProtocol.FattrMtimeNow, s.ModifySeconds, s.ModifyNanoseconds);
             HostFileSystem.SetTimes(_procSelfFd, inode.Handle, inode.IsSymlink, access, modify);
         }
 
@@ -222,11 +228,14 @@ internal sealed partial class FuseSession
     }
 
     /// <summary>
-    /// Permission bits only; set-user-id (and set-group-id on files) are stripped so a guest cannot plant
-    /// privileged executables on the host.
+    /// Permission bits only (the guest kernel already applied its umask and its set-group-ID rules for the
+    /// caller). With <c>keepSetId: false</c> set-user-ID (and set-group-ID on files) are stripped so a guest cannot
+    /// plant privileged executables on the host.
     /// </summary>
-    private static uint SanitizeMode(uint mode, bool directory)
-        => mode & FuseProtocol.PermissionMask & ~(FuseProtocol.SetUid | (directory ? 0 : FuseProtocol.SetGid));
+    private uint SanitizeMode(uint mode, bool directory)
+        => _keepSetId
+            ? mode & FuseProtocol.PermissionMask
+            : mode & FuseProtocol.PermissionMask & ~(FuseProtocol.SetUid | (directory ? 0 : FuseProtocol.SetGid));
 
     private int ReadLink(in FuseInHeader header)
     {
@@ -251,17 +260,20 @@ internal sealed partial class FuseSession
         }
 
         HostFileSystemStatus status = HostFileSystem.StatFileSystem(inode.Handle);
-        Span<byte> reply = Payload[..FuseProtocol.KStatFsSize];
-        reply.Clear();
-        BinaryPrimitives.WriteUInt64LittleEndian(reply, status.Blocks);
-        BinaryPrimitives.WriteUInt64LittleEndian(reply[8..], status.BlocksFree);
-        BinaryPrimitives.WriteUInt64LittleEndian(reply[16..], status.BlocksAvailable);
-        BinaryPrimitives.WriteUInt64LittleEndian(reply[24..], status.Files);
-        BinaryPrimitives.WriteUInt64LittleEndian(reply[32..], status.FilesFree);
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[40..], status.BlockSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[44..], status.NameLength);
-        BinaryPrimitives.WriteUInt32LittleEndian(reply[48..], status.FragmentSize);
-        return FuseProtocol.KStatFsSize;
+        return Reply(new FuseStatFsOut
+        {
+            Status = new FuseKStatFs
+            {
+                Blocks = status.Blocks,
+                BlocksFree = status.BlocksFree,
+                BlocksAvailable = status.BlocksAvailable,
+                Files = status.Files,
+                FilesFree = status.FilesFree,
+                BlockSize = status.BlockSize,
+                NameLength = status.NameLength,
+                FragmentSize = status.FragmentSize,
+            },
+        });
     }
 
     /// <summary>virtiofs forces default_permissions, so the guest kernel checks access itself; the node must exist.</summary>

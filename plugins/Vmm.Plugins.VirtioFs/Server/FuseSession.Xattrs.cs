@@ -1,7 +1,6 @@
-using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -12,10 +11,12 @@ internal sealed partial class FuseSession
 
     private int SetXattr(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint size) || !args.TryReadUInt32(out uint flags) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        if (!args.TryRead(out FuseSetXattrIn setxattr) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
         }
+
+        (uint size, uint flags) = (setxattr.Size, setxattr.Flags);
 
         if (size > FuseProtocol.MaxXattrSize || size != (uint)args.Remaining || !args.TryReadBytes((int)size, out ReadOnlySpan<byte> value))
         {
@@ -53,10 +54,12 @@ internal sealed partial class FuseSession
 
     private int GetXattr(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint size) || !args.TryReadUInt32(out _) || !args.TryReadString(out ReadOnlySpan<byte> name))
+        if (!args.TryRead(out FuseGetXattrIn getxattr) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return -Errno.EINVAL;
         }
+
+        uint size = getxattr.Size;
 
         if (name.IsEmpty || name.Length > FuseProtocol.MaxNameLength)
         {
@@ -79,10 +82,12 @@ internal sealed partial class FuseSession
 
     private int ListXattr(in FuseInHeader header, ref FuseArgs args)
     {
-        if (!args.TryReadUInt32(out uint size))
+        if (!args.TryRead(out FuseGetXattrIn listxattr))
         {
             return -Errno.EINVAL;
         }
+
+        uint size = listxattr.Size;
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
@@ -106,10 +111,7 @@ internal sealed partial class FuseSession
             return length;
         }
 
-        Span<byte> reply = Payload[..8];
-        reply.Clear();
-        BinaryPrimitives.WriteUInt32LittleEndian(reply, (uint)length);
-        return 8;
+        return Reply(new FuseGetXattrOut { Size = (uint)length });
     }
 
     private int PrepareXattrChange(ulong nodeId, ReadOnlySpan<byte> name, out Inode inode)

@@ -1,10 +1,11 @@
-using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
-using Vmm.Interop;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -29,6 +30,8 @@ internal sealed partial class FuseSession : IDisposable
     private readonly FuseConnection _connection;
     private readonly bool _ownsConnection;
     private readonly bool _readOnly;
+    private readonly bool _deviceNodes;
+    private readonly bool _keepSetId;
     private readonly CachePolicy _cache;
     private readonly IdMap _uids;
     private readonly IdMap _gids;
@@ -60,6 +63,8 @@ internal sealed partial class FuseSession : IDisposable
         _connection = connection;
         _ownsConnection = ownsConnection;
         _readOnly = connection.ReadOnly;
+        _deviceNodes = connection.DeviceNodes;
+        _keepSetId = connection.KeepSetId;
         _cache = connection.Cache;
         _uids = connection.Uids;
         _gids = connection.Gids;
@@ -116,7 +121,7 @@ internal sealed partial class FuseSession : IDisposable
 
         Span<byte> headerBytes = _request.AsSpan(0, FuseProtocol.InHeaderSize);
         chain.Read(0, headerBytes);
-        FuseInHeader header = FuseInHeader.Parse(headerBytes);
+        FuseInHeader header = MemoryMarshal.Read<FuseInHeader>(headerBytes);
         _payloadInChain = false;
         int result;
         if (header.Length < FuseProtocol.InHeaderSize || header.Length > chain.ReadableLength)
@@ -245,7 +250,7 @@ internal sealed partial class FuseSession : IDisposable
 
         int error = Math.Min(result, 0);
         int length = FuseProtocol.OutHeaderSize + Math.Max(result, 0);
-        FuseWriter.WriteOutHeader(_reply, length, error, unique);
+        MemoryMarshal.Write(_reply, new FuseOutHeader { Length = (uint)length, Error = error, Unique = unique });
         if (_payloadInChain || result <= 0)
         {
             chain.Write(0, _reply.AsSpan(0, FuseProtocol.OutHeaderSize));
@@ -288,9 +293,13 @@ internal sealed partial class FuseSession : IDisposable
     /// <summary>Writes fuse_entry_out for <paramref name="inode"/> into the payload; returns its size.</summary>
     private int WriteEntry(Span<byte> destination, Inode inode, in HostFileStatus status)
     {
-        FuseWriter.WriteEntryHeader(destination, inode.NodeId, _cache.TimeoutSeconds, _cache.TimeoutSeconds);
-        FuseWriter.WriteAttr(destination[40..], status, _uids.ToGuest(status.Uid), _gids.ToGuest(status.Gid), BlockSizeFor(status));
-        return FuseProtocol.EntryOutSize;
+        return Write(destination, new FuseEntryOut
+        {
+            NodeId = inode.NodeId,
+            EntryValid = _cache.TimeoutSeconds,
+            AttrValid = _cache.TimeoutSeconds,
+            Attr = FuseWriter.ToAttr(status, _uids.ToGuest(status.Uid), _gids.ToGuest(status.Gid), BlockSizeFor(status)),
+        });
     }
 
     /// <summary>Counts a lookup of the inode behind <paramref name="handle"/> (taking it) and writes its entry.</summary>
@@ -328,7 +337,16 @@ internal sealed partial class FuseSession : IDisposable
 
     private static int ReplyEmpty() => 0;
 
-    private static uint ReadUInt32(ReadOnlySpan<byte> source, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(source[offset..]);
+    /// <summary>Writes a reply struct at the start of <paramref name="destination"/>; returns its size.</summary>
+    private static int Write<T>(Span<byte> destination, in T value)
+        where T : unmanaged
+    {
+        MemoryMarshal.Write(destination, in value);
+        return Unsafe.SizeOf<T>();
+    }
 
-    private static ulong ReadUInt64(ReadOnlySpan<byte> source, int offset) => BinaryPrimitives.ReadUInt64LittleEndian(source[offset..]);
+    /// <summary>Writes a reply struct as the whole payload; returns its size.</summary>
+    private int Reply<T>(in T value)
+        where T : unmanaged
+        => Write(Payload, in value);
 }

@@ -4,10 +4,15 @@ namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>
 /// One host inode the guest knows by a node id. Held by an O_PATH handle for its whole life, so every operation
-/// reaches exactly this inode and never re-resolves a path.
+/// reaches exactly this inode and never re-resolves a path. The handle has holders: the node table (until the
+/// guest forgets the node) and every open file or directory handle made from it, as virtiofsd's handles keep
+/// their inode: a FORGET while a directory is still open must not close what its READDIRPLUS resolves names in.
 /// </summary>
-internal sealed class Inode : IDisposable
+internal sealed class Inode
 {
+    // The table's hold; open handles add theirs. The O_PATH handle closes when the last is given back.
+    private int _holders = 1;
+
     public Inode(ulong nodeId, SafeFileHandle handle, ulong device, ulong hostInode, uint fileType)
     {
         NodeId = nodeId;
@@ -44,5 +49,30 @@ internal sealed class Inode : IDisposable
 
     public bool IsSymlink => FileType == Fuse.FuseProtocol.Symlink;
 
-    public void Dispose() => Handle.Dispose();
+    /// <summary>Adds a holder (an open handle); false when the last holder is already gone (the handle is closed).</summary>
+    public bool TryHold()
+    {
+        int holders = Volatile.Read(ref _holders);
+        while (holders > 0)
+        {
+            int seen = Interlocked.CompareExchange(ref _holders, holders + 1, holders);
+            if (seen == holders)
+            {
+                return true;
+            }
+
+            holders = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Gives back one hold (the table's on FORGET, or an open handle's on RELEASE); the last closes the handle.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _holders) == 0)
+        {
+            Handle.Dispose();
+        }
+    }
 }

@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -111,7 +111,7 @@ internal sealed class InodeTable : IDisposable
     public void Dispose()
     {
         Clear();
-        Root.Dispose();
+        Root.Release();
     }
 
     private Inode? ReferenceLocked(SafeFileHandle handle, in HostFileStatus status, bool kernelInterface)
@@ -150,7 +150,7 @@ internal sealed class InodeTable : IDisposable
         {
             _byNodeId.Remove(nodeId);
             _byHostId.Remove((inode.Device, inode.HostInode));
-            inode.Dispose();
+            inode.Release();
         }
     }
 
@@ -160,7 +160,7 @@ internal sealed class InodeTable : IDisposable
         {
             if (inode != Root)
             {
-                inode.Dispose();
+                inode.Release();
             }
         }
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Virtio.Queues;
+using Vmm.Testing.Native;
 using Xunit;
 
 namespace Vmm.Core.Tests.Interop;

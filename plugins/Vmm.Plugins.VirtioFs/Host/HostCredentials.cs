@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using static global::Interop.Credentials;
 
-namespace Vmm.Interop;
+namespace Vmm.Plugins.VirtioFs.Host;
 
 /// <summary>
 /// Per-thread file-system credentials, as a passthrough server needs them to create a file as the guest caller:

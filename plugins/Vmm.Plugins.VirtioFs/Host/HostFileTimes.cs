@@ -1,4 +1,4 @@
-namespace Vmm.Interop;
+namespace Vmm.Plugins.VirtioFs.Host;
 
 /// <summary>One timestamp to set: a value, "now", or "leave it".</summary>
 internal readonly record struct HostFileTime(long Seconds, long Nanoseconds, bool Now, bool Omit)

@@ -1,8 +1,9 @@
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
 using static global::Interop.Fs;
 
-namespace Vmm.Interop;
+namespace Vmm.Plugins.VirtioFs.Host;
 
 /// <summary>
 /// The file-system calls a passthrough server needs, all relative to directory handles (never a path walk):
@@ -132,6 +133,9 @@ internal static unsafe class HostFileSystem
 
     /// <summary>O_DIRECTORY, which a file create must not carry.</summary>
     public static int DirectoryOnlyFlag => O_DIRECTORY;
+
+    /// <summary>Whether <paramref name="flags"/> truncate (O_TRUNC).</summary>
+    public static bool Truncates(int flags) => (flags & O_TRUNC) != 0;
 
     /// <summary>Whether the guest asked for O_EXCL.</summary>
     public static bool IsExclusiveCreate(int flags) => (flags & O_EXCL) != 0;
@@ -291,7 +295,11 @@ internal static unsafe class HostFileSystem
     }
 
     /// <summary>ftruncate.</summary>
-    public static void Truncate(SafeFileHandle file, long length) => global::Interop.CheckIo(global::Interop.Ftruncate(file, length), "ftruncate");
+    public static void Truncate(SafeFileHandle file, long length)
+    {
+        using FdLease fd = new(file);
+        global::Interop.CheckIo(LibC.ftruncate(fd.Fd, length), "ftruncate");
+    }
 
     /// <summary>pread into <paramref name="destination"/>; returns the bytes read (0 at end of file).</summary>
     public static int ReadAt(SafeFileHandle file, Span<byte> destination, long offset)
@@ -424,7 +432,7 @@ internal static unsafe class HostFileSystem
     }
 
     /// <summary>Whether this process runs as root (it may then give new files the guest caller's ids).</summary>
-    public static bool IsPrivileged => global::Interop.GetEffectiveUserId() == 0;
+    public static bool IsPrivileged => LibC.geteuid() == 0;
 
     private static ReadOnlySpan<byte> Terminate(ReadOnlySpan<byte> name, Span<byte> buffer)
     {

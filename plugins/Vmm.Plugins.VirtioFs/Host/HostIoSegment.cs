@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Vmm.Interop;
+namespace Vmm.Plugins.VirtioFs.Host;
 
 /// <summary>One piece of a scatter-gather transfer, laid out as <c>struct iovec</c> (base, length).</summary>
 [StructLayout(LayoutKind.Sequential)]

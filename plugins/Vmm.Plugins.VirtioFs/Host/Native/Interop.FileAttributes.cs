@@ -11,7 +11,4 @@ internal static partial class Interop
 
     [LibraryImport(Libraries.Libc, EntryPoint = "utimensat", SetLastError = true)]
     internal static unsafe partial int UtimensAt(SafeFileHandle directory, byte* name, TimeSpec* times, int flags);
-
-    [LibraryImport(Libraries.Libc, EntryPoint = "geteuid")]
-    internal static partial uint GetEffectiveUserId();
 }

@@ -1,4 +1,4 @@
-namespace Vmm.Interop;
+namespace Vmm.Plugins.VirtioFs.Host;
 
 /// <summary>What <c>fstatfs</c> says about a host file system.</summary>
 internal readonly record struct HostFileSystemStatus(

@@ -1,4 +1,4 @@
-namespace Vmm.Interop;
+namespace Vmm.Plugins.VirtioFs.Host;
 
 /// <summary>What <c>fstatat</c> says about one host inode, in the units FUSE reports.</summary>
 internal readonly record struct HostFileStatus(

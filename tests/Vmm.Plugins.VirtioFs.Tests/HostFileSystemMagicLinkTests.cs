@@ -1,9 +1,9 @@
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using Vmm.Interop;
+using Vmm.Plugins.VirtioFs.Host;
 using Xunit;
 
-namespace Vmm.Core.Tests.Interop;
+namespace Vmm.Plugins.VirtioFs.Tests;
 
 /// <summary>
 /// Calls that name an O_PATH handle by its /proc/self/fd link must never reach another file: once the handle is
