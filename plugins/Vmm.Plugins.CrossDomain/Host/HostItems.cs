@@ -52,7 +52,7 @@ internal sealed class HostItem(HostItemKind kind, SafeFileHandle? file, ulong si
 internal sealed class HostItems : IDisposable
 {
     /// <summary>The most items one context may hold: a guest that never imports what it receives cannot grow it further.</summary>
-    public const int MaxItems = 4096;
+    public const int MaxItems = 1024;
 
     private readonly Dictionary<uint, HostItem> _items = [];
     private uint _lastId = 1;
