@@ -42,7 +42,7 @@ internal sealed class CrossDomainGuest : IDisposable
         Machine = new InProcessMachine();
         var factory = (IDeviceFactory)new VirtioGpuDeviceFactory();
         Device = factory.Create(new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, _services, AppContext.BaseDirectory), options ?? new VirtioGpuOptions());
-        Machine.AttachVirtioDevice((IVirtioDevice)Device);
+        Transport = Machine.AttachVirtioDevice((IVirtioDevice)Device);
         Driver = VirtioPciDriver.Open(Machine, VirtioDeviceType.Gpu);
         Driver.Initialize();
         QueryRing = Machine.AllocateBuffer(4096);
@@ -54,6 +54,12 @@ internal sealed class CrossDomainGuest : IDisposable
     public InProcessMachine Machine { get; }
 
     public IDevice Device { get; }
+
+    /// <summary>The virtio-pci transport; its shared memory holds the host-visible window when one was asked for.</summary>
+    public Vmm.Core.Virtio.Pci.VirtioPciTransport Transport { get; }
+
+    /// <summary>The identifiers (id, type, size) of every RECEIVE so far, oldest first.</summary>
+    public Queue<(uint Id, uint Type, uint Size)> ReceivedIdentifiers { get; } = new();
 
     public VirtioPciDriver Driver { get; }
 
@@ -122,6 +128,15 @@ internal sealed class CrossDomainGuest : IDisposable
             Assert.Equal((byte)CrossDomainCommandType.Receive, message[Header.Command]);
             int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.DataSize));
             Assert.True(size > 0, "the host closed the channel (RECEIVE with no data)");
+            uint identifiers = BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierCount));
+            for (int i = 0; i < identifiers; i++)
+            {
+                ReceivedIdentifiers.Enqueue((
+                    BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.Identifiers + (4 * i))),
+                    BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierTypes + (4 * i))),
+                    BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierSizes + (4 * i)))));
+            }
+
             stream.AddRange(message.AsSpan(SendReceive.Data, size));
         }
 
