@@ -25,6 +25,7 @@ public sealed class VmDeviceSet : IDisposable
     private readonly List<(DeviceSpec Spec, IDevice Device)> _devices = [];
     private readonly List<HostEvdevSource> _evdevSources = [];
     private ServiceProvider? _fallbackServices;
+    private string[] _vmPlugins = [];
 
     private VmDeviceSet()
     {
@@ -47,7 +48,7 @@ public sealed class VmDeviceSet : IDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(context);
-        VmDeviceSet set = new();
+        VmDeviceSet set = new() { _vmPlugins = [.. spec.Devices.Select(d => d.Plugin)] };
         try
         {
             foreach (DeviceSpec deviceSpec in spec.Devices)
@@ -123,7 +124,8 @@ public sealed class VmDeviceSet : IDisposable
 
     private IServiceProvider ServicesFor(string pluginName, VmRunContext context)
     {
-        if (context.Plugins is PluginHost host && host.TryGetServices(pluginName, out IServiceProvider? services))
+        // Joined with the shared contracts (context types) of the other plugins this VM names.
+        if (context.Plugins is PluginHost host && CrossPluginServices.Join(host, pluginName, _vmPlugins) is { } services)
         {
             return services;
         }

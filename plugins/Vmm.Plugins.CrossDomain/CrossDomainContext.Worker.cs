@@ -1,0 +1,213 @@
+using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
+using Vmm.Plugins.CrossDomain.Host;
+using Vmm.Plugins.CrossDomain.Protocol;
+using static Vmm.Plugins.CrossDomain.Protocol.CrossDomainLayout;
+
+namespace Vmm.Plugins.CrossDomain;
+
+/// <summary>The worker: one host event per channel-ring fence, written into the channel ring before the fence signals.</summary>
+internal sealed unsafe partial class CrossDomainContext
+{
+    private const int MaxRingMessage = 4096;
+    private const uint ChannelSource = uint.MaxValue;
+
+    private void WorkerLoop()
+    {
+        byte[] message = new byte[MaxRingMessage];
+        var sources = new List<(int Fd, uint Item)>();
+        pollfd[] fds = new pollfd[8];
+        try
+        {
+            while (!_stopping)
+            {
+                int count = BuildPollSet(sources, ref fds);
+                fixed (pollfd* pointer = fds)
+                {
+                    if (LibC.poll(pointer, (ulong_t)(ulong)count, -1) < 0 && LibC.errno != LibC.EINTR)
+                    {
+                        throw Fd.Error("poll");
+                    }
+                }
+
+                if (_stopping)
+                {
+                    return;
+                }
+
+                if ((fds[0].revents & LibC.POLLIN) != 0)
+                {
+                    ulong drained;
+                    LibC.read(Fd.Raw(_wake), &drained, sizeof(ulong));
+                }
+
+                ulong? fence = null;
+                lock (_sync)
+                {
+                    if (_stopping || _channelFences.Count == 0 || _channelRing is null)
+                    {
+                        continue;
+                    }
+
+                    int length = 0;
+                    for (int i = 1; i < count && length == 0; i++)
+                    {
+                        if (fds[i].revents != 0)
+                        {
+                            length = sources[i - 1].Item == ChannelSource ? ReceiveFromChannel(message) : ReadItem(sources[i - 1].Item, message);
+                        }
+                    }
+
+                    if (length > 0)
+                    {
+                        _channelRing.Write(0, message.AsSpan(0, length));
+                        fence = _channelFences.Dequeue();
+                    }
+                }
+
+                if (fence is ulong signalled)
+                {
+                    _host.CompleteFence(ChannelRing, signalled);
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or ObjectDisposedException)
+        {
+            CrossDomainLog.HostFailed(_logger, exception, _id);
+        }
+    }
+
+    /// <summary>The wake eventfd, then (only while a channel fence waits) the socket and the polled items.</summary>
+    private int BuildPollSet(List<(int Fd, uint Item)> sources, ref pollfd[] fds)
+    {
+        sources.Clear();
+        lock (_sync)
+        {
+            if (_channelFences.Count > 0)
+            {
+                if (_channel is not null && !_channelEnded)
+                {
+                    sources.Add((Fd.Raw(_channel.Handle), ChannelSource));
+                }
+
+                foreach (KeyValuePair<uint, HostItem> item in _items.All)
+                {
+                    if (item.Value.Polled && item.Value.File is SafeFileHandle file)
+                    {
+                        sources.Add((Fd.Raw(file), item.Key));
+                    }
+                }
+            }
+        }
+
+        if (fds.Length < sources.Count + 1)
+        {
+            fds = new pollfd[sources.Count + 1];
+        }
+
+        fds[0] = new pollfd { fd = Fd.Raw(_wake), events = (short)LibC.POLLIN };
+        for (int i = 0; i < sources.Count; i++)
+        {
+            fds[i + 1] = new pollfd { fd = sources[i].Fd, events = (short)LibC.POLLIN };
+        }
+
+        return sources.Count + 1;
+    }
+
+    /// <summary>recvmsg into a RECEIVE; the peer's close becomes a RECEIVE with no data (the EOF signal).</summary>
+    private int ReceiveFromChannel(byte[] message)
+    {
+        int capacity = (int)Math.Min((ulong)Math.Min(MaxMessageData, MaxRingMessage - SendReceive.Size), _channelRing!.Size - SendReceive.Size);
+        var received = new List<SafeFileHandle>();
+        int count;
+        try
+        {
+            count = _channel!.Receive(message.AsSpan(SendReceive.Data, capacity), received);
+        }
+        catch (IOException exception)
+        {
+            CrossDomainLog.HostFailed(_logger, exception, _id);
+            count = 0;
+        }
+
+        if (count == 0)
+        {
+            _channelEnded = true;
+        }
+
+        Span<(uint Id, uint Type, uint Size)> identifiers = stackalloc (uint, uint, uint)[MaxIdentifiers];
+        int identifierCount = 0;
+        foreach (SafeFileHandle fd in received)
+        {
+            if (identifierCount < MaxIdentifiers && Classify(fd) is (HostItem item, CrossDomainIdentifierType type) && _items.Add(item) is uint id)
+            {
+                identifiers[identifierCount++] = (id, (uint)type, (uint)Math.Min(item.Size, uint.MaxValue));
+            }
+        }
+
+        byte[] data = message.AsSpan(SendReceive.Data, count).ToArray();
+        return CrossDomainMessages.WriteReceive(message, identifiers[..identifierCount], data);
+    }
+
+    /// <summary>
+    /// What a descriptor from the host socket becomes, as libkrun classifies it: seekable files are blobs; then
+    /// eventfds; then write-only ends of pipes. Anything else is closed.
+    /// </summary>
+    private (HostItem, CrossDomainIdentifierType)? Classify(SafeFileHandle fd)
+    {
+        if (Fd.SeekableSize(fd) is long size)
+        {
+            return (new HostItem(HostItemKind.Blob, fd, (ulong)size), CrossDomainIdentifierType.VirtgpuBlob);
+        }
+
+        string what = Fd.Describe(fd);
+        if (what.Contains("[eventfd]", StringComparison.Ordinal))
+        {
+            return (new HostItem(HostItemKind.Eventfd, fd, 0), CrossDomainIdentifierType.Eventfd);
+        }
+
+        if (Fd.IsWriteOnly(fd))
+        {
+            return (new HostItem(HostItemKind.WritePipe, fd, 0), CrossDomainIdentifierType.WritePipe);
+        }
+
+        CrossDomainLog.FdDropped(_logger, _id, what);
+        fd.Dispose();
+        return null;
+    }
+
+    /// <summary>A read pipe's data (or hang-up) or an eventfd's counter as READ; 0 when the item is gone.</summary>
+    private int ReadItem(uint id, byte[] message)
+    {
+        if (!_items.TryGet(id, out HostItem item) || item.File is null)
+        {
+            return 0;
+        }
+
+        int capacity = (int)Math.Min((ulong)(MaxRingMessage - ReadWrite.Data), _channelRing!.Size - ReadWrite.Data);
+        Span<byte> buffer = message.AsSpan(ReadWrite.Data, item.Kind == HostItemKind.Eventfd ? sizeof(ulong) : capacity);
+        int count;
+        try
+        {
+            count = Fd.Read(item.File, buffer);
+        }
+        catch (IOException)
+        {
+            count = 0;
+        }
+
+        if (count < 0)
+        {
+            return 0;
+        }
+
+        bool hangUp = count == 0;
+        byte[] data = buffer[..count].ToArray();
+        if (hangUp)
+        {
+            _items.Remove(id);
+        }
+
+        return CrossDomainMessages.WriteRead(message, id, hangUp, data);
+    }
+}

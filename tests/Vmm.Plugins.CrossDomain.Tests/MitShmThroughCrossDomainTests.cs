@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Vmm.Core.Memory;
+using Vmm.Plugins.CrossDomain.Host;
+using Vmm.Plugins.CrossDomain.Protocol;
+using Vmm.Plugins.VirtioGpu;
+
+namespace Vmm.Plugins.CrossDomain.Tests;
+
+/// <summary>
+/// MIT-SHM through the channel with a real Xvfb: the server's ShmCreateSegment reply carries a memfd (SCM_RIGHTS),
+/// which arrives as a VIRTGPU_BLOB identifier; the guest imports it as a HOST3D blob, maps it into the host-visible
+/// window, writes pixels there, and the server's ShmPutImage reads those very pages (core GetImage gives them back).
+/// </summary>
+public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixture<XvfbServer>
+{
+    private const int Width = 64;
+    private const int Height = 48;
+    private const int ImageBytes = Width * Height * 4;
+
+    [Fact]
+    public void A_server_memfd_becomes_a_mapped_host_blob_that_shm_put_image_draws_from()
+    {
+        if (xvfb.SkipReason is string reason)
+        {
+            Assert.Skip(reason);
+        }
+
+        using var guest = new CrossDomainGuest(
+            new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _)),
+            new VirtioGpuOptions { HostVisibleWindowSize = 4UL << 20 });
+        guest.Open((uint)CrossDomainChannelType.X11);
+        guest.Send(X11Wire.ConnectionSetup());
+        byte[] header = guest.Receive(8);
+        (uint idBase, uint root, _, _, _) = X11Wire.ParseSetup([.. header, .. guest.Receive(X11Wire.SetupReplyLength(header) - 8)]);
+
+        guest.Send(X11Wire.QueryExtension("MIT-SHM"));
+        byte[] extension = guest.Receive(32);
+        Assert.Equal(1, extension[8]);
+        byte shm = extension[9];
+        guest.Send([shm, 0, 1, 0]); // ShmQueryVersion
+        byte[] version = guest.Receive(32);
+        if ((X11Wire.U16(version, 8), X11Wire.U16(version, 10)) is var (major, minor) && major == 1 && minor < 2)
+        {
+            Assert.Skip($"this Xvfb speaks MIT-SHM {major}.{minor}; ShmCreateSegment (fd passing) needs 1.2");
+        }
+
+        // ShmCreateSegment (minor 7): the reply passes one fd.
+        uint segment = idBase | 2;
+        byte[] create = Request(shm, 7, 16, (4, segment), (8, ImageBytes));
+        guest.Send(create);
+        byte[] created = guest.Receive(32);
+        Assert.Equal((1, 1), (created[0], created[1]));
+        (uint itemId, uint type, uint size) = Assert.Single(guest.ReceivedIdentifiers);
+        Assert.Equal(((uint)CrossDomainIdentifierType.VirtgpuBlob, (uint)ImageBytes), (type, size));
+        Assert.True(itemId >= 2);
+
+        // What muvm's bridge does with it: CREATE_BLOB(HOST3D, blob_id = identifier), attach, MAP_BLOB.
+        byte[] blob = CrossDomainGuest.Command(0x010C, 56, CrossDomainGuest.ContextId, (24, 20), (28, 2), (32, 3));
+        BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(40), itemId);
+        BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(48), size);
+        Assert.Equal(CrossDomainGuest.OkNoData, guest.Control(blob));
+        Assert.Equal(CrossDomainGuest.OkNoData, guest.Control(CrossDomainGuest.Command(0x0202, 32, CrossDomainGuest.ContextId, (24, 20))));
+        byte[] map = CrossDomainGuest.Command(0x0208, 40, 0, (24, 20));
+        BinaryPrimitives.WriteUInt64LittleEndian(map.AsSpan(32), 0x10000);
+        Assert.Equal(0x1106u, BinaryPrimitives.ReadUInt32LittleEndian(guest.ControlResponse(map, 32)));
+
+        // The guest draws into the window: the server's own segment.
+        nint pixels = ((SharedMemoryWindow)guest.Transport.SharedMemory[0]).HostAddress + 0x10000;
+        for (int y = 0; y < Height; y++)
+        {
+            for (int x = 0; x < Width; x++)
+            {
+                Marshal.WriteInt32(pixels, ((y * Width) + x) * 4, Pixel(x, y));
+            }
+        }
+
+        uint pixmap = idBase | 3;
+        uint gc = idBase | 4;
+        byte[] createPixmap = Request(53, 24, 16, (4, pixmap), (8, root), (12, Width | (Height << 16)));
+        byte[] createGc = Request(55, 0, 16, (4, gc), (8, pixmap));
+        // ShmPutImage (minor 3): total and source 64x48, ZPixmap depth 24, from offset 0 of the segment.
+        byte[] putImage = Request(shm, 3, 40, (4, pixmap), (8, gc), (12, Width | (Height << 16)), (20, Width | (Height << 16)), (28, 24 | (2 << 8)), (32, segment));
+        byte[] getImage = Request(73, 2, 20, (4, pixmap), (12, Width | (Height << 16)), (16, uint.MaxValue));
+        guest.Send([.. createPixmap, .. createGc, .. putImage, .. getImage]);
+
+        byte[] image = guest.Receive(32);
+        Assert.Equal(1, image[0]);
+        int length = (int)X11Wire.U32(image, 4) * 4;
+        Assert.Equal(ImageBytes, length);
+        byte[] data = guest.Receive(length);
+        for (int i = 0; i < Width * Height; i++)
+        {
+            Assert.Equal(Pixel(i % Width, i / Width) & 0xFFFFFF, BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(i * 4)) & 0xFFFFFF);
+        }
+    }
+
+    private static int Pixel(int x, int y) => (x * 4) | ((y * 5) << 8) | (0x40 << 16);
+
+    /// <summary>An X request: opcode, the data byte, length in 4-byte units, then 32-bit fields.</summary>
+    private static byte[] Request(byte opcode, byte data, int size, params (int Offset, long Value)[] fields)
+    {
+        byte[] request = new byte[size];
+        request[0] = opcode;
+        request[1] = data;
+        BinaryPrimitives.WriteUInt16LittleEndian(request.AsSpan(2), (ushort)(size / 4));
+        foreach ((int offset, long value) in fields)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(request.AsSpan(offset), (uint)value);
+        }
+
+        return request;
+    }
+}
