@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Vmm.Core.Config;
 
 namespace Vmm.Core.Control;
 
@@ -28,7 +29,13 @@ public sealed class StatusCommand : IControlCommand
         JsonArray devices = [];
         foreach (DeviceStatus device in status.Devices)
         {
-            devices.Add(new JsonObject { ["id"] = device.Id, ["type"] = device.Type, ["state"] = device.State });
+            var entry = new JsonObject { ["id"] = device.Id, ["type"] = device.Type, ["state"] = device.State };
+            if (device.Options is { } options)
+            {
+                entry["options"] = JsonSerializer.SerializeToNode(options, options.GetType(), DeviceOptionsSerializer.Options);
+            }
+
+            devices.Add(entry);
         }
 
         JsonObject result = new()

@@ -13,4 +13,8 @@ public sealed record VmStatus(string State, string Platform, TimeSpan Uptime, in
 /// <param name="Id">The device id.</param>
 /// <param name="Type">The device type.</param>
 /// <param name="State">The device's state: <c>active</c>, <c>waiting</c> (for the driver), <c>needs-reset</c>, <c>failed</c>.</param>
-public sealed record DeviceStatus(string Id, string Type, string State);
+/// <param name="Options">
+/// The device's options object as its factory left it (a virtio-vsock device's absolute <c>uds</c>, which
+/// <c>vmm exec</c> connects to), or null.
+/// </param>
+public sealed record DeviceStatus(string Id, string Type, string State, object? Options = null);
