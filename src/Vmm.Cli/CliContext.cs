@@ -28,8 +28,23 @@ internal sealed class CliContext
     /// <summary>The platforms of this build, in the order <c>auto</c> prefers them.</summary>
     public required Func<IReadOnlyList<IVmPlatform>> Platforms { get; init; }
 
+    /// <summary>The platforms with the guest's serial console going to the given writer (<c>vmm run -- CMD</c> keeps it off stdout); null: <see cref="Platforms"/>.</summary>
+    public Func<TextWriter, IReadOnlyList<IVmPlatform>>? PlatformsWithConsole { get; init; }
+
     /// <summary>Creates the logger factory for a minimum level.</summary>
     public required Func<LogLevel, ILoggerFactory> CreateLoggerFactory { get; init; }
+
+    /// <summary>Opens the stream <c>vmm exec</c> forwards to the guest command's stdin.</summary>
+    public Func<Stream> OpenStandardInput { get; init; } = () => Stream.Null;
+
+    /// <summary>Opens the stream a guest command's stdout goes to (bytes as they are).</summary>
+    public Func<Stream>? OpenStandardOutput { get; init; }
+
+    /// <summary>Opens the stream a guest command's stderr goes to.</summary>
+    public Func<Stream>? OpenStandardError { get; init; }
+
+    /// <summary>Whether vmm runs on a terminal (stdin and stdout): <c>vmm exec -t</c> then puts it in raw mode.</summary>
+    public bool IsTerminal { get; init; }
 
     /// <summary>The built-in plugin folder, searched unless the command line names others (or a config opts out).</summary>
     public string DefaultPluginDirectory { get; init; } = VmConfig.DefaultPluginDirectory;
@@ -45,6 +60,11 @@ internal sealed class CliContext
         Error = error,
         LoadPlugins = PluginLoading.Load,
         Platforms = () => DefaultPlatforms.Create(output, error, inheritConsole),
+        PlatformsWithConsole = console => DefaultPlatforms.Create(console, error, inheritConsole: false),
         CreateLoggerFactory = ConsoleLogging.Create,
+        OpenStandardInput = inheritConsole ? Console.OpenStandardInput : () => Stream.Null,
+        OpenStandardOutput = inheritConsole ? Console.OpenStandardOutput : () => new TextWriterStream(output),
+        OpenStandardError = inheritConsole ? Console.OpenStandardError : () => new TextWriterStream(error),
+        IsTerminal = inheritConsole && !Console.IsInputRedirected && !Console.IsOutputRedirected,
     };
 }

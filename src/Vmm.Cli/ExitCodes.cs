@@ -24,6 +24,12 @@ internal static class ExitCodes
     /// <summary>A control request failed (no connection, or the reply is not ok).</summary>
     public const int ControlFailed = 6;
 
+    /// <summary>
+    /// <c>vmm exec</c> / <c>vmm run -- CMD</c> lost or could not start the guest command (no agent, a broken
+    /// connection), as ssh reports its own failures; otherwise those commands exit with the guest command's code.
+    /// </summary>
+    public const int ExecFailed = 255;
+
     /// <summary>Interrupted (Ctrl-C), as shells report SIGINT.</summary>
     public const int Interrupted = 130;
 
@@ -38,5 +44,6 @@ internal static class ExitCodes
           5    platform not available
           6    control request failed
           130  interrupted (Ctrl-C)
+          255  vmm exec: the guest command could not run or was lost (else: its own exit code)
         """;
 }

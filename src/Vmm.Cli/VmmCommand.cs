@@ -62,6 +62,7 @@ internal static class VmmCommand
             ConfigValidateCommand.Create(context),
             PluginsListCommand.Create(context),
             CtlCommand.Create(context),
+            ExecCommand.Create(context),
             ServeVhostUserCommand.Create(context),
         };
         return root;

@@ -15,6 +15,9 @@ public static class QemuFrontendDevices
             VirtioDeviceType.FileSystem => "vhost-user-fs-pci",
             VirtioDeviceType.Gpu => "vhost-user-gpu-pci",
             VirtioDeviceType.Input => "vhost-user-input-pci",
+
+            // QEMU reads guest_cid from the back-end (GET_CONFIG) and keeps the event queue for itself.
+            VirtioDeviceType.Vsock => "vhost-user-vsock-pci",
             _ => null,
         };
         return driver is not null;

@@ -170,7 +170,7 @@ public sealed class QemuPlatform : IVmPlatform
         {
             if (!QemuFrontendDevices.TryGetDriver(virtio.DeviceType, out string? driver))
             {
-                return $"{deviceSpec.ConfigPath}: device type '{deviceSpec.Type}' (virtio {virtio.DeviceType}) has no QEMU vhost-user front-end; the qemu platform supports virtio-rng, virtio-fs, virtio-gpu and virtio-input.";
+                return $"{deviceSpec.ConfigPath}: device type '{deviceSpec.Type}' (virtio {virtio.DeviceType}) has no QEMU vhost-user front-end; the qemu platform supports virtio-rng, virtio-fs, virtio-gpu, virtio-input and virtio-vsock.";
             }
 
             var extra = new List<string>();

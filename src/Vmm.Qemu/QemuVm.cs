@@ -45,7 +45,7 @@ internal sealed class QemuVm : IControlledVm
     public VmStatus GetStatus()
     {
         DeviceStatus[] devices = _devices
-            .Select(d => new DeviceStatus(d.Spec.Id, d.Spec.Type, d.Server.IsDeviceFailed ? "needs-reset" : "active", d.Server.DeviceFailureReason))
+            .Select(d => new DeviceStatus(d.Spec.Id, d.Spec.Type, d.Server.IsDeviceFailed ? "needs-reset" : "active", d.Spec.Options, d.Server.DeviceFailureReason))
             .Concat(_qemuDevices.Select(d => new DeviceStatus(d.Id, d.Type, "active")))
             .ToArray();
         return new VmStatus(_state, "qemu", Stopwatch.GetElapsedTime(_started), _machine.Vcpus, _machine.MemoryBytes, devices);

@@ -23,7 +23,7 @@ force=0
 
 # Modules the guest loads, by module name; their dependencies are added from modules.dep.
 readonly WANTED_MODULES=(
-    virtio_pci virtio_rng virtio_gpu fuse virtiofs virtio_input evdev virtio_console
+    virtio_pci virtio_rng virtio_gpu fuse virtiofs virtio_input evdev virtio_console vmw_vsock_virtio_transport
 )
 
 log() { printf 'guest-image: %s\n' "$*" >&2; }
@@ -53,6 +53,7 @@ finish() {
 
 guest_sources=$repo/tools/guest-payloads/linux
 agent_sources=$repo/tools/guest-agents/kvmfr-capture
+exec_agent_sources=$repo/tools/guest-agents/vmm-exec-agent
 # The static guest programs are built when gcc, a static libc and the DRM uapi headers are here.
 can_build_guest_programs() {
     command -v gcc >/dev/null && [[ -f /usr/include/libdrm/drm_mode.h ]] \
@@ -60,7 +61,7 @@ can_build_guest_programs() {
 }
 guest_programs=no
 can_build_guest_programs && guest_programs=yes
-scripts_hash=$( { cat "$here/build.sh" "$here/init"; cat "$guest_sources"/*.c "$agent_sources"/*.[ch] 2>/dev/null || true; echo "guest-programs=$guest_programs"; } \
+scripts_hash=$( { cat "$here/build.sh" "$here/init"; cat "$guest_sources"/*.c "$agent_sources"/*.[ch] "$exec_agent_sources"/*.[ch] 2>/dev/null || true; echo "guest-programs=$guest_programs"; } \
     | sha256sum | cut -c1-16)
 outputs_present() { [[ -s $out/vmlinuz && -s $out/initrd.img && -s $out/stamp ]]; }
 
@@ -215,6 +216,15 @@ if [[ $guest_programs == yes ]]; then
         log "guest program /bin/kvmfr-capture"
     else
         log "warning: no sources in $agent_sources: the guest goes without the IVSHMEM capture agent"
+    fi
+    # The exec agent (`vmm exec`): /init starts it when a virtio-vsock device is there.
+    if compgen -G "$exec_agent_sources/*.c" >/dev/null; then
+        gcc -static -O2 -std=gnu11 -Wall -Wextra -Werror -o "$root/bin/vmm-exec-agent" "$exec_agent_sources"/*.c \
+            || die "gcc failed on $exec_agent_sources"
+        strip "$root/bin/vmm-exec-agent" 2>/dev/null || true
+        log "guest program /bin/vmm-exec-agent"
+    else
+        log "warning: no sources in $exec_agent_sources: the guest goes without the exec agent"
     fi
 else
     log "warning: no gcc, static libc or DRM headers (libdrm-dev): the guest goes without tools/guest-payloads/linux programs"

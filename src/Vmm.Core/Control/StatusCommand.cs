@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Vmm.Core.Config;
 
 namespace Vmm.Core.Control;
 
@@ -32,6 +33,11 @@ public sealed class StatusCommand : IControlCommand
             if (device.Reason is not null)
             {
                 entry["reason"] = device.Reason;
+            }
+
+            if (device.Options is { } options)
+            {
+                entry["options"] = JsonSerializer.SerializeToNode(options, options.GetType(), DeviceOptionsSerializer.Options);
             }
 
             devices.Add(entry);

@@ -13,5 +13,9 @@ public sealed record VmStatus(string State, string Platform, TimeSpan Uptime, in
 /// <param name="Id">The device id.</param>
 /// <param name="Type">The device type.</param>
 /// <param name="State">The device's state: <c>active</c>, <c>waiting</c> (for the driver), <c>needs-reset</c>, <c>failed</c>.</param>
+/// <param name="Options">
+/// The device's options object as its factory left it (a virtio-vsock device's absolute <c>uds</c>, which
+/// <c>vmm exec</c> connects to), or null.
+/// </param>
 /// <param name="Reason">Why a failed device failed (what threw, or which call hung); null otherwise.</param>
-public sealed record DeviceStatus(string Id, string Type, string State, string? Reason = null);
+public sealed record DeviceStatus(string Id, string Type, string State, object? Options = null, string? Reason = null);

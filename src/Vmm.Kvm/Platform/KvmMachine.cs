@@ -36,7 +36,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
     private readonly ILogger _logger;
     private readonly VmSpec _spec;
     private VmDeviceSet? _devices;
-    private readonly List<(string Id, string Type, VirtioPciTransport Transport)> _transports = [];
+    private readonly List<(string Id, string Type, VirtioPciTransport Transport, object Options)> _transports = [];
     private readonly Dictionary<VirtioPciTransport, (SafeFileHandle[] EventFds, List<IDisposable> Registrations)> _notify = [];
     private readonly Dictionary<(VirtioPciTransport, int), int> _sharedMemorySlots = [];
     private readonly List<(string Id, string Type, PciDeviceAdapter Adapter)> _pciDevices = [];
@@ -140,7 +140,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         _spec.Machine.Vcpus,
         _spec.Machine.MemoryBytes,
         [
-            .. _transports.Select(t => new DeviceStatus(t.Id, t.Type, t.Transport.Worker.IsFailed ? "needs-reset" : t.Transport.Worker.IsActive ? "active" : "inactive", t.Transport.Worker.FailureReason)),
+            .. _transports.Select(t => new DeviceStatus(t.Id, t.Type, t.Transport.Worker.IsFailed ? "needs-reset" : t.Transport.Worker.IsActive ? "active" : "inactive", t.Options, t.Transport.Worker.FailureReason)),
             .. _pciDevices.Select(d => new DeviceStatus(d.Id, d.Type, d.Adapter.ConfigSpace.MemoryEnabled ? "active" : "inactive")),
         ]);
 
@@ -160,7 +160,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
             }
         }
 
-        foreach ((_, _, VirtioPciTransport transport) in _transports)
+        foreach ((_, _, VirtioPciTransport transport, _) in _transports)
         {
             transport.Dispose();
         }
@@ -218,7 +218,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
             VirtioPciTransport transport = new(virtio, Memory, Vm.MsiController, new VirtioPciTransportOptions { LoggerFactory = loggerFactory });
             string id = deviceSpec.Id;
             transport.Worker.Failed += exception => KvmPlatformLog.DeviceFailed(_logger, id, exception.Message);
-            _transports.Add((deviceSpec.Id, deviceSpec.Type, transport));
+            _transports.Add((deviceSpec.Id, deviceSpec.Type, transport, deviceSpec.Options));
             SafeFileHandle[] eventFds = new SafeFileHandle[transport.Queues.Count];
             for (int queue = 0; queue < eventFds.Length; queue++)
             {

@@ -129,6 +129,12 @@ public sealed class ExamplesBootTests : IDisposable
                 options["path"] = shm;
             }
 
+            if (options["uds"] is not null)
+            {
+                // The vsock device's socket of its own, as the control socket.
+                options["uds"] = Path.Combine(_work, "vsock.sock");
+            }
+
             if ((string?)options["sharedDir"] is { } shared)
             {
                 options["sharedDir"] = Path.GetFullPath(shared, examples);

@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Vmm.Cli;
+
+namespace Vmm.Integration.Tests.Cli;
+
+/// <summary>
+/// <c>vmm exec</c> end to end, one boot for the class: Debian's kernel under QEMU 10 (TCG) drives our virtio-vsock
+/// device over vhost-user-vsock-pci, /init starts vmm-exec-agent on vsock port 1024, and every test runs
+/// <c>dotnet vmm.dll exec --socket CONTROL</c> as a child process, the way a user's shell does.
+/// </summary>
+public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClassFixture<VmmExecLinuxGuestTests.Vm>
+{
+    // 8 MiB keeps the class lean under TCG; 100 MB was measured by hand (see the branch report).
+    private const int StdinBytes = 8 << 20;
+
+    [Fact]
+    public async Task Uname_runs_in_the_guest_and_exit_codes_pass_through()
+    {
+        ExecResult uname = await vm.ExecAsync(["--", "uname", "-a"]);
+        Assert.Equal(0, uname.ExitCode);
+        Assert.StartsWith("Linux ", uname.Out, StringComparison.Ordinal);
+
+        Assert.Equal(1, (await vm.ExecAsync(["--", "sh", "-c", "exit 1"])).ExitCode);
+        Assert.Equal(42, (await vm.ExecAsync(["--", "sh", "-c", "exit 42"])).ExitCode);
+
+        // Killed by SIGKILL: 128 + 9, as a shell reports it.
+        Assert.Equal(137, (await vm.ExecAsync(["--", "sh", "-c", "kill -9 $$"])).ExitCode);
+
+        // stdout and stderr stay apart; env, cwd and a missing program.
+        ExecResult split = await vm.ExecAsync(["--env", "GREETING=hi there", "--cwd", "/tmp", "--", "sh", "-c", "echo \"$GREETING\"; pwd; echo oops >&2"]);
+        Assert.Equal(("hi there\n/tmp\n", "oops\n"), (split.Out, split.Error));
+        ExecResult missing = await vm.ExecAsync(["--", "/no/such/program"]);
+        Assert.Equal(127, missing.ExitCode);
+        Assert.Contains("cannot run '/no/such/program'", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Stdin_reaches_the_command_and_its_stdout_comes_back_intact()
+    {
+        byte[] data = new byte[StdinBytes];
+        new Random(15).NextBytes(data);
+        var watch = Stopwatch.StartNew();
+        ExecResult cat = await vm.ExecAsync(["-i", "--", "cat"], data);
+        watch.Stop();
+        TestContext.Current.TestOutputHelper?.WriteLine($"{StdinBytes >> 20} MiB through stdin and back in {watch.Elapsed.TotalSeconds:0.0} s: {StdinBytes / watch.Elapsed.TotalSeconds / (1 << 20):0.0} MiB/s each way (TCG)");
+        Assert.Equal(0, cat.ExitCode);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(data)), Convert.ToHexString(SHA256.HashData(cat.OutBytes)));
+    }
+
+    [Fact]
+    public async Task Tty_gives_the_command_a_pty()
+    {
+        ExecResult tty = await vm.ExecAsync(["-t", "--", "tty"]);
+        Assert.Equal(0, tty.ExitCode);
+        Assert.Matches(@"^/dev/pts/\d+\r?\n$", tty.Out);
+    }
+
+    [Fact]
+    public async Task Ten_commands_run_at_once()
+    {
+        ExecResult[] results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i =>
+            vm.ExecAsync(["--", "sh", "-c", $"sleep 1; echo run-{i}; exit {i}"])));
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.Equal(i, results[i].ExitCode);
+            Assert.Equal($"run-{i}\n", results[i].Out);
+        }
+    }
+
+    [Fact]
+    public async Task An_agent_killed_mid_command_is_a_clear_error_and_exit_255()
+    {
+        // $PPID of the command is the agent's handler for this connection.
+        ExecResult lost = await vm.ExecAsync(["--", "sh", "-c", "echo started; kill -9 $PPID; sleep 5"]);
+        Assert.Equal(255, lost.ExitCode);
+        Assert.Contains("closed the connection before the command's exit status", lost.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_with_a_command_uses_the_running_vm_of_the_configs_control_socket()
+    {
+        ExecResult run = await vm.VmmAsync(["run", "--config", vm.ConfigPath, "--", "sh", "-c", "echo in-running-vm; exit 7"], null);
+        Assert.Equal(7, run.ExitCode);
+        Assert.Equal("in-running-vm\n", run.Out);
+    }
+
+    /// <summary>What a <c>vmm</c> child process did.</summary>
+    public sealed record ExecResult(int ExitCode, byte[] OutBytes, string Error)
+    {
+        public string Out => Encoding.UTF8.GetString(OutBytes);
+    }
+
+    /// <summary>The VM of the class: control socket and vsock device in a private folder, booted once.</summary>
+    public sealed class Vm : IAsyncLifetime
+    {
+        private static readonly TimeSpan s_bootLimit = TimeSpan.FromSeconds(120);
+        private readonly string _work = Directory.CreateTempSubdirectory("vmm-exec-").FullName;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly StringWriter _console = new();
+        private readonly StringWriter _error = new();
+        private Task<int>? _run;
+        private string? _skip;
+
+        public string ControlSocket => Path.Combine(_work, "ctl.sock");
+
+        public string ConfigPath => Path.Combine(_work, "vm.json");
+
+        public async ValueTask InitializeAsync()
+        {
+            string kernel, initrd;
+            try
+            {
+                (_, kernel, initrd) = TestVm.QemuAndGuestImageOrSkip();
+            }
+            catch (Exception ex) when (ex.GetType().Name.Contains("Skip", StringComparison.Ordinal))
+            {
+                _skip = ex.Message;
+                return;
+            }
+
+            string vmlinux = Path.Combine(Path.GetDirectoryName(kernel)!, "vmlinux");
+            await File.WriteAllTextAsync(ConfigPath, $$"""
+                {
+                  "machine": { "memory": "256M", "kernel": "{{(File.Exists(vmlinux) ? vmlinux : kernel)}}", "initrd": "{{initrd}}", "cmdline": "console=ttyS0 loglevel=4 vmm.wait=1" },
+                  "platform": "qemu",
+                  "control": { "socket": "{{ControlSocket}}" },
+                  "devices": [ { "id": "vsock0", "plugin": "virtio-vsock", "type": "virtio-vsock", "options": { "guestCid": 3, "uds": "vsock.sock" } } ]
+                }
+                """);
+            _run = Program.RunAsync(["run", "--config", ConfigPath], TextWriter.Synchronized(_console), TextWriter.Synchronized(_error), _stop.Token);
+
+            // Ready when the agent runs a command.
+            var watch = Stopwatch.StartNew();
+            while (true)
+            {
+                if (_run.IsCompleted)
+                {
+                    throw new InvalidOperationException($"vmm run ended ({await _run}):\n{_error}\n{_console}");
+                }
+
+                if (File.Exists(ControlSocket) && (await ExecAsync(["--", "true"])).ExitCode == 0)
+                {
+                    break;
+                }
+
+                if (watch.Elapsed > s_bootLimit)
+                {
+                    throw new TimeoutException($"The guest's exec agent did not answer within {s_bootLimit.TotalSeconds} s:\n{_error}\n{_console}");
+                }
+
+                await Task.Delay(500);
+            }
+
+            TestContext.Current.TestOutputHelper?.WriteLine($"agent answered {watch.Elapsed.TotalSeconds:0.0} s after vmm run started");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            if (_run is not null)
+            {
+                await _run.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+
+            Directory.Delete(_work, recursive: true);
+            _stop.Dispose();
+        }
+
+        public Task<ExecResult> ExecAsync(string[] args, byte[]? stdin = null)
+            => VmmAsync(["exec", "--socket", ControlSocket, .. args], stdin);
+
+        /// <summary>Runs <c>dotnet vmm.dll ARGS</c> with <paramref name="stdin"/> (or an empty one).</summary>
+        public async Task<ExecResult> VmmAsync(string[] args, byte[]? stdin)
+        {
+            if (_skip is not null)
+            {
+                Assert.Skip(_skip);
+            }
+
+            var start = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "vmm.dll"));
+            foreach (string argument in args)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using Process process = Process.Start(start)!;
+            using var output = new MemoryStream();
+            Task copyOut = process.StandardOutput.BaseStream.CopyToAsync(output);
+            Task<string> error = process.StandardError.ReadToEndAsync();
+            if (stdin is not null)
+            {
+                await process.StandardInput.BaseStream.WriteAsync(stdin);
+            }
+
+            process.StandardInput.Close();
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            await process.WaitForExitAsync(limit.Token);
+            await copyOut;
+            return new ExecResult(process.ExitCode, output.ToArray(), await error);
+        }
+    }
+}
