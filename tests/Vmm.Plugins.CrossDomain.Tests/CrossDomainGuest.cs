@@ -5,6 +5,7 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Gpu;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.CrossDomain.Protocol;
+using Vmm.Plugins.VirtioGpu.Testing;
 using Vmm.Plugins.VirtioGpu;
 using Vmm.Testing.Driver;
 using Vmm.Testing.InProcess;

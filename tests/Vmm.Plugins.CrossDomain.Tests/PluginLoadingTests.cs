@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Plugins;
+using Vmm.Plugins.VirtioGpu.Testing;
 using Vmm.Testing.Driver;
 using Vmm.Testing.InProcess;
 
