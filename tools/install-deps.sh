@@ -30,7 +30,7 @@ readonly QEMU_PACKAGE=qemu-system-x86
 readonly QEMU_MIN_VERSION=1:10.0
 readonly BACKPORTS_SUITE=bookworm-backports
 readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
-readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev tesseract-ocr imagemagick)
+readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev tesseract-ocr imagemagick xvfb x11-utils)
 readonly GPU_PACKAGE=qemu-system-gui
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -16,6 +16,12 @@ public sealed class XvfbServer : IDisposable
             return;
         }
 
+        if (FindOnPath("xwininfo") is null)
+        {
+            SkipReason = "xwininfo is not installed (apt-get install x11-utils)";
+            return;
+        }
+
         var start = new ProcessStartInfo(xvfb)
         {
             RedirectStandardOutput = true,
