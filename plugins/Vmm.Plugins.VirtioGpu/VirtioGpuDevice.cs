@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -50,6 +49,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     private readonly ScanoutHandler _scanouts;
     private readonly CursorHandler _cursor;
     private readonly ContextHost _contexts;
+    private readonly GpuConfigSpace _config;
 
     // Reused for every request and response so the queue walk allocates nothing.
     private readonly byte[] _request = new byte[GpuCommandDecoder.MaxCommandSize];
@@ -57,7 +57,6 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
 
     private volatile IVirtioDeviceContext? _context;
     private int _resendPending;
-    private int _eventsRead;
     private bool _disposed;
 
     internal VirtioGpuDevice(string id, VirtioGpuOptions options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory, IEnumerable<IGpuContextType>? contextTypes = null)
@@ -80,6 +79,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         _display = new DisplayPublisher(_log, frames);
         _scanouts = new ScanoutHandler([.. options.Scanouts.Select(m => (m.Width, m.Height))], _edid, _resources, _display, _log);
         _cursor = new CursorHandler(_scanouts.Count, _resources, _display, _log);
+        _config = new GpuConfigSpace(_scanouts.Count, _contexts.CapsetCount);
         _response = new byte[GpuControlHeader.Size + Math.Max(Unsafe.SizeOf<EdidResponse>(), _contexts.LargestCapset)];
     }
 
@@ -112,35 +112,10 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     public DisplayMode? CurrentMode => _display.CurrentMode;
 
     /// <inheritdoc />
-    public void ReadConfig(int offset, Span<byte> data)
-    {
-        Span<byte> config = stackalloc byte[GpuLayout.ConfigSize];
-        BinaryPrimitives.WriteUInt32LittleEndian(config[GpuLayout.ConfigEventsRead..], (uint)Volatile.Read(ref _eventsRead));
-        BinaryPrimitives.WriteUInt32LittleEndian(config[GpuLayout.ConfigScanoutCount..], (uint)_scanouts.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(config[GpuLayout.ConfigCapsetCount..], (uint)_contexts.CapsetCount);
-        config.Slice(offset, data.Length).CopyTo(data);
-    }
+    public void ReadConfig(int offset, Span<byte> data) => _config.Read(offset, data);
 
     /// <inheritdoc />
-    public void WriteConfig(int offset, ReadOnlySpan<byte> data)
-    {
-        // Only events_clear (write-1-to-clear) is writable.
-        for (int i = 0; i < data.Length; i++)
-        {
-            int at = offset + i - GpuLayout.ConfigEventsClear;
-            if (at is >= 0 and < sizeof(uint))
-            {
-                int bits = data[i] << (at * 8);
-                int current, next;
-                do
-                {
-                    current = Volatile.Read(ref _eventsRead);
-                    next = current & ~bits;
-                }
-                while (Interlocked.CompareExchange(ref _eventsRead, next, current) != current);
-            }
-        }
-    }
+    public void WriteConfig(int offset, ReadOnlySpan<byte> data) => _config.Write(offset, data);
 
     /// <summary>
     /// Changes the mode scanout <paramref name="scanout"/> advertises (a display resize): sets
@@ -155,7 +130,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         ArgumentOutOfRangeException.ThrowIfGreaterThan(width, VirtioGpuOptions.MaxModeDimension);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(height, VirtioGpuOptions.MaxModeDimension);
         _scanouts.SetMode(scanout, width, height);
-        Interlocked.Or(ref _eventsRead, (int)GpuLayout.EventDisplay);
+        _config.RaiseDisplayEvent();
         _context?.SignalConfigChanged();
     }
 
@@ -170,7 +145,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         _context = context;
 
         // A resize that came before activation had no context to interrupt through.
-        if (Volatile.Read(ref _eventsRead) != 0)
+        if (_config.HasEvents)
         {
             context.SignalConfigChanged();
         }
@@ -229,7 +204,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         _blobs.ReleaseAll();
         _blobs.SetWindow(null);
         _scanouts.DisableAll();
-        Volatile.Write(ref _eventsRead, 0);
+        _config.Clear();
     }
 
     /// <inheritdoc />
