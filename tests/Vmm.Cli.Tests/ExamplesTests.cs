@@ -51,6 +51,7 @@ public sealed class ExamplesTests
     [InlineData("display", "display-png,display-vnc,display-test-pattern")]
     [InlineData("ivshmem", "ivshmem,kvmfr-export")]
     [InlineData("cross-domain", "cross-domain")]
+    [InlineData("virtio-vsock", "virtio-vsock")]
     public async Task BuiltInPlugin_IsNextToVmm_AndLoads(string name, string deviceTypes)
     {
         using StringWriter output = new();
@@ -73,7 +74,7 @@ public sealed class ExamplesTests
         await Program.RunAsync(["plugins", "list", "--json"], output, error, TestContext.Current.CancellationToken);
 
         string[] names = [.. JsonDocument.Parse(output.ToString()).RootElement.EnumerateArray().Select(p => p.GetProperty("name").GetString()!)];
-        Assert.Equal(["cross-domain", "display", "ivshmem", "virtio-fs", "virtio-gpu", "virtio-input", "virtio-rng"], names);
+        Assert.Equal(["cross-domain", "display", "ivshmem", "virtio-fs", "virtio-gpu", "virtio-input", "virtio-rng", "virtio-vsock"], names);
     }
 
     private static async Task<(int ExitCode, string Output)> ValidateAsync(string file)

@@ -14,9 +14,14 @@ internal sealed class ExecSession
 
     private const int StdinChunk = 32 * 1024;
     private readonly ExecConnection _connection;
+    private readonly TimeSpan _startTimeout;
     private readonly byte[] _payload = new byte[ExecFrameHeader.MaxPayload];
 
-    public ExecSession(ExecConnection connection) => _connection = connection;
+    public ExecSession(ExecConnection connection, TimeSpan? startTimeout = null)
+    {
+        _connection = connection;
+        _startTimeout = startTimeout ?? StartTimeout;
+    }
 
     /// <summary>The guest pid of the command, once started.</summary>
     public uint? GuestPid { get; private set; }
@@ -46,7 +51,7 @@ internal sealed class ExecSession
         await _connection.SendAsync(ExecFrameType.Start, request.Encode(), cancellationToken).ConfigureAwait(false);
         using (var startDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            startDeadline.CancelAfter(StartTimeout);
+            startDeadline.CancelAfter(_startTimeout);
             ExecFrameHeader? first;
             try
             {
@@ -54,7 +59,7 @@ internal sealed class ExecSession
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new ExecException($"the guest agent did not start the command within {StartTimeout.TotalSeconds:0} s");
+                throw new ExecException($"the guest agent did not start the command within {_startTimeout.TotalSeconds:0} s");
             }
 
             if (first is not { Type: ExecFrameType.Started, Length: 4 } started)

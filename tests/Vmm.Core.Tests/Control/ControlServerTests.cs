@@ -41,7 +41,7 @@ public sealed class ControlServerTests : IAsyncDisposable
 
         Assert.True(reply.Ok);
         Assert.Equal(
-            """{"state":"running","platform":"kvm","uptimeSeconds":12.5,"vcpus":2,"memoryBytes":268435456,"devices":[{"id":"rng0","type":"virtio-rng","state":"active"}]}""",
+            """{"state":"running","platform":"kvm","uptimeSeconds":12.5,"vcpus":2,"memoryBytes":268435456,"devices":[{"id":"rng0","type":"virtio-rng","state":"active"},{"id":"vsock0","type":"virtio-vsock","state":"active","options":{"guestCid":3,"uds":"/tmp/vm.vsock"}}]}""",
             reply.Result.GetRawText());
         Assert.StartsWith("""{"v":1,"id":1,"ok":true,"result":""", reply.Json, StringComparison.Ordinal);
     }

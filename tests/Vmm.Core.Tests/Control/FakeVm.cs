@@ -12,7 +12,15 @@ internal sealed class FakeVm : IControlledVm
         TimeSpan.FromSeconds(12.5),
         2,
         256UL << 20,
-        [new DeviceStatus("rng0", "virtio-rng", "active")]);
+        [new DeviceStatus("rng0", "virtio-rng", "active"), new DeviceStatus("vsock0", "virtio-vsock", "active", new SocketOptions { GuestCid = 3, Uds = "/tmp/vm.vsock" })]);
 
     public void RequestStop() => StopRequests++;
+
+    /// <summary>Stands for a plugin's options object: status shows it with the config's (camelCase) names.</summary>
+    internal sealed class SocketOptions
+    {
+        public ulong GuestCid { get; set; }
+
+        public string? Uds { get; set; }
+    }
 }

@@ -90,6 +90,7 @@ public sealed class QemuCommandLineTests
     [InlineData(VirtioDeviceType.FileSystem, "vhost-user-fs-pci")]
     [InlineData(VirtioDeviceType.Gpu, "vhost-user-gpu-pci")]
     [InlineData(VirtioDeviceType.Input, "vhost-user-input-pci")]
+    [InlineData(VirtioDeviceType.Vsock, "vhost-user-vsock-pci")]
     public void Each_supported_device_type_has_its_front_end(VirtioDeviceType type, string driver)
     {
         Assert.True(QemuFrontendDevices.TryGetDriver(type, out string? found));
