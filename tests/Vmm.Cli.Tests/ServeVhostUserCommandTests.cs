@@ -59,7 +59,7 @@ public sealed class ServeVhostUserCommandTests : IDisposable
         (int exitCode, string error) = await RunAsync("serve-vhost-user", "--socket", Path.Combine(_fixture.Directory, "x.sock"), "--device", "virtio-teapot");
 
         Assert.Equal(3, exitCode);
-        Assert.Matches(@"^vmm: no plugin in '.*plugins' has device type 'virtio-teapot' \(known: display-png, display-test-pattern, display-vnc, ivshmem, kvmfr-export, virtio-fs, virtio-gpu, virtio-input, virtio-rng, virtio-vsock\)$", error.Trim());
+        Assert.Matches(@"^vmm: no plugin in '.*plugins' has device type 'virtio-teapot' \(known: cross-domain, display-png, display-test-pattern, display-vnc, ivshmem, kvmfr-export, virtio-fs, virtio-gpu, virtio-input, virtio-rng, virtio-vsock\)$", error.Trim());
     }
 
     [Theory]
