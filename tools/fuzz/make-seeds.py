@@ -153,7 +153,7 @@ def fuse(opcode, nodeid, body=b"", writable=4096, queue=REQ):
 
 INIT = fuse(26, 0, struct.pack("<IIIII", 7, 37, 128 * 1024, 0x7FFFFFFB, 0) + bytes(44))
 write("virtio-fs", "read", INIT + fuse(1, 1, b"file\x00") + fuse(14, 2, struct.pack("<II", 0, 0)) + fuse(15, 2, struct.pack("<QQIIII", 1, 0, 4096, 0, 0, 0)) + fuse(3, 2, bytes(16)))
-write("virtio-fs", "forget-then-readdirplus", INIT + fuse(1, 1, b"dir\x00") + fuse(27, 2, struct.pack("<II", 0, 0))
+write("../findings/virtio-fs", "forget-then-readdirplus", INIT + fuse(1, 1, b"dir\x00") + fuse(27, 2, struct.pack("<II", 0, 0))
       + fuse(2, 2, struct.pack("<Q", 1), writable=0, queue=0) + fuse(44, 2, struct.pack("<QQIIII", 1, 0, 4096, 0, 0, 0)))
 write("virtio-fs", "create-write", INIT + fuse(35, 1, struct.pack("<IIII", 0o102, 0o644, 0o22, 0) + b"new\x00") + fuse(16, 2, struct.pack("<QQIIQII", 1, 0, 5, 0, 0, 0, 0) + b"hello")
       + fuse(9, 1, struct.pack("<II", 0o755, 0o22) + b"sub\x00") + fuse(1, 1, b"up\x00") + fuse(5, 4, b""))
