@@ -56,9 +56,14 @@ done
 # Our harness binary is `dotnet`, which afl cannot check for instrumentation; SharpFuzz talks the forkserver protocol.
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 findings=$out/afl/$target
-rm -rf "$findings"
-mkdir -p "$findings"
-afl-fuzz -i "$corpus" -o "$findings" -V $((minutes * 60)) -t 10000 -m none -- dotnet "$bin/Vmm.Fuzz.dll" "$target" \
+input=$corpus
+if [[ ${FUZZ_RESUME:-0} == 1 && -d $findings/default/queue ]]; then
+    input=- # FUZZ_RESUME=1 goes on from the last campaign's queue instead of the seeds
+else
+    rm -rf "$findings"
+    mkdir -p "$findings"
+fi
+afl-fuzz -i "$input" -o "$findings" -V $((minutes * 60)) -t 10000 -m none -- dotnet "$bin/Vmm.Fuzz.dll" "$target" \
     >"$out/afl-$target.log" 2>&1 || { tail -n 30 "$out/afl-$target.log" >&2; exit 1; }
 
 stats=$findings/default/fuzzer_stats
