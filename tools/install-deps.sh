@@ -14,10 +14,13 @@
 #   libdrm-dev                                     the DRM uapi headers for tools/guest-payloads/linux/drm-mode and
 #                                                  tools/guest-agents/kvmfr-capture
 #                                                  (a static guest program; libdrm itself is not linked)
+#   afl++ and the SharpFuzz.CommandLine dotnet tool (only with --with-fuzz)  tools/fuzz/run.sh: coverage-guided
+#                                                  fuzzing (afl-fuzz drives the harness, sharpfuzz instruments
+#                                                  our assemblies); the replay tests need neither
 #   qemu-system-gui (only with --with-vhost-user-gpu)  QEMU's /usr/lib/qemu/vhost-user-gpu backend, the
 #                                                  side-by-side anchor for our GPU device (pulls in GTK/SDL)
 #
-#   tools/install-deps.sh [--with-vhost-user-gpu] [--check]
+#   tools/install-deps.sh [--with-vhost-user-gpu] [--with-fuzz] [--check]
 #
 # --check only reports: it needs no root, prints the missing packages one line ("missing: a b c") and exits
 # 1 when something is missing, 0 when all is in place (tools/setup.sh asks it before every run and test).
@@ -32,18 +35,23 @@ readonly BACKPORTS_SUITE=bookworm-backports
 readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
 readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev tesseract-ocr imagemagick xvfb x11-utils)
 readonly GPU_PACKAGE=qemu-system-gui
+readonly FUZZ_PACKAGE=afl++
+readonly SHARPFUZZ_TOOL=SharpFuzz.CommandLine
+readonly SHARPFUZZ_VERSION=2.3.0
 
 log() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
 
 with_gpu=0
+with_fuzz=0
 check_only=0
 for arg in "$@"; do
     case $arg in
         --with-vhost-user-gpu) with_gpu=1 ;;
+        --with-fuzz) with_fuzz=1 ;;
         --check) check_only=1 ;;
-        -h|--help) sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu] [--check])" ;;
+        -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu] [--with-fuzz] [--check])" ;;
     esac
 done
 
@@ -54,7 +62,7 @@ declare -A installed=()
 while read -r package status version; do
     [[ $status == installed ]] && installed[$package]=$version
 done < <(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\n' \
-    "${PLAIN_PACKAGES[@]}" "$QEMU_PACKAGE" "$GPU_PACKAGE" 2>/dev/null || true)
+    "${PLAIN_PACKAGES[@]}" "$QEMU_PACKAGE" "$GPU_PACKAGE" "$FUZZ_PACKAGE" 2>/dev/null || true)
 
 installed_version() { echo "${installed[$1]:-}"; }
 
@@ -63,8 +71,10 @@ query_version() {
     { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | awk '$1=="installed" {print $2}'
 }
 
+wanted_plain=("${PLAIN_PACKAGES[@]}")
+[[ $with_fuzz -eq 0 ]] || wanted_plain+=("$FUZZ_PACKAGE")
 missing_plain=()
-for package in "${PLAIN_PACKAGES[@]}"; do
+for package in "${wanted_plain[@]}"; do
     [[ -n $(installed_version "$package") ]] || missing_plain+=("$package")
 done
 
@@ -81,9 +91,27 @@ if [[ $with_gpu -eq 1 ]]; then
     [[ $need_qemu -eq 0 && -n $gpu_version && $gpu_version == "$qemu_version" ]] || need_gpu=1
 fi
 
-if [[ ${#missing_plain[@]} -eq 0 && $need_qemu -eq 0 && $need_gpu -eq 0 ]]; then
+# The SharpFuzz instrumenter is a dotnet global tool, not a Debian package.
+need_sharpfuzz=0
+if [[ $with_fuzz -eq 1 ]]; then
+    dotnet tool list --global 2>/dev/null | grep -qi "^${SHARPFUZZ_TOOL} *${SHARPFUZZ_VERSION}" || need_sharpfuzz=1
+fi
+
+install_sharpfuzz() {
+    [[ $need_sharpfuzz -eq 1 ]] || return 0
+    log "installing the dotnet tool $SHARPFUZZ_TOOL $SHARPFUZZ_VERSION (sharpfuzz, in ~/.dotnet/tools)"
+    dotnet tool update --global "$SHARPFUZZ_TOOL" --version "$SHARPFUZZ_VERSION" >/tmp/install-deps.sharpfuzz.log 2>&1 \
+        || { cat /tmp/install-deps.sharpfuzz.log >&2; die "dotnet tool install $SHARPFUZZ_TOOL failed"; }
+}
+
+if [[ ${#missing_plain[@]} -eq 0 && $need_qemu -eq 0 && $need_gpu -eq 0 && $need_sharpfuzz -eq 1 && $check_only -eq 0 ]]; then
+    install_sharpfuzz
+    need_sharpfuzz=0
+fi
+
+if [[ ${#missing_plain[@]} -eq 0 && $need_qemu -eq 0 && $need_gpu -eq 0 && $need_sharpfuzz -eq 0 ]]; then
     [[ $check_only -eq 1 ]] \
-        || log "up to date: $QEMU_PACKAGE $qemu_version, ${PLAIN_PACKAGES[*]}$([[ $with_gpu -eq 0 ]] || echo " $GPU_PACKAGE") installed; nothing to do"
+        || log "up to date: $QEMU_PACKAGE $qemu_version, ${wanted_plain[*]}$([[ $with_gpu -eq 0 ]] || echo " $GPU_PACKAGE") installed; nothing to do"
     exit 0
 fi
 
@@ -91,6 +119,7 @@ if [[ $check_only -eq 1 ]]; then
     missing=("${missing_plain[@]}")
     [[ $need_qemu -eq 0 ]] || missing+=("$QEMU_PACKAGE>=${QEMU_MIN_VERSION#1:}${qemu_version:+ (have $qemu_version)}")
     [[ $need_gpu -eq 0 ]] || missing+=("$GPU_PACKAGE")
+    [[ $need_sharpfuzz -eq 0 ]] || missing+=("dotnet-tool:$SHARPFUZZ_TOOL")
     echo "missing: ${missing[*]}"
     exit 1
 fi
@@ -215,6 +244,8 @@ if [[ $need_gpu -eq 1 ]]; then
     install_or_retry -t "$BACKPORTS_SUITE" "$GPU_PACKAGE"
     [[ -x /usr/lib/qemu/vhost-user-gpu ]] || die "/usr/lib/qemu/vhost-user-gpu missing after installing $GPU_PACKAGE"
 fi
+
+install_sharpfuzz
 
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 is not on PATH after the install"
 log "done: $QEMU_PACKAGE $qemu_version; $(qemu-system-x86_64 --version | head -n1)"

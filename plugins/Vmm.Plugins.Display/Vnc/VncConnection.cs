@@ -331,7 +331,8 @@ internal sealed class VncConnection : IDisposable
                     break;
                 case 6: // ClientCutText: read and drop
                     await _stream.ReadExactlyAsync(buffer.AsMemory(0, 7), token).ConfigureAwait(false);
-                    int length = Math.Abs(BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(3)));
+                    // Negative means the extended-clipboard form; widened first, as int.MinValue has no int magnitude.
+                    long length = Math.Abs((long)BinaryPrimitives.ReadInt32BigEndian(buffer.AsSpan(3)));
                     if (length > MaxCutText)
                     {
                         throw new InvalidDataException($"cut text of {length} bytes");

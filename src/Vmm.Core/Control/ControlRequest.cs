@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
 using System.Text.Json;
 
 namespace Vmm.Core.Control;
@@ -16,6 +19,14 @@ internal readonly record struct ControlRequest(JsonElement Id, string Command, J
     public static bool TryParse(ReadOnlySpan<byte> line, out ControlRequest request, out ControlReplyError? error)
     {
         request = default;
+        int invalidAt = FirstInvalidUtf8Byte(line);
+        if (invalidAt >= 0)
+        {
+            // Checked first: JsonElement hands out strings by transcoding, which throws on bytes that are not UTF-8.
+            error = new ControlReplyError(default, ControlErrorCodes.MalformedRequest, $"expected a JSON object in UTF-8, got a byte that is not UTF-8 at byte {invalidAt + 1}");
+            return false;
+        }
+
         JsonElement root;
         try
         {
@@ -48,7 +59,8 @@ internal readonly record struct ControlRequest(JsonElement Id, string Command, J
             return false;
         }
 
-        if (!root.TryGetProperty("command", out JsonElement command) || command.ValueKind != JsonValueKind.String || command.GetString()!.Length == 0)
+        if (!root.TryGetProperty("command", out JsonElement command) || command.ValueKind != JsonValueKind.String
+            || !TryGetString(command, out string? commandName) || commandName.Length == 0)
         {
             error = new ControlReplyError(id, ControlErrorCodes.MalformedRequest, "expected a \"command\" string");
             return false;
@@ -66,8 +78,42 @@ internal readonly record struct ControlRequest(JsonElement Id, string Command, J
             args = argsValue;
         }
 
-        request = new ControlRequest(id, command.GetString()!, args);
+        request = new ControlRequest(id, commandName, args);
         error = null;
         return true;
+    }
+
+    /// <summary>
+    /// A JSON string's value; false for an escaped lone surrogate (<c>"\ud800"</c>), which is valid JSON but not a
+    /// string .NET can hand out (<see cref="JsonElement.GetString"/> throws).
+    /// </summary>
+    public static bool TryGetString(JsonElement element, [NotNullWhen(true)] out string? value)
+    {
+        try
+        {
+            value = element.GetString();
+            return value is not null;
+        }
+        catch (InvalidOperationException)
+        {
+            value = null;
+            return false;
+        }
+    }
+
+    private static int FirstInvalidUtf8Byte(ReadOnlySpan<byte> line)
+    {
+        int index = 0;
+        while (index < line.Length)
+        {
+            if (Rune.DecodeFromUtf8(line[index..], out _, out int consumed) != OperationStatus.Done)
+            {
+                return index;
+            }
+
+            index += consumed;
+        }
+
+        return -1;
     }
 }

@@ -148,12 +148,12 @@ public sealed class ScreenshotCommand : IControlCommand
 
     private static string ReadPath(JsonElement args)
     {
-        if (!args.TryGetProperty("path", out JsonElement value) || value.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(value.GetString()))
+        if (!args.TryGetProperty("path", out JsonElement value) || value.ValueKind != JsonValueKind.String
+            || !ControlRequest.TryGetString(value, out string? path) || path.Length == 0)
         {
             throw Invalid("path", "expected an absolute file path string");
         }
 
-        string path = value.GetString()!;
         if (!Path.IsPathFullyQualified(path))
         {
             throw Invalid("path", $"expected an absolute path (the VM's working folder is not yours), got '{path}'");
@@ -169,12 +169,12 @@ public sealed class ScreenshotCommand : IControlCommand
             return null;
         }
 
-        if (value.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(value.GetString()))
+        if (value.ValueKind != JsonValueKind.String || !ControlRequest.TryGetString(value, out string? sinkId) || sinkId.Length == 0)
         {
             throw Invalid("sink", "expected a display sink id string");
         }
 
-        return value.GetString();
+        return sinkId;
     }
 
     private IDisplaySnapshotSink FindSink(string? sinkId)

@@ -1,0 +1,2 @@
+// The harnesses under test are Linux-only (Unix sockets and file modes, KVM boot loaders).
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
