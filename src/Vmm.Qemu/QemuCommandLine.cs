@@ -5,6 +5,10 @@ namespace Vmm.Qemu;
 /// <summary>Builds QEMU's arguments: q35, shared memfd RAM (vhost-user needs it), serial on stdio, no display.</summary>
 public static class QemuCommandLine
 {
+    // Under TCG on a loaded host the emulated timer can miss Linux's early IO-APIC timer check, which then panics
+    // ("IO-APIC + timer doesn't work!"); the kernel's own escape hatch skips the check.
+    private const string NoTimerCheck = "no_timer_check";
+
     /// <summary>The arguments for <paramref name="spec"/>, one list element per argv entry (no shell quoting).</summary>
     public static IReadOnlyList<string> Build(QemuLaunchSpec spec)
     {
@@ -51,7 +55,9 @@ public static class QemuCommandLine
         }
 
         args.Add("-append");
-        args.Add(spec.CommandLine);
+        args.Add(spec.Accelerator == QemuAccelerator.Kvm || spec.CommandLine.Contains(NoTimerCheck, StringComparison.Ordinal)
+            ? spec.CommandLine
+            : $"{spec.CommandLine} {NoTimerCheck}");
         foreach (QemuVhostUserDevice device in spec.Devices)
         {
             string chardev = "vu-" + device.Id;
