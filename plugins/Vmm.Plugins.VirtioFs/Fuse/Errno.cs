@@ -1,6 +1,9 @@
 namespace Vmm.Plugins.VirtioFs.Fuse;
 
-/// <summary>Linux errno values a FUSE reply carries (negated in fuse_out_header.error).</summary>
+/// <summary>
+/// The plugin's one table of Linux errno values: what host calls fail with and what FUSE replies carry (negated only
+/// in fuse_out_header.error). Checked against errno.h by HeaderLayoutTests.
+/// </summary>
 internal static class Errno
 {
     public const int EPERM = 1;

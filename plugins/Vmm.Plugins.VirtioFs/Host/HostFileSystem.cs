@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
+using Vmm.Plugins.VirtioFs.Fuse;
 using static global::Interop.Fs;
 
 namespace Vmm.Plugins.VirtioFs.Host;
@@ -14,9 +15,6 @@ internal static unsafe class HostFileSystem
 {
     /// <summary>The longest name or symlink target passed down (PATH_MAX).</summary>
     public const int MaxNameBytes = 4096;
-
-    /// <summary>ENAMETOOLONG.</summary>
-    public const int NameTooLongErrno = 36;
 
     private static readonly byte[] s_empty = [0];
     private static readonly byte[] s_dotDot = [(byte)'.', (byte)'.', 0];
@@ -57,7 +55,7 @@ internal static unsafe class HostFileSystem
         if (name.Length > MaxNameBytes)
         {
             handle = null;
-            return NameTooLongErrno;
+            return Errno.ENAMETOOLONG;
         }
 
         Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
@@ -438,7 +436,7 @@ internal static unsafe class HostFileSystem
     {
         if (name.Length > MaxNameBytes)
         {
-            global::Interop.ThrowForErrno(NameTooLongErrno, "name");
+            global::Interop.ThrowForErrno(Errno.ENAMETOOLONG, "name");
         }
 
         name.CopyTo(buffer);

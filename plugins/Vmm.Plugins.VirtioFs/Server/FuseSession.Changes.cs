@@ -6,28 +6,28 @@ namespace Vmm.Plugins.VirtioFs.Server;
 
 internal sealed partial class FuseSession
 {
-    private int Symlink(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult Symlink(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryReadString(out ReadOnlySpan<byte> name) || !args.TryReadString(out ReadOnlySpan<byte> target))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = PrepareCreate(header, name, out Inode parent);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         if (target.IsEmpty || target.Length >= HostFileSystem.MaxNameBytes)
         {
-            return target.IsEmpty ? -Errno.EINVAL : -Errno.ENAMETOOLONG;
+            return Fail(target.IsEmpty ? Errno.EINVAL : Errno.ENAMETOOLONG);
         }
 
         error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         using (caller)
@@ -39,11 +39,11 @@ internal sealed partial class FuseSession
         return ReplyCreated(header, parent, name, FuseProtocol.Symlink, caller.IsSwitched);
     }
 
-    private int MkNod(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult MkNod(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseMknodIn mknod) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         uint mode = mknod.Mode;
@@ -51,25 +51,25 @@ internal sealed partial class FuseSession
         int error = PrepareCreate(header, name, out Inode parent);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         uint type = mode & FuseProtocol.FileTypeMask;
         bool deviceNode = type is FuseProtocol.CharacterDevice or FuseProtocol.BlockDevice;
         if (!deviceNode && type is not (FuseProtocol.RegularFile or FuseProtocol.Fifo or FuseProtocol.Socket))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (deviceNode && !_deviceNodes)
         {
-            return -Errno.EPERM;
+            return Fail(Errno.EPERM);
         }
 
         error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         using (caller)
@@ -82,23 +82,23 @@ internal sealed partial class FuseSession
         return ReplyCreated(header, parent, name, type, caller.IsSwitched);
     }
 
-    private int MkDir(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult MkDir(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseMkdirIn mkdir) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = PrepareCreate(header, name, out Inode parent);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         using (caller)
@@ -109,24 +109,24 @@ internal sealed partial class FuseSession
         return ReplyCreated(header, parent, name, FuseProtocol.Directory, caller.IsSwitched);
     }
 
-    private int Unlink(in FuseInHeader header, ref FuseArgs args, bool directory)
+    private FuseResult Unlink(in FuseInHeader header, ref FuseArgs args, bool directory)
     {
         if (!args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = PrepareChange(header.NodeId, name, out Inode parent);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         HostFileSystem.Unlink(parent.Handle, name, directory);
         return ReplyEmpty();
     }
 
-    private int Rename(in FuseInHeader header, ref FuseArgs args, bool hasFlags)
+    private FuseResult Rename(in FuseInHeader header, ref FuseArgs args, bool hasFlags)
     {
         // RENAME carries fuse_rename_in, RENAME2 fuse_rename2_in (with flags); the names follow either.
         ulong newDirectoryId;
@@ -145,12 +145,12 @@ internal sealed partial class FuseSession
 
         if (!fixedPart || !args.TryReadString(out ReadOnlySpan<byte> oldName) || !args.TryReadString(out ReadOnlySpan<byte> newName))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if ((flags & ~HostFileSystem.KnownRenameFlags) != 0)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = PrepareChange(header.NodeId, oldName, out Inode oldParent);
@@ -163,41 +163,41 @@ internal sealed partial class FuseSession
             }
         }
 
-        return -error;
+        return error == 0 ? ReplyEmpty() : Fail(error);
     }
 
-    private int Link(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult Link(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseLinkIn link) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = PrepareChange(header.NodeId, name, out Inode parent);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         if (!TryGetInode(link.OldNodeId, out Inode target))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         if (target.IsDirectory)
         {
-            return -Errno.EPERM;
+            return Fail(Errno.EPERM);
         }
 
         HostFileSystem.Link(_procSelfFd, target.Handle, parent.Handle, name);
         return ReplyEntry(HostFileSystem.OpenPathBeneath(parent.Handle, name), Payload);
     }
 
-    private int Create(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult Create(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseCreateIn create) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (uint flags, uint mode, uint openFlagsIn) = (create.Flags, create.Mode, create.OpenFlags);
@@ -205,7 +205,7 @@ internal sealed partial class FuseSession
         int error = PrepareCreate(header, name, out Inode parent);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         int openFlags = HostFileSystem.SanitizeOpenFlags((int)flags) & ~HostFileSystem.DirectoryOnlyFlag;
@@ -215,7 +215,7 @@ internal sealed partial class FuseSession
         error = CallerCredentials.TryEnter(_connection, header, out CallerCredentials caller);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         try
@@ -233,7 +233,7 @@ internal sealed partial class FuseSession
             HostFileStatus existingStatus = HostFileSystem.Stat(existing);
             if (!existingStatus.IsRegularFile)
             {
-                return existingStatus.IsDirectory ? -Errno.EISDIR : -Errno.EACCES;
+                return Fail(existingStatus.IsDirectory ? Errno.EISDIR : Errno.EACCES);
             }
 
             file = HostFileSystem.Reopen(_procSelfFd, existing, openFlags);
@@ -257,8 +257,8 @@ internal sealed partial class FuseSession
                 GiveToCaller(header, pathHandle);
             }
 
-            int entry = ReplyEntry(pathHandle, Payload, out inode);
-            if (entry < 0)
+            FuseResult entry = ReplyEntry(pathHandle, Payload, out inode);
+            if (entry.IsError)
             {
                 file.Dispose();
                 return entry;
@@ -274,11 +274,10 @@ internal sealed partial class FuseSession
         if (fh == 0)
         {
             _inodes.Unreference(inode!);
-            return -Errno.EMFILE;
+            return Fail(Errno.EMFILE);
         }
 
-        Write(Payload[FuseProtocol.EntryOutSize..], new FuseOpenOut { FileHandle = fh, OpenFlags = _cache.OpenFlags });
-        return FuseProtocol.EntryOutSize + FuseProtocol.OpenOutSize;
+        return FuseResult.Payload(FuseProtocol.EntryOutSize + Write(Payload[FuseProtocol.EntryOutSize..], new FuseOpenOut { FileHandle = fh, OpenFlags = _cache.OpenFlags }));
     }
 
     /// <summary>Checks a create in the parent node: writable share, a directory, a valid name.</summary>
@@ -308,7 +307,7 @@ internal sealed partial class FuseSession
     }
 
     /// <summary>Looks up what a create just made, checks its type, gives it the caller's ids, and replies its entry.</summary>
-    private int ReplyCreated(in FuseInHeader header, Inode parent, ReadOnlySpan<byte> name, uint expectedType, bool createdAsCaller)
+    private FuseResult ReplyCreated(in FuseInHeader header, Inode parent, ReadOnlySpan<byte> name, uint expectedType, bool createdAsCaller)
     {
         SafeFileHandle handle = HostFileSystem.OpenPathBeneath(parent.Handle, name);
         try
@@ -317,7 +316,7 @@ internal sealed partial class FuseSession
             {
                 // Swapped on the host between the create and the lookup.
                 handle.Dispose();
-                return -Errno.EIO;
+                return Fail(Errno.EIO);
             }
 
             if (!createdAsCaller)

@@ -13,39 +13,39 @@ internal sealed partial class FuseSession
     /// is the node's, reopened here; the mapping keeps it alive after the handle closes. Re-mapping the same
     /// window range (a read mapping upgraded to write) simply replaces it.
     /// </summary>
-    private int SetupMapping(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult SetupMapping(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseSetupMappingIn mapping))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (ulong fileOffset, ulong length, ulong flags, ulong windowOffset) = (mapping.FileOffset, mapping.Length, mapping.Flags, mapping.WindowOffset);
 
         if (_window is null)
         {
-            return -Errno.ENOSYS;
+            return Fail(Errno.ENOSYS);
         }
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         if (!inode.IsRegularFile)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         bool writable = (flags & FuseProtocol.SetupMappingWrite) != 0;
         if (writable && _readOnly)
         {
-            return -Errno.EROFS;
+            return Fail(Errno.EROFS);
         }
 
         if (!IsWindowRange(windowOffset, length) || (fileOffset & PageMask) != 0 || fileOffset > (ulong)long.MaxValue - length)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, writable ? HostFileSystem.ReadWriteFlags : HostFileSystem.ReadOnlyFlags);
@@ -54,16 +54,16 @@ internal sealed partial class FuseSession
     }
 
     /// <summary>REMOVEMAPPING: removemapping_in{count} (4 bytes) then count × {moffset, len}, unaligned.</summary>
-    private int RemoveMapping(ref FuseArgs args)
+    private FuseResult RemoveMapping(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseRemoveMappingIn removal) || (ulong)removal.Count * FuseProtocol.RemoveMappingOneSize > (ulong)args.Remaining)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (_window is null)
         {
-            return -Errno.ENOSYS;
+            return Fail(Errno.ENOSYS);
         }
 
         for (uint i = 0; i < removal.Count; i++)
@@ -71,7 +71,7 @@ internal sealed partial class FuseSession
             args.TryRead(out FuseRemoveMappingOne one);
             if (!IsWindowRange(one.WindowOffset, one.Length))
             {
-                return -Errno.EINVAL;
+                return Fail(Errno.EINVAL);
             }
 
             _window.Unmap(one.WindowOffset, one.Length);

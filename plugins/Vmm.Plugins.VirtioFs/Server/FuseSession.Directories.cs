@@ -14,34 +14,34 @@ internal sealed partial class FuseSession
     /// READDIR / READDIRPLUS from the cookie in read_in.offset (a getdents64 d_off). Each PLUS entry but "." and
     /// ".." is a counted lookup, done only once the record is known to fit.
     /// </summary>
-    private int ReadDir(ref FuseArgs args, DescriptorChain chain, bool plus)
+    private FuseResult ReadDir(ref FuseArgs args, DescriptorChain chain, bool plus)
     {
         if (!args.TryRead(out FuseReadIn read))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (ulong fh, ulong offset, uint size) = (read.FileHandle, read.Offset, read.Size);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || !handle.IsDirectory)
         {
-            return -Errno.EBADF;
+            return Fail(Errno.EBADF);
         }
 
         if (offset > long.MaxValue)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (handle.Inode.IsKernelInterface)
         {
-            return 0;
+            return ReplyEmpty();
         }
 
         // Two queues reading one directory handle would race on its getdents position.
         lock (handle.Sync)
         {
-            return ReadDirLocked(handle, offset, size, chain, plus);
+            return FuseResult.Payload(ReadDirLocked(handle, offset, size, chain, plus));
         }
     }
 
@@ -123,7 +123,7 @@ internal sealed partial class FuseSession
 
         try
         {
-            return ReplyEntry(entry!, record) > 0;
+            return !ReplyEntry(entry!, record).IsError;
         }
         catch (NativeCallException)
         {

@@ -10,37 +10,37 @@ internal sealed partial class FuseSession
     /// <summary>The most a COPY_FILE_RANGE copies: its reply size is a u32.</summary>
     private const long MaxCopyLength = 0x7FFF_F000;
 
-    private int Open(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult Open(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseOpenIn open))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (uint flags, uint openFlagsIn) = (open.Flags, open.OpenFlags);
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         if (!inode.IsRegularFile)
         {
             // Only regular files are reopened: a guest must never open a host FIFO or device node (CVE-2020-35517).
-            return inode.IsDirectory ? -Errno.EISDIR : -Errno.EACCES;
+            return Fail(inode.IsDirectory ? Errno.EISDIR : Errno.EACCES);
         }
 
         if (inode.IsKernelInterface)
         {
             // A procfs or sysfs file bind-mounted into the share is the host kernel's, not the guest's to read.
-            return -Errno.EACCES;
+            return Fail(Errno.EACCES);
         }
 
         int openFlags = HostFileSystem.SanitizeOpenFlags((int)flags) & ~HostFileSystem.DirectoryOnlyFlag;
         bool writable = HostFileSystem.WantsWrite(openFlags);
         if (writable && _readOnly)
         {
-            return -Errno.EROFS;
+            return Fail(Errno.EROFS);
         }
 
         SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, openFlags);
@@ -57,24 +57,24 @@ internal sealed partial class FuseSession
         return ReplyOpen(file, inode, isDirectory: false, writable);
     }
 
-    private int OpenDir(in FuseInHeader header)
+    private FuseResult OpenDir(in FuseInHeader header)
     {
         int error = GetDirectory(header.NodeId, out Inode inode);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.DirectoryFlags);
         return ReplyOpen(file, inode, isDirectory: true, writable: false);
     }
 
-    private int ReplyOpen(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
+    private FuseResult ReplyOpen(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
     {
         ulong fh = AddOpenHandle(file, inode, isDirectory, writable);
         if (fh == 0)
         {
-            return -Errno.EMFILE;
+            return Fail(Errno.EMFILE);
         }
 
         return Reply(new FuseOpenOut { FileHandle = fh, OpenFlags = isDirectory ? 0 : _cache.OpenFlags });
@@ -95,54 +95,54 @@ internal sealed partial class FuseSession
         return _handles.Add(new OpenHandle(file, inode, isDirectory, writable));
     }
 
-    private int Read(ref FuseArgs args, DescriptorChain chain)
+    private FuseResult Read(ref FuseArgs args, DescriptorChain chain)
     {
         if (!args.TryRead(out FuseReadIn read))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (ulong fh, ulong offset, uint size) = (read.FileHandle, read.Offset, read.Size);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
         {
-            return -Errno.EBADF;
+            return Fail(Errno.EBADF);
         }
 
         if (offset > long.MaxValue)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         long room = chain.WritableLength - FuseProtocol.OutHeaderSize;
         int wanted = (int)Math.Min(Math.Min(size, (uint)FuseProtocol.MaxWrite), Math.Max(room, 0));
         int done = _io.ReadFile(handle.File, (long)offset, wanted, chain, FuseProtocol.OutHeaderSize);
         _payloadInChain = true;
-        return done;
+        return FuseResult.Payload(done);
     }
 
-    private int Write(ref FuseArgs args, int argsLength, DescriptorChain chain)
+    private FuseResult Write(ref FuseArgs args, int argsLength, DescriptorChain chain)
     {
         if (!args.TryRead(out FuseWriteIn write))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (ulong fh, ulong offset, uint size, uint writeFlags) = (write.FileHandle, write.Offset, write.Size, write.WriteFlags);
 
         if ((long)size != argsLength - FuseProtocol.WriteInSize || size > FuseProtocol.MaxWrite)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory || !handle.Writable)
         {
-            return _readOnly ? -Errno.EROFS : -Errno.EBADF;
+            return Fail(_readOnly ? Errno.EROFS : Errno.EBADF);
         }
 
         if (offset > long.MaxValue || size > long.MaxValue - (long)offset)
         {
-            return -Errno.EFBIG;
+            return Fail(Errno.EFBIG);
         }
 
         if ((writeFlags & FuseProtocol.WriteKillSuidgid) != 0)
@@ -154,98 +154,98 @@ internal sealed partial class FuseSession
         return Reply(new FuseWriteOut { Size = (uint)written });
     }
 
-    private int Release(ref FuseArgs args)
+    private FuseResult Release(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseReleaseIn release))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
-        return _handles.Remove(release.FileHandle) ? ReplyEmpty() : -Errno.EBADF;
+        return _handles.Remove(release.FileHandle) ? ReplyEmpty() : Fail(Errno.EBADF);
     }
 
-    private int Flush(ref FuseArgs args)
+    private FuseResult Flush(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseFlushIn flush))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
-        return _handles.TryGet(flush.FileHandle, out _) ? ReplyEmpty() : -Errno.EBADF;
+        return _handles.TryGet(flush.FileHandle, out _) ? ReplyEmpty() : Fail(Errno.EBADF);
     }
 
-    private int FSync(ref FuseArgs args)
+    private FuseResult FSync(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseFsyncIn fsync))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (!_handles.TryGet(fsync.FileHandle, out OpenHandle handle))
         {
-            return -Errno.EBADF;
+            return Fail(Errno.EBADF);
         }
 
         HostFileSystem.Sync(handle.File, (fsync.FsyncFlags & FuseProtocol.FsyncFdatasync) != 0);
         return ReplyEmpty();
     }
 
-    private int Fallocate(ref FuseArgs args)
+    private FuseResult Fallocate(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseFallocateIn fallocate))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (ulong fh, ulong offset, ulong length, uint mode) = (fallocate.FileHandle, fallocate.Offset, fallocate.Length, fallocate.Mode);
 
         if (_readOnly)
         {
-            return -Errno.EROFS;
+            return Fail(Errno.EROFS);
         }
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory || !handle.Writable)
         {
-            return -Errno.EBADF;
+            return Fail(Errno.EBADF);
         }
 
         if (offset > long.MaxValue || length == 0 || length > (ulong)(long.MaxValue - (long)offset))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         HostFileSystem.Allocate(handle.File, (int)mode, (long)offset, (long)length);
         return ReplyEmpty();
     }
 
-    private int LSeek(ref FuseArgs args)
+    private FuseResult LSeek(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseLSeekIn seek))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (ulong fh, ulong offset, uint whence) = (seek.FileHandle, seek.Offset, seek.Whence);
 
         if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
         {
-            return -Errno.EBADF;
+            return Fail(Errno.EBADF);
         }
 
         if (offset > long.MaxValue || !HostFileSystem.IsDataOrHoleWhence(whence, out bool hole))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         long result = HostFileSystem.SeekDataOrHole(handle.File, (long)offset, hole);
         return Reply(new FuseLSeekOut { Offset = (ulong)result });
     }
 
-    private int CopyFileRange(ref FuseArgs args)
+    private FuseResult CopyFileRange(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseCopyFileRangeIn copy))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (ulong fhIn, ulong offsetIn, ulong fhOut, ulong offsetOut, ulong length, ulong flags)
@@ -253,25 +253,25 @@ internal sealed partial class FuseSession
 
         if (_readOnly)
         {
-            return -Errno.EROFS;
+            return Fail(Errno.EROFS);
         }
 
         if (!_handles.TryGet(fhIn, out OpenHandle input) || input.IsDirectory
             || !_handles.TryGet(fhOut, out OpenHandle output) || output.IsDirectory || !output.Writable)
         {
-            return -Errno.EBADF;
+            return Fail(Errno.EBADF);
         }
 
         if (flags != 0 || offsetIn > long.MaxValue || offsetOut > long.MaxValue)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         long copied = HostFileSystem.CopyRange(input.File, (long)offsetIn, output.File, (long)offsetOut, (long)Math.Min(length, (ulong)MaxCopyLength));
         return Reply(new FuseWriteOut { Size = (uint)copied });
     }
 
-    private int SyncFs()
+    private FuseResult SyncFs()
     {
         HostFileSystem.SyncFileSystem(_rootDirectory);
         return ReplyEmpty();

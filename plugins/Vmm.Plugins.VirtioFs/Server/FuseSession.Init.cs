@@ -16,11 +16,11 @@ internal sealed partial class FuseSession
     /// FUSE_INIT starts a new session (a remount sends it again on the same device): everything the previous
     /// session knew is dropped, then versions and flags are agreed.
     /// </summary>
-    private int Init(ref FuseArgs args)
+    private FuseResult Init(ref FuseArgs args)
     {
         if (!args.TryReadPrefix(FuseProtocol.CompatInitInSize, out FuseInitIn init))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (uint major, uint minor) = (init.Major, init.Minor);
@@ -28,7 +28,7 @@ internal sealed partial class FuseSession
         var reply = new FuseInitOut { Major = FuseProtocol.KernelMajor, Minor = FuseProtocol.ServerMinor };
         if (major < FuseProtocol.KernelMajor)
         {
-            return -Errno.EPROTO;
+            return Fail(Errno.EPROTO);
         }
 
         if (major > FuseProtocol.KernelMajor)
@@ -65,7 +65,7 @@ internal sealed partial class FuseSession
         return Reply(reply);
     }
 
-    private int Destroy()
+    private FuseResult Destroy()
     {
         EndSession();
         return ReplyEmpty();

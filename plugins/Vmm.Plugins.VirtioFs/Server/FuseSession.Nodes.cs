@@ -6,17 +6,17 @@ namespace Vmm.Plugins.VirtioFs.Server;
 
 internal sealed partial class FuseSession
 {
-    private int Lookup(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult Lookup(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = GetDirectory(header.NodeId, out Inode parent);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         if (NameRules.IsDot(name) || NameRules.IsDotDot(name))
@@ -27,24 +27,24 @@ internal sealed partial class FuseSession
         if (parent.IsKernelInterface)
         {
             // Nothing inside /proc, /sys and their kind: /proc/<our pid>/mem, /proc/kcore, sysfs attributes.
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         error = NameRules.Validate(name);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         error = HostFileSystem.TryOpenPathBeneath(parent.Handle, name, out SafeFileHandle? handle);
-        return error != 0 ? -error : ReplyEntry(handle!, Payload);
+        return error != 0 ? Fail(error) : ReplyEntry(handle!, Payload);
     }
 
     /// <summary>
     /// "." is the directory itself; ".." of the root is the root (the share has no outside); ".." elsewhere is
     /// answered only when the parent is a node the guest already holds, so it can never name an outside inode.
     /// </summary>
-    private int LookupDots(Inode directory, bool dotDot)
+    private FuseResult LookupDots(Inode directory, bool dotDot)
     {
         Inode target = directory;
         if (dotDot && directory != _inodes.Root)
@@ -53,34 +53,34 @@ internal sealed partial class FuseSession
             HostFileStatus parentStatus = HostFileSystem.Stat(parent);
             if (!_inodes.TryFind(parentStatus.Device, parentStatus.Inode, out target))
             {
-                return -Errno.ENOENT;
+                return Fail(Errno.ENOENT);
             }
         }
 
         HostFileStatus status = HostFileSystem.Stat(target.Handle);
         if (!_inodes.TryAddLookup(target))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
-        return WriteEntry(Payload, target, status);
+        return FuseResult.Payload(WriteEntry(Payload, target, status));
     }
 
-    private int Forget(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult Forget(in FuseInHeader header, ref FuseArgs args)
     {
         if (args.TryRead(out FuseForgetIn forget))
         {
             _inodes.Forget(header.NodeId, forget.LookupCount);
         }
 
-        return NoReply;
+        return FuseResult.NoReply;
     }
 
-    private int BatchForget(ref FuseArgs args)
+    private FuseResult BatchForget(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseBatchForgetIn batch))
         {
-            return NoReply;
+            return FuseResult.NoReply;
         }
 
         for (uint i = 0; i < batch.Count && args.TryRead(out FuseForgetOne one); i++)
@@ -88,20 +88,20 @@ internal sealed partial class FuseSession
             _inodes.Forget(one.NodeId, one.LookupCount);
         }
 
-        return NoReply;
+        return FuseResult.NoReply;
     }
 
-    private int GetAttr(in FuseInHeader header)
+    private FuseResult GetAttr(in FuseInHeader header)
     {
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         return WriteAttrOut(inode);
     }
 
-    private int WriteAttrOut(Inode inode)
+    private FuseResult WriteAttrOut(Inode inode)
     {
         HostFileStatus status = HostFileSystem.Stat(inode.Handle);
         return Reply(new FuseAttrOut
@@ -111,16 +111,16 @@ internal sealed partial class FuseSession
         });
     }
 
-    private int SetAttr(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult SetAttr(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseSetAttrIn s))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         uint valid = s.Valid;
@@ -128,12 +128,12 @@ internal sealed partial class FuseSession
             | FuseProtocol.FattrAtime | FuseProtocol.FattrMtime | FuseProtocol.FattrAtimeNow | FuseProtocol.FattrMtimeNow;
         if (_readOnly && (valid & changes) != 0)
         {
-            return -Errno.EROFS;
+            return Fail(Errno.EROFS);
         }
 
         if ((valid & changes) != 0 && inode.IsKernelInterface)
         {
-            return -Errno.EPERM;
+            return Fail(Errno.EPERM);
         }
 
         if ((valid & FuseProtocol.FattrSize) != 0)
@@ -141,7 +141,7 @@ internal sealed partial class FuseSession
             int error = Truncate(inode, valid, s.FileHandle, s.Size);
             if (error != 0)
             {
-                return -error;
+                return Fail(error);
             }
         }
 
@@ -156,12 +156,12 @@ internal sealed partial class FuseSession
             uint gid = uint.MaxValue;
             if ((valid & FuseProtocol.FattrUid) != 0 && !_uids.TryToHost(s.Uid, out uid))
             {
-                return -Errno.EINVAL;
+                return Fail(Errno.EINVAL);
             }
 
             if ((valid & FuseProtocol.FattrGid) != 0 && !_gids.TryToHost(s.Gid, out gid))
             {
-                return -Errno.EINVAL;
+                return Fail(Errno.EINVAL);
             }
 
             HostFileSystem.ChangeOwner(inode.Handle, uid, gid);
@@ -237,26 +237,26 @@ internal sealed partial class FuseSession
             ? mode & FuseProtocol.PermissionMask
             : mode & FuseProtocol.PermissionMask & ~(FuseProtocol.SetUid | (directory ? 0 : FuseProtocol.SetGid));
 
-    private int ReadLink(in FuseInHeader header)
+    private FuseResult ReadLink(in FuseInHeader header)
     {
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         if (!inode.IsSymlink)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
-        return HostFileSystem.ReadLink(inode.Handle, Payload[..HostFileSystem.MaxNameBytes]);
+        return FuseResult.Payload(HostFileSystem.ReadLink(inode.Handle, Payload[..HostFileSystem.MaxNameBytes]));
     }
 
-    private int StatFs(in FuseInHeader header)
+    private FuseResult StatFs(in FuseInHeader header)
     {
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         HostFileSystemStatus status = HostFileSystem.StatFileSystem(inode.Handle);
@@ -277,5 +277,5 @@ internal sealed partial class FuseSession
     }
 
     /// <summary>virtiofs forces default_permissions, so the guest kernel checks access itself; the node must exist.</summary>
-    private int Access(in FuseInHeader header) => TryGetInode(header.NodeId, out _) ? ReplyEmpty() : -Errno.ENOENT;
+    private FuseResult Access(in FuseInHeader header) => TryGetInode(header.NodeId, out _) ? ReplyEmpty() : Fail(Errno.ENOENT);
 }

@@ -9,24 +9,24 @@ internal sealed partial class FuseSession
     /// <summary>Only user.* attributes may be set or removed: trusted.*, security.* (capabilities!) and system.* act on the host.</summary>
     private static ReadOnlySpan<byte> UserNamespace => "user."u8;
 
-    private int SetXattr(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult SetXattr(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseSetXattrIn setxattr) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         (uint size, uint flags) = (setxattr.Size, setxattr.Flags);
 
         if (size > FuseProtocol.MaxXattrSize || size != (uint)args.Remaining || !args.TryReadBytes((int)size, out ReadOnlySpan<byte> value))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = PrepareXattrChange(header.NodeId, name, out Inode inode);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.AttributeFlags);
@@ -34,17 +34,17 @@ internal sealed partial class FuseSession
         return ReplyEmpty();
     }
 
-    private int RemoveXattr(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult RemoveXattr(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         int error = PrepareXattrChange(header.NodeId, name, out Inode inode);
         if (error != 0)
         {
-            return -error;
+            return Fail(error);
         }
 
         using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.AttributeFlags);
@@ -52,46 +52,46 @@ internal sealed partial class FuseSession
         return ReplyEmpty();
     }
 
-    private int GetXattr(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult GetXattr(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseGetXattrIn getxattr) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         uint size = getxattr.Size;
 
         if (name.IsEmpty || name.Length > FuseProtocol.MaxNameLength)
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         if (!inode.IsRegularFile && !inode.IsDirectory)
         {
-            return -Errno.ENODATA;
+            return Fail(Errno.ENODATA);
         }
 
         using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.AttributeFlags);
         return ReplySized(size, HostFileSystem.GetAttribute(file, name, size == 0 ? default : Payload[..(int)Math.Min(size, (uint)FuseProtocol.MaxXattrSize)]));
     }
 
-    private int ListXattr(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult ListXattr(in FuseInHeader header, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseGetXattrIn listxattr))
         {
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         uint size = listxattr.Size;
 
         if (!TryGetInode(header.NodeId, out Inode inode))
         {
-            return -Errno.ENOENT;
+            return Fail(Errno.ENOENT);
         }
 
         if (!inode.IsRegularFile && !inode.IsDirectory)
@@ -104,11 +104,11 @@ internal sealed partial class FuseSession
     }
 
     /// <summary>The GETXATTR/LISTXATTR convention: size 0 asks for the length (getxattr_out), else the bytes.</summary>
-    private int ReplySized(uint requested, int length)
+    private FuseResult ReplySized(uint requested, int length)
     {
         if (requested != 0)
         {
-            return length;
+            return FuseResult.Payload(length);
         }
 
         return Reply(new FuseGetXattrOut { Size = (uint)length });

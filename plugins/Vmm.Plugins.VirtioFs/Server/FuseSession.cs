@@ -19,9 +19,6 @@ namespace Vmm.Plugins.VirtioFs.Server;
 /// </summary>
 internal sealed partial class FuseSession : IDisposable
 {
-    /// <summary>Returned by a handler that sends no reply (FORGET, BATCH_FORGET, INTERRUPT).</summary>
-    private const int NoReply = int.MinValue;
-
     private const int RequestArgsCapacity = FuseProtocol.MaxXattrSize + (2 * (HostFileSystem.MaxNameBytes + 1)) + 256;
     private const int ReplyPayloadCapacity = 128 * 1024;
 
@@ -123,11 +120,11 @@ internal sealed partial class FuseSession : IDisposable
         chain.Read(0, headerBytes);
         FuseInHeader header = MemoryMarshal.Read<FuseInHeader>(headerBytes);
         _payloadInChain = false;
-        int result;
+        FuseResult result;
         if (header.Length < FuseProtocol.InHeaderSize || header.Length > chain.ReadableLength)
         {
             VirtioFsLog.MalformedRequest(_logger, _deviceId, queueIndex, $"fuse_in_header.len {header.Length} does not fit the {chain.ReadableLength} readable bytes");
-            result = -Errno.EINVAL;
+            result = Fail(Errno.EINVAL);
         }
         else
         {
@@ -135,7 +132,7 @@ internal sealed partial class FuseSession : IDisposable
             int copied = header.Opcode == FuseOpcode.Write ? Math.Min(argsLength, FuseProtocol.WriteInSize) : argsLength;
             if (copied > RequestArgsCapacity)
             {
-                result = -Errno.EINVAL;
+                result = Fail(Errno.EINVAL);
             }
             else
             {
@@ -145,31 +142,31 @@ internal sealed partial class FuseSession : IDisposable
             }
         }
 
-        if (result == NoReply)
+        if (result.IsNoReply)
         {
             return 0;
         }
 
-        if (result < 0)
+        if (result.IsError)
         {
-            VirtioFsLog.RequestFailed(_logger, _deviceId, header.Opcode, header.NodeId, -result);
+            VirtioFsLog.RequestFailed(_logger, _deviceId, header.Opcode, header.NodeId, result.Errno);
         }
 
         return Complete(chain, header.Unique, result);
     }
 
-    private int Dispatch(in FuseInHeader header, ReadOnlySpan<byte> args, int argsLength, DescriptorChain chain, int queueIndex)
+    private FuseResult Dispatch(in FuseInHeader header, ReadOnlySpan<byte> args, int argsLength, DescriptorChain chain, int queueIndex)
     {
         BeforeDispatch?.Invoke(header.Opcode);
         if (queueIndex == 0 && header.Opcode is not (FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt))
         {
             // Hiprio is served on the device worker and must stay quick: it carries only these (virtio 1.2 §5.11.6.2).
-            return -Errno.EINVAL;
+            return Fail(Errno.EINVAL);
         }
 
         if (!_connection.Initialized && header.Opcode != FuseOpcode.Init)
         {
-            return header.Opcode is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt ? NoReply : -Errno.EIO;
+            return header.Opcode is FuseOpcode.Forget or FuseOpcode.BatchForget or FuseOpcode.Interrupt ? FuseResult.NoReply : Fail(Errno.EIO);
         }
 
         var reader = new FuseArgs(args);
@@ -209,49 +206,49 @@ internal sealed partial class FuseSession : IDisposable
                 FuseOpcode.ReadDirPlus => ReadDir(ref reader, chain, plus: true),
                 FuseOpcode.Access => Access(header),
                 FuseOpcode.Create => Create(header, ref reader),
-                FuseOpcode.Interrupt => NoReply,
+                FuseOpcode.Interrupt => FuseResult.NoReply,
                 FuseOpcode.LSeek => LSeek(ref reader),
                 FuseOpcode.Fallocate => Fallocate(ref reader),
                 FuseOpcode.CopyFileRange => CopyFileRange(ref reader),
                 FuseOpcode.SyncFs => SyncFs(),
                 FuseOpcode.SetupMapping => SetupMapping(header, ref reader),
                 FuseOpcode.RemoveMapping => RemoveMapping(ref reader),
-                _ => -Errno.ENOSYS,
+                _ => Fail(Errno.ENOSYS),
             };
         }
         catch (NativeCallException e)
         {
-            return -Math.Max(e.Errno, 1);
+            return Fail(e.Errno);
         }
         catch (GuestMemoryException)
         {
-            return -Errno.EIO;
+            return Fail(Errno.EIO);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or OverflowException)
         {
             VirtioFsLog.UnexpectedFailure(_logger, _deviceId, header.Opcode, e);
-            return -Errno.EIO;
+            return Fail(Errno.EIO);
         }
     }
 
     /// <summary>Writes fuse_out_header (and the payload unless it is already in the chain).</summary>
-    private uint Complete(DescriptorChain chain, ulong unique, int result)
+    private uint Complete(DescriptorChain chain, ulong unique, FuseResult result)
     {
         if (chain.WritableLength < FuseProtocol.OutHeaderSize)
         {
             return 0;
         }
 
-        if (result >= 0 && !_payloadInChain && FuseProtocol.OutHeaderSize + (long)result > chain.WritableLength)
+        if (!result.IsError && !_payloadInChain && FuseProtocol.OutHeaderSize + (long)result.Length > chain.WritableLength)
         {
             // The guest gave too little room for a complete fixed-size reply: never send a short struct.
-            result = -Errno.EINVAL;
+            result = Fail(Errno.EINVAL);
         }
 
-        int error = Math.Min(result, 0);
-        int length = FuseProtocol.OutHeaderSize + Math.Max(result, 0);
-        MemoryMarshal.Write(_reply, new FuseOutHeader { Length = (uint)length, Error = error, Unique = unique });
-        if (_payloadInChain || result <= 0)
+        // The wire carries the errno negated (fuse_out_header.error), the one place it is.
+        int length = FuseProtocol.OutHeaderSize + result.Length;
+        MemoryMarshal.Write(_reply, new FuseOutHeader { Length = (uint)length, Error = -result.Errno, Unique = unique });
+        if (_payloadInChain || result.Length == 0)
         {
             chain.Write(0, _reply.AsSpan(0, FuseProtocol.OutHeaderSize));
         }
@@ -303,10 +300,10 @@ internal sealed partial class FuseSession : IDisposable
     }
 
     /// <summary>Counts a lookup of the inode behind <paramref name="handle"/> (taking it) and writes its entry.</summary>
-    private int ReplyEntry(SafeFileHandle handle, Span<byte> destination) => ReplyEntry(handle, destination, out _);
+    private FuseResult ReplyEntry(SafeFileHandle handle, Span<byte> destination) => ReplyEntry(handle, destination, out _);
 
     /// <inheritdoc cref="ReplyEntry(SafeFileHandle, Span{byte})"/>
-    private int ReplyEntry(SafeFileHandle handle, Span<byte> destination, out Inode? inode)
+    private FuseResult ReplyEntry(SafeFileHandle handle, Span<byte> destination, out Inode? inode)
     {
         inode = null;
         HostFileStatus status;
@@ -332,10 +329,12 @@ internal sealed partial class FuseSession : IDisposable
         }
 
         inode = _inodes.Reference(handle, status, kernelInterface);
-        return inode is null ? -Errno.ENFILE : WriteEntry(destination, inode, status);
+        return inode is null ? Fail(Errno.ENFILE) : FuseResult.Payload(WriteEntry(destination, inode, status));
     }
 
-    private static int ReplyEmpty() => 0;
+    private static FuseResult ReplyEmpty() => FuseResult.Empty;
+
+    private static FuseResult Fail(int errno) => FuseResult.Error(errno);
 
     /// <summary>Writes a reply struct at the start of <paramref name="destination"/>; returns its size.</summary>
     private static int Write<T>(Span<byte> destination, in T value)
@@ -346,7 +345,7 @@ internal sealed partial class FuseSession : IDisposable
     }
 
     /// <summary>Writes a reply struct as the whole payload; returns its size.</summary>
-    private int Reply<T>(in T value)
+    private FuseResult Reply<T>(in T value)
         where T : unmanaged
-        => Write(Payload, in value);
+        => FuseResult.Payload(Write(Payload, in value));
 }
