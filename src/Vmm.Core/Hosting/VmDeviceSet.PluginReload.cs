@@ -62,7 +62,7 @@ public sealed partial class VmDeviceSet
             int index = _devices.FindIndex(d => ReferenceEquals(d.Device, device));
             JsonElement options = device is UnloadedDevice unloaded
                 ? unloaded.Options
-                : JsonSerializer.SerializeToElement(spec.Options, spec.Options.GetType(), DeviceOptionsSerializer.Options);
+                : JsonSerializer.SerializeToElement(spec.Options, spec.Options.GetType(), DeviceOptionsSerializer.For(spec.Options.GetType()));
             bool attached = device is UnloadedDevice previous ? previous.Attached : attachedSinks.Contains(spec.Id, StringComparer.Ordinal);
             configDevices.Add((index, spec with { Options = options, Factory = UnloadedDevice.Factory }, options, attached));
             if (device is IDisplaySink)
@@ -141,7 +141,7 @@ public sealed partial class VmDeviceSet
         object options;
         try
         {
-            options = JsonSerializer.Deserialize(json, factory.OptionsType, DeviceOptionsSerializer.Options)
+            options = JsonSerializer.Deserialize(json, factory.OptionsType, DeviceOptionsSerializer.For(factory.OptionsType))
                 ?? throw new JsonException("null options");
         }
         catch (JsonException e)

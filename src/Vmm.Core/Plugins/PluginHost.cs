@@ -641,6 +641,9 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
     private void ReleaseServicesLocked(PluginEntry entry)
     {
         entry.Factories.Clear();
+
+        // System.Text.Json's process-wide accessor cache would keep the plugin's options types for a while.
+        Config.DeviceOptionsSerializer.ForgetUnloadedTypes();
         if (entry.Services is { } services)
         {
             entry.Services = null;
