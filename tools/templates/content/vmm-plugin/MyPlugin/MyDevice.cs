@@ -59,6 +59,11 @@ public sealed class MyDevice : IVirtioDevice
             while (written < chain.WritableLength)
             {
                 int n = chain.Write(written, chunk[..(int)Math.Min(chunk.Length, chain.WritableLength - written)]);
+                if (n == 0)
+                {
+                    break;
+                }
+
                 written += n;
             }
 
