@@ -36,8 +36,17 @@ public sealed class PluginTemplateTests : IDisposable
         // What CI and the docs do: pack the two libraries as built, and the template.
         await DotnetAsync(repo, "pack", Path.Combine(repo, "contracts/Vmm.Contracts/Vmm.Contracts.csproj"), "--no-build", "--no-restore", "-c", configuration, "-o", packages, $"-p:Version={version}");
 
-        // Restored again while packing: the host assemblies it carries are private to the package then, not dependencies.
-        await DotnetAsync(repo, "pack", Path.Combine(repo, "src/Vmm.Testing/Vmm.Testing.csproj"), "--no-build", "-c", configuration, "-o", packages, $"-p:Version={version}");
+        // Restored for packing first: the host assemblies it carries are then private to the package, not dependencies.
+        string testing = Path.Combine(repo, "src/Vmm.Testing/Vmm.Testing.csproj");
+        try
+        {
+            await DotnetAsync(repo, "restore", testing, "--force", "-p:VmmPackTesting=true");
+            await DotnetAsync(repo, "pack", testing, "--no-build", "--no-restore", "-c", configuration, "-o", packages, $"-p:Version={version}", "-p:VmmPackTesting=true");
+        }
+        finally
+        {
+            await DotnetAsync(repo, "restore", testing, "--force");
+        }
 
         await DotnetAsync(repo, "pack", Path.Combine(repo, "tools/templates/Vmm.Templates.csproj"), "-c", configuration, "-o", packages, $"-p:Version={version}");
         Assert.True(File.Exists(Path.Combine(packages, $"Vmm.Testing.{version}.nupkg")));
