@@ -4,14 +4,12 @@ namespace Vmm.Contracts;
 /// The version of the plugin ABI this assembly defines. A plugin's manifest names the version it was built
 /// against; the host loads it when the majors match and the plugin's minor is not newer than the host's.
 /// </summary>
-public static class ContractVersion
+/// <remarks>
+/// <see cref="Major"/> and <see cref="Minor"/> are generated from the one contract version in
+/// <c>contracts/ContractVersion.props</c>, from which the assembly and package versions follow too.
+/// </remarks>
+public static partial class ContractVersion
 {
-    /// <summary>Incremented on a breaking change to any public contract type.</summary>
-    public const int Major = 1;
-
-    /// <summary>Incremented on an additive change (a new interface, a new default interface method).</summary>
-    public const int Minor = 2;
-
     /// <summary>The version as <c>Major.Minor</c>.</summary>
     public static Version Current { get; } = new(Major, Minor);
 

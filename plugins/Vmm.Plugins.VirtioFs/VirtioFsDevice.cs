@@ -64,7 +64,7 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
         BinaryPrimitives.WriteUInt32LittleEndian(_config.AsSpan(TagSize), (uint)options.NumRequestQueues);
         _queueMaxSizes = [HiprioQueueSize, .. Enumerable.Repeat(RequestQueueSize, Math.Max(1, options.NumRequestQueues))];
         ulong window = options.Dax?.WindowSize ?? 0;
-        _sharedMemory = window == 0 ? [] : [new SharedMemoryRegionRequest(SharedMemoryRegionRequest.VirtioFsCacheId, window)];
+        _sharedMemory = window == 0 ? [] : [new SharedMemoryRegionRequest(VirtioFsSharedMemory.CacheId, window)];
         ILogger logger = loggerFactory.CreateLogger(MeterName);
         Meter meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
         _requests = meter.CreateCounter<long>(RequestsCounterName, unit: "{request}", description: "FUSE requests answered.");
@@ -132,7 +132,7 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             ISharedMemoryRegion? window = null;
-            if (_sharedMemory.Length > 0 && context.TryGetSharedMemory(SharedMemoryRegionRequest.VirtioFsCacheId, out ISharedMemoryRegion? region))
+            if (_sharedMemory.Length > 0 && context.TryGetSharedMemory(VirtioFsSharedMemory.CacheId, out ISharedMemoryRegion? region))
             {
                 window = region;
             }

@@ -97,7 +97,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
 
     /// <inheritdoc />
     public IReadOnlyList<SharedMemoryRegionRequest> SharedMemoryRegions
-        => _hostVisibleWindowSize == 0 ? [] : [new SharedMemoryRegionRequest(SharedMemoryRegionRequest.VirtioGpuHostVisibleId, _hostVisibleWindowSize)];
+        => _hostVisibleWindowSize == 0 ? [] : [new SharedMemoryRegionRequest(VirtioGpuSharedMemory.HostVisibleId, _hostVisibleWindowSize)];
 
     /// <summary>Whether the platform gave the device its host-visible window (MAP_BLOB works).</summary>
     public bool HasHostVisibleWindow => _blobs.HasWindow;
@@ -139,7 +139,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
     {
         ArgumentNullException.ThrowIfNull(context);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _blobs.SetWindow(_hostVisibleWindowSize != 0 && context.TryGetSharedMemory(SharedMemoryRegionRequest.VirtioGpuHostVisibleId, out ISharedMemoryRegion? region)
+        _blobs.SetWindow(_hostVisibleWindowSize != 0 && context.TryGetSharedMemory(VirtioGpuSharedMemory.HostVisibleId, out ISharedMemoryRegion? region)
             ? region
             : null);
         _context = context;

@@ -28,7 +28,7 @@ public sealed class PluginHostErrorTests
         PluginLoadException e = Assert.Throws<PluginLoadException>(host.LoadAll);
 
         Assert.Equal("future-contract", e.PluginName);
-        Assert.Contains("Plugin 'future-contract' targets contract 2.0; this host provides 1.2.", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Plugin 'future-contract' targets contract 3.0; this host provides 2.0.", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "Vmm.Fixtures.FutureContractPlugin");
     }
 

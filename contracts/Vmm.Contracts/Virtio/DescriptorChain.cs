@@ -39,8 +39,8 @@ public sealed class DescriptorChain
     /// <summary>The total length of the writable buffers.</summary>
     public long WritableLength { get; private set; }
 
-    /// <summary>Empties the chain and gives it a new head; used by queue implementations.</summary>
-    public void Reset(ushort headIndex)
+    /// <summary>Empties the chain and gives it a new head. Queue implementations only: not part of the plugin ABI.</summary>
+    internal void Reset(ushort headIndex)
     {
         HeadIndex = headIndex;
         _readableCount = 0;
@@ -49,8 +49,8 @@ public sealed class DescriptorChain
         WritableLength = 0;
     }
 
-    /// <summary>Appends a device-readable buffer. Fails once a writable buffer was added (virtio 1.2 §2.7.4.2).</summary>
-    public void AddReadable(GuestBuffer buffer)
+    /// <summary>Appends a device-readable buffer; fails once a writable buffer was added (virtio 1.2 §2.7.4.2). Queue implementations only.</summary>
+    internal void AddReadable(GuestBuffer buffer)
     {
         if (_count != _readableCount)
         {
@@ -62,8 +62,8 @@ public sealed class DescriptorChain
         ReadableLength += buffer.Length;
     }
 
-    /// <summary>Appends a device-writable buffer.</summary>
-    public void AddWritable(GuestBuffer buffer)
+    /// <summary>Appends a device-writable buffer. Queue implementations only.</summary>
+    internal void AddWritable(GuestBuffer buffer)
     {
         Append(buffer);
         WritableLength += buffer.Length;

@@ -4,9 +4,9 @@ namespace Vmm.Contracts.Virtio;
 
 /// <summary>
 /// The device side of one virtqueue. It is not thread-safe: use it from one thread at a time, normally the device's
-/// worker (inside <see cref="IVirtioDevice.ProcessQueue"/>). A device may hand a queue to a thread of its own (virtio-fs
-/// serves each request queue on one, so a slow request never holds up another queue); it then owns that queue
-/// alone until the device is reset, and a reset waits for that thread to put the queue down.
+/// worker (inside <see cref="IVirtioDevice.ProcessQueue"/>). A device may hand a queue to a thread of its own; that
+/// thread then owns the queue alone until the device is reset, and the device's <see cref="IVirtioDevice.Reset"/>
+/// waits for it to put the queue down.
 /// </summary>
 public interface IVirtqueue
 {

@@ -25,6 +25,7 @@ internal static class CtlCommand
         Command ctl = new("ctl", "Sends a command to a running VM's control socket and prints the reply JSON.") { socket, args, command };
         ctl.Subcommands.Add(CreateScreenshot(context, socket));
         ctl.Subcommands.Add(CreateDisplay(context, socket));
+        ctl.Subcommands.Add(CreatePlugins(context, socket));
         ctl.SetAction(async (parseResult, cancellationToken) =>
         {
             JsonObject arguments = [];
@@ -110,6 +111,18 @@ internal static class CtlCommand
         });
         display.Subcommands.Add(add);
         return display;
+    }
+
+    /// <summary><c>plugins reload NAME</c>: the <c>plugins-reload</c> request (a host-side plugin, from a new build in its folder).</summary>
+    private static Command CreatePlugins(CliContext context, Option<string> socket)
+    {
+        Command plugins = new("plugins", "Works on the running VM's plugins.");
+        Argument<string> name = new("NAME") { Description = "The plugin's name, as `vmm plugins list` shows it." };
+        Command reload = new("reload", "Reloads a plugin whose devices are display sources and sinks from its folder (copy a new build there first); its devices come back with the same options.") { name };
+        reload.SetAction(async (parseResult, cancellationToken) =>
+            await SendAsync(context, parseResult.GetValue(socket)!, "plugins-reload", new JsonObject { ["name"] = parseResult.GetValue(name) }, cancellationToken).ConfigureAwait(false));
+        plugins.Subcommands.Add(reload);
+        return plugins;
     }
 
     private static Command CreateDisplayById(CliContext context, Option<string> socket, string name, string request, string description)

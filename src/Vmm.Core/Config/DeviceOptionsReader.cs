@@ -24,7 +24,7 @@ internal static class DeviceOptionsReader
             return null;
         }
 
-        JsonTypeInfo typeInfo = DeviceOptionsSerializer.Options.GetTypeInfo(optionsType);
+        JsonTypeInfo typeInfo = DeviceOptionsSerializer.For(optionsType).GetTypeInfo(optionsType);
         List<string> unknown = ReportUnknownMembers(value, typeInfo, errors);
         try
         {
@@ -105,7 +105,7 @@ internal static class DeviceOptionsReader
                 type = ElementType(type);
             }
 
-            owner = type is null ? null : DeviceOptionsSerializer.Options.GetTypeInfo(type);
+            owner = type is null ? null : DeviceOptionsSerializer.For(type).GetTypeInfo(type);
             owner = owner?.Kind == JsonTypeInfoKind.Object ? owner : null;
         }
 

@@ -31,7 +31,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
     // Temporary sinks (a screenshot's) carry this prefix, which a config id cannot have, and are not listed.
     private const string HiddenPrefix = "vmm:";
 
-    private readonly Dictionary<string, (string Type, IDisplaySink Sink)> _sinks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RuntimeSink> _sinks = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly DisplayRouter _router;
     private readonly IPluginCatalog _catalog;
@@ -78,7 +78,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
     {
         lock (_lock)
         {
-            if (_sinks.TryGetValue(id, out (string Type, IDisplaySink Sink) entry))
+            if (_sinks.TryGetValue(id, out RuntimeSink? entry))
             {
                 return entry.Type;
             }
@@ -118,7 +118,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
                 throw new ControlCommandException(IdTakenCode, $"the VM already has a device with id '{id}'");
             }
 
-            IDisplaySink sink = Create(deviceType, id, options, pluginName);
+            (IDisplaySink sink, string plugin) = Create(deviceType, id, options, pluginName);
             try
             {
                 _router.AddSink(sink, attach);
@@ -129,7 +129,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
                 throw;
             }
 
-            _sinks.Add(id, (deviceType, sink));
+            _sinks.Add(id, new RuntimeSink(deviceType, plugin, options.ValueKind == JsonValueKind.Undefined ? default : options.Clone(), sink));
             return sink;
         }
     }
@@ -143,10 +143,10 @@ public sealed class RuntimeDisplaySinks : IDisposable
     {
         ArgumentNullException.ThrowIfNull(deviceType);
         ArgumentNullException.ThrowIfNull(purpose);
-        return Create(deviceType, HiddenPrefix + purpose + "-" + Guid.NewGuid().ToString("N")[..8], default, pluginName: null);
+        return Create(deviceType, HiddenPrefix + purpose + "-" + Guid.NewGuid().ToString("N")[..8], default, pluginName: null).Sink;
     }
 
-    private IDisplaySink Create(string deviceType, string id, JsonElement options, string? pluginName)
+    private (IDisplaySink Sink, string Plugin) Create(string deviceType, string id, JsonElement options, string? pluginName)
     {
         (IDeviceFactory factory, string plugin) = FindFactory(deviceType, pluginName);
         object deviceOptions = ReadOptions(factory, options, plugin);
@@ -168,7 +168,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
             throw new ControlCommandException(NotADisplaySinkCode, $"device type '{deviceType}' of plugin '{plugin}' is not a display sink");
         }
 
-        return sink;
+        return (sink, plugin);
     }
 
     /// <summary>Detaches, unregisters and disposes a sink made here.</summary>
@@ -179,7 +179,7 @@ public sealed class RuntimeDisplaySinks : IDisposable
         IDisplaySink sink;
         lock (_lock)
         {
-            if (!_sinks.Remove(id, out (string Type, IDisplaySink Sink) entry))
+            if (!_sinks.Remove(id, out RuntimeSink? entry))
             {
                 if (_router.Sinks.Any(s => s.Id == id))
                 {
@@ -195,6 +195,41 @@ public sealed class RuntimeDisplaySinks : IDisposable
 
         _router.RemoveSink(id);
         sink.Dispose();
+    }
+
+    /// <summary>
+    /// Detaches, unregisters and disposes every sink made here by <paramref name="pluginName"/>, and returns what
+    /// <see cref="Restore"/> needs to make each again (its type, id, options and whether it was attached): the first
+    /// half of reloading that plugin.
+    /// </summary>
+    internal IReadOnlyList<RuntimeSinkRecipe> TakeFrom(string pluginName)
+    {
+        List<(RuntimeSink Entry, bool Attached)> taken = [];
+        lock (_lock)
+        {
+            IReadOnlyList<string> attached = _router.SinkIds;
+            foreach ((string id, RuntimeSink entry) in _sinks.Where(e => e.Value.Plugin == pluginName).ToArray())
+            {
+                _sinks.Remove(id);
+                taken.Add((entry, attached.Contains(id, StringComparer.Ordinal)));
+            }
+        }
+
+        foreach ((RuntimeSink entry, _) in taken)
+        {
+            _router.RemoveSink(entry.Sink.Id);
+            entry.Sink.Dispose();
+        }
+
+        return [.. taken.Select(t => new RuntimeSinkRecipe(t.Entry.Type, t.Entry.Sink.Id, t.Entry.Plugin, t.Entry.Options, t.Attached))];
+    }
+
+    /// <summary>Makes a sink taken by <see cref="TakeFrom"/> again, from the plugin's new build.</summary>
+    /// <exception cref="ControlCommandException">The new build no longer accepts it (type gone, options refused).</exception>
+    internal void Restore(RuntimeSinkRecipe recipe)
+    {
+        ArgumentNullException.ThrowIfNull(recipe);
+        Add(recipe.Type, recipe.Id, recipe.Options, recipe.Attached, recipe.Plugin);
     }
 
     /// <summary>Removes and disposes every sink made here.</summary>
@@ -260,4 +295,10 @@ public sealed class RuntimeDisplaySinks : IDisposable
 
         return read;
     }
+
+    /// <summary>A sink made here: its type and plugin, the options it was made from, and the sink.</summary>
+    private sealed record RuntimeSink(string Type, string Plugin, JsonElement Options, IDisplaySink Sink);
 }
+
+/// <summary>How to make a runtime sink again after its plugin is reloaded.</summary>
+internal sealed record RuntimeSinkRecipe(string Type, string Id, string Plugin, JsonElement Options, bool Attached);

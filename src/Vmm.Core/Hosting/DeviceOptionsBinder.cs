@@ -28,7 +28,7 @@ public static class DeviceOptionsBinder
         ArgumentNullException.ThrowIfNull(baseDirectory);
         var problems = new List<string>();
         errors = problems;
-        JsonTypeInfo typeInfo = DeviceOptionsSerializer.Options.GetTypeInfo(factory.OptionsType);
+        JsonTypeInfo typeInfo = DeviceOptionsSerializer.For(factory.OptionsType).GetTypeInfo(factory.OptionsType);
         JsonObject json = [];
         foreach ((string key, string value) in pairs)
         {

@@ -20,15 +20,20 @@ namespace Vmm.Core.Hosting;
 /// input router. Platforms attach <see cref="VirtioDevices"/> and <see cref="PciDevices"/> to the guest;
 /// the rest (display sinks) live on the host side only.
 /// </summary>
-public sealed class VmDeviceSet : IDisposable
+public sealed partial class VmDeviceSet : IDisposable
 {
     private readonly List<(DeviceSpec Spec, IDevice Device)> _devices = [];
     private readonly List<HostEvdevSource> _evdevSources = [];
+    private readonly Dictionary<string, List<RuntimeSinkRecipe>> _sinksAwaitingReload = new(StringComparer.Ordinal);
+    private readonly VmRunContext _context;
+    private readonly string _baseDirectory;
     private ServiceProvider? _fallbackServices;
     private string[] _vmPlugins = [];
 
-    private VmDeviceSet()
+    private VmDeviceSet(VmRunContext context, string baseDirectory)
     {
+        _context = context;
+        _baseDirectory = baseDirectory;
     }
 
     /// <summary>Every device, in config order.</summary>
@@ -48,7 +53,7 @@ public sealed class VmDeviceSet : IDisposable
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(context);
-        VmDeviceSet set = new() { _vmPlugins = [.. spec.Devices.Select(d => d.Plugin)] };
+        VmDeviceSet set = new(context, spec.BaseDirectory) { _vmPlugins = [.. spec.Devices.Select(d => d.Plugin)] };
         try
         {
             foreach (DeviceSpec deviceSpec in spec.Devices)
@@ -69,6 +74,7 @@ public sealed class VmDeviceSet : IDisposable
             context.ControlCommands.Add(DisplayTopologyCommand.DetachSink(router));
             context.ControlCommands.Add(new DisplayAddSinkCommand(set.RuntimeSinks));
             context.ControlCommands.Add(new DisplayRemoveSinkCommand(set.RuntimeSinks));
+            context.ControlCommands.Add(new PluginReloadCommand(set));
             foreach (HostEvdevSpec evdev in spec.HostEvdevSources)
             {
                 var source = new HostEvdevSource(evdev.Path, context.Routers.Input, evdev.Kind, evdev.DeviceId, context.LoggerFactory);

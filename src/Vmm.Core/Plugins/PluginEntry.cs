@@ -18,7 +18,7 @@ internal sealed class PluginEntry
     public string Directory { get; }
 
     /// <summary>Null when the manifest could not be read (then <see cref="Failure"/> says why).</summary>
-    public PluginManifest? Manifest { get; }
+    public PluginManifest? Manifest { get; set; }
 
     public PluginLoadStatus Status { get; set; } = PluginLoadStatus.Discovered;
 

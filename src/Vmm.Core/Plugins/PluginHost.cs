@@ -10,8 +10,8 @@ using Vmm.Contracts.Plugins;
 namespace Vmm.Core.Plugins;
 
 /// <summary>
-/// Finds plugins in folders, loads each into its own collectible <see cref="PluginLoadContext"/> with its own
-/// service container, and hands out their device factories.
+/// Finds plugins in folders, loads each into its own unloadable <see cref="PluginLoadContext"/> (McMaster.NETCore.Plugins)
+/// with its own service container, hands out their device factories, and unloads or reloads them on request.
 /// </summary>
 /// <remarks>
 /// Order of checks when loading: the manifest, the contract version (before any plugin code is loaded), the
@@ -163,6 +163,57 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
             ReleaseLocked(entry);
             entry.Status = PluginLoadStatus.Unloaded;
             PluginHostLog.PluginUnloaded(_logger, entry.Name);
+        }
+    }
+
+    /// <summary>
+    /// Unloads a loaded plugin and loads it again from its folder as it is now, through the same loader: a new build
+    /// copied over the folder is what runs next, with its manifest read again. A plugin not loaded is just loaded.
+    /// Devices the plugin created must be disposed first, as for <see cref="Unload"/>.
+    /// </summary>
+    /// <exception cref="PluginLoadException">No plugin has that name, or the new build failed to load (it is then marked failed).</exception>
+    public PluginInfo Reload(string pluginName)
+    {
+        ArgumentNullException.ThrowIfNull(pluginName);
+        lock (_sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            PluginEntry entry = FindLocked(pluginName);
+            if (entry.Status == PluginLoadStatus.Loaded)
+            {
+                ReleaseServicesLocked(entry);
+                try
+                {
+                    entry.Manifest = PluginManifestReader.Read(Path.Combine(entry.Directory, PluginManifest.FileName));
+                }
+                catch (PluginManifestException e)
+                {
+                    ReleaseLocked(entry);
+                    entry.Status = PluginLoadStatus.Failed;
+                    entry.Failure = new PluginLoadException(
+                        entry.Name,
+                        $"Plugin '{entry.Name}' has a bad manifest: {e.Message} Fix {PluginManifest.FileName} (see docs/writing-a-plugin.md).",
+                        e);
+                    throw entry.Failure;
+                }
+
+                TryLoadLocked(entry);
+                if (entry.Status == PluginLoadStatus.Loaded)
+                {
+                    PluginHostLog.PluginReloaded(_logger, entry.Name, entry.Manifest.Version);
+                }
+            }
+            else if (entry.Status is PluginLoadStatus.Discovered or PluginLoadStatus.Unloaded)
+            {
+                TryLoadLocked(entry);
+            }
+
+            if (entry.Status == PluginLoadStatus.Failed)
+            {
+                throw entry.Failure!;
+            }
+
+            return entry.ToInfo();
         }
     }
 
@@ -391,7 +442,15 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
 
         try
         {
-            entry.LoadContext = new PluginLoadContext(name, assemblyPath);
+            // A loaded-before plugin keeps its loader: reloading it makes a new context from the folder as it is now.
+            if (entry.LoadContext is { } context)
+            {
+                context.Reload();
+            }
+            else
+            {
+                entry.LoadContext = new PluginLoadContext(name, assemblyPath);
+            }
         }
         catch (InvalidOperationException e)
         {
@@ -401,12 +460,16 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
                 $"Plugin '{name}' is missing a dependency its .deps.json lists: {e.Message} Copy the plugin's whole build output into its folder.",
                 e);
         }
+        catch (BadImageFormatException e)
+        {
+            throw BadImage(name, e);
+        }
 
         try
         {
             using (entry.LoadContext.EnterContextualReflection())
             {
-                Assembly assembly = entry.LoadContext.LoadFromAssemblyPath(assemblyPath);
+                Assembly assembly = entry.LoadContext.LoadMainAssembly();
                 IVmmPlugin plugin = CreateEntryPoint(name, assembly, manifest.EntryPoint);
                 var services = new ServiceCollection();
                 SeedSharedServices(services);
@@ -433,12 +496,12 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         }
         catch (BadImageFormatException e)
         {
-            throw new PluginLoadException(
-                name,
-                $"Plugin '{name}' has an assembly that is not a valid .NET assembly: {e.Message} Rebuild the plugin.",
-                e);
+            throw BadImage(name, e);
         }
     }
+
+    private static PluginLoadException BadImage(string name, BadImageFormatException e)
+        => new(name, $"Plugin '{name}' has an assembly that is not a valid .NET assembly: {e.Message} Rebuild the plugin.", e);
 
     private static PluginLoadException DependencyFailure(string name, Exception e)
     {
@@ -567,7 +630,20 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
 
     private void ReleaseLocked(PluginEntry entry)
     {
+        ReleaseServicesLocked(entry);
+        if (entry.LoadContext is { } context)
+        {
+            entry.LoadContext = null;
+            context.Dispose();
+        }
+    }
+
+    private void ReleaseServicesLocked(PluginEntry entry)
+    {
         entry.Factories.Clear();
+
+        // System.Text.Json's process-wide accessor cache would keep the plugin's options types for a while.
+        Config.DeviceOptionsSerializer.ForgetUnloadedTypes();
         if (entry.Services is { } services)
         {
             entry.Services = null;
@@ -579,12 +655,6 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
             {
                 PluginHostLog.PluginDisposeFailed(_logger, e, entry.Name);
             }
-        }
-
-        if (entry.LoadContext is { } context)
-        {
-            entry.LoadContext = null;
-            context.Unload();
         }
     }
 }

@@ -27,4 +27,7 @@ internal static partial class PluginHostLog
 
     [LoggerMessage(8, LogLevel.Debug, "Built-in plugin '{PluginName}' in {Directory} gives way to the one in {ChosenDirectory}", EventName = "BuiltInPluginShadowed")]
     public static partial void BuiltInPluginShadowed(ILogger logger, string pluginName, string directory, string chosenDirectory);
+
+    [LoggerMessage(9, LogLevel.Information, "Reloaded plugin '{PluginName}' {Version} from its folder", EventName = "PluginReloaded")]
+    public static partial void PluginReloaded(ILogger logger, string pluginName, string version);
 }

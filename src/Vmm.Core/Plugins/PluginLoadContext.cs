@@ -1,30 +1,36 @@
 using System.Reflection;
 using System.Runtime.Loader;
+using McMaster.NETCore.Plugins;
 
 namespace Vmm.Core.Plugins;
 
 /// <summary>
-/// The collectible load context of one plugin. Shared assemblies (<see cref="SharedAssemblies"/>) come from the
-/// host; the framework comes from the runtime; everything else, managed or native, comes from the plugin's folder
-/// as its <c>.deps.json</c> describes.
+/// The unloadable load context of one plugin, made by McMaster.NETCore.Plugins' <see cref="PluginLoader"/> with
+/// <see cref="SharedAssemblies"/> as its shared-type list. Shared assemblies come from the host; the framework comes
+/// from the runtime; everything else, managed or native, comes from the plugin's folder as its <c>.deps.json</c>
+/// describes.
 /// </summary>
 /// <remarks>
-/// Unlike McMaster.NETCore.Plugins there is no silent fallback: a plugin that asks for a newer shared assembly
-/// than the host has fails with <see cref="FileLoadException"/> instead of loading a private copy whose types
-/// would not match the host's.
+/// <para>
+/// Before the loader is made, and again before each <see cref="Reload"/>, <see cref="PluginDependencyCheck"/> reads
+/// the plugin's references: the loader would otherwise fall back silently to a private copy of a newer shared
+/// assembly (whose types would not match the host's) or to the host's copy of an assembly it does not share.
+/// </para>
+/// <para>
+/// Assemblies are read into memory rather than mapped from their files, so a new build can be copied over the
+/// plugin's folder while the old one still runs, and then loaded by <see cref="Reload"/>.
+/// </para>
 /// </remarks>
-public sealed class PluginLoadContext : AssemblyLoadContext
+public sealed class PluginLoadContext : IDisposable
 {
-    private static readonly string s_frameworkDirectory = Path.GetDirectoryName(typeof(object).Assembly.Location) ?? string.Empty;
+    private readonly PluginLoader _loader;
 
-    private readonly AssemblyDependencyResolver _resolver;
-
-    /// <summary>Creates the context for the plugin whose main assembly is <paramref name="mainAssemblyPath"/>.</summary>
-    /// <param name="pluginName">The plugin's name; the context is named after it.</param>
+    /// <summary>Checks the plugin's references and creates its loader; no plugin code runs yet.</summary>
+    /// <param name="pluginName">The plugin's name, which every error names.</param>
     /// <param name="mainAssemblyPath">The absolute path of the plugin's main assembly.</param>
+    /// <exception cref="PluginLoadException">The plugin would bind to an assembly wrongly (see <see cref="PluginDependencyCheck"/>).</exception>
     /// <exception cref="InvalidOperationException">The plugin's <c>.deps.json</c> cannot be resolved.</exception>
     public PluginLoadContext(string pluginName, string mainAssemblyPath)
-        : base("Vmm.Plugin." + pluginName, isCollectible: true)
     {
         ArgumentNullException.ThrowIfNull(pluginName);
         ArgumentNullException.ThrowIfNull(mainAssemblyPath);
@@ -35,7 +41,12 @@ public sealed class PluginLoadContext : AssemblyLoadContext
 
         PluginName = pluginName;
         MainAssemblyPath = mainAssemblyPath;
-        _resolver = new AssemblyDependencyResolver(mainAssemblyPath);
+        CheckDependencies();
+        _loader = PluginLoader.CreateFromAssemblyFile(
+            mainAssemblyPath,
+            isUnloadable: true,
+            sharedTypes: [.. SharedAssemblies.Types],
+            config => config.LoadInMemory = true);
     }
 
     /// <summary>The plugin's name.</summary>
@@ -44,69 +55,35 @@ public sealed class PluginLoadContext : AssemblyLoadContext
     /// <summary>The plugin's main assembly.</summary>
     public string MainAssemblyPath { get; }
 
-    /// <inheritdoc />
-    protected override Assembly? Load(AssemblyName assemblyName)
+    /// <summary>The runtime's load context that now holds the plugin's assemblies; a new one after each reload.</summary>
+    public AssemblyLoadContext Context => _loader.LoadContext;
+
+    /// <summary>Loads the plugin's main assembly into <see cref="Context"/>.</summary>
+    public Assembly LoadMainAssembly() => _loader.LoadDefaultAssembly();
+
+    /// <summary>Resolves <paramref name="assemblyName"/> as the plugin's code would.</summary>
+    public Assembly LoadFromAssemblyName(AssemblyName assemblyName) => _loader.LoadAssembly(assemblyName);
+
+    /// <summary>Makes <see cref="Context"/> the one that reflection (<c>Type.GetType</c>, <c>Assembly.Load</c>) resolves in.</summary>
+    public AssemblyLoadContext.ContextualReflectionScope EnterContextualReflection() => _loader.EnterContextualReflection();
+
+    /// <summary>
+    /// Unloads the current context and makes a new one from the plugin's folder as it is now (a new build copied
+    /// there is what loads next). The caller must have dropped every reference to the old context's types.
+    /// </summary>
+    /// <exception cref="PluginLoadException">The new build would bind to an assembly wrongly; nothing was reloaded.</exception>
+    public void Reload()
     {
-        ArgumentNullException.ThrowIfNull(assemblyName);
-        if (SharedAssemblies.IsShared(assemblyName.Name))
-        {
-            return LoadShared(assemblyName);
-        }
-
-        string? path = _resolver.ResolveAssemblyToPath(assemblyName);
-        if (path is not null)
-        {
-            return LoadFromAssemblyPath(path);
-        }
-
-        if (IsFrameworkAssembly(assemblyName))
-        {
-            // The runtime shares the framework with every context: let the default context answer.
-            return null;
-        }
-
-        throw new FileNotFoundException(
-            $"Plugin '{PluginName}' needs '{assemblyName.FullName}', which is neither in its folder nor shared by the host. "
-                + "Publish the plugin with its dependencies next to its assembly.",
-            assemblyName.FullName);
+        CheckDependencies();
+        _loader.Reload();
     }
 
-    /// <inheritdoc />
-    protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)
+    /// <summary>Unloads the context; it is collected once nothing references the plugin's types.</summary>
+    public void Dispose() => _loader.Dispose();
+
+    private void CheckDependencies()
     {
-        string? path = _resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
-        return path is null ? IntPtr.Zero : LoadUnmanagedDllFromPath(path);
+        var resolver = new AssemblyDependencyResolver(MainAssemblyPath);
+        PluginDependencyCheck.Run(PluginName, MainAssemblyPath, resolver);
     }
-
-    private Assembly LoadShared(AssemblyName requested)
-    {
-        // Ask by simple name: the host's copy is the one every other plugin sees too.
-        Assembly host;
-        try
-        {
-            host = Default.LoadFromAssemblyName(new AssemblyName(requested.Name!));
-        }
-        catch (FileNotFoundException e)
-        {
-            throw new FileNotFoundException(
-                $"Plugin '{PluginName}' needs the shared assembly '{requested.FullName}', which the host does not carry.",
-                requested.FullName,
-                e);
-        }
-
-        Version? hostVersion = host.GetName().Version;
-        if (requested.Version is not null && hostVersion is not null && requested.Version > hostVersion)
-        {
-            throw new FileLoadException(
-                $"Plugin '{PluginName}' was built against '{requested.Name}' {requested.Version}, newer than the host's {hostVersion}. "
-                    + "Rebuild the plugin against the host's version, or update the host.",
-                requested.FullName);
-        }
-
-        return host;
-    }
-
-    private static bool IsFrameworkAssembly(AssemblyName assemblyName)
-        => assemblyName.Name is { Length: > 0 } name
-            && File.Exists(Path.Combine(s_frameworkDirectory, name + ".dll"));
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
+using Vmm.Testing.Virtio;
 
 namespace Vmm.Plugins.VirtioRng.Tests.Fakes;
 
@@ -28,19 +29,8 @@ internal sealed class FakeVirtqueue : IVirtqueue
     /// <summary>Queues a request made of the given buffers (readable ones first) and returns its head index.</summary>
     public ushort Offer(GuestBuffer[] readable, GuestBuffer[] writable)
     {
-        var chain = new DescriptorChain(_memory);
         ushort head = _nextHead++;
-        chain.Reset(head);
-        foreach (GuestBuffer buffer in readable)
-        {
-            chain.AddReadable(buffer);
-        }
-
-        foreach (GuestBuffer buffer in writable)
-        {
-            chain.AddWritable(buffer);
-        }
-
+        DescriptorChain chain = TestDescriptorChains.Create(_memory, head, readable, writable);
         _available.Enqueue(chain);
         return head;
     }

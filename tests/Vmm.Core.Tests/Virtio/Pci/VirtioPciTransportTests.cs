@@ -279,7 +279,7 @@ public sealed class VirtioPciTransportTests : IDisposable
         const ulong size = 2UL << 20;
         VirtioPciTransport transport = _machine.AttachVirtioDevice(new EchoDevice
         {
-            SharedMemoryRegions = [new SharedMemoryRegionRequest(SharedMemoryRegionRequest.VirtioGpuHostVisibleId, size), new SharedMemoryRegionRequest(3, size)],
+            SharedMemoryRegions = [new SharedMemoryRegionRequest(1, size), new SharedMemoryRegionRequest(3, size)],
         });
         VirtioPciDriver driver = VirtioPciDriver.Open(_machine, VirtioDeviceType.Console);
         PciBarInfo bar2 = driver.Function.GetBar(2);
