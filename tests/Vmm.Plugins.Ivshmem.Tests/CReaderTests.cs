@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.Lgmp;
 using Vmm.Plugins.Ivshmem.SharedMemory;
+using Vmm.Testing.Native;
 
 namespace Vmm.Plugins.Ivshmem.Tests;
 
@@ -60,7 +61,7 @@ public sealed class CReaderTests
     [Fact]
     public void ACProgramReadsWhatTheProducerWrote()
     {
-        string? compiler = CLayoutCheck.FindCompiler();
+        string? compiler = CHeaderCheck.FindCompiler();
         if (compiler is null)
         {
             Assert.Skip("gcc is not installed: the C reader cannot be built (apt-get install gcc).");
@@ -93,7 +94,7 @@ public sealed class CReaderTests
 
             string source = Path.Combine(directory, "reader.c");
             string binary = Path.Combine(directory, "reader");
-            File.WriteAllText(source, new CLayoutCheck(LayoutTests.Declarations).Source() + Reader);
+            File.WriteAllText(source, LayoutTests.NewCheck().Source + Reader);
             (int compiled, string compileOutput) = Run(compiler, "-std=gnu11", "-O1", "-o", binary, source);
             Assert.True(compiled == 0, compileOutput);
             (int exit, string output) = Run(binary, shm);

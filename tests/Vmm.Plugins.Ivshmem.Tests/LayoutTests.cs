@@ -1,6 +1,7 @@
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.Lgmp;
+using Vmm.Testing.Native;
 
 namespace Vmm.Plugins.Ivshmem.Tests;
 
@@ -55,8 +56,8 @@ public sealed class LayoutTests
     [Fact]
     public void CSharpOffsetsEqualTheCDeclarations()
     {
-        CLayoutCheck check = Build();
-        string? compiler = CLayoutCheck.FindCompiler();
+        CHeaderCheck check = Build();
+        string? compiler = CHeaderCheck.FindCompiler();
         if (compiler is null)
         {
             Assert.Skip("gcc is not installed: the C layout check cannot run (apt-get install gcc).");
@@ -70,13 +71,13 @@ public sealed class LayoutTests
     [Fact]
     public void TheCheckCatchesAWrongOffset()
     {
-        string? compiler = CLayoutCheck.FindCompiler();
+        string? compiler = CHeaderCheck.FindCompiler();
         if (compiler is null)
         {
             Assert.Skip("gcc is not installed: the C layout check cannot run (apt-get install gcc).");
         }
 
-        CLayoutCheck check = new CLayoutCheck(Declarations).Equal("offsetof(struct LGMPHeader, timestamp)", 12, "timestamp without its padding");
+        CHeaderCheck check = NewCheck().Equal("offsetof(struct LGMPHeader, timestamp)", 12, "timestamp without its padding");
         IReadOnlyList<string> errors = check.Run(compiler);
         Assert.Contains(errors, e => e.Contains("MISMATCH timestamp", StringComparison.Ordinal));
     }
@@ -99,9 +100,12 @@ public sealed class LayoutTests
         Assert.Equal(18, Enum.GetValues<LgmpStatus>().Length);
     }
 
-    private static CLayoutCheck Build()
+    /// <summary>A check over <see cref="Declarations"/> (LGMP and KVMFR have no installed header).</summary>
+    internal static CHeaderCheck NewCheck() => new CHeaderCheck().Include("stdint.h").Declare(Declarations);
+
+    private static CHeaderCheck Build()
     {
-        var check = new CLayoutCheck(Declarations)
+        var check = NewCheck()
             .Equal("sizeof(struct LGMPHeader)", LgmpHeaderLayout.Size, "LGMPHeader")
             .Equal("offsetof(struct LGMPHeader, magic)", LgmpHeaderLayout.Magic, "magic")
             .Equal("offsetof(struct LGMPHeader, version)", LgmpHeaderLayout.Version, "version")

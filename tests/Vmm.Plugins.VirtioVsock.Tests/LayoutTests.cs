@@ -1,4 +1,5 @@
 using Vmm.Plugins.VirtioVsock.Protocol;
+using Vmm.Testing.Native;
 
 namespace Vmm.Plugins.VirtioVsock.Tests;
 
@@ -8,13 +9,13 @@ public sealed class LayoutTests
     [Fact]
     public void Header_config_and_event_offsets_equal_the_kernel_header()
     {
-        string? compiler = CLayoutCheck.FindCompiler();
+        string? compiler = CHeaderCheck.FindCompiler();
         if (compiler is null || !File.Exists("/usr/include/linux/virtio_vsock.h"))
         {
             Assert.Skip("gcc or the kernel uapi headers (linux-libc-dev) are not installed.");
         }
 
-        var check = new CLayoutCheck("#include <linux/virtio_vsock.h>")
+        var check = new CHeaderCheck().Include("linux/virtio_vsock.h")
             .Equal("sizeof(struct virtio_vsock_hdr)", VsockHeader.Size, "Size")
             .Equal("offsetof(struct virtio_vsock_hdr, src_cid)", VsockHeader.SourceCidOffset, "src_cid")
             .Equal("offsetof(struct virtio_vsock_hdr, dst_cid)", VsockHeader.DestinationCidOffset, "dst_cid")

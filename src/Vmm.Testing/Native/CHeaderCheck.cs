@@ -20,6 +20,7 @@ namespace Vmm.Testing.Native;
 public sealed class CHeaderCheck
 {
     private readonly List<string> _includes = [];
+    private readonly StringBuilder _declarations = new();
     private readonly List<(string Expression, ulong Value, string Name)> _checks = [];
 
     /// <summary>How many assertions were added.</summary>
@@ -37,12 +38,28 @@ public sealed class CHeaderCheck
         return this;
     }
 
+    /// <summary>
+    /// Adds C declarations after the includes: the structs of a wire format that has no installed header (LGMP,
+    /// KVMFR), transcribed from its source.
+    /// </summary>
+    public CHeaderCheck Declare(string cSource)
+    {
+        _declarations.AppendLine(cSource);
+        return this;
+    }
+
     /// <summary>Asserts that the C expression <paramref name="cExpression"/> equals <paramref name="value"/>.</summary>
     public CHeaderCheck Equal(string cExpression, ulong value, string name)
     {
         _checks.Add((cExpression, value, name));
         return this;
     }
+
+    /// <summary>
+    /// <see cref="Equal(string, ulong, string)"/> for a signed or narrower C# value: both sides are compared as
+    /// unsigned 64-bit numbers, which is equality for every value.
+    /// </summary>
+    public CHeaderCheck Equal(string cExpression, long value, string name) => Equal(cExpression, unchecked((ulong)value), name);
 
     /// <summary>
     /// Asserts that <typeparamref name="T"/> (a sequential or explicit-layout struct) has the size of
@@ -85,10 +102,13 @@ public sealed class CHeaderCheck
         {
             var source = new StringBuilder();
             source.AppendLine("#define _GNU_SOURCE");
+            source.AppendLine("#include <stddef.h>"); // offsetof, which Layout and FieldOffsets write
             foreach (string include in _includes)
             {
                 source.AppendLine(CultureInfo.InvariantCulture, $"#include <{include}>");
             }
+
+            source.Append(_declarations);
 
             foreach ((string expression, ulong value, string name) in _checks)
             {
