@@ -39,7 +39,8 @@ public sealed class VirtioDeviceWorker : IDisposable
     private volatile bool _hung; // failed by the watchdog: the worker thread is still inside the device
     private int _failing; // 1 once this failure was reported, so a hung call that later throws is not reported twice
     private long _callStarted; // Stopwatch timestamp of the call in progress on the worker, 0 when idle
-    private volatile string _callName = "";
+    private volatile string _callOperation = ""; // with _callQueue: the call in progress, named only on failure
+    private volatile int _callQueue = -1;
     private bool _active;
 
     /// <summary>How long a call into a device may run before the device is failed as hung, unless set otherwise.</summary>
@@ -180,7 +181,8 @@ public sealed class VirtioDeviceWorker : IDisposable
         long started = Volatile.Read(ref _callStarted);
         if (started != 0 && !_failed && Stopwatch.GetTimestamp() - started > _hangLimitTicks)
         {
-            Fail(_callName, new TimeoutException($"{_callName} has not returned after {HangLimit.TotalSeconds:0.#} s."), hung: true);
+            string call = CallName();
+            Fail(call, new TimeoutException($"{call} has not returned after {HangLimit.TotalSeconds:0.#} s."), hung: true);
         }
     }
 
@@ -279,7 +281,9 @@ public sealed class VirtioDeviceWorker : IDisposable
 
     private bool Invoke(string operation, IVirtioDeviceContext? context, int queue)
     {
-        _callName = queue < 0 ? operation : $"{operation}({queue})";
+        // The hot path: two stores, no string built unless the call fails.
+        _callOperation = operation;
+        _callQueue = queue;
         Volatile.Write(ref _callStarted, Stopwatch.GetTimestamp());
         try
         {
@@ -298,7 +302,7 @@ public sealed class VirtioDeviceWorker : IDisposable
         catch (Exception exception)
 #pragma warning restore CA1031
         {
-            Fail(_callName, exception, hung: false);
+            Fail(CallName(), exception, hung: false);
             return false;
         }
         finally
@@ -306,6 +310,8 @@ public sealed class VirtioDeviceWorker : IDisposable
             Volatile.Write(ref _callStarted, 0);
         }
     }
+
+    private string CallName() => _callQueue < 0 ? _callOperation : $"{_callOperation}({_callQueue})";
 
     private void Fail(string operation, Exception exception, bool hung = false)
     {

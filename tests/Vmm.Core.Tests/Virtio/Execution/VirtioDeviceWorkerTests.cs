@@ -96,6 +96,24 @@ public sealed class VirtioDeviceWorkerTests
     }
 
     [Fact]
+    public void Serving_notifications_allocates_nothing_on_the_worker()
+    {
+        var device = new AllocationProbeDevice();
+        using var worker = new VirtioDeviceWorker(device);
+        worker.Activate(new EmptyDeviceContext());
+        for (int i = 0; i < AllocationProbeDevice.Calls; i++)
+        {
+            int before = Volatile.Read(ref device.Count);
+            worker.Notify(0);
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref device.Count) > before, s_timeout));
+        }
+
+        // Bytes the worker thread allocated between the 50th and the last call: the loop, the watchdog's
+        // bookkeeping and the dispatch in between must not allocate.
+        Assert.Equal(0, device.AllocatedAt[AllocationProbeDevice.Calls - 1] - device.AllocatedAt[50]);
+    }
+
+    [Fact]
     public void Dispose_joins_the_thread()
     {
         var device = new ScriptedDevice(queues: 1);
@@ -204,6 +222,24 @@ public sealed class VirtioDeviceWorkerTests
             }
 
             return true;
+        }
+    }
+
+    private sealed class AllocationProbeDevice() : ScriptedDevice(queues: 1)
+    {
+        public const int Calls = 200;
+        public readonly long[] AllocatedAt = new long[Calls + 1];
+        public int Count;
+
+        public override void ProcessQueue(int queueIndex)
+        {
+            int index = Volatile.Read(ref Count);
+            if (index < AllocatedAt.Length)
+            {
+                AllocatedAt[index] = GC.GetAllocatedBytesForCurrentThread();
+            }
+
+            Volatile.Write(ref Count, index + 1);
         }
     }
 
