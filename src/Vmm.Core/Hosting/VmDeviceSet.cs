@@ -106,6 +106,7 @@ public sealed partial class VmDeviceSet : IDisposable
 
         _evdevSources.Clear();
         RuntimeSinks?.Dispose();
+        LeaveDisplays(_context.Routers.Display);
         foreach ((_, IDevice device) in _devices)
         {
             device.Dispose();
@@ -149,6 +150,27 @@ public sealed partial class VmDeviceSet : IDisposable
         }
 
         return _fallbackServices;
+    }
+
+    /// <summary>
+    /// Takes this VM's sources and sinks out of the router, which outlives the VM when a host runs several VMs with
+    /// one set of routers (its plugins are loaded with them): a disposed device left registered would be held for
+    /// ever and its id refused to the next VM.
+    /// </summary>
+    private void LeaveDisplays(DisplayRouter router)
+    {
+        foreach ((_, IDevice device) in _devices)
+        {
+            if (device is IDisplaySink sink && router.Sinks.Contains(sink))
+            {
+                router.RemoveSink(sink.Id);
+            }
+
+            if (device is IDisplaySource source && router.Sources.Contains(source))
+            {
+                router.RemoveSource(source.Id);
+            }
+        }
     }
 
     private void JoinDisplays(DisplaySpec? display, VmRouters routers)

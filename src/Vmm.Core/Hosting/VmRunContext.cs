@@ -13,9 +13,20 @@ namespace Vmm.Core.Hosting;
 /// </param>
 public sealed record VmRunContext(ILoggerFactory LoggerFactory, IPluginCatalog Plugins, ControlCommandRegistry ControlCommands)
 {
+    private VmRouters? _routers;
+
     /// <summary>
     /// The VM's input and display routers. They must be the instances the plugins' containers were seeded with
     /// (<see cref="VmRouters.SharedServices"/>); the default is a fresh pair for catalogs that are not a plugin host.
     /// </summary>
-    public VmRouters Routers { get; init; } = new(LoggerFactory);
+    /// <remarks>
+    /// The default is made on first use, not by an initializer: an initializer would run before <c>init</c> replaced
+    /// it, and a host that runs VM after VM with its own routers would leave a pair (an input meter among them)
+    /// behind on every run.
+    /// </remarks>
+    public VmRouters Routers
+    {
+        get => LazyInitializer.EnsureInitialized(ref _routers, () => new VmRouters(LoggerFactory));
+        init => _routers = value;
+    }
 }
