@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
-using Vmm.Plugins.VirtioFs.Fuse;
 using static global::Interop.Fs;
 
 namespace Vmm.Plugins.VirtioFs.Host;

@@ -1,6 +1,5 @@
 using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioFs.Fuse;
 using Vmm.Plugins.VirtioFs.Host;
 using Vmm.Plugins.VirtioFs.Server;
 

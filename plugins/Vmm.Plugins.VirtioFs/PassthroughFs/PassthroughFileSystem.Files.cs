@@ -1,4 +1,3 @@
-using Vmm.Plugins.VirtioFs.Fuse;
 using Vmm.Plugins.VirtioFs.Host;
 using Vmm.Plugins.VirtioFs.Server;
 

@@ -1,5 +1,4 @@
 using Microsoft.Win32.SafeHandles;
-using Vmm.Plugins.VirtioFs.Fuse;
 using Vmm.Plugins.VirtioFs.Host;
 using Vmm.Plugins.VirtioFs.Server;
 

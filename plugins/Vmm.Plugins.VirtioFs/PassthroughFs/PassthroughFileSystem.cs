@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
-using Vmm.Plugins.VirtioFs.Fuse;
 using Vmm.Plugins.VirtioFs.Host;
 using Vmm.Plugins.VirtioFs.Server;
 

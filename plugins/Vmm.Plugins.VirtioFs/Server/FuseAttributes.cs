@@ -1,5 +1,3 @@
-using Vmm.Plugins.VirtioFs.Fuse;
-
 namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>A node's attributes (GETATTR, SETATTR) and how long the guest may cache them.</summary>

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Vmm.Plugins.VirtioFs.Fuse;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

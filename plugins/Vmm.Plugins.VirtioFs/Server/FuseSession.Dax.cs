@@ -1,5 +1,3 @@
-using Vmm.Plugins.VirtioFs.Fuse;
-
 namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>Decodes the DAX window requests; the session holds the window, the file system maps into it.</summary>

@@ -1,5 +1,4 @@
 using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioFs.Fuse;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

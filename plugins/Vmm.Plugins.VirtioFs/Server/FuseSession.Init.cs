@@ -1,5 +1,4 @@
 using System.Numerics;
-using Vmm.Plugins.VirtioFs.Fuse;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 

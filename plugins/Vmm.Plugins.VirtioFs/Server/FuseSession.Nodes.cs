@@ -1,5 +1,3 @@
-using Vmm.Plugins.VirtioFs.Fuse;
-
 namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>Decodes the requests on nodes and names: lookups, attributes, creates, removes, renames and links.</summary>

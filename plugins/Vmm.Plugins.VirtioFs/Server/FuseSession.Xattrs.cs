@@ -1,5 +1,3 @@
-using Vmm.Plugins.VirtioFs.Fuse;
-
 namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>Decodes the extended-attribute requests.</summary>

@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioFs.Fuse;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
