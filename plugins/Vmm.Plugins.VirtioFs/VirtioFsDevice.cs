@@ -3,14 +3,16 @@ using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Virtio;
+using Vmm.Plugins.VirtioFs.PassthroughFs;
 using Vmm.Plugins.VirtioFs.Server;
 
 namespace Vmm.Plugins.VirtioFs;
 
 /// <summary>
 /// A virtio file-system device (virtio 1.2 §5.11, device id 26): queue 0 is hiprio (FORGETs), queues 1..N carry
-/// FUSE requests, answered by a passthrough server over the shared host directory. With a DAX window the device
-/// asks for shared-memory region 0 and maps file ranges into it on SETUPMAPPING.
+/// FUSE requests, answered by a FUSE server (<see cref="FuseSession"/>) over a <see cref="PassthroughFileSystem"/> of
+/// the shared host directory. With a DAX window the device asks for shared-memory region 0 and maps file ranges
+/// into it on SETUPMAPPING.
 /// </summary>
 /// <remarks>
 /// Hiprio is served on the device worker itself; each request queue has a thread of its own
@@ -68,11 +70,12 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
         ILogger logger = loggerFactory.CreateLogger(MeterName);
         Meter meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
         _requests = meter.CreateCounter<long>(RequestsCounterName, unit: "{request}", description: "FUSE requests answered.");
-        _connection = new FuseConnection(sharedDir, options);
+        var fileSystem = new PassthroughFileSystem(sharedDir, options);
+        _connection = new FuseConnection(fileSystem);
         _hiprio = new FuseSession(id, _connection, logger);
-        if (!_connection.SwitchesCredentials)
+        if (!fileSystem.SwitchesCredentials)
         {
-            VirtioFsLog.CredentialsUnavailable(logger, id, _connection.Privileged
+            VirtioFsLog.CredentialsUnavailable(logger, id, fileSystem.Privileged
                 ? "root without CAP_SETUID/CAP_SETGID: new nodes are chowned to the caller afterwards"
                 : "not root: new nodes belong to this process's user");
         }
@@ -82,7 +85,7 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
         for (int i = 0; i < _workers.Length; i++)
         {
             var session = new FuseSession(id, _connection, logger);
-            _workers[i] = new RequestQueueWorker(id, session, i + 1, _connection.SwitchesCredentials, _connection.Umask, n => requests.Add(n), logger);
+            _workers[i] = new RequestQueueWorker(id, session, i + 1, fileSystem.SwitchesCredentials, fileSystem.Umask, n => requests.Add(n), logger);
         }
     }
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Vmm.Plugins.VirtioFs.Fuse;
 
 namespace Vmm.Plugins.VirtioFs;
 

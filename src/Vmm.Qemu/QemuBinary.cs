@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.RegularExpressions;
+using Vmm.Core.Hosting;
 
 namespace Vmm.Qemu;
 
@@ -35,7 +36,7 @@ public sealed partial class QemuBinary
     public static bool TryLocate(string? explicitPath, [NotNullWhen(true)] out QemuBinary? binary, [NotNullWhen(false)] out string? reason)
     {
         binary = null;
-        string? path = explicitPath ?? FindOnPath(ExecutableName);
+        string? path = explicitPath ?? ExecutableSearch.FindOnPath(ExecutableName);
         if (path is null || !File.Exists(path))
         {
             reason = $"{ExecutableName} was not found{(explicitPath is null ? " on PATH" : $" at {explicitPath}")}; install QEMU {MinimumVersion.ToString(2)} or newer (tools/install-deps.sh installs it from bookworm-backports).";
@@ -86,26 +87,6 @@ public sealed partial class QemuBinary
             int.Parse(match.Groups[2].ValueSpan, System.Globalization.CultureInfo.InvariantCulture),
             match.Groups[3].Success ? int.Parse(match.Groups[3].ValueSpan, System.Globalization.CultureInfo.InvariantCulture) : 0);
         return true;
-    }
-
-    private static string? FindOnPath(string name)
-    {
-        string? pathVariable = Environment.GetEnvironmentVariable("PATH");
-        if (pathVariable is null)
-        {
-            return null;
-        }
-
-        foreach (string directory in pathVariable.Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = System.IO.Path.Combine(directory, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
     }
 
     private static string RunVersion(string path)

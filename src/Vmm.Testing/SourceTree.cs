@@ -22,4 +22,19 @@ public static class SourceTree
             throw new InvalidOperationException($"No Framework.sln above {AppContext.BaseDirectory}: the test does not run from a checkout.");
         }
     }
+
+    /// <summary>
+    /// A plugin project's own build folder, plugins/&lt;project&gt;/bin/&lt;configuration&gt;/&lt;framework&gt;, in the
+    /// configuration and framework the test runs in (the plugin is built because the test project references it).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The test does not run from inside a checkout, or the plugin is not built there.</exception>
+    public static string PluginOutput(string project)
+    {
+        // The test runs from .../bin/<configuration>/<framework>/.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string folder = Path.Combine(Root, "plugins", project, "bin", output.Parent!.Name, output.Name);
+        return File.Exists(Path.Combine(folder, "vmm-plugin.json"))
+            ? folder
+            : throw new InvalidOperationException($"{project} is not built at {folder} (no vmm-plugin.json).");
+    }
 }

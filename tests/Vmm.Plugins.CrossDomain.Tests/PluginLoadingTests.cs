@@ -4,6 +4,7 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Plugins;
 using Vmm.Plugins.VirtioGpu.Testing;
+using Vmm.Testing;
 using Vmm.Testing.Driver;
 using Vmm.Testing.InProcess;
 
@@ -20,8 +21,8 @@ public sealed class PluginLoadingTests
     public void Virtio_gpu_offers_capset_5_when_the_vm_names_the_cross_domain_plugin()
     {
         var options = new PluginHostOptions();
-        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.VirtioGpu"));
-        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.CrossDomain"));
+        options.SearchPaths.Add(SourceTree.PluginOutput("Vmm.Plugins.VirtioGpu"));
+        options.SearchPaths.Add(SourceTree.PluginOutput("Vmm.Plugins.CrossDomain"));
         using var host = new PluginHost(options);
         host.LoadAll();
         Assert.True(host.TryFindFactory("virtio-gpu", out IDeviceFactory? gpu, out _));
@@ -71,20 +72,4 @@ public sealed class PluginLoadingTests
     }
 
     private static DeviceCreateContext Context(string id, IServiceProvider services) => new(id, NullLoggerFactory.Instance, null, services, AppContext.BaseDirectory);
-
-    /// <summary>plugins/&lt;name&gt;/bin/&lt;configuration&gt;/net10.0, built because this project references it.</summary>
-    private static string PluginOutput(string name)
-    {
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = output.Name;
-        string configuration = output.Parent!.Name;
-        DirectoryInfo? repo = output;
-        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "Framework.sln")))
-        {
-            repo = repo.Parent;
-        }
-
-        Assert.NotNull(repo);
-        return Path.Combine(repo.FullName, "plugins", name, "bin", configuration, framework);
-    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vmm.Core.Hosting;
 
 namespace Vmm.Plugins.CrossDomain.Tests;
 
@@ -9,14 +10,14 @@ public sealed class XvfbServer : IDisposable
 
     public XvfbServer()
     {
-        string? xvfb = FindOnPath("Xvfb");
+        string? xvfb = ExecutableSearch.FindOnPath("Xvfb");
         if (xvfb is null)
         {
             SkipReason = "Xvfb is not installed (apt-get install xvfb)";
             return;
         }
 
-        if (FindOnPath("xwininfo") is null)
+        if (ExecutableSearch.FindOnPath("xwininfo") is null)
         {
             SkipReason = "xwininfo is not installed (apt-get install x11-utils)";
             return;
@@ -57,7 +58,7 @@ public sealed class XvfbServer : IDisposable
     /// <summary>Runs an X client against this display; returns its standard output.</summary>
     public string RunClient(string program, params string[] arguments)
     {
-        string path = FindOnPath(program) ?? throw new InvalidOperationException($"{program} is not installed");
+        string path = ExecutableSearch.FindOnPath(program) ?? throw new InvalidOperationException($"{program} is not installed");
         var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.Environment["DISPLAY"] = Display;
         foreach (string argument in arguments)
@@ -72,11 +73,6 @@ public sealed class XvfbServer : IDisposable
         Assert.True(process.ExitCode == 0, $"{program} failed ({process.ExitCode}): {error.Result}");
         return output.Result;
     }
-
-    public static string? FindOnPath(string program)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
-            .Select(directory => Path.Combine(directory, program))
-            .FirstOrDefault(File.Exists);
 
     public void Dispose()
     {

@@ -4,6 +4,7 @@ using Vmm.Contracts.Display;
 using Vmm.Core.Display;
 using Vmm.Plugins.Display.Png;
 using Vmm.Plugins.Display.TestPattern;
+using Vmm.Testing.Devices;
 
 namespace Vmm.Plugins.Display.Tests;
 
@@ -84,17 +85,10 @@ public sealed class TestPatternSourceTests
         IDeviceFactory factory = new TestPatternSourceFactory();
         object options = System.Text.Json.JsonSerializer.Deserialize("""{"width":320,"height":200,"pattern":"solid","color":"#00ff00"}""", factory.OptionsType, Vmm.Core.Config.DeviceOptionsSerializer.Options)!;
 
-        using IDevice device = factory.Create(new DeviceCreateContext("p", NullLoggerFactory.Instance, null, EmptyServices.Instance, "/"), options);
+        using IDevice device = factory.Create(new DeviceCreateContext("p", NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, "/"), options);
 
         IDisplaySource source = Assert.IsAssignableFrom<IDisplaySource>(device);
         Assert.Equal(new DisplayMode(320, 200, 1280, PixelFormat.B8G8R8X8), source.CurrentMode);
         Assert.Equal("display-test-pattern", factory.DeviceType);
-    }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public static readonly EmptyServices Instance = new();
-
-        public object? GetService(Type serviceType) => null;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Memory;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Plugins.VirtioFs.PassthroughFs;
 using Vmm.Plugins.VirtioFs.Server;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
@@ -22,7 +23,7 @@ public sealed class AllocationTests : IDisposable
     {
         File.WriteAllBytes(_share.InShare("f"), new byte[64 * 1024]);
         using GuestMemory memory = GuestMemory.Create(1 << 20);
-        using var session = new FuseSession("alloc", _share.Share, new VirtioFsOptions(), NullLogger.Instance);
+        using var session = new FuseSession("alloc", new FuseConnection(new PassthroughFileSystem(_share.Share, new VirtioFsOptions())), NullLogger.Instance, ownsConnection: true);
         var chain = new DescriptorChain(memory, 8);
 
         Send(session, chain, memory, FuseOpcode.Init, 0, new FuseArgsBuilder().U32(7).U32(37).U32(0).U32(0x7FFF_FFFB).Zeros(48).ToArray(), 0);

@@ -2,7 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Memory;
-using Vmm.Plugins.VirtioFs.Server;
+using Vmm.Plugins.VirtioFs.PassthroughFs;
 using Xunit;
 
 namespace Vmm.Plugins.VirtioFs.Tests;

@@ -3,6 +3,7 @@ using System.Text;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioFs.Fuse;
+using Vmm.Testing.Devices;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
 
@@ -97,7 +98,7 @@ public sealed class DeviceTests : IDisposable
         Assert.Empty(ok.Errors);
 
         using IDevice device = factory.Create(new DeviceCreateContext("fs", Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, null,
-            new EmptyServices(), _share.Root), new VirtioFsOptions { SharedDir = "share" });
+            EmptyServiceProvider.Instance, _share.Root), new VirtioFsOptions { SharedDir = "share" });
         Assert.Equal(VirtioDeviceType.FileSystem, Assert.IsType<VirtioFsDevice>(device).DeviceType);
     }
 
@@ -134,10 +135,5 @@ public sealed class DeviceTests : IDisposable
         byte[] chownMapped = new FuseArgsBuilder().U32(2).U32(0).Zeros(68).U32(1005).U32(0).U32(0).ToArray();
         Assert.Equal(1005u, client.Send(FuseOpcode.SetAttr, created.U64(0), chownMapped).Ok().U32(16 + 68));
         Assert.Equal(4247u, Interop.OwnerOf(_share.InShare("b")));
-    }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Plugins;
+using Vmm.Testing.Devices;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
 
@@ -38,7 +39,7 @@ public sealed class PluginLoadingTests : IDisposable
         var validation = new DeviceOptionsValidationContext("$.devices[0].options", _share.Root);
         factory.Validate(deviceOptions, validation);
         Assert.Empty(validation.Errors);
-        IDevice device = factory.Create(new DeviceCreateContext("fs0", NullLoggerFactory.Instance, null, new EmptyServices(), _share.Root), deviceOptions);
+        IDevice device = factory.Create(new DeviceCreateContext("fs0", NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, _share.Root), deviceOptions);
         IVirtioDevice virtio = Assert.IsAssignableFrom<IVirtioDevice>(device);
         Assert.Equal(VirtioDeviceType.FileSystem, virtio.DeviceType);
         Assert.Equal(4UL << 20, Assert.Single(virtio.SharedMemoryRegions).Size);
@@ -59,10 +60,5 @@ public sealed class PluginLoadingTests : IDisposable
         factory.Validate(deviceOptions, validation);
         Assert.Equal(["$.devices[1].options.sharedDir", "$.devices[1].options.tag"], validation.Errors.Select(e => e.Path));
         Assert.Throws<JsonException>(() => JsonSerializer.Deserialize("""{ "sharedDirectory": "x" }""", factory.OptionsType, s_json));
-    }
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
     }
 }

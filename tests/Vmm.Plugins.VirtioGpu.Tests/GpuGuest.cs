@@ -3,6 +3,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Virtio.Pci;
+using Vmm.Plugins.VirtioGpu.Protocol;
+using Vmm.Testing.Devices;
 using Vmm.Testing.Driver;
 using Vmm.Testing.InProcess;
 
@@ -14,13 +16,14 @@ namespace Vmm.Plugins.VirtioGpu.Tests;
 /// </summary>
 internal sealed class GpuGuest : IDisposable
 {
-    public const uint OkNoData = 0x1100;
-    public const uint ErrUnspecified = 0x1200;
-    public const uint ErrOutOfMemory = 0x1201;
-    public const uint ErrInvalidScanoutId = 0x1202;
-    public const uint ErrInvalidResourceId = 0x1203;
-    public const uint ErrInvalidContextId = 0x1204;
-    public const uint ErrInvalidParameter = 0x1205;
+    // The device's own response values, under the short names the tests use.
+    public const uint OkNoData = GpuResponseType.OkNoData;
+    public const uint ErrUnspecified = GpuResponseType.ErrUnspecified;
+    public const uint ErrOutOfMemory = GpuResponseType.ErrOutOfMemory;
+    public const uint ErrInvalidScanoutId = GpuResponseType.ErrInvalidScanoutId;
+    public const uint ErrInvalidResourceId = GpuResponseType.ErrInvalidResourceId;
+    public const uint ErrInvalidContextId = GpuResponseType.ErrInvalidContextId;
+    public const uint ErrInvalidParameter = GpuResponseType.ErrInvalidParameter;
 
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
 
@@ -29,7 +32,7 @@ internal sealed class GpuGuest : IDisposable
         Machine = new InProcessMachine(memorySize);
         var factory = (IDeviceFactory)new VirtioGpuDeviceFactory();
         Device = (VirtioGpuDevice)factory.Create(
-            new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, services ?? new EmptyServices(), AppContext.BaseDirectory),
+            new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, services ?? EmptyServiceProvider.Instance, AppContext.BaseDirectory),
             options ?? new VirtioGpuOptions());
         Transport = Machine.AttachVirtioDevice(Device);
         Driver = VirtioPciDriver.Open(Machine, VirtioDeviceType.Gpu);
@@ -94,9 +97,4 @@ internal sealed class GpuGuest : IDisposable
     }
 
     public void Dispose() => Machine.Dispose();
-
-    private sealed class EmptyServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
-    }
 }

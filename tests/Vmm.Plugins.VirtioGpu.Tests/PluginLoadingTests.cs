@@ -3,6 +3,8 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Plugins;
+using Vmm.Testing;
+using Vmm.Testing.Devices;
 
 namespace Vmm.Plugins.VirtioGpu.Tests;
 
@@ -13,8 +15,8 @@ public sealed class PluginLoadingTests
     public void The_gpu_and_display_plugins_load_and_their_devices_are_contract_types()
     {
         var options = new PluginHostOptions();
-        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.VirtioGpu"));
-        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.Display"));
+        options.SearchPaths.Add(SourceTree.PluginOutput("Vmm.Plugins.VirtioGpu"));
+        options.SearchPaths.Add(SourceTree.PluginOutput("Vmm.Plugins.Display"));
         using var host = new PluginHost(options);
         host.LoadAll();
 
@@ -23,32 +25,11 @@ public sealed class PluginLoadingTests
         Assert.True(host.TryFindFactory("display-png", out IDeviceFactory? pngFactory, out _));
         Assert.True(host.TryFindFactory("display-vnc", out _, out _));
 
-        var context = new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, new NoServices(), AppContext.BaseDirectory);
+        var context = new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, AppContext.BaseDirectory);
         using IDevice gpu = gpuFactory.Create(context, Activator.CreateInstance(gpuFactory.OptionsType)!);
         using IDevice png = pngFactory.Create(context, Activator.CreateInstance(pngFactory.OptionsType)!);
         Assert.IsAssignableFrom<IDisplaySource>(gpu);
         Assert.Equal(VirtioDeviceType.Gpu, Assert.IsAssignableFrom<IVirtioDevice>(gpu).DeviceType);
         Assert.IsAssignableFrom<IDisplaySink>(png);
-    }
-
-    /// <summary>plugins/&lt;name&gt;/bin/&lt;configuration&gt;/net10.0, built because this project references it.</summary>
-    private static string PluginOutput(string name)
-    {
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = output.Name;
-        string configuration = output.Parent!.Name;
-        DirectoryInfo? repo = output;
-        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "Framework.sln")))
-        {
-            repo = repo.Parent;
-        }
-
-        Assert.NotNull(repo);
-        return Path.Combine(repo.FullName, "plugins", name, "bin", configuration, framework);
-    }
-
-    private sealed class NoServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
     }
 }

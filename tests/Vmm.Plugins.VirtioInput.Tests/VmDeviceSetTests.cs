@@ -20,23 +20,8 @@ public sealed class VmDeviceSetTests
     public async Task Devices_get_the_vms_input_router_and_the_input_command_reaches_them()
     {
         using var routers = new VmRouters();
-        var options = new PluginHostOptions();
-        options.SearchPaths.Add(Path.Combine(AppContext.BaseDirectory, "plugins"));
-        foreach (var service in routers.SharedServices)
-        {
-            options.SharedServices.Add(service);
-        }
-
-        using var host = new PluginHost(options);
-        host.LoadAll();
-        Assert.True(host.TryGetFactory("virtio-input", "virtio-input", out IDeviceFactory? factory));
-        var spec = new VmSpec(
-            new MachineSpec(64 << 20, 1, null, null, "console=ttyS0"),
-            PlatformKind.Auto,
-            [new DeviceSpec("kbd0", "virtio-input", "virtio-input", ReadOptions(factory, """{ "kind": "keyboard" }"""), factory, "$.devices[0]")],
-            null,
-            null,
-            "/");
+        using PluginHost host = LoadPlugins(routers);
+        VmSpec spec = KeyboardSpec(host);
         var commands = new ControlCommandRegistry();
         var context = new VmRunContext(NullLoggerFactory.Instance, host, commands) { Routers = routers };
 
@@ -57,7 +42,6 @@ public sealed class VmDeviceSetTests
     {
         using var routers = new VmRouters();
         using PluginHost host = LoadPlugins(routers);
-        Assert.True(host.TryGetFactory("virtio-input", "virtio-input", out IDeviceFactory? factory));
         string events = Path.Combine(Path.GetTempPath(), $"vmm-evdev-{Guid.NewGuid():N}");
         byte[] records = new byte[2 * 24];
         WriteRecord(records.AsSpan(0, 24), InputEventTypes.Key, 30, 1);   // KEY_A down
@@ -65,16 +49,7 @@ public sealed class VmDeviceSetTests
         File.WriteAllBytes(events, records);
         try
         {
-            var spec = new VmSpec(
-                new MachineSpec(64 << 20, 1, null, null, "console=ttyS0"),
-                PlatformKind.Auto,
-                [new DeviceSpec("kbd0", "virtio-input", "virtio-input", ReadOptions(factory, """{ "kind": "keyboard" }"""), factory, "$.devices[0]")],
-                null,
-                null,
-                "/")
-            {
-                HostEvdevSources = [new HostEvdevSpec(events, InputDeviceKind.Keyboard, "kbd0")],
-            };
+            VmSpec spec = KeyboardSpec(host) with { HostEvdevSources = [new HostEvdevSpec(events, InputDeviceKind.Keyboard, "kbd0")] };
             var context = new VmRunContext(NullLoggerFactory.Instance, host, new ControlCommandRegistry()) { Routers = routers };
 
             using VmDeviceSet devices = VmDeviceSet.Create(spec, context);
@@ -88,6 +63,19 @@ public sealed class VmDeviceSetTests
         {
             File.Delete(events);
         }
+    }
+
+    /// <summary>A VM with one virtio-input keyboard, kbd0, from the loaded plugin.</summary>
+    private static VmSpec KeyboardSpec(PluginHost host)
+    {
+        Assert.True(host.TryGetFactory("virtio-input", "virtio-input", out IDeviceFactory? factory));
+        return new VmSpec(
+            new MachineSpec(64 << 20, 1, null, null, "console=ttyS0"),
+            PlatformKind.Auto,
+            [new DeviceSpec("kbd0", "virtio-input", "virtio-input", ReadOptions(factory, """{ "kind": "keyboard" }"""), factory, "$.devices[0]")],
+            null,
+            null,
+            "/");
     }
 
     private static PluginHost LoadPlugins(VmRouters routers)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioRng;
+using Vmm.Testing.Devices;
 
 namespace Vmm.VhostUser.Tests;
 
@@ -12,12 +13,7 @@ internal static class RngDevices
     {
         IDeviceFactory factory = new VirtioRngDeviceFactory();
         var options = new VirtioRngOptions { Source = VirtioRngOptions.FileSource, Path = path };
-        var context = new DeviceCreateContext("rng0", NullLoggerFactory.Instance, null, new NoServices(), Path.GetTempPath());
+        var context = new DeviceCreateContext("rng0", NullLoggerFactory.Instance, null, EmptyServiceProvider.Instance, Path.GetTempPath());
         return (IVirtioDevice)factory.Create(context, options);
-    }
-
-    private sealed class NoServices : IServiceProvider
-    {
-        public object? GetService(Type serviceType) => null;
     }
 }

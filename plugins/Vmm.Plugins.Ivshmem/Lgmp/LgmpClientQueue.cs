@@ -55,21 +55,10 @@ internal sealed class LgmpClientQueue
     public LgmpStatus Process(out LgmpMessage message)
     {
         message = default;
-        LgmpStatus status = CheckSubscription();
+        LgmpStatus status = CheckUnread(out _);
         if (status != LgmpStatus.Ok)
         {
             return status;
-        }
-
-        uint position = _region.LoadAcquireU32(_header + LgmpQueueLayout.Position);
-        if (position >= (uint)NumMessages)
-        {
-            return LgmpStatus.ErrCorrupted;
-        }
-
-        if (position == _position)
-        {
-            return LgmpStatus.ErrQueueEmpty;
         }
 
         long at = MessageAt(_position);
@@ -114,21 +103,10 @@ internal sealed class LgmpClientQueue
     /// </summary>
     public LgmpStatus AdvanceToLast()
     {
-        LgmpStatus status = CheckSubscription();
+        LgmpStatus status = CheckUnread(out uint position);
         if (status != LgmpStatus.Ok)
         {
             return status;
-        }
-
-        uint position = _region.LoadAcquireU32(_header + LgmpQueueLayout.Position);
-        if (position >= (uint)NumMessages)
-        {
-            return LgmpStatus.ErrCorrupted;
-        }
-
-        if (position == _position)
-        {
-            return LgmpStatus.ErrQueueEmpty;
         }
 
         for (int i = 0; i < NumMessages && Next(_position) != position; i++)
@@ -227,6 +205,28 @@ internal sealed class LgmpClientQueue
     {
         serial = _region.LoadAcquireU32(_header + LgmpQueueLayout.ClientMessageReadSerial);
         return LgmpStatus.Ok;
+    }
+
+    /// <summary>
+    /// Whether a message waits for this client: still subscribed, the host's write position (<paramref name="position"/>)
+    /// inside the ring, and ahead of this client's.
+    /// </summary>
+    private LgmpStatus CheckUnread(out uint position)
+    {
+        position = 0;
+        LgmpStatus status = CheckSubscription();
+        if (status != LgmpStatus.Ok)
+        {
+            return status;
+        }
+
+        position = _region.LoadAcquireU32(_header + LgmpQueueLayout.Position);
+        if (position >= (uint)NumMessages)
+        {
+            return LgmpStatus.ErrCorrupted;
+        }
+
+        return position == _position ? LgmpStatus.ErrQueueEmpty : LgmpStatus.Ok;
     }
 
     private LgmpStatus CheckSubscription()

@@ -36,6 +36,9 @@ internal static class FuseProtocol
     /// <summary>The largest name (NAME_MAX).</summary>
     public const int MaxNameLength = 255;
 
+    /// <summary>The longest path a request carries (PATH_MAX, a symlink's target).</summary>
+    public const int MaxPathLength = 4096;
+
     /// <summary>The largest extended attribute value (XATTR_SIZE_MAX).</summary>
     public const int MaxXattrSize = 65536;
 

@@ -1,30 +1,8 @@
-using Vmm.Plugins.VirtioFs.Host;
-
 namespace Vmm.Plugins.VirtioFs.Fuse;
 
-/// <summary>Builds reply structs from host values, and converts device numbers between the kernel's and glibc's encodings.</summary>
+/// <summary>Converts device numbers between the kernel's encoding on the wire and glibc's.</summary>
 internal static class FuseWriter
 {
-    /// <summary>fuse_attr from a host stat, with the ids already mapped to the guest's.</summary>
-    public static FuseAttr ToAttr(in HostFileStatus status, uint uid, uint gid, uint blockSize) => new()
-    {
-        Inode = status.Inode,
-        Size = (ulong)Math.Max(0, status.Size),
-        Blocks = (ulong)Math.Max(0, status.Blocks),
-        AccessSeconds = (ulong)status.AccessSeconds,
-        ModifySeconds = (ulong)status.ModifySeconds,
-        ChangeSeconds = (ulong)status.ChangeSeconds,
-        AccessNanoseconds = (uint)status.AccessNanoseconds,
-        ModifyNanoseconds = (uint)status.ModifyNanoseconds,
-        ChangeNanoseconds = (uint)status.ChangeNanoseconds,
-        Mode = status.Mode,
-        LinkCount = (uint)Math.Min(status.LinkCount, uint.MaxValue),
-        Uid = uid,
-        Gid = gid,
-        Device = EncodeDevice(status.RawDevice),
-        BlockSize = blockSize,
-    };
-
     /// <summary>
     /// The kernel's 32-bit new_encode_dev format from glibc's 64-bit dev_t
     /// (major = bits 8-19 and 32-63, minor = bits 0-7 and 12-31).

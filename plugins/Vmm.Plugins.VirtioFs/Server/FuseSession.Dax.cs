@@ -1,59 +1,19 @@
-using Microsoft.Win32.SafeHandles;
-using Vmm.Plugins.VirtioFs.Fuse;
-using Vmm.Plugins.VirtioFs.Host;
-
 namespace Vmm.Plugins.VirtioFs.Server;
 
+/// <summary>Decodes the DAX window requests; the session holds the window, the file system maps into it.</summary>
 internal sealed partial class FuseSession
 {
-    private static ulong PageMask => (ulong)Environment.SystemPageSize - 1;
-
-    /// <summary>
-    /// SETUPMAPPING maps a file range into the DAX window. 6.1 sends fh = ~0 (never a real handle), so the file
-    /// is the node's, reopened here; the mapping keeps it alive after the handle closes. Re-mapping the same
-    /// window range (a read mapping upgraded to write) simply replaces it.
-    /// </summary>
-    private FuseResult SetupMapping(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult SetupMapping(in FuseInHeader header, in FuseContext context, ref FuseArgs args)
     {
         if (!args.TryRead(out FuseSetupMappingIn mapping))
         {
             return Fail(Errno.EINVAL);
         }
 
-        (ulong fileOffset, ulong length, ulong flags, ulong windowOffset) = (mapping.FileOffset, mapping.Length, mapping.Flags, mapping.WindowOffset);
-
-        if (_window is null)
-        {
-            return Fail(Errno.ENOSYS);
-        }
-
-        if (!TryGetInode(header.NodeId, out Inode inode))
-        {
-            return Fail(Errno.ENOENT);
-        }
-
-        if (!inode.IsRegularFile)
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        bool writable = (flags & FuseProtocol.SetupMappingWrite) != 0;
-        if (writable && _readOnly)
-        {
-            return Fail(Errno.EROFS);
-        }
-
-        if (!IsWindowRange(windowOffset, length) || (fileOffset & PageMask) != 0 || fileOffset > (ulong)long.MaxValue - length)
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        using SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, writable ? HostFileSystem.ReadWriteFlags : HostFileSystem.ReadOnlyFlags);
-        _window.MapFile(windowOffset, file, (long)fileOffset, length, writable);
-        return ReplyEmpty();
+        return _window is null ? Fail(Errno.ENOSYS) : ReplyStatus(_fs.SetupMapping(context, header.NodeId, mapping, _window));
     }
 
-    /// <summary>REMOVEMAPPING: removemapping_in{count} (4 bytes) then count × {moffset, len}, unaligned.</summary>
+    /// <summary>REMOVEMAPPING: removemapping_in{count} (4 bytes) then count × {moffset, len}, unaligned; stops at the first bad range.</summary>
     private FuseResult RemoveMapping(ref FuseArgs args)
     {
         if (!args.TryRead(out FuseRemoveMappingIn removal) || (ulong)removal.Count * FuseProtocol.RemoveMappingOneSize > (ulong)args.Remaining)
@@ -69,19 +29,15 @@ internal sealed partial class FuseSession
         for (uint i = 0; i < removal.Count; i++)
         {
             args.TryRead(out FuseRemoveMappingOne one);
-            if (!IsWindowRange(one.WindowOffset, one.Length))
+            FuseError status = _fs.RemoveMapping(one.WindowOffset, one.Length, _window);
+            if (status.IsError)
             {
-                return Fail(Errno.EINVAL);
+                return Fail(status.Errno);
             }
-
-            _window.Unmap(one.WindowOffset, one.Length);
         }
 
-        return ReplyEmpty();
+        return FuseResult.Empty;
     }
-
-    private bool IsWindowRange(ulong offset, ulong length)
-        => _window is not null && length != 0 && ((offset | length) & PageMask) == 0 && offset <= _window.Size && length <= _window.Size - offset;
 
     /// <summary>Puts the inaccessible reservation back over the whole window (new session, DESTROY, reset).</summary>
     private void ClearWindow() => _window?.Unmap(0, _window.Size);

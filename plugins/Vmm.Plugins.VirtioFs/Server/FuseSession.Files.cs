@@ -1,222 +1,84 @@
-using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioFs.Fuse;
-using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
+/// <summary>Decodes the requests on open files and directories.</summary>
 internal sealed partial class FuseSession
 {
-    /// <summary>The most a COPY_FILE_RANGE copies: its reply size is a u32.</summary>
-    private const long MaxCopyLength = 0x7FFF_F000;
+    private FuseResult Open(in FuseInHeader header, in FuseContext context, ref FuseArgs args)
+        => args.TryRead(out FuseOpenIn open) ? ReplyOpen(_fs.Open(context, header.NodeId, open.Flags, open.OpenFlags)) : Fail(Errno.EINVAL);
 
-    private FuseResult Open(in FuseInHeader header, ref FuseArgs args)
+    private FuseResult Create(in FuseInHeader header, in FuseContext context, ref FuseArgs args)
     {
-        if (!args.TryRead(out FuseOpenIn open))
+        if (!args.TryRead(out FuseCreateIn create) || !args.TryReadString(out ReadOnlySpan<byte> name))
         {
             return Fail(Errno.EINVAL);
         }
 
-        (uint flags, uint openFlagsIn) = (open.Flags, open.OpenFlags);
-
-        if (!TryGetInode(header.NodeId, out Inode inode))
+        FuseResult<FuseCreated> created = _fs.Create(context with { Umask = create.Umask }, header.NodeId, name, create.Flags, create.Mode, create.OpenFlags);
+        if (created.IsError)
         {
-            return Fail(Errno.ENOENT);
+            return Fail(created.Errno);
         }
 
-        if (!inode.IsRegularFile)
-        {
-            // Only regular files are reopened: a guest must never open a host FIFO or device node (CVE-2020-35517).
-            return Fail(inode.IsDirectory ? Errno.EISDIR : Errno.EACCES);
-        }
-
-        if (inode.IsKernelInterface)
-        {
-            // A procfs or sysfs file bind-mounted into the share is the host kernel's, not the guest's to read.
-            return Fail(Errno.EACCES);
-        }
-
-        int openFlags = HostFileSystem.SanitizeOpenFlags((int)flags) & ~HostFileSystem.DirectoryOnlyFlag;
-        bool writable = HostFileSystem.WantsWrite(openFlags);
-        if (writable && _readOnly)
-        {
-            return Fail(Errno.EROFS);
-        }
-
-        SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, openFlags);
-        try
-        {
-            KillSetIdsIfAsked(file, openFlags, openFlagsIn);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-
-        return ReplyOpen(file, inode, isDirectory: false, writable);
+        int entrySize = WriteEntryOut(Payload, created.Value.Entry);
+        FuseOpened opened = created.Value.Opened;
+        return FuseResult.Payload(entrySize + Write(Payload[entrySize..], new FuseOpenOut { FileHandle = opened.FileHandle, OpenFlags = opened.OpenFlags }));
     }
 
-    private FuseResult OpenDir(in FuseInHeader header)
-    {
-        int error = GetDirectory(header.NodeId, out Inode inode);
-        if (error != 0)
-        {
-            return Fail(error);
-        }
-
-        SafeFileHandle file = HostFileSystem.Reopen(_procSelfFd, inode.Handle, HostFileSystem.DirectoryFlags);
-        return ReplyOpen(file, inode, isDirectory: true, writable: false);
-    }
-
-    private FuseResult ReplyOpen(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
-    {
-        ulong fh = AddOpenHandle(file, inode, isDirectory, writable);
-        if (fh == 0)
-        {
-            return Fail(Errno.EMFILE);
-        }
-
-        return Reply(new FuseOpenOut { FileHandle = fh, OpenFlags = isDirectory ? 0 : _cache.OpenFlags });
-    }
-
-    /// <summary>
-    /// Files <paramref name="file"/> as a new FUSE handle holding <paramref name="inode"/>; 0 (and
-    /// <paramref name="file"/> closed) when the table is full or the node was forgotten meanwhile.
-    /// </summary>
-    private ulong AddOpenHandle(SafeFileHandle file, Inode inode, bool isDirectory, bool writable)
-    {
-        if (!inode.TryHold())
-        {
-            file.Dispose();
-            return 0;
-        }
-
-        return _handles.Add(new OpenHandle(file, inode, isDirectory, writable));
-    }
-
-    private FuseResult Read(ref FuseArgs args, DescriptorChain chain)
+    /// <summary>READ's data goes straight into the chain after the out-header; only the header is written after.</summary>
+    private FuseResult Read(in FuseContext context, ref FuseArgs args, DescriptorChain chain)
     {
         if (!args.TryRead(out FuseReadIn read))
         {
             return Fail(Errno.EINVAL);
         }
 
-        (ulong fh, ulong offset, uint size) = (read.FileHandle, read.Offset, read.Size);
-
-        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
-        {
-            return Fail(Errno.EBADF);
-        }
-
-        if (offset > long.MaxValue)
-        {
-            return Fail(Errno.EINVAL);
-        }
-
         long room = chain.WritableLength - FuseProtocol.OutHeaderSize;
-        int wanted = (int)Math.Min(Math.Min(size, (uint)FuseProtocol.MaxWrite), Math.Max(room, 0));
-        int done = _io.ReadFile(handle.File, (long)offset, wanted, chain, FuseProtocol.OutHeaderSize);
+        int wanted = (int)Math.Min(Math.Min(read.Size, (uint)FuseProtocol.MaxWrite), Math.Max(room, 0));
+        FuseResult<int> done = _fs.Read(context, read.FileHandle, read.Offset, new FuseData(chain, FuseProtocol.OutHeaderSize, wanted));
+        if (done.IsError)
+        {
+            return Fail(done.Errno);
+        }
+
         _payloadInChain = true;
-        return FuseResult.Payload(done);
+        return FuseResult.Payload(done.Value);
     }
 
-    private FuseResult Write(ref FuseArgs args, int argsLength, DescriptorChain chain)
+    /// <summary>WRITE's data stays in the chain after fuse_write_in; its size must be exactly what follows.</summary>
+    private FuseResult Write(in FuseContext context, ref FuseArgs args, int argsLength, DescriptorChain chain)
     {
         if (!args.TryRead(out FuseWriteIn write))
         {
             return Fail(Errno.EINVAL);
         }
 
-        (ulong fh, ulong offset, uint size, uint writeFlags) = (write.FileHandle, write.Offset, write.Size, write.WriteFlags);
-
-        if ((long)size != argsLength - FuseProtocol.WriteInSize || size > FuseProtocol.MaxWrite)
+        if ((long)write.Size != argsLength - FuseProtocol.WriteInSize || write.Size > FuseProtocol.MaxWrite)
         {
             return Fail(Errno.EINVAL);
         }
 
-        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory || !handle.Writable)
-        {
-            return Fail(_readOnly ? Errno.EROFS : Errno.EBADF);
-        }
-
-        if (offset > long.MaxValue || size > long.MaxValue - (long)offset)
-        {
-            return Fail(Errno.EFBIG);
-        }
-
-        if ((writeFlags & FuseProtocol.WriteKillSuidgid) != 0)
-        {
-            KillSetIds(handle.File);
-        }
-
-        int written = _io.WriteFile(handle.File, (long)offset, (int)size, chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize);
-        return Reply(new FuseWriteOut { Size = (uint)written });
+        var data = new FuseData(chain, FuseProtocol.InHeaderSize + FuseProtocol.WriteInSize, (int)write.Size);
+        FuseResult<int> written = _fs.Write(context, write.FileHandle, write.Offset, write.WriteFlags, data);
+        return written.IsError ? Fail(written.Errno) : Reply(new FuseWriteOut { Size = (uint)written.Value });
     }
 
     private FuseResult Release(ref FuseArgs args)
-    {
-        if (!args.TryRead(out FuseReleaseIn release))
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        return _handles.Remove(release.FileHandle) ? ReplyEmpty() : Fail(Errno.EBADF);
-    }
+        => args.TryRead(out FuseReleaseIn release) ? ReplyStatus(_fs.Release(release.FileHandle)) : Fail(Errno.EINVAL);
 
     private FuseResult Flush(ref FuseArgs args)
-    {
-        if (!args.TryRead(out FuseFlushIn flush))
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        return _handles.TryGet(flush.FileHandle, out _) ? ReplyEmpty() : Fail(Errno.EBADF);
-    }
+        => args.TryRead(out FuseFlushIn flush) ? ReplyStatus(_fs.Flush(flush.FileHandle)) : Fail(Errno.EINVAL);
 
     private FuseResult FSync(ref FuseArgs args)
-    {
-        if (!args.TryRead(out FuseFsyncIn fsync))
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        if (!_handles.TryGet(fsync.FileHandle, out OpenHandle handle))
-        {
-            return Fail(Errno.EBADF);
-        }
-
-        HostFileSystem.Sync(handle.File, (fsync.FsyncFlags & FuseProtocol.FsyncFdatasync) != 0);
-        return ReplyEmpty();
-    }
+        => args.TryRead(out FuseFsyncIn fsync)
+            ? ReplyStatus(_fs.FSync(fsync.FileHandle, (fsync.FsyncFlags & FuseProtocol.FsyncFdatasync) != 0))
+            : Fail(Errno.EINVAL);
 
     private FuseResult Fallocate(ref FuseArgs args)
-    {
-        if (!args.TryRead(out FuseFallocateIn fallocate))
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        (ulong fh, ulong offset, ulong length, uint mode) = (fallocate.FileHandle, fallocate.Offset, fallocate.Length, fallocate.Mode);
-
-        if (_readOnly)
-        {
-            return Fail(Errno.EROFS);
-        }
-
-        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory || !handle.Writable)
-        {
-            return Fail(Errno.EBADF);
-        }
-
-        if (offset > long.MaxValue || length == 0 || length > (ulong)(long.MaxValue - (long)offset))
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        HostFileSystem.Allocate(handle.File, (int)mode, (long)offset, (long)length);
-        return ReplyEmpty();
-    }
+        => args.TryRead(out FuseFallocateIn fallocate)
+            ? ReplyStatus(_fs.Fallocate(fallocate.FileHandle, fallocate.Offset, fallocate.Length, fallocate.Mode))
+            : Fail(Errno.EINVAL);
 
     private FuseResult LSeek(ref FuseArgs args)
     {
@@ -225,20 +87,8 @@ internal sealed partial class FuseSession
             return Fail(Errno.EINVAL);
         }
 
-        (ulong fh, ulong offset, uint whence) = (seek.FileHandle, seek.Offset, seek.Whence);
-
-        if (!_handles.TryGet(fh, out OpenHandle handle) || handle.IsDirectory)
-        {
-            return Fail(Errno.EBADF);
-        }
-
-        if (offset > long.MaxValue || !HostFileSystem.IsDataOrHoleWhence(whence, out bool hole))
-        {
-            return Fail(Errno.EINVAL);
-        }
-
-        long result = HostFileSystem.SeekDataOrHole(handle.File, (long)offset, hole);
-        return Reply(new FuseLSeekOut { Offset = (ulong)result });
+        FuseResult<ulong> offset = _fs.LSeek(seek.FileHandle, seek.Offset, seek.Whence);
+        return offset.IsError ? Fail(offset.Errno) : Reply(new FuseLSeekOut { Offset = offset.Value });
     }
 
     private FuseResult CopyFileRange(ref FuseArgs args)
@@ -248,68 +98,21 @@ internal sealed partial class FuseSession
             return Fail(Errno.EINVAL);
         }
 
-        (ulong fhIn, ulong offsetIn, ulong fhOut, ulong offsetOut, ulong length, ulong flags)
-            = (copy.FileHandleIn, copy.OffsetIn, copy.FileHandleOut, copy.OffsetOut, copy.Length, copy.Flags);
+        FuseResult<uint> copied = _fs.CopyFileRange(copy);
+        return copied.IsError ? Fail(copied.Errno) : Reply(new FuseWriteOut { Size = copied.Value });
+    }
 
-        if (_readOnly)
-        {
-            return Fail(Errno.EROFS);
-        }
-
-        if (!_handles.TryGet(fhIn, out OpenHandle input) || input.IsDirectory
-            || !_handles.TryGet(fhOut, out OpenHandle output) || output.IsDirectory || !output.Writable)
-        {
-            return Fail(Errno.EBADF);
-        }
-
-        if (flags != 0 || offsetIn > long.MaxValue || offsetOut > long.MaxValue)
+    /// <summary>READDIR / READDIRPLUS from the cookie in read_in.offset, into as much of the reply as the guest gave room for.</summary>
+    private FuseResult ReadDir(in FuseContext context, ref FuseArgs args, DescriptorChain chain, bool plus)
+    {
+        if (!args.TryRead(out FuseReadIn read))
         {
             return Fail(Errno.EINVAL);
         }
 
-        long copied = HostFileSystem.CopyRange(input.File, (long)offsetIn, output.File, (long)offsetOut, (long)Math.Min(length, (ulong)MaxCopyLength));
-        return Reply(new FuseWriteOut { Size = (uint)copied });
-    }
-
-    private FuseResult SyncFs()
-    {
-        HostFileSystem.SyncFileSystem(_rootDirectory);
-        return ReplyEmpty();
-    }
-
-    /// <summary>OPEN or CREATE of an existing file with O_TRUNC by a caller without CAP_FSETID (KILLPRIV_V2).</summary>
-    private void KillSetIdsIfAsked(SafeFileHandle file, int openFlags, uint openFlagsIn)
-    {
-        if (HostFileSystem.Truncates(openFlags) && (openFlagsIn & FuseProtocol.OpenKillSuidgid) != 0)
-        {
-            KillSetIds(file);
-        }
-    }
-
-    /// <summary>
-    /// What the kernel does when a caller without CAP_FSETID writes, truncates or chowns a regular file (the guest
-    /// asks only for such callers, FUSE_HANDLE_KILLPRIV_V2): set-user-ID goes, and set-group-ID where the group may
-    /// execute (without it the bit means mandatory locking, which stays). This process has CAP_FSETID, so the host
-    /// kernel would not do it for us.
-    /// </summary>
-    private void KillSetIds(SafeFileHandle file)
-    {
-        HostFileStatus status = HostFileSystem.Stat(file);
-        if (!status.IsRegularFile)
-        {
-            return;
-        }
-
-        uint mode = status.Mode & FuseProtocol.PermissionMask;
-        uint kept = mode & ~FuseProtocol.SetUid;
-        if ((mode & (FuseProtocol.SetGid | FuseProtocol.GroupExecute)) == (FuseProtocol.SetGid | FuseProtocol.GroupExecute))
-        {
-            kept &= ~FuseProtocol.SetGid;
-        }
-
-        if (kept != mode)
-        {
-            HostFileSystem.ChangeMode(_procSelfFd, file, kept);
-        }
+        int capacity = (int)Math.Min(Math.Min(read.Size, (uint)ReplyPayloadCapacity), Math.Max(chain.WritableLength - FuseProtocol.OutHeaderSize, 0));
+        var entries = new FuseDirectoryWriter(Payload[..capacity], plus);
+        FuseError status = _fs.ReadDir(context, read.FileHandle, read.Offset, ref entries);
+        return status.IsError ? Fail(status.Errno) : FuseResult.Payload(entries.Length);
     }
 }

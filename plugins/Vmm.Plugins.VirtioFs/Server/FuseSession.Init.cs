@@ -1,5 +1,4 @@
 using System.Numerics;
-using Vmm.Plugins.VirtioFs.Fuse;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
@@ -43,8 +42,8 @@ internal sealed partial class FuseSession
             offered |= (ulong)init.Flags2 << 32;
         }
 
-        // Set-ID bits kept: the guest leaves killing them on write, truncate and chown to us (as virtiofsd asks).
-        ulong wanted = ServerFlags | (_window is not null ? FuseProtocol.MapAlignment : 0) | (_keepSetId ? FuseProtocol.HandleKillprivV2 : 0);
+        // What the file system wants on top (a passthrough that keeps set-ID bits asks for HANDLE_KILLPRIV_V2).
+        ulong wanted = ServerFlags | (_window is not null ? FuseProtocol.MapAlignment : 0) | _fs.Init(daxWindow: _window is not null);
         ulong agreed = offered & wanted;
         reply.MaxReadahead = init.MaxReadahead;
         reply.Flags = (uint)agreed;
@@ -68,6 +67,6 @@ internal sealed partial class FuseSession
     private FuseResult Destroy()
     {
         EndSession();
-        return ReplyEmpty();
+        return FuseResult.Empty;
     }
 }

@@ -1,88 +1,54 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
-using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Memory;
 using Vmm.Contracts.Virtio;
-using Vmm.Plugins.VirtioFs.Fuse;
-using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Server;
 
 /// <summary>
-/// A passthrough FUSE server over one host directory, answering requests straight from descriptor chains.
-/// Every inode is held by an O_PATH handle and every change is an *at() call relative to one, so no guest name
-/// is ever resolved as a path. Everything in a request is hostile: lengths are checked against the header and the
-/// chain, ids against the tables, names against <see cref="NameRules"/>; a violation is an errno reply.
+/// The FUSE protocol server of one queue: it decodes each request straight from its descriptor chain, calls the
+/// <see cref="IFuseFileSystem"/> operation it names with typed arguments, and encodes the answer; it knows nothing
+/// of how files are kept (crosvm's <c>fuse::server</c>). Everything in a request is hostile: lengths are checked
+/// against the header and the chain before anything is decoded, and a request too short for its struct is EINVAL.
 /// One session serves one queue on one thread (it owns its request and reply buffers); the sessions of a device
-/// share a <see cref="FuseConnection"/>, whose tables are thread-safe.
+/// share a <see cref="FuseConnection"/>.
 /// </summary>
 internal sealed partial class FuseSession : IDisposable
 {
-    private const int RequestArgsCapacity = FuseProtocol.MaxXattrSize + (2 * (HostFileSystem.MaxNameBytes + 1)) + 256;
+    private const int RequestArgsCapacity = FuseProtocol.MaxXattrSize + (2 * (FuseProtocol.MaxPathLength + 1)) + 256;
     private const int ReplyPayloadCapacity = 128 * 1024;
 
     private readonly string _deviceId;
     private readonly ILogger _logger;
     private readonly FuseConnection _connection;
+    private readonly IFuseFileSystem _fs;
     private readonly bool _ownsConnection;
-    private readonly bool _readOnly;
-    private readonly bool _deviceNodes;
-    private readonly bool _keepSetId;
-    private readonly CachePolicy _cache;
-    private readonly IdMap _uids;
-    private readonly IdMap _gids;
-    private readonly bool _privileged;
-    private readonly SafeFileHandle _procSelfFd;
-    private readonly SafeFileHandle _rootDirectory;
-    private readonly InodeTable _inodes;
-    private readonly HandleTable _handles;
     private readonly byte[] _request = new byte[FuseProtocol.InHeaderSize + RequestArgsCapacity];
     private readonly byte[] _reply = new byte[FuseProtocol.OutHeaderSize + ReplyPayloadCapacity];
-    private readonly ChainIo _io = new();
-    private readonly byte[] _dirents = new byte[32 * 1024];
 
     private ISharedMemoryRegion? _window;
     private bool _payloadInChain;
 
-    /// <summary>A session with a connection of its own (one queue, or a test).</summary>
-    public FuseSession(string deviceId, string sharedDir, VirtioFsOptions options, ILogger logger)
-        : this(deviceId, new FuseConnection(sharedDir, options), logger, ownsConnection: true)
-    {
-    }
-
-    /// <summary>A session over <paramref name="connection"/>, shared with the device's other queues.</summary>
+    /// <summary>A session over <paramref name="connection"/>, shared with the device's other queues unless it owns it.</summary>
     public FuseSession(string deviceId, FuseConnection connection, ILogger logger, bool ownsConnection = false)
     {
         ArgumentNullException.ThrowIfNull(connection);
         _deviceId = deviceId;
         _logger = logger;
         _connection = connection;
+        _fs = connection.FileSystem;
         _ownsConnection = ownsConnection;
-        _readOnly = connection.ReadOnly;
-        _deviceNodes = connection.DeviceNodes;
-        _keepSetId = connection.KeepSetId;
-        _cache = connection.Cache;
-        _uids = connection.Uids;
-        _gids = connection.Gids;
-        _privileged = connection.Privileged;
-        _procSelfFd = connection.ProcSelfFd;
-        _rootDirectory = connection.RootDirectory;
-        _inodes = connection.Inodes;
-        _handles = connection.Handles;
     }
-
-    /// <summary>Known node ids, the root included.</summary>
-    public int InodeCount => _inodes.Count;
-
-    /// <summary>Open file and directory handles.</summary>
-    public int HandleCount => _handles.Count;
 
     /// <summary>Whether a DAX window is in use.</summary>
     public bool HasWindow => _window is not null;
 
     /// <summary>Runs before each request is dispatched, on the session's thread (tests hold a queue busy with it).</summary>
     internal Action<FuseOpcode>? BeforeDispatch { get; set; }
+
+    /// <summary>The payload part of the reply buffer.</summary>
+    private Span<byte> Payload => _reply.AsSpan(FuseProtocol.OutHeaderSize);
 
     /// <summary>Gives the session the DAX window (or none) for the activation that follows.</summary>
     public void AttachWindow(ISharedMemoryRegion? window)
@@ -170,53 +136,12 @@ internal sealed partial class FuseSession : IDisposable
         }
 
         var reader = new FuseArgs(args);
+        var context = new FuseContext(header.Uid, header.Gid, header.Pid, Umask: 0);
         try
         {
-            return header.Opcode switch
-            {
-                FuseOpcode.Init => Init(ref reader),
-                FuseOpcode.Destroy => Destroy(),
-                FuseOpcode.Lookup => Lookup(header, ref reader),
-                FuseOpcode.Forget => Forget(header, ref reader),
-                FuseOpcode.BatchForget => BatchForget(ref reader),
-                FuseOpcode.GetAttr => GetAttr(header),
-                FuseOpcode.SetAttr => SetAttr(header, ref reader),
-                FuseOpcode.ReadLink => ReadLink(header),
-                FuseOpcode.Symlink => Symlink(header, ref reader),
-                FuseOpcode.MkNod => MkNod(header, ref reader),
-                FuseOpcode.MkDir => MkDir(header, ref reader),
-                FuseOpcode.Unlink => Unlink(header, ref reader, directory: false),
-                FuseOpcode.RmDir => Unlink(header, ref reader, directory: true),
-                FuseOpcode.Rename => Rename(header, ref reader, hasFlags: false),
-                FuseOpcode.Rename2 => Rename(header, ref reader, hasFlags: true),
-                FuseOpcode.Link => Link(header, ref reader),
-                FuseOpcode.Open => Open(header, ref reader),
-                FuseOpcode.Read => Read(ref reader, chain),
-                FuseOpcode.Write => Write(ref reader, argsLength, chain),
-                FuseOpcode.StatFs => StatFs(header),
-                FuseOpcode.Release or FuseOpcode.ReleaseDir => Release(ref reader),
-                FuseOpcode.Flush => Flush(ref reader),
-                FuseOpcode.FSync or FuseOpcode.FSyncDir => FSync(ref reader),
-                FuseOpcode.SetXattr => SetXattr(header, ref reader),
-                FuseOpcode.GetXattr => GetXattr(header, ref reader),
-                FuseOpcode.ListXattr => ListXattr(header, ref reader),
-                FuseOpcode.RemoveXattr => RemoveXattr(header, ref reader),
-                FuseOpcode.OpenDir => OpenDir(header),
-                FuseOpcode.ReadDir => ReadDir(ref reader, chain, plus: false),
-                FuseOpcode.ReadDirPlus => ReadDir(ref reader, chain, plus: true),
-                FuseOpcode.Access => Access(header),
-                FuseOpcode.Create => Create(header, ref reader),
-                FuseOpcode.Interrupt => FuseResult.NoReply,
-                FuseOpcode.LSeek => LSeek(ref reader),
-                FuseOpcode.Fallocate => Fallocate(ref reader),
-                FuseOpcode.CopyFileRange => CopyFileRange(ref reader),
-                FuseOpcode.SyncFs => SyncFs(),
-                FuseOpcode.SetupMapping => SetupMapping(header, ref reader),
-                FuseOpcode.RemoveMapping => RemoveMapping(ref reader),
-                _ => Fail(Errno.ENOSYS),
-            };
+            return Decode(header, context, ref reader, argsLength, chain);
         }
-        catch (NativeCallException e)
+        catch (FuseFileSystemException e)
         {
             return Fail(e.Errno);
         }
@@ -230,6 +155,50 @@ internal sealed partial class FuseSession : IDisposable
             return Fail(Errno.EIO);
         }
     }
+
+    private FuseResult Decode(in FuseInHeader header, in FuseContext context, ref FuseArgs args, int argsLength, DescriptorChain chain) => header.Opcode switch
+    {
+        FuseOpcode.Init => Init(ref args),
+        FuseOpcode.Destroy => Destroy(),
+        FuseOpcode.Lookup => Lookup(header, context, ref args),
+        FuseOpcode.Forget => Forget(header, ref args),
+        FuseOpcode.BatchForget => BatchForget(ref args),
+        FuseOpcode.GetAttr => ReplyAttributes(_fs.GetAttr(context, header.NodeId)),
+        FuseOpcode.SetAttr => SetAttr(header, context, ref args),
+        FuseOpcode.ReadLink => ReplyLength(_fs.ReadLink(context, header.NodeId, Payload[..FuseProtocol.MaxPathLength])),
+        FuseOpcode.Symlink => Symlink(header, context, ref args),
+        FuseOpcode.MkNod => MkNod(header, context, ref args),
+        FuseOpcode.MkDir => MkDir(header, context, ref args),
+        FuseOpcode.Unlink => Unlink(header, context, ref args, directory: false),
+        FuseOpcode.RmDir => Unlink(header, context, ref args, directory: true),
+        FuseOpcode.Rename => Rename(header, context, ref args, hasFlags: false),
+        FuseOpcode.Rename2 => Rename(header, context, ref args, hasFlags: true),
+        FuseOpcode.Link => Link(header, context, ref args),
+        FuseOpcode.Open => Open(header, context, ref args),
+        FuseOpcode.Read => Read(context, ref args, chain),
+        FuseOpcode.Write => Write(context, ref args, argsLength, chain),
+        FuseOpcode.StatFs => StatFs(header, context),
+        FuseOpcode.Release or FuseOpcode.ReleaseDir => Release(ref args),
+        FuseOpcode.Flush => Flush(ref args),
+        FuseOpcode.FSync or FuseOpcode.FSyncDir => FSync(ref args),
+        FuseOpcode.SetXattr => SetXattr(header, context, ref args),
+        FuseOpcode.GetXattr => GetXattr(header, context, ref args),
+        FuseOpcode.ListXattr => ListXattr(header, context, ref args),
+        FuseOpcode.RemoveXattr => RemoveXattr(header, context, ref args),
+        FuseOpcode.OpenDir => ReplyOpen(_fs.OpenDir(context, header.NodeId)),
+        FuseOpcode.ReadDir => ReadDir(context, ref args, chain, plus: false),
+        FuseOpcode.ReadDirPlus => ReadDir(context, ref args, chain, plus: true),
+        FuseOpcode.Access => ReplyStatus(_fs.Access(context, header.NodeId)),
+        FuseOpcode.Create => Create(header, context, ref args),
+        FuseOpcode.Interrupt => FuseResult.NoReply,
+        FuseOpcode.LSeek => LSeek(ref args),
+        FuseOpcode.Fallocate => Fallocate(ref args),
+        FuseOpcode.CopyFileRange => CopyFileRange(ref args),
+        FuseOpcode.SyncFs => ReplyStatus(_fs.SyncFs()),
+        FuseOpcode.SetupMapping => SetupMapping(header, context, ref args),
+        FuseOpcode.RemoveMapping => RemoveMapping(ref args),
+        _ => Fail(Errno.ENOSYS),
+    };
 
     /// <summary>Writes fuse_out_header (and the payload unless it is already in the chain).</summary>
     private uint Complete(DescriptorChain chain, ulong unique, FuseResult result)
@@ -260,79 +229,12 @@ internal sealed partial class FuseSession : IDisposable
         return (uint)length;
     }
 
-    /// <summary>The payload part of the reply buffer.</summary>
-    private Span<byte> Payload => _reply.AsSpan(FuseProtocol.OutHeaderSize);
-
     private void EndSession()
     {
-        _handles.Clear();
-        _inodes.Clear();
+        _fs.Destroy();
         ClearWindow();
         _connection.Initialized = false;
     }
-
-    private bool TryGetInode(ulong nodeId, out Inode inode) => _inodes.TryGet(nodeId, out inode);
-
-    /// <summary>Finds a directory node; 0 or the errno (ENOENT unknown id, ENOTDIR not a directory).</summary>
-    private int GetDirectory(ulong nodeId, out Inode directory)
-    {
-        if (!_inodes.TryGet(nodeId, out directory))
-        {
-            return Errno.ENOENT;
-        }
-
-        return directory.IsDirectory ? 0 : Errno.ENOTDIR;
-    }
-
-    private uint BlockSizeFor(in HostFileStatus status)
-        => _window is not null ? 4096u : (uint)Math.Clamp(status.BlockSize, 0, 1 << 30);
-
-    /// <summary>Writes fuse_entry_out for <paramref name="inode"/> into the payload; returns its size.</summary>
-    private int WriteEntry(Span<byte> destination, Inode inode, in HostFileStatus status)
-    {
-        return Write(destination, new FuseEntryOut
-        {
-            NodeId = inode.NodeId,
-            EntryValid = _cache.TimeoutSeconds,
-            AttrValid = _cache.TimeoutSeconds,
-            Attr = FuseWriter.ToAttr(status, _uids.ToGuest(status.Uid), _gids.ToGuest(status.Gid), BlockSizeFor(status)),
-        });
-    }
-
-    /// <summary>Counts a lookup of the inode behind <paramref name="handle"/> (taking it) and writes its entry.</summary>
-    private FuseResult ReplyEntry(SafeFileHandle handle, Span<byte> destination) => ReplyEntry(handle, destination, out _);
-
-    /// <inheritdoc cref="ReplyEntry(SafeFileHandle, Span{byte})"/>
-    private FuseResult ReplyEntry(SafeFileHandle handle, Span<byte> destination, out Inode? inode)
-    {
-        inode = null;
-        HostFileStatus status;
-        try
-        {
-            status = HostFileSystem.Stat(handle);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-
-        bool kernelInterface;
-        try
-        {
-            kernelInterface = _connection.IsKernelInterface(handle, status);
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
-
-        inode = _inodes.Reference(handle, status, kernelInterface);
-        return inode is null ? Fail(Errno.ENFILE) : FuseResult.Payload(WriteEntry(destination, inode, status));
-    }
-
-    private static FuseResult ReplyEmpty() => FuseResult.Empty;
 
     private static FuseResult Fail(int errno) => FuseResult.Error(errno);
 
@@ -344,7 +246,7 @@ internal sealed partial class FuseSession : IDisposable
         return Unsafe.SizeOf<T>();
     }
 
-    /// <summary>Writes a reply struct as the whole payload; returns its size.</summary>
+    /// <summary>Writes a reply struct as the whole payload.</summary>
     private FuseResult Reply<T>(in T value)
         where T : unmanaged
         => FuseResult.Payload(Write(Payload, in value));

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using Vmm.Core.Hosting;
 
 namespace Vmm.Qemu.GuestImages;
 
@@ -86,7 +87,7 @@ public sealed class GuestImageCache
         }
 
         string command = $"{(Environment.IsPrivilegedProcess ? "" : "sudo ")}bash {BuildScript} --out {Directory}";
-        if (FindOnPath("apt-get") is null || FindOnPath("bash") is null)
+        if (ExecutableSearch.FindOnPath("apt-get") is null || ExecutableSearch.FindOnPath("bash") is null)
         {
             return Failed($"the guest image is missing from {Directory}, and it is built from Debian packages with apt-get, which this machine lacks; build it on a Debian machine with '{command}' and copy the folder, or set machine.kernel and machine.initrd.");
         }
@@ -160,11 +161,5 @@ public sealed class GuestImageCache
 
         return null;
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, name))
-            .FirstOrDefault(File.Exists);
 }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
+using Vmm.Core.Hosting;
 
 namespace Vmm.Testing.Native;
 
@@ -28,8 +29,7 @@ public sealed class CHeaderCheck
 
     /// <summary>The path of gcc on PATH, or null when it is not installed (a test then skips).</summary>
     public static string? FindCompiler()
-        => (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, "gcc")).FirstOrDefault(File.Exists);
+        => ExecutableSearch.FindOnPath("gcc");
 
     /// <summary>Adds <c>#include &lt;<paramref name="header"/>&gt;</c>.</summary>
     public CHeaderCheck Include(string header)

@@ -40,10 +40,7 @@ public sealed unsafe class DriverVirtqueue
     {
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(allocator);
-        if (size == 0 || size > VringLayout.MaxQueueSize || !ushort.IsPow2(size))
-        {
-            throw new ArgumentOutOfRangeException(nameof(size), size, "A split virtqueue's size is a power of two from 1 to 32768.");
-        }
+        VringLayout.ThrowIfInvalidQueueSize(size);
 
         Memory = memory;
         _allocator = allocator;

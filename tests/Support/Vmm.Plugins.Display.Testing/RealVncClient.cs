@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Vmm.Core.Hosting;
 
 namespace Vmm.Plugins.Display.Testing;
 
@@ -12,7 +13,7 @@ public static class RealVncClient
 {
     /// <summary>Why a capture cannot run here (a tool is missing), or null when it can.</summary>
     public static string? UnavailableReason =>
-        FindTool("vncsnapshot") is null || FindTool("djpeg") is null
+        ExecutableSearch.FindOnPath("vncsnapshot") is null || ExecutableSearch.FindOnPath("djpeg") is null
             ? "vncsnapshot or djpeg is not installed (apt-get install -y vncsnapshot libjpeg-turbo-progs)."
             : null;
 
@@ -22,8 +23,8 @@ public static class RealVncClient
     /// </summary>
     public static VncCaptureResult Capture(int port, string workFolder, string encodings = "raw", TimeSpan? timeout = null)
     {
-        string vncsnapshot = FindTool("vncsnapshot") ?? throw new InvalidOperationException(UnavailableReason);
-        string djpeg = FindTool("djpeg") ?? throw new InvalidOperationException(UnavailableReason);
+        string vncsnapshot = ExecutableSearch.FindOnPath("vncsnapshot") ?? throw new InvalidOperationException(UnavailableReason);
+        string djpeg = ExecutableSearch.FindOnPath("djpeg") ?? throw new InvalidOperationException(UnavailableReason);
         TimeSpan limit = timeout ?? TimeSpan.FromSeconds(60);
         string jpeg = Path.Combine(workFolder, "vnc-capture.jpg");
         string ppm = Path.Combine(workFolder, "vnc-capture.ppm");
@@ -74,12 +75,6 @@ public static class RealVncClient
         at++;
         return new VncPicture(width, height, ppm.AsSpan(at, width * height * 3).ToArray());
     }
-
-    private static string? FindTool(string name)
-        => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
-            .Where(folder => folder.Length > 0)
-            .Select(folder => Path.Combine(folder, name))
-            .FirstOrDefault(File.Exists);
 
     private static (int Code, string Output) Run(string file, string arguments, TimeSpan timeout)
     {

@@ -102,28 +102,14 @@ public sealed class DisplayRouterTests
     [Fact]
     public void A_throwing_sink_does_not_starve_the_others()
     {
-        var router = new DisplayRouter();
-        var source = new FakeSource("gpu0", s_small);
-        var bad = new RecordingSink("bad") { Throw = true };
-        var good = new RecordingSink("good");
-        router.AddDevices([source, bad, good]);
-
-        source.Publish(new DamageRect(0, 0, 1, 1));
-
+        (_, _, RecordingSink good) = PublishPastAThrowingSink();
         Assert.Equal(2, good.Frames.Count);
     }
 
     [Fact]
     public void A_throwing_sink_is_detached_with_its_reason_until_attached_again()
     {
-        var router = new DisplayRouter();
-        var source = new FakeSource("gpu0", s_small);
-        var bad = new RecordingSink("bad") { Throw = true };
-        var good = new RecordingSink("good");
-        router.AddDevices([source, bad, good]);
-
-        source.Publish(new DamageRect(0, 0, 1, 1));
-
+        (DisplayRouter router, RecordingSink bad, _) = PublishPastAThrowingSink();
         Assert.Single(bad.Frames); // the first frame threw; it got no more
         Assert.Equal(["good"], router.SinkIds);
         Assert.Equal("InvalidOperationException: sink failure", router.SinkFailure("bad"));
@@ -134,6 +120,18 @@ public sealed class DisplayRouterTests
         Assert.Null(router.SinkFailure("bad"));
         Assert.Equal(["good", "bad"], router.SinkIds);
         Assert.Equal(2, bad.Frames.Count);
+    }
+
+    /// <summary>A source and two sinks, "bad" throwing from every call; one frame published after the full frame of attaching.</summary>
+    private static (DisplayRouter Router, RecordingSink Bad, RecordingSink Good) PublishPastAThrowingSink()
+    {
+        var router = new DisplayRouter();
+        var source = new FakeSource("gpu0", s_small);
+        var bad = new RecordingSink("bad") { Throw = true };
+        var good = new RecordingSink("good");
+        router.AddDevices([source, bad, good]);
+        source.Publish(new DamageRect(0, 0, 1, 1));
+        return (router, bad, good);
     }
 
     [Fact]

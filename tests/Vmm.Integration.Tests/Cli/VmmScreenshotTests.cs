@@ -3,6 +3,7 @@ using System.Text.Json;
 using Vmm.Cli;
 using Vmm.Plugins.Display.Tests;
 using Vmm.Qemu;
+using Vmm.Testing;
 
 namespace Vmm.Integration.Tests.Cli;
 
@@ -31,7 +32,7 @@ public sealed class VmmScreenshotTests : IDisposable
             {
               "machine": { "memory": "256M", "kernel": "{{kernel}}", "initrd": "{{initrd}}", "cmdline": "console=tty0 console=ttyS0 loglevel=4 vmm.cmd={{command}}" },
               "platform": "qemu",
-              "plugins": { "paths": [ {{JsonSerializer.Serialize(PluginBuildFolder("Vmm.Plugins.VirtioGpu"))}}, {{JsonSerializer.Serialize(PluginBuildFolder("Vmm.Plugins.Display"))}} ] },
+              "plugins": { "paths": [ {{JsonSerializer.Serialize(SourceTree.PluginOutput("Vmm.Plugins.VirtioGpu"))}}, {{JsonSerializer.Serialize(SourceTree.PluginOutput("Vmm.Plugins.Display"))}} ] },
               "devices": [
                 { "id": "gpu0", "plugin": "virtio-gpu", "type": "virtio-gpu" },
                 { "id": "png0", "plugin": "display", "type": "display-png" }
@@ -91,24 +92,5 @@ public sealed class VmmScreenshotTests : IDisposable
         {
             TestContext.Current.TestOutputHelper?.WriteLine($"--- stderr\n{error}\n--- console\n{console}");
         }
-    }
-
-    /// <summary>A plugin project's own build folder (it holds the plugin's vmm-plugin.json), same configuration as this test.</summary>
-    private static string PluginBuildFolder(string project)
-    {
-        // .../tests/Vmm.Integration.Tests/bin/<Configuration>/<tfm>/
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string tfm = output.Name;
-        string configuration = output.Parent!.Name;
-        DirectoryInfo? repo = output;
-        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "Framework.sln")))
-        {
-            repo = repo.Parent;
-        }
-
-        Assert.NotNull(repo);
-        string folder = Path.Combine(repo.FullName, "plugins", project, "bin", configuration, tfm);
-        Assert.True(File.Exists(Path.Combine(folder, "vmm-plugin.json")), $"{project} is not built at {folder}.");
-        return folder;
     }
 }

@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Vmm.Core.Hosting;
 using Xunit;
 using static Interop.Kvm;
 
@@ -23,7 +24,7 @@ public sealed partial class KvmHeaderLayoutTests
     [Fact]
     public void CSharpValuesMatchTheKernelHeaders()
     {
-        string? gcc = FindOnPath("gcc");
+        string? gcc = ExecutableSearch.FindOnPath("gcc");
         if (gcc is null)
         {
             Assert.Skip("gcc is not on PATH: cannot compile the header check.");
@@ -217,12 +218,6 @@ public sealed partial class KvmHeaderLayoutTests
         process.WaitForExit();
         return (process.ExitCode, errors);
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
 
     [GeneratedRegex("static assertion failed: \"([^\"]*)\"")]
     private static partial Regex FailedAssertion();

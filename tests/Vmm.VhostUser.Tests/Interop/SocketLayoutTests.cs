@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using Vmm.Core.Hosting;
 
 namespace Vmm.VhostUser.Tests.Interop;
 
@@ -11,7 +12,7 @@ public sealed class SocketLayoutTests
     [Fact]
     public void Socket_structs_and_constants_match_the_c_headers()
     {
-        string? gcc = FindOnPath("gcc");
+        string? gcc = ExecutableSearch.FindOnPath("gcc");
         if (gcc is null)
         {
             Assert.Skip("gcc is not installed; the C layout check needs it (tools/install-deps.sh installs it).");
@@ -77,10 +78,4 @@ public sealed class SocketLayoutTests
 
     private static void Value(StringBuilder c, string expression, long value) =>
         c.AppendLine($"_Static_assert(({expression}) == {value}, \"{expression}\");");
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(d => Path.Combine(d, name))
-            .FirstOrDefault(File.Exists);
 }

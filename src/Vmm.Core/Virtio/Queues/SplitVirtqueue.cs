@@ -56,10 +56,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(interrupt);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
-        if (maxSize == 0 || maxSize > VringLayout.MaxQueueSize || !ushort.IsPow2(maxSize))
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxSize), maxSize, "A split virtqueue's size is a power of two from 1 to 32768.");
-        }
+        VringLayout.ThrowIfInvalidQueueSize(maxSize);
 
         _memory = memory;
         _interrupt = interrupt;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Vmm.Core.Virtio.Queues;
 
 /// <summary>
@@ -65,6 +67,15 @@ internal static class VringLayout
 
     /// <summary>The largest queue size the split layout allows.</summary>
     public const int MaxQueueSize = 32768;
+
+    /// <summary>Throws unless <paramref name="size"/> is a split virtqueue's size: a power of two from 1 to <see cref="MaxQueueSize"/>.</summary>
+    public static void ThrowIfInvalidQueueSize(ushort size, [CallerArgumentExpression(nameof(size))] string? paramName = null)
+    {
+        if (size == 0 || size > MaxQueueSize || !ushort.IsPow2(size))
+        {
+            throw new ArgumentOutOfRangeException(paramName, size, "A split virtqueue's size is a power of two from 1 to 32768.");
+        }
+    }
 
     /// <summary>Bytes of the descriptor table for <paramref name="size"/> entries.</summary>
     public static int DescriptorTableBytes(int size) => DescriptorSize * size;

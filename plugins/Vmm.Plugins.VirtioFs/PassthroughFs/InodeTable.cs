@@ -1,7 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using Vmm.Plugins.VirtioFs.Host;
 
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>
 /// Node id → inode, and (device, inode) → inode so hard links share one node id. Node ids come from a counter

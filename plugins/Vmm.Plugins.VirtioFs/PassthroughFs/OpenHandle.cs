@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>
 /// An open file or directory the guest holds by a FUSE file handle. It holds its <see cref="Inode"/> (one

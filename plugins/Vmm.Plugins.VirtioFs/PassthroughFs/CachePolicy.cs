@@ -1,4 +1,4 @@
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>How long the guest may cache entries and attributes, and whether open files keep their page cache.</summary>
 internal readonly record struct CachePolicy(ulong TimeoutSeconds, uint OpenFlags)

@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioFs.Host;
 
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>
 /// File I/O straight between a host file and a chain's guest buffers (READ and WRITE payloads): one preadv/pwritev

@@ -1,4 +1,4 @@
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>What a single path component from the guest may be: non-empty, at most NAME_MAX bytes, no '/', not "." or "..".</summary>
 internal static class NameRules

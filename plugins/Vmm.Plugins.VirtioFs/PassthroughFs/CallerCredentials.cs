@@ -1,8 +1,8 @@
 using System.Security;
-using Vmm.Plugins.VirtioFs.Fuse;
 using Vmm.Plugins.VirtioFs.Host;
+using Vmm.Plugins.VirtioFs.Server;
 
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>
 /// The guest caller's ids (after the uid/gid maps) as the calling thread's file-system ids, for one create-type
@@ -28,15 +28,15 @@ internal readonly struct CallerCredentials : IDisposable
     public bool IsSwitched { get; }
 
     /// <summary>Switches to the caller's ids when the connection may; 0, or the errno for a caller the maps do not cover.</summary>
-    public static int TryEnter(FuseConnection connection, in FuseInHeader header, out CallerCredentials scope)
+    public static int TryEnter(PassthroughFileSystem fileSystem, in FuseContext caller, out CallerCredentials scope)
     {
         scope = default;
-        if (!connection.SwitchesCredentials)
+        if (!fileSystem.SwitchesCredentials)
         {
             return 0;
         }
 
-        if (!connection.Uids.TryToHost(header.Uid, out uint uid) || !connection.Gids.TryToHost(header.Gid, out uint gid))
+        if (!fileSystem.Uids.TryToHost(caller.Uid, out uint uid) || !fileSystem.Gids.TryToHost(caller.Gid, out uint gid))
         {
             // As in a user namespace: an unmapped id cannot own anything.
             return Errno.EOVERFLOW;

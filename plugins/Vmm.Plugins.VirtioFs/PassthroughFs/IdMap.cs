@@ -1,4 +1,4 @@
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>
 /// Translates user or group ids between guest and host by ranges (guest, host, count). Without ranges ids pass

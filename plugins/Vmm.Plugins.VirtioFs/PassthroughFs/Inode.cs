@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>
 /// One host inode the guest knows by a node id. Held by an O_PATH handle for its whole life, so every operation

@@ -1,4 +1,4 @@
-namespace Vmm.Plugins.VirtioFs.Server;
+namespace Vmm.Plugins.VirtioFs.PassthroughFs;
 
 /// <summary>
 /// FUSE file handle → open handle. Handles come from a counter and are never reused; the table is bounded.
