@@ -81,6 +81,9 @@ internal sealed class FuseConnection : IDisposable
 
     public HandleTable Handles { get; } = new(HandleLimit);
 
+    /// <summary>This device's part of the plugin's export table (EXPORT_FD); null when the device has none.</summary>
+    public FileExports? Exports { get; init; }
+
     /// <summary>Whether FUSE_INIT started the current session.</summary>
     public bool Initialized
     {
@@ -111,6 +114,7 @@ internal sealed class FuseConnection : IDisposable
 
     public void Dispose()
     {
+        Exports?.Clear();
         Handles.Dispose();
         Inodes.Dispose();
         RootDirectory.Dispose();

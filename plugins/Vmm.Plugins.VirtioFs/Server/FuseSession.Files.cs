@@ -161,7 +161,13 @@ internal sealed partial class FuseSession
             return Fail(Errno.EINVAL);
         }
 
-        return _handles.Remove(release.FileHandle) ? ReplyEmpty() : Fail(Errno.EBADF);
+        if (!_handles.Remove(release.FileHandle))
+        {
+            return Fail(Errno.EBADF);
+        }
+
+        _connection.Exports?.Release(release.FileHandle);
+        return ReplyEmpty();
     }
 
     private FuseResult Flush(ref FuseArgs args)

@@ -213,6 +213,7 @@ internal sealed partial class FuseSession : IDisposable
                 FuseOpcode.SyncFs => SyncFs(),
                 FuseOpcode.SetupMapping => SetupMapping(header, ref reader),
                 FuseOpcode.RemoveMapping => RemoveMapping(ref reader),
+                FuseOpcode.Ioctl => Ioctl(header, ref reader),
                 _ => Fail(Errno.ENOSYS),
             };
         }
@@ -266,6 +267,7 @@ internal sealed partial class FuseSession : IDisposable
     private void EndSession()
     {
         _handles.Clear();
+        _connection.Exports?.Clear();
         _inodes.Clear();
         ClearWindow();
         _connection.Initialized = false;
