@@ -168,20 +168,21 @@ internal sealed unsafe partial class CrossDomainContext
     }
 
     /// <summary>
-    /// What a descriptor from the host socket becomes, as libkrun classifies it: seekable files are blobs; then
-    /// eventfds; then write-only ends of pipes. Anything else is closed.
+    /// What a descriptor from the host socket becomes, as libkrun classifies it: eventfds (which lseek accepts too,
+    /// so they are told by their /proc link first); then seekable files are blobs; then write-only ends of pipes.
+    /// Anything else is closed.
     /// </summary>
     private (HostItem, CrossDomainIdentifierType)? Classify(SafeFileHandle fd)
     {
-        if (Fd.SeekableSize(fd) is long size)
-        {
-            return (new HostItem(HostItemKind.Blob, fd, (ulong)size), CrossDomainIdentifierType.VirtgpuBlob);
-        }
-
         string what = Fd.Describe(fd);
         if (what.Contains("[eventfd]", StringComparison.Ordinal))
         {
             return (new HostItem(HostItemKind.Eventfd, fd, 0), CrossDomainIdentifierType.Eventfd);
+        }
+
+        if (Fd.SeekableSize(fd) is long size)
+        {
+            return (new HostItem(HostItemKind.Blob, fd, (ulong)size), CrossDomainIdentifierType.VirtgpuBlob);
         }
 
         if (Fd.IsWriteOnly(fd))
