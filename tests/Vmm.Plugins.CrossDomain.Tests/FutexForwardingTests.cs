@@ -98,6 +98,19 @@ public sealed class FutexForwardingTests : IDisposable
     }
 
     [Fact]
+    public void A_device_reset_ends_the_watchers()
+    {
+        const uint id = 0x5eed_0005;
+        _guest.Open(0);
+        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id)));
+        _guest.WaitForFutexSignal(id);
+        Assert.Equal(1, WatcherThreads(id));
+
+        _guest.Driver.Reset();
+        Assert.Equal(0, WatcherThreads(id));
+    }
+
+    [Fact]
     public void Hostile_futex_commands_are_protocol_errors_and_the_context_goes_on()
     {
         const uint id = 0x7ead_0001;

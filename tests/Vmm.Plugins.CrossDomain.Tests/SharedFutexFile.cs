@@ -21,9 +21,10 @@ internal sealed unsafe partial class SharedFutexFile : IFileExportTable, IDispos
 
     private readonly nint _word;
 
-    public SharedFutexFile(int size = 4096)
+    /// <summary>A new file of <paramref name="size"/> bytes in <paramref name="directory"/> (default /dev/shm).</summary>
+    public SharedFutexFile(int size = 4096, string? directory = null)
     {
-        string directory = Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
+        directory ??= Directory.Exists("/dev/shm") ? "/dev/shm" : System.IO.Path.GetTempPath();
         Path = System.IO.Path.Combine(directory, $"vmm-xshmfence-{Guid.NewGuid():N}");
         using (SafeFileHandle file = File.OpenHandle(Path, FileMode.CreateNew, FileAccess.ReadWrite))
         {
