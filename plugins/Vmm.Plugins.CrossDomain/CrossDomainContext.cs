@@ -276,6 +276,7 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
                 RequireInitialized("FUTEX_DESTROY");
                 FutexNamed(destroy.Id, "FUTEX_DESTROY").Dispose();
                 _futexes.Remove(destroy.Id);
+                Wake(); // the worker's poll set still names the closed eventfd
                 break;
             default:
                 throw Refuse(CrossDomainErrorKind.UnknownCommand, command.GetType().Name);
