@@ -10,12 +10,19 @@ namespace Vmm.Plugins.CrossDomain;
 internal sealed unsafe partial class CrossDomainContext
 {
     private const int MaxRingMessage = 4096;
-    private const uint ChannelSource = uint.MaxValue;
+
+    /// <summary>What one polled descriptor is: the host socket, a host item, or a forwarded futex's watcher eventfd.</summary>
+    private enum SourceKind
+    {
+        Channel,
+        Item,
+        Futex,
+    }
 
     private void WorkerLoop()
     {
         byte[] message = new byte[MaxRingMessage];
-        var sources = new List<(int Fd, uint Item)>();
+        var sources = new List<(int Fd, SourceKind Kind, uint Id)>();
         pollfd[] fds = new pollfd[8];
         try
         {
@@ -54,7 +61,13 @@ internal sealed unsafe partial class CrossDomainContext
                     {
                         if (fds[i].revents != 0)
                         {
-                            length = sources[i - 1].Item == ChannelSource ? ReceiveFromChannel(message) : ReadItem(sources[i - 1].Item, message);
+                            (_, SourceKind kind, uint id) = sources[i - 1];
+                            length = kind switch
+                            {
+                                SourceKind.Channel => ReceiveFromChannel(message),
+                                SourceKind.Item => ReadItem(id, message),
+                                _ => SignalFutex(id, message),
+                            };
                         }
                     }
 
@@ -77,8 +90,8 @@ internal sealed unsafe partial class CrossDomainContext
         }
     }
 
-    /// <summary>The wake eventfd, then (only while a channel fence waits) the socket and the polled items.</summary>
-    private int BuildPollSet(List<(int Fd, uint Item)> sources, ref pollfd[] fds)
+    /// <summary>The wake eventfd, then (only while a channel fence waits) the socket, the polled items and the futex watchers.</summary>
+    private int BuildPollSet(List<(int Fd, SourceKind Kind, uint Id)> sources, ref pollfd[] fds)
     {
         sources.Clear();
         lock (_sync)
@@ -87,15 +100,20 @@ internal sealed unsafe partial class CrossDomainContext
             {
                 if (_channel is not null && !_channelEnded)
                 {
-                    sources.Add((Fd.Raw(_channel.Handle), ChannelSource));
+                    sources.Add((Fd.Raw(_channel.Handle), SourceKind.Channel, 0));
                 }
 
                 foreach (KeyValuePair<uint, HostItem> item in _items.All)
                 {
                     if (item.Value.Polled && item.Value.File is SafeFileHandle file)
                     {
-                        sources.Add((Fd.Raw(file), item.Key));
+                        sources.Add((Fd.Raw(file), SourceKind.Item, item.Key));
                     }
+                }
+
+                foreach (ForwardedFutex futex in _futexes.Values)
+                {
+                    sources.Add((Fd.Raw(futex.Signalled), SourceKind.Futex, futex.Id));
                 }
             }
         }
@@ -150,20 +168,21 @@ internal sealed unsafe partial class CrossDomainContext
     }
 
     /// <summary>
-    /// What a descriptor from the host socket becomes, as libkrun classifies it: seekable files are blobs; then
-    /// eventfds; then write-only ends of pipes. Anything else is closed.
+    /// What a descriptor from the host socket becomes, as libkrun classifies it: eventfds (which lseek accepts too,
+    /// so they are told by their /proc link first); then seekable files are blobs; then write-only ends of pipes.
+    /// Anything else is closed.
     /// </summary>
     private (HostItem, CrossDomainIdentifierType)? Classify(SafeFileHandle fd)
     {
-        if (Fd.SeekableSize(fd) is long size)
-        {
-            return (new HostItem(HostItemKind.Blob, fd, (ulong)size), CrossDomainIdentifierType.VirtgpuBlob);
-        }
-
         string what = Fd.Describe(fd);
         if (what.Contains("[eventfd]", StringComparison.Ordinal))
         {
             return (new HostItem(HostItemKind.Eventfd, fd, 0), CrossDomainIdentifierType.Eventfd);
+        }
+
+        if (Fd.SeekableSize(fd) is long size)
+        {
+            return (new HostItem(HostItemKind.Blob, fd, (ulong)size), CrossDomainIdentifierType.VirtgpuBlob);
         }
 
         if (Fd.IsWriteOnly(fd))
@@ -174,6 +193,21 @@ internal sealed unsafe partial class CrossDomainContext
         CrossDomainLog.FdDropped(_logger, _id, what);
         fd.Dispose();
         return null;
+    }
+
+    /// <summary>
+    /// The watcher of futex <paramref name="id"/> saw its word change: one FUTEX_SIGNAL, however many wakes were
+    /// counted since the last (the guest re-reads the word); 0 when the futex was destroyed meanwhile.
+    /// </summary>
+    private int SignalFutex(uint id, byte[] message)
+    {
+        if (!_futexes.TryGetValue(id, out ForwardedFutex? futex))
+        {
+            return 0;
+        }
+
+        Span<byte> count = stackalloc byte[sizeof(ulong)];
+        return Fd.Read(futex.Signalled, count) == sizeof(ulong) ? CrossDomainMessages.WriteFutexSignal(message, id) : 0;
     }
 
     /// <summary>A read pipe's data (or hang-up) or an eventfd's counter as READ; 0 when the item is gone.</summary>

@@ -12,14 +12,18 @@ namespace Vmm.Plugins.CrossDomain;
 /// One cross-domain context: INIT connects the configured host socket for the channel type; SEND, WRITE and the
 /// identifier translation run on the virtio-gpu worker, in queue order; a worker thread of its own waits on the
 /// socket, read pipes and eventfds and answers each channel-ring (POLL) fence with exactly one message written at
-/// offset 0 of the channel ring, then signals that fence. CTX_DESTROY (or a device reset) closes everything and
-/// signals the fences still parked, so no descriptor is left behind.
+/// offset 0 of the channel ring, then signals that fence. Forwarded futexes (FUTEX_NEW on a virtio-fs export) each
+/// have a watcher thread whose wakes become FUTEX_SIGNAL messages. CTX_DESTROY (or a device reset) closes everything,
+/// joins the watchers and signals the fences still parked, so no descriptor or thread is left behind.
 /// </summary>
 internal sealed unsafe partial class CrossDomainContext : IGpuContext
 {
     private const uint MapCacheCached = 1;
     private const int MaxImageDimension = 16384;
     private const long MaxImageBytes = 256L << 20;
+
+    /// <summary>The most futexes one context forwards at once (each is a mapping, an eventfd and a thread).</summary>
+    internal const int MaxFutexes = 128;
 
     private readonly uint _id;
     private readonly IGpuContextHost _host;
@@ -29,6 +33,7 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
     private readonly Dictionary<uint, IGpuResource> _attached = [];
     private readonly Dictionary<uint, SafeFileHandle> _blobFiles = [];
     private readonly HostItems _items = new();
+    private readonly Dictionary<uint, ForwardedFutex> _futexes = [];
     private readonly Queue<ulong> _channelFences = new();
     private readonly List<CrossDomainCommand> _decoded = [];
     private readonly SafeFileHandle _wake;
@@ -63,6 +68,18 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
             lock (_sync)
             {
                 return _items.Count;
+            }
+        }
+    }
+
+    /// <summary>Forwarded futexes whose watcher thread still runs: for tests that check DESTROY joins them.</summary>
+    internal int LiveWatcherCount
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _futexes.Values.Count(f => f.WatcherAlive);
             }
         }
     }
@@ -183,6 +200,12 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
             _channelFences.Clear();
             _channel?.Dispose();
             _items.Dispose();
+            foreach (ForwardedFutex futex in _futexes.Values)
+            {
+                futex.Dispose();
+            }
+
+            _futexes.Clear();
             foreach (SafeFileHandle file in _blobFiles.Values)
             {
                 file.Dispose();
@@ -243,12 +266,18 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
                 Wake();
                 break;
             case FutexNewCommand futex:
-                // libkrun looks the file up in the virtio-fs export table (VIRTIO_IOC_EXPORT_FD); no plugin shares one here.
-                throw Refuse(CrossDomainErrorKind.Unsupported, $"FUTEX_NEW {futex.Id} (fs {futex.FsId}, handle {futex.Handle}): futex forwarding needs a virtio-fs export table, which this host does not provide");
+                FutexNew(futex);
+                break;
             case FutexSignalCommand signal:
-                throw Refuse(CrossDomainErrorKind.UnknownIdentifier, $"FUTEX_SIGNAL names futex {signal.Id}, which this context does not have");
+                RequireInitialized("FUTEX_SIGNAL");
+                FutexNamed(signal.Id, "FUTEX_SIGNAL").WakeHostWaiters();
+                break;
             case FutexDestroyCommand destroy:
-                throw Refuse(CrossDomainErrorKind.UnknownIdentifier, $"FUTEX_DESTROY names futex {destroy.Id}, which this context does not have");
+                RequireInitialized("FUTEX_DESTROY");
+                FutexNamed(destroy.Id, "FUTEX_DESTROY").Dispose();
+                _futexes.Remove(destroy.Id);
+                Wake(); // the worker's poll set still names the closed eventfd
+                break;
             default:
                 throw Refuse(CrossDomainErrorKind.UnknownCommand, command.GetType().Name);
         }
@@ -352,7 +381,9 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
                         fds.Add(writeEnd);
                         break;
                     case CrossDomainIdentifierType.Shm:
-                        throw Refuse(CrossDomainErrorKind.UnknownIdentifier, $"shm identifier {identifier.Id} names a futex this context does not have (futex forwarding is not available)");
+                        // libkrun: the futex id of a prior FUTEX_NEW; the server's xshmfence maps the same file.
+                        fds.Add(Fd.Duplicate(FutexNamed(identifier.Id, "an SHM identifier").File));
+                        break;
                     default:
                         throw Refuse(CrossDomainErrorKind.UnknownIdentifier, $"identifier {identifier.Id} of type {identifier.Type} cannot be sent");
                 }
@@ -418,6 +449,51 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
             _items.Remove(write.Identifier);
         }
     }
+
+    /// <summary>
+    /// libkrun's FUTEX_NEW: the file the guest exported from virtio-fs (VIRTIO_IOC_EXPORT_FD) is looked up by
+    /// (fs_id, handle), its first word mapped, and a watcher started whose wakes reach the guest as FUTEX_SIGNAL.
+    /// </summary>
+    private void FutexNew(FutexNewCommand command)
+    {
+        RequireInitialized("FUTEX_NEW");
+        if (_futexes.ContainsKey(command.Id))
+        {
+            throw Refuse(CrossDomainErrorKind.DuplicateIdentifier, $"FUTEX_NEW {command.Id}: the context already forwards a futex of that id");
+        }
+
+        if (_futexes.Count >= MaxFutexes)
+        {
+            throw Refuse(CrossDomainErrorKind.OutOfRange, $"FUTEX_NEW {command.Id}: context {_id} forwards {MaxFutexes} futexes already");
+        }
+
+        SafeFileHandle file;
+        try
+        {
+            file = _settings.OpenExport(command.FsId, command.Handle)
+                ?? throw Refuse(CrossDomainErrorKind.UnknownIdentifier, $"FUTEX_NEW {command.Id}: no virtio-fs export (fs {command.FsId}, handle {command.Handle}){(_settings.Exports.Count == 0 ? " (no virtio-fs device shares an export table with this VM)" : string.Empty)}");
+        }
+        catch (IOException exception)
+        {
+            throw Refuse(CrossDomainErrorKind.HostIo, $"FUTEX_NEW {command.Id}: {exception.Message}");
+        }
+
+        try
+        {
+            _futexes.Add(command.Id, ForwardedFutex.Start(command.Id, file));
+        }
+        catch (IOException exception)
+        {
+            throw Refuse(CrossDomainErrorKind.HostIo, $"FUTEX_NEW {command.Id} (fs {command.FsId}, handle {command.Handle}): {exception.Message}");
+        }
+
+        // The worker polls the watcher's eventfd from its next round.
+        Wake();
+    }
+
+    private ForwardedFutex FutexNamed(uint id, string what)
+        => _futexes.TryGetValue(id, out ForwardedFutex? futex) ? futex
+            : throw Refuse(CrossDomainErrorKind.UnknownIdentifier, $"{what} names futex {id}, which context {_id} does not forward");
 
     private void RequireInitialized(string command)
     {

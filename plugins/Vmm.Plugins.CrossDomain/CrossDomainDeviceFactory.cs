@@ -1,11 +1,13 @@
 using Vmm.Contracts.Devices;
+using Vmm.Contracts.Files;
 using Vmm.Plugins.CrossDomain.Host;
 
 namespace Vmm.Plugins.CrossDomain;
 
 /// <summary>
 /// Builds the <c>cross-domain</c> device: nothing the guest sees on its own, it sets the display sockets the
-/// cross-domain context type (offered through virtio-gpu) may connect to.
+/// cross-domain context type (offered through virtio-gpu) may connect to, and hands it the export tables the VM's
+/// other plugins share (virtio-fs: the files FUTEX_NEW maps).
 /// </summary>
 internal sealed class CrossDomainDeviceFactory(CrossDomainSettings settings) : DeviceFactory<CrossDomainOptions>
 {
@@ -32,7 +34,8 @@ internal sealed class CrossDomainDeviceFactory(CrossDomainSettings settings) : D
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(options);
         (DisplaySocket? x11, DisplaySocket? wayland) = Resolve(options, (member, problem) => throw new ArgumentException($"{member}: {problem}", nameof(options)));
-        settings.Set(x11, wayland);
+        IFileExportTable[] exports = context.Services.GetService(typeof(IEnumerable<IFileExportTable>)) is IEnumerable<IFileExportTable> tables ? [.. tables] : [];
+        settings.Set(x11, wayland, exports);
         return new CrossDomainDevice(context.Id, settings);
     }
 
@@ -70,6 +73,6 @@ internal sealed class CrossDomainDeviceFactory(CrossDomainSettings settings) : D
     {
         public string Id => id;
 
-        public void Dispose() => settings.Set(null, null);
+        public void Dispose() => settings.Set(null, null, null);
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+using Vmm.Contracts.Files;
 using Vmm.Plugins.CrossDomain.Host;
 using Vmm.Plugins.CrossDomain.Protocol;
 
@@ -12,14 +14,18 @@ internal sealed class CrossDomainSettings
 {
     private volatile Snapshot _current;
 
-    /// <summary>Settings with the given sockets (null: that channel is off).</summary>
-    public CrossDomainSettings(DisplaySocket? x11 = null, DisplaySocket? wayland = null) => _current = new(x11, wayland);
+    /// <summary>Settings with the given sockets (null: that channel is off) and virtio-fs export tables (futex files).</summary>
+    public CrossDomainSettings(DisplaySocket? x11 = null, DisplaySocket? wayland = null, IReadOnlyList<IFileExportTable>? exports = null)
+        => _current = new(x11, wayland, exports ?? []);
 
     /// <summary>The X11 display, or null when X11 channels are refused.</summary>
     public DisplaySocket? X11 => _current.X11;
 
     /// <summary>The Wayland display, or null when Wayland channels are refused.</summary>
     public DisplaySocket? Wayland => _current.Wayland;
+
+    /// <summary>The virtio-fs export tables of the VM's other plugins, where FUTEX_NEW finds its file.</summary>
+    public IReadOnlyList<IFileExportTable> Exports => _current.Exports;
 
     /// <summary>The capset's supported_channels: a bit <c>1 &lt;&lt; type</c> for each configured channel.</summary>
     public uint SupportedChannels
@@ -50,8 +56,22 @@ internal sealed class CrossDomainSettings
         _ => null,
     };
 
-    /// <summary>Replaces both sockets at once.</summary>
-    public void Set(DisplaySocket? x11, DisplaySocket? wayland) => _current = new(x11, wayland);
+    /// <summary>A new descriptor for the virtio-fs export (fs_id, handle), or null when no table has it.</summary>
+    public SafeFileHandle? OpenExport(ulong fileSystemId, ulong handle)
+    {
+        foreach (IFileExportTable table in _current.Exports)
+        {
+            if (table.OpenExport(fileSystemId, handle) is SafeFileHandle file)
+            {
+                return file;
+            }
+        }
 
-    private sealed record Snapshot(DisplaySocket? X11, DisplaySocket? Wayland);
+        return null;
+    }
+
+    /// <summary>Replaces the sockets and export tables at once.</summary>
+    public void Set(DisplaySocket? x11, DisplaySocket? wayland, IReadOnlyList<IFileExportTable>? exports = null) => _current = new(x11, wayland, exports ?? []);
+
+    private sealed record Snapshot(DisplaySocket? X11, DisplaySocket? Wayland, IReadOnlyList<IFileExportTable> Exports);
 }

@@ -49,8 +49,11 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
     private IVirtioDeviceContext? _context;
     private bool _disposed;
 
-    /// <summary>Creates the device over <paramref name="sharedDir"/> (an absolute path to an existing directory).</summary>
-    public VirtioFsDevice(string id, string sharedDir, VirtioFsOptions options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory)
+    /// <summary>
+    /// Creates the device over <paramref name="sharedDir"/> (an absolute path to an existing directory). With
+    /// <paramref name="exports"/> the device takes an fs_id there and answers EXPORT_FD (futex files for cross-domain).
+    /// </summary>
+    public VirtioFsDevice(string id, string sharedDir, VirtioFsOptions options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory, FileExportTable? exports = null)
     {
         ArgumentNullException.ThrowIfNull(id);
         ArgumentNullException.ThrowIfNull(sharedDir);
@@ -70,7 +73,7 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
         ILogger logger = loggerFactory.CreateLogger(MeterName);
         Meter meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
         _requests = meter.CreateCounter<long>(RequestsCounterName, unit: "{request}", description: "FUSE requests answered.");
-        var fileSystem = new PassthroughFileSystem(sharedDir, options);
+        var fileSystem = new PassthroughFileSystem(sharedDir, options) { Exports = exports?.Register() };
         _connection = new FuseConnection(fileSystem);
         _hiprio = new FuseSession(id, _connection, logger);
         if (!fileSystem.SwitchesCredentials)

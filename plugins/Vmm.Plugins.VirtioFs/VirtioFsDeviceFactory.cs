@@ -101,7 +101,7 @@ public sealed class VirtioFsDeviceFactory : DeviceFactory<VirtioFsOptions>
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(options);
         string sharedDir = Path.GetFullPath(options.SharedDir!, context.BaseDirectory);
-        return new VirtioFsDevice(context.Id, sharedDir, options, context.LoggerFactory, context.MeterFactory);
+        return new VirtioFsDevice(context.Id, sharedDir, options, context.LoggerFactory, context.MeterFactory, context.Services.GetService(typeof(FileExportTable)) as FileExportTable);
     }
 
     private static void ValidateMap(IReadOnlyList<VirtioFsIdMapping>? map, string name, DeviceOptionsValidationContext context)

@@ -119,31 +119,85 @@ internal sealed class CrossDomainGuest : IDisposable
         return ring[..size];
     }
 
+    /// <summary>The ids of every FUTEX_SIGNAL the host sent so far, oldest first.</summary>
+    public Queue<uint> FutexSignals { get; } = new();
+
+    /// <summary>Every READ (identifier, hang_up, data) the host sent so far, oldest first.</summary>
+    public Queue<(uint Id, bool HangUp, byte[] Data)> Reads { get; } = new();
+
     /// <summary>Reads RECEIVE messages until <paramref name="count"/> bytes of stream data came (the rest is kept); an EOF fails.</summary>
     public byte[] Receive(int count)
     {
         List<byte> stream = _stream;
         while (stream.Count < count)
         {
-            byte[] message = WaitForMessage();
-            Assert.Equal((byte)CrossDomainCommandType.Receive, message[Header.Command]);
-            int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.DataSize));
-            Assert.True(size > 0, "the host closed the channel (RECEIVE with no data)");
-            uint identifiers = BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierCount));
-            for (int i = 0; i < identifiers; i++)
-            {
-                ReceivedIdentifiers.Enqueue((
-                    BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.Identifiers + (4 * i))),
-                    BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierTypes + (4 * i))),
-                    BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierSizes + (4 * i)))));
-            }
-
-            stream.AddRange(message.AsSpan(SendReceive.Data, size));
+            Pump();
         }
 
         byte[] taken = [.. stream.GetRange(0, count)];
         stream.RemoveRange(0, count);
         return taken;
+    }
+
+    /// <summary>Reads messages until the host signalled futex <paramref name="id"/> (as muvm's bridge, other messages are kept).</summary>
+    public void WaitForFutexSignal(uint id)
+    {
+        while (!FutexSignals.Contains(id))
+        {
+            Pump();
+        }
+
+        Queue<uint> rest = new(FutexSignals.Where(signalled => signalled != id));
+        FutexSignals.Clear();
+        foreach (uint other in rest)
+        {
+            FutexSignals.Enqueue(other);
+        }
+    }
+
+    /// <summary>Reads messages until a READ came; returns the oldest.</summary>
+    public (uint Id, bool HangUp, byte[] Data) WaitForRead()
+    {
+        while (Reads.Count == 0)
+        {
+            Pump();
+        }
+
+        return Reads.Dequeue();
+    }
+
+    /// <summary>Takes one channel-ring message and files it by type: RECEIVE into the stream, FUTEX_SIGNAL and READ into their queues.</summary>
+    public void Pump()
+    {
+        byte[] message = WaitForMessage();
+        switch ((CrossDomainCommandType)message[Header.Command])
+        {
+            case CrossDomainCommandType.Receive:
+                int size = (int)BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.DataSize));
+                Assert.True(size > 0, "the host closed the channel (RECEIVE with no data)");
+                uint identifiers = BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierCount));
+                for (int i = 0; i < identifiers; i++)
+                {
+                    ReceivedIdentifiers.Enqueue((
+                        BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.Identifiers + (4 * i))),
+                        BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierTypes + (4 * i))),
+                        BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(SendReceive.IdentifierSizes + (4 * i)))));
+                }
+
+                _stream.AddRange(message.AsSpan(SendReceive.Data, size));
+                break;
+            case CrossDomainCommandType.FutexSignal:
+                Assert.Equal(16, message.Length);
+                FutexSignals.Enqueue(BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(8)));
+                break;
+            case CrossDomainCommandType.Read:
+                int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(16));
+                Reads.Enqueue((BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(8)), BinaryPrimitives.ReadUInt32LittleEndian(message.AsSpan(12)) != 0, message.AsSpan(24, length).ToArray()));
+                break;
+            default:
+                Assert.Fail($"the host wrote command {message[Header.Command]} into the channel ring");
+                break;
+        }
     }
 
     /// <summary>Sends a control command and waits for its answer; returns the response type.</summary>
@@ -214,6 +268,41 @@ internal sealed class CrossDomainGuest : IDisposable
 
         data.CopyTo(send.AsSpan(352));
         return send;
+    }
+
+    /// <summary>libkrun's FUTEX_NEW (32 bytes): fs_id u64 @8, handle u64 @16, id u32 @24.</summary>
+    public static byte[] FutexNew(ulong fsId, ulong handle, uint id)
+    {
+        byte[] command = new byte[32];
+        command[0] = 8;
+        BinaryPrimitives.WriteUInt16LittleEndian(command.AsSpan(2), 32);
+        BinaryPrimitives.WriteUInt64LittleEndian(command.AsSpan(8), fsId);
+        BinaryPrimitives.WriteUInt64LittleEndian(command.AsSpan(16), handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(command.AsSpan(24), id);
+        return command;
+    }
+
+    /// <summary>A 16-byte command with one id @8: FUTEX_SIGNAL (9), FUTEX_DESTROY (10), READ_EVENTFD_NEW (11).</summary>
+    public static byte[] IdCommand(byte command, uint id)
+    {
+        byte[] bytes = new byte[16];
+        bytes[0] = command;
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2), 16);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), id);
+        return bytes;
+    }
+
+    /// <summary>WRITE: identifier @8, hang_up @12, opaque_data_size @16, data @24.</summary>
+    public static byte[] WriteMessage(uint identifier, ReadOnlySpan<byte> data, bool hangUp = false)
+    {
+        byte[] write = new byte[24 + data.Length];
+        write[0] = 7;
+        BinaryPrimitives.WriteUInt16LittleEndian(write.AsSpan(2), (ushort)write.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(write.AsSpan(8), identifier);
+        BinaryPrimitives.WriteUInt32LittleEndian(write.AsSpan(12), hangUp ? 1u : 0u);
+        BinaryPrimitives.WriteUInt32LittleEndian(write.AsSpan(16), (uint)data.Length);
+        data.CopyTo(write.AsSpan(24));
+        return write;
     }
 
     public byte[] SubmitCommand(byte[] stream, uint flags, ulong fence, byte ring)

@@ -11,6 +11,7 @@ namespace Vmm.Plugins.CrossDomain.Tests;
 /// MIT-SHM through the channel with a real Xvfb: the server's ShmCreateSegment reply carries a memfd (SCM_RIGHTS),
 /// which arrives as a VIRTGPU_BLOB identifier; the guest imports it as a HOST3D blob, maps it into the host-visible
 /// window, writes pixels there, and the server's ShmPutImage reads those very pages (core GetImage gives them back).
+/// The other way, a futex file the guest shares through virtio-fs reaches the server as an SHM identifier.
 /// </summary>
 public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixture<XvfbServer>
 {
@@ -92,6 +93,68 @@ public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixtu
         for (int i = 0; i < Width * Height; i++)
         {
             Assert.Equal(Pixel(i % Width, i / Width) & 0xFFFFFF, BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(i * 4)) & 0xFFFFFF);
+        }
+    }
+
+    /// <summary>
+    /// An SHM identifier (libkrun's type 5, the id of a forwarded futex) passes the exported /dev/shm file itself to
+    /// the X server: ShmAttachFd makes it a segment there, and ShmPutImage from it draws what the host file holds.
+    /// </summary>
+    [Fact]
+    public void An_shm_identifier_passes_the_futex_file_to_the_server_which_draws_from_it()
+    {
+        const uint futexId = 0x5eed_0010;
+        const int side = 32; // a 4 KiB file: 32x32 pixels of 4 bytes
+        if (xvfb.SkipReason is string reason)
+        {
+            Assert.Skip(reason);
+        }
+
+        using var file = new SharedFutexFile(side * side * 4);
+        byte[] pixels = new byte[side * side * 4];
+        for (int i = 0; i < side * side; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(pixels.AsSpan(i * 4), Pixel(i % side, i / side));
+        }
+
+        File.WriteAllBytes(file.Path, pixels);
+        using var guest = new CrossDomainGuest(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _), exports: [file]));
+        guest.Open((uint)CrossDomainChannelType.X11);
+        guest.Send(X11Wire.ConnectionSetup());
+        byte[] header = guest.Receive(8);
+        (uint idBase, uint root, _, _, _) = X11Wire.ParseSetup([.. header, .. guest.Receive(X11Wire.SetupReplyLength(header) - 8)]);
+        guest.Send(X11Wire.QueryExtension("MIT-SHM"));
+        byte[] extension = guest.Receive(32);
+        Assert.Equal(1, extension[8]);
+        byte shm = extension[9];
+        guest.Send([shm, 0, 1, 0]); // ShmQueryVersion
+        byte[] version = guest.Receive(32);
+        if ((X11Wire.U16(version, 8), X11Wire.U16(version, 10)) is var (major, minor) && major == 1 && minor < 2)
+        {
+            Assert.Skip($"this Xvfb speaks MIT-SHM {major}.{minor}; ShmAttachFd needs 1.2");
+        }
+
+        // FUTEX_NEW on the export, then ShmAttachFd (minor 6) whose one fd is the SHM identifier naming that futex.
+        Assert.Equal(CrossDomainGuest.OkNoData, guest.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, futexId)));
+        uint segment = idBase | 2;
+        byte[] attach = Request(shm, 6, 12, (4, segment));
+        Assert.Equal(CrossDomainGuest.OkNoData, guest.Submit(CrossDomainGuest.SendMessage(attach, [(futexId, (uint)CrossDomainIdentifierType.Shm)])));
+
+        uint pixmap = idBase | 3;
+        uint gc = idBase | 4;
+        byte[] createPixmap = Request(53, 24, 16, (4, pixmap), (8, root), (12, side | (side << 16)));
+        byte[] createGc = Request(55, 0, 16, (4, gc), (8, pixmap));
+        byte[] putImage = Request(shm, 3, 40, (4, pixmap), (8, gc), (12, side | (side << 16)), (20, side | (side << 16)), (28, 24 | (2 << 8)), (32, segment));
+        byte[] getImage = Request(73, 2, 20, (4, pixmap), (12, side | (side << 16)), (16, uint.MaxValue));
+        guest.Send([.. createPixmap, .. createGc, .. putImage, .. getImage]);
+
+        byte[] image = guest.Receive(32);
+        Assert.True(image[0] == 1, $"the server answered {image[0]} (error code {image[1]}, major {image[10]}, minor {X11Wire.U16(image, 8)})");
+        byte[] data = guest.Receive((int)X11Wire.U32(image, 4) * 4);
+        Assert.Equal(pixels.Length, data.Length);
+        for (int i = 0; i < side * side; i++)
+        {
+            Assert.Equal(Pixel(i % side, i / side) & 0xFFFFFF, BinaryPrimitives.ReadInt32LittleEndian(data.AsSpan(i * 4)) & 0xFFFFFF);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
+using Vmm.Contracts.Files;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Plugins;
 using Vmm.Plugins.VirtioGpu.Testing;
@@ -38,6 +39,25 @@ public sealed class PluginLoadingTests
 
         Assert.Equal((1u, 5u, 1u << 0x11), CapsetsOf(gpu, joined));
         Assert.Equal((0u, 0u, 0u), CapsetsOf(gpu, CrossPluginServices.Join(host, "virtio-gpu", ["virtio-gpu"])!));
+    }
+
+    [Fact]
+    public void The_cross_domain_device_sees_virtio_fs_export_table_only_in_a_vm_that_names_virtio_fs()
+    {
+        var options = new PluginHostOptions();
+        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.CrossDomain"));
+        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.VirtioFs"));
+        using var host = new PluginHost(options);
+        host.LoadAll();
+
+        // The contract type is the host's, so the table crosses the plugins' load contexts.
+        IServiceProvider withFs = CrossPluginServices.Join(host, "cross-domain", ["cross-domain", "virtio-fs"])!;
+        IFileExportTable table = Assert.Single((IEnumerable<IFileExportTable>)withFs.GetService(typeof(IEnumerable<IFileExportTable>))!);
+        Assert.Equal("FileExportTable", table.GetType().Name);
+        Assert.Null(table.OpenExport(0, 1));
+
+        IServiceProvider withoutFs = CrossPluginServices.Join(host, "cross-domain", ["cross-domain"])!;
+        Assert.Empty((IEnumerable<IFileExportTable>?)withoutFs.GetService(typeof(IEnumerable<IFileExportTable>)) ?? []);
     }
 
     /// <summary>Builds the gpu with <paramref name="services"/> and reads num_capsets, capset 0's id and its supported_channels as a guest.</summary>

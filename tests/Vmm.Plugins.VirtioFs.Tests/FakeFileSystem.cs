@@ -130,6 +130,8 @@ internal sealed class FakeFileSystem : IFuseFileSystem
 
     public FuseError RemoveMapping(ulong windowOffset, ulong length, ISharedMemoryRegion window) => new(Errno.ENOSYS);
 
+    public FuseResult<ulong> ExportFile(ulong nodeId, ulong fileHandle) => new FuseError(Errno.EOPNOTSUPP);
+
     private FuseEntry FileEntry() => new(FileNode, new FuseAttr { Inode = 42, Mode = FuseProtocol.RegularFile | 0x1A4, Size = (ulong)Content.Length, LinkCount = 1 }, 5);
 
     private void Record(string call, in FuseContext context)

@@ -106,6 +106,8 @@ public sealed class HeaderLayoutTests
             .Layout<FuseSetupMappingIn>("struct fuse_setupmapping_in", "fh", "foffset", "len", "flags", "moffset")
             .Layout<FuseRemoveMappingIn>("struct fuse_removemapping_in", "count")
             .Layout<FuseRemoveMappingOne>("struct fuse_removemapping_one", "moffset", "len")
+            .Layout<FuseIoctlIn>("struct fuse_ioctl_in", "fh", "flags", "cmd", "arg", "in_size", "out_size")
+            .Layout<FuseIoctlOut>("struct fuse_ioctl_out", "result", "flags", "in_iovs", "out_iovs")
             .Equal("FUSE_COMPAT_SETXATTR_IN_SIZE", (ulong)Marshal.SizeOf<FuseSetXattrIn>(), "FUSE_COMPAT_SETXATTR_IN_SIZE")
             .Equal("FUSE_HANDLE_KILLPRIV_V2", FuseProtocol.HandleKillprivV2, "FUSE_HANDLE_KILLPRIV_V2")
             .Equal("FUSE_WRITE_KILL_SUIDGID", FuseProtocol.WriteKillSuidgid, "FUSE_WRITE_KILL_SUIDGID")

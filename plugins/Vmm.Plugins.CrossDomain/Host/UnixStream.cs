@@ -60,6 +60,9 @@ internal sealed unsafe class UnixStream : IDisposable
         return new UnixStream(socket);
     }
 
+    /// <summary>Takes a socket that is already connected (the accepted end of a display server, in tests).</summary>
+    public static UnixStream FromConnected(SafeFileHandle socket) => new(socket);
+
     /// <summary>Sends all of <paramref name="data"/>, with <paramref name="fds"/> attached to its first byte.</summary>
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<SafeFileHandle> fds)
     {

@@ -29,7 +29,10 @@ internal enum CrossDomainErrorKind
     /// <summary>An identifier that this context does not hold, or of the wrong type.</summary>
     UnknownIdentifier,
 
-    /// <summary>A request the host cannot serve (a pixel format it cannot allocate, futexes without a virtio-fs export table).</summary>
+    /// <summary>An id the guest chose (a futex id) that the context already uses.</summary>
+    DuplicateIdentifier,
+
+    /// <summary>A request the host cannot serve (a pixel format it cannot allocate).</summary>
     Unsupported,
 
     /// <summary>The host socket failed while sending.</summary>

@@ -50,6 +50,16 @@ internal static class CrossDomainMessages
         return length;
     }
 
+    /// <summary>Writes libkrun's FUTEX_SIGNAL for futex <paramref name="id"/> (host to guest: the host word changed).</summary>
+    public static int WriteFutexSignal(Span<byte> destination, uint id)
+    {
+        Span<byte> message = destination[..IdCommand.Size];
+        message.Clear();
+        WriteHeader(message, CrossDomainCommandType.FutexSignal, IdCommand.Size);
+        BinaryPrimitives.WriteUInt32LittleEndian(message[IdCommand.Id..], id);
+        return IdCommand.Size;
+    }
+
     /// <summary>Writes the image requirements reply (one plane) for the query ring.</summary>
     public static int WriteImageRequirements(Span<byte> destination, uint stride, ulong size, uint blobId, uint mapInfo)
     {

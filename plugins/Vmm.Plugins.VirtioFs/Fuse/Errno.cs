@@ -18,6 +18,7 @@ internal static class Errno
     public const int EINVAL = 22;
     public const int ENFILE = 23;
     public const int EMFILE = 24;
+    public const int ENOTTY = 25;
     public const int EFBIG = 27;
     public const int EROFS = 30;
     public const int ERANGE = 34;

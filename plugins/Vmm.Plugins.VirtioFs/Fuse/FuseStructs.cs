@@ -410,3 +410,25 @@ internal struct FuseRemoveMappingOne
     public ulong WindowOffset;
     public ulong Length;
 }
+
+/// <summary><c>struct fuse_ioctl_in</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FuseIoctlIn
+{
+    public ulong FileHandle;
+    public uint Flags;
+    public uint Command;
+    public ulong Argument;
+    public uint InSize;
+    public uint OutSize;
+}
+
+/// <summary><c>struct fuse_ioctl_out</c>: followed by the out_size bytes a restricted ioctl returns.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FuseIoctlOut
+{
+    public int Result;
+    public uint Flags;
+    public uint InIovs;
+    public uint OutIovs;
+}

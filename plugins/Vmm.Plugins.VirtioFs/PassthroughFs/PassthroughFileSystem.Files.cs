@@ -50,7 +50,43 @@ internal sealed partial class PassthroughFileSystem
         return Io.WriteFile(handle.File, (long)offset, source.Length, source.Chain, source.ChainOffset);
     }
 
-    public FuseError Release(ulong fileHandle) => _handles.Remove(fileHandle) ? FuseError.None : Fail(Errno.EBADF);
+    public FuseError Release(ulong fileHandle)
+    {
+        if (!_handles.Remove(fileHandle))
+        {
+            return Fail(Errno.EBADF);
+        }
+
+        Exports?.Release(fileHandle);
+        return FuseError.None;
+    }
+
+    public FuseResult<ulong> ExportFile(ulong nodeId, ulong fileHandle)
+    {
+        if (Exports is not FileExports exports)
+        {
+            return Fail(Errno.EOPNOTSUPP);
+        }
+
+        if (!_handles.TryGet(fileHandle, out OpenHandle handle) || handle.IsDirectory || handle.Inode.NodeId != nodeId)
+        {
+            return Fail(Errno.EBADF);
+        }
+
+        if (!exports.Export(fileHandle, handle.File))
+        {
+            return Fail(Errno.EMFILE);
+        }
+
+        if (!_handles.TryGet(fileHandle, out _))
+        {
+            // Another queue released the handle meanwhile: its export must not outlive it.
+            exports.Release(fileHandle);
+            return Fail(Errno.EBADF);
+        }
+
+        return exports.FileSystemId;
+    }
 
     public FuseError Flush(ulong fileHandle) => _handles.TryGet(fileHandle, out _) ? FuseError.None : Fail(Errno.EBADF);
 

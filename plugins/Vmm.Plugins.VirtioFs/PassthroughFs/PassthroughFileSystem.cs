@@ -57,6 +57,9 @@ internal sealed partial class PassthroughFileSystem : IFuseFileSystem, IDisposab
         }
     }
 
+    /// <summary>This device's part of the plugin's export table (EXPORT_FD); null when the device has none.</summary>
+    public FileExports? Exports { get; init; }
+
     /// <summary>The request threads' umask: permission bits taken from every node the guest creates (0 by default).</summary>
     public uint Umask { get; }
 
@@ -89,11 +92,13 @@ internal sealed partial class PassthroughFileSystem : IFuseFileSystem, IDisposab
     public void Destroy()
     {
         _handles.Clear();
+        Exports?.Clear();
         _inodes.Clear();
     }
 
     public void Dispose()
     {
+        Exports?.Clear();
         _handles.Dispose();
         _inodes.Dispose();
         _rootDirectory.Dispose();

@@ -197,6 +197,7 @@ internal sealed partial class FuseSession : IDisposable
         FuseOpcode.SyncFs => ReplyStatus(_fs.SyncFs()),
         FuseOpcode.SetupMapping => SetupMapping(header, context, ref args),
         FuseOpcode.RemoveMapping => RemoveMapping(ref args),
+        FuseOpcode.Ioctl => Ioctl(header, ref args),
         _ => Fail(Errno.ENOSYS),
     };
 

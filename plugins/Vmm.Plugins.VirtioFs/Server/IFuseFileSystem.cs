@@ -100,4 +100,11 @@ internal interface IFuseFileSystem
 
     /// <summary>Puts one range of <paramref name="window"/> back to the inaccessible reservation.</summary>
     FuseError RemoveMapping(ulong windowOffset, ulong length, ISharedMemoryRegion window);
+
+    /// <summary>
+    /// libkrun's EXPORT_FD ioctl on the open file <paramref name="fileHandle"/> of node <paramref name="nodeId"/>:
+    /// the file goes into the plugin's export table (for cross-domain futexes) until the handle is released;
+    /// answers the device's fs_id.
+    /// </summary>
+    FuseResult<ulong> ExportFile(ulong nodeId, ulong fileHandle);
 }

@@ -1,4 +1,5 @@
 using System.Collections;
+using Vmm.Contracts.Files;
 using Vmm.Contracts.Gpu;
 
 namespace Vmm.Core.Plugins;
@@ -8,6 +9,7 @@ namespace Vmm.Core.Plugins;
 /// what the other plugins of the VM register for the extension contracts in <see cref="SharedContracts"/> (a
 /// cross-domain plugin's <see cref="IGpuContextType"/> reaches virtio-gpu's factory this way). Each plugin keeps its
 /// own container; only <c>IEnumerable&lt;T&gt;</c> of a shared contract is joined, the device's own plugin first.
+/// virtio-fs's <see cref="IFileExportTable"/> reaches the cross-domain device the same way (futex forwarding).
 /// </summary>
 public sealed class CrossPluginServices : IServiceProvider
 {
@@ -24,7 +26,7 @@ public sealed class CrossPluginServices : IServiceProvider
     }
 
     /// <summary>The contracts one plugin registers for another plugin's devices to use (types from Vmm.Contracts, so identity holds across load contexts).</summary>
-    public static IReadOnlyList<Type> SharedContracts { get; } = [typeof(IGpuContextType)];
+    public static IReadOnlyList<Type> SharedContracts { get; } = [typeof(IGpuContextType), typeof(IFileExportTable)];
 
     /// <summary>
     /// The services for a device of <paramref name="pluginName"/>: its own container joined with those of the other
