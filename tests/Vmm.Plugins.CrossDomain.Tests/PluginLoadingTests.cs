@@ -45,8 +45,8 @@ public sealed class PluginLoadingTests
     public void The_cross_domain_device_sees_virtio_fs_export_table_only_in_a_vm_that_names_virtio_fs()
     {
         var options = new PluginHostOptions();
-        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.CrossDomain"));
-        options.SearchPaths.Add(PluginOutput("Vmm.Plugins.VirtioFs"));
+        options.SearchPaths.Add(SourceTree.PluginOutput("Vmm.Plugins.CrossDomain"));
+        options.SearchPaths.Add(SourceTree.PluginOutput("Vmm.Plugins.VirtioFs"));
         using var host = new PluginHost(options);
         host.LoadAll();
 
