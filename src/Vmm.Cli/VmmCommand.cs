@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Vmm.Cli.Commands;
 using Vmm.Contracts;
+using Vmm.Core.Diagnostics;
 
 namespace Vmm.Cli;
 
@@ -15,6 +16,7 @@ internal static class VmmCommand
     {
         RootCommand root = Create(context);
         ParseResult parseResult = root.Parse(args);
+        StartupTrace.Mark("command line parsed");
         if (parseResult.Errors.Count > 0)
         {
             foreach (System.CommandLine.Parsing.ParseError error in parseResult.Errors)
