@@ -5,16 +5,18 @@ using Vmm.Core.Plugins;
 namespace Vmm.Cli;
 
 /// <summary>
-/// Loads plugins for the CLI with the real <see cref="PluginHost"/>: every plugin found is tried, and one that
-/// fails is listed as failed (the config validator decides whether that matters) instead of stopping the rest.
+/// Loads plugins for the CLI with the real <see cref="PluginHost"/>: every plugin found (or, for a VM, every one
+/// its config names) is tried, and one that fails is listed as failed (the config validator decides whether that
+/// matters) instead of stopping the rest.
 /// </summary>
 internal static partial class PluginLoading
 {
     /// <summary>
-    /// Loads what the folders hold, then the built-in folders' plugins not already found by name; folders without
-    /// plugins are skipped with a log line.
+    /// Loads what the folders hold, then the built-in folders' plugins not already found by name (of them, only those
+    /// in <paramref name="only"/> when it is not null: the rest stay discovered); folders without plugins are
+    /// skipped with a log line.
     /// </summary>
-    public static IPluginCatalog Load(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
+    public static IPluginCatalog Load(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, IReadOnlyCollection<string>? only, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
     {
         ILogger logger = loggerFactory.CreateLogger("Vmm.Cli");
         PluginHostOptions options = new() { LoggerFactory = loggerFactory };
@@ -43,7 +45,7 @@ internal static partial class PluginLoading
         try
         {
             host.Discover();
-            foreach (PluginInfo plugin in host.Plugins.Where(p => p.Status == PluginLoadStatus.Discovered))
+            foreach (PluginInfo plugin in host.Plugins.Where(p => p.Status == PluginLoadStatus.Discovered && (only is null || only.Contains(p.Name))))
             {
                 try
                 {
