@@ -39,7 +39,8 @@ public static class StartupTrace
         }
 
         IsEnabled = true;
-        s_origin = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long spawned) && spawned > 0
+        // "1" (or any small number) means on, from the process start; a launcher's spawn time is seconds past boot.
+        s_origin = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long spawned) && spawned > Stopwatch.Frequency
             ? spawned
             : ProcessStartTimestamp();
     }
