@@ -20,10 +20,11 @@ internal sealed class CliContext
 
     /// <summary>
     /// Loads the plugins found in the given folders and then in the built-in ones (whose plugins give way to one of
-    /// the same name found first), seeding each plugin's container with the shared services. A returned catalog that
-    /// is <see cref="IDisposable"/> is disposed after the command.
+    /// the same name found first), seeding each plugin's container with the shared services; with a list of names,
+    /// only those load (the rest are discovered). A returned catalog that is <see cref="IDisposable"/> is disposed
+    /// after the command.
     /// </summary>
-    public required Func<IReadOnlyList<string>, IReadOnlyList<string>, ILoggerFactory, IEnumerable<ServiceDescriptor>, IPluginCatalog> LoadPlugins { get; init; }
+    public required Func<IReadOnlyList<string>, IReadOnlyList<string>, IReadOnlyCollection<string>?, ILoggerFactory, IEnumerable<ServiceDescriptor>, IPluginCatalog> LoadPlugins { get; init; }
 
     /// <summary>The platforms of this build, in the order <c>auto</c> prefers them.</summary>
     public required Func<IReadOnlyList<IVmPlatform>> Platforms { get; init; }

@@ -5,16 +5,18 @@ using Vmm.Core.Plugins;
 namespace Vmm.Cli;
 
 /// <summary>
-/// Loads plugins for the CLI with the real <see cref="PluginHost"/>: every plugin found is tried, and one that
-/// fails is listed as failed (the config validator decides whether that matters) instead of stopping the rest.
+/// Loads plugins for the CLI with the real <see cref="PluginHost"/>: every plugin found (or, for a VM, every one
+/// its config names) is tried, and one that fails is listed as failed (the config validator decides whether that
+/// matters) instead of stopping the rest.
 /// </summary>
 internal static partial class PluginLoading
 {
     /// <summary>
-    /// Loads what the folders hold, then the built-in folders' plugins not already found by name; folders without
-    /// plugins are skipped with a log line.
+    /// Loads what the folders hold, then the built-in folders' plugins not already found by name (of them, only those
+    /// in <paramref name="only"/> when it is not null: the rest stay discovered, and an empty list discovers nothing);
+    /// folders without plugins are skipped with a log line.
     /// </summary>
-    public static IPluginCatalog Load(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
+    public static IPluginCatalog Load(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, IReadOnlyCollection<string>? only, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
     {
         ILogger logger = loggerFactory.CreateLogger("Vmm.Cli");
         PluginHostOptions options = new() { LoggerFactory = loggerFactory };
@@ -23,27 +25,19 @@ internal static partial class PluginLoading
             options.SharedServices.Add(service);
         }
 
-        foreach ((string folder, bool builtIn) in folders.Select(f => (f, false)).Concat(builtInFolders.Select(f => (f, true))))
+        if (only is { Count: 0 })
         {
-            if (!HoldsPlugins(folder))
-            {
-                FolderSkipped(logger, folder);
-            }
-            else if (builtIn)
-            {
-                options.BuiltInSearchPaths.Add(folder);
-            }
-            else
-            {
-                options.SearchPaths.Add(folder);
-            }
+            // A VM without devices needs no plugin, and not even their manifests read.
+            return new PluginHost(options);
         }
 
+        AddFolders(folders, options.SearchPaths, logger);
+        AddFolders(builtInFolders, options.BuiltInSearchPaths, logger);
         PluginHost host = new(options);
         try
         {
             host.Discover();
-            foreach (PluginInfo plugin in host.Plugins.Where(p => p.Status == PluginLoadStatus.Discovered))
+            foreach (PluginInfo plugin in host.Plugins.Where(p => p.Status == PluginLoadStatus.Discovered && (only is null || only.Contains(p.Name))))
             {
                 try
                 {
@@ -61,6 +55,21 @@ internal static partial class PluginLoading
         }
 
         return host;
+    }
+
+    private static void AddFolders(IReadOnlyList<string> folders, IList<string> searchPaths, ILogger logger)
+    {
+        foreach (string folder in folders)
+        {
+            if (HoldsPlugins(folder))
+            {
+                searchPaths.Add(folder);
+            }
+            else
+            {
+                FolderSkipped(logger, folder);
+            }
+        }
     }
 
     private static bool HoldsPlugins(string folder) =>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Vmm.Cli.Commands;
 using Vmm.Contracts;
+using Vmm.Core.Diagnostics;
 
 namespace Vmm.Cli;
 
@@ -13,8 +14,9 @@ internal static class VmmCommand
     /// <summary>Parses and runs <paramref name="args"/>; returns the exit code. Cancelling <paramref name="cancellationToken"/> is Ctrl-C.</summary>
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
-        RootCommand root = Create(context);
+        RootCommand root = Create(context, args);
         ParseResult parseResult = root.Parse(args);
+        StartupTrace.Mark("command line parsed");
         if (parseResult.Errors.Count > 0)
         {
             foreach (System.CommandLine.Parsing.ParseError error in parseResult.Errors)
@@ -52,19 +54,37 @@ internal static class VmmCommand
         }
     }
 
-    private static RootCommand Create(CliContext context)
+    /// <summary>
+    /// The command tree for <paramref name="args"/>. A command line whose first word names a command gets only that
+    /// command: building every command's options is start-up time a <c>vmm run</c> does not need. Anything else
+    /// (help, a typo, no command) gets them all, so help and suggestions list every command.
+    /// </summary>
+    private static RootCommand Create(CliContext context, string[] args)
     {
         Option<bool> verbose = new(VerboseOptionName, "-v") { Description = "Log more (debug level) to stderr.", Recursive = true };
         RootCommand root = new("vmm: runs microVMs from a JSON config, lists plugins, and controls running VMs.\n\n" + ExitCodes.HelpText)
         {
             verbose,
-            RunCommand.Create(context),
-            ConfigValidateCommand.Create(context),
-            PluginsListCommand.Create(context),
-            CtlCommand.Create(context),
-            ExecCommand.Create(context),
-            ServeVhostUserCommand.Create(context),
         };
+        string? first = args.FirstOrDefault(a => !a.StartsWith('-'));
+        (string Name, Func<CliContext, Command> Create)[] commands =
+        [
+            ("run", RunCommand.Create),
+            ("config", ConfigValidateCommand.Create),
+            ("plugins", PluginsListCommand.Create),
+            ("ctl", CtlCommand.Create),
+            ("exec", ExecCommand.Create),
+            ("serve-vhost-user", ServeVhostUserCommand.Create),
+        ];
+        bool named = commands.Any(c => c.Name == first);
+        foreach ((string name, Func<CliContext, Command> create) in commands)
+        {
+            if (!named || name == first)
+            {
+                root.Subcommands.Add(create(context));
+            }
+        }
+
         return root;
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
+using Vmm.Core.Diagnostics;
 using Vmm.Interop;
 using Vmm.Kvm.Cpu;
 using static Interop.Kvm;
@@ -267,6 +268,7 @@ public sealed class KvmVcpu : IDisposable
     private KvmVmExit RunLoop(int fd)
     {
         ref kvm_run run = ref _run.Run;
+        StartupTrace.Mark("first vCPU entry");
         while (!_vm.IsStopRequested)
         {
             if (IoctlRaw(fd, KVM_RUN, 0) < 0)

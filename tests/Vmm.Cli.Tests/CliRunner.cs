@@ -29,7 +29,7 @@ internal sealed class CliRunner
         {
             Out = output,
             Error = error,
-            LoadPlugins = (folders, builtInFolders, _, _) =>
+            LoadPlugins = (folders, builtInFolders, _, _, _) =>
             {
                 PluginLoads.Add([.. folders, .. builtInFolders]);
                 return Catalog;

@@ -71,11 +71,11 @@ internal sealed class CommandSession : IDisposable
 
     /// <summary>
     /// Loads plugins from <paramref name="folders"/>, then from <paramref name="builtInFolders"/> those not found
-    /// yet; the catalog lives as long as the session.
+    /// yet (only those named in <paramref name="only"/> when it is not null); the catalog lives as long as the session.
     /// </summary>
-    public IPluginCatalog LoadPlugins(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders)
+    public IPluginCatalog LoadPlugins(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, IReadOnlyCollection<string>? only = null)
     {
-        IPluginCatalog catalog = _context.LoadPlugins(folders, builtInFolders, LoggerFactory, Routers.SharedServices);
+        IPluginCatalog catalog = _context.LoadPlugins(folders, builtInFolders, only, LoggerFactory, Routers.SharedServices);
         if (catalog is IDisposable disposable)
         {
             _owned.Add(disposable);
@@ -85,14 +85,15 @@ internal sealed class CommandSession : IDisposable
     }
 
     /// <summary>
-    /// Loads and validates a config file, loading the plugins its <c>plugins.paths</c> name and the built-in ones
-    /// (<paramref name="builtInFolders"/>, default: the folder next to vmm); warnings go to stderr.
+    /// Loads and validates a config file: finds the plugins in the folders its <c>plugins.paths</c> name and the
+    /// built-in ones (<paramref name="builtInFolders"/>, default: the folder next to vmm) and loads those its devices
+    /// name; warnings go to stderr.
     /// </summary>
     public VmConfigResult LoadConfig(string path, IReadOnlyList<string>? builtInFolders = null)
     {
         VmConfigResult result = VmConfig.Load(
             path,
-            settings => LoadPlugins(settings.Paths, settings.BuiltInPaths),
+            settings => LoadPlugins(settings.Paths, settings.BuiltInPaths, settings.Named),
             builtInFolders ?? [_context.DefaultPluginDirectory]);
         foreach (string warning in result.Warnings)
         {

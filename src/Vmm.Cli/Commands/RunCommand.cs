@@ -4,6 +4,7 @@ using System.Text.Json;
 using Vmm.Cli.Exec;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
+using Vmm.Core.Diagnostics;
 using Vmm.Core.Hosting;
 
 namespace Vmm.Cli.Commands;
@@ -30,7 +31,9 @@ internal static class RunCommand
         {
             string path = parseResult.GetValue(config)!;
             using CommandSession session = CommandSession.Start(context, parseResult);
+            StartupTrace.Mark("logging set up");
             VmConfigResult result = session.LoadConfig(path);
+            StartupTrace.Mark("config validated");
             if (result.Spec is not VmSpec spec)
             {
                 foreach (ConfigError error in result.Errors)
@@ -55,6 +58,7 @@ internal static class RunCommand
                 return ExitCodes.PlatformUnavailable;
             }
 
+            StartupTrace.Mark("platform selected");
             try
             {
                 VmRunContext runContext = new(session.LoggerFactory, result.Plugins!, new ControlCommandRegistry()) { Routers = session.Routers };

@@ -11,4 +11,10 @@ public sealed record PluginSettings(IReadOnlyList<string> Paths, IReadOnlyList<s
 {
     /// <summary>Every folder to search, the config's first.</summary>
     public IReadOnlyList<string> AllPaths => [.. Paths, .. BuiltInPaths.Where(b => !Paths.Contains(b, StringComparer.Ordinal))];
+
+    /// <summary>
+    /// The plugins the config's devices name: all its VM loads (the others are only discovered, so start-up does not
+    /// pay for plugins it does not use); null when every plugin found should load.
+    /// </summary>
+    public IReadOnlyList<string>? Named { get; init; }
 }

@@ -21,6 +21,7 @@ public static class VmConfig
         try
         {
             json = File.ReadAllText(full);
+            Diagnostics.StartupTrace.Mark("config read");
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -44,9 +45,18 @@ public static class VmConfig
             return new VmConfigResult(null, errors, warnings, null);
         }
 
-        PluginSettings plugins = PluginSettingsValidator.Validate(raw.Plugins, raw.BaseDirectory, builtInPluginDirectories ?? [DefaultPluginDirectory], errors);
+        PluginSettings plugins = PluginSettingsValidator.Validate(raw.Plugins, raw.BaseDirectory, builtInPluginDirectories ?? [DefaultPluginDirectory], errors)
+            with { Named = NamedPlugins(raw.Devices) };
         Plugins.IPluginCatalog catalog = loadPlugins(plugins);
+        Diagnostics.StartupTrace.Mark("plugins loaded");
         VmSpec? spec = VmConfigValidator.Validate(raw, plugins, catalog, errors, warnings);
         return new VmConfigResult(errors.Count == 0 ? spec : null, errors, warnings, catalog);
     }
+
+    // The "plugin" of each device, as written (the device validator reports a missing or mistyped one).
+    private static string[] NamedPlugins(IReadOnlyList<RawObject> devices) =>
+        [.. devices
+            .Select(d => d["plugin"] is { Kind: System.Text.Json.JsonValueKind.String } name ? name.Element.GetString() : null)
+            .OfType<string>()
+            .Distinct(StringComparer.Ordinal)];
 }

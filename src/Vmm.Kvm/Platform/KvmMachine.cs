@@ -7,6 +7,7 @@ using Vmm.Contracts.Pci;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
+using Vmm.Core.Diagnostics;
 using Vmm.Core.Hosting;
 using Vmm.Core.Memory;
 using Vmm.Core.Plugins;
@@ -54,6 +55,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         IReadOnlyList<(ulong Address, ulong Size)> ram = BootLayout.RamRegions(spec.Machine.MemoryBytes);
         Memory = GuestMemory.Create(ram.Select(r => new GuestMemoryRegionSpec(r.Address, r.Size)));
         Vm = system.CreateVm();
+        StartupTrace.Mark("VM created");
         Pci = new PciRoot(Vm.PortBus, Vm.MmioBus, BootLayout.PciWindows(spec.Machine.MemoryBytes));
     }
 
@@ -183,7 +185,13 @@ public sealed class KvmMachine : IControlledVm, IDisposable
     {
         Vm.AddMemory(Memory);
         Stream? output = options.ConsoleOutput;
-        Uart = new Serial16550(output is null ? static _ => { } : output.WriteByte, () => Vm.PulseIrq(Serial16550.Com1Irq));
+        Action<byte> write = output is null ? static _ => { } : output.WriteByte;
+        if (StartupTrace.IsEnabled)
+        {
+            write = TraceFirstByte(write);
+        }
+
+        Uart = new Serial16550(write, () => Vm.PulseIrq(Serial16550.Com1Irq));
         Vm.PortBus.Register(Serial16550.Com1Port, Serial16550.PortCount, Uart);
         Vm.PortBus.Register(I8042Controller.DataPort, I8042Controller.PortCount, new I8042Controller(
             () => Vm.RequestStop(new KvmVmExit(KvmVmExitKind.GuestReset, "guest requested reset"))));
@@ -206,6 +214,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
             }
         }
 
+        StartupTrace.Mark("VM built (devices attached, kernel loaded, vCPUs set)");
         KvmPlatformLog.Booting(_logger, kernelPath, Boot.Mode, Boot.EntryPoint, spec.Machine.MemoryBytes, spec.Machine.Vcpus);
     }
 
@@ -343,6 +352,22 @@ public sealed class KvmMachine : IControlledVm, IDisposable
                 KvmPlatformLog.BarNotMapped(_logger, barIndex, adapter.Device.Id, address, exception.Message);
             }
         }
+    }
+
+    // With VMM_STARTUP_TRACE set: the first byte the guest sends on COM1 is the last start-up milestone.
+    private static Action<byte> TraceFirstByte(Action<byte> write)
+    {
+        bool seen = false;
+        return value =>
+        {
+            write(value);
+            if (!seen)
+            {
+                seen = true;
+                StartupTrace.Mark("first UART byte written");
+                StartupTrace.Flush();
+            }
+        };
     }
 
     private void PumpInput(Stream input)

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Logging;
 using Vmm.Core.Config;
 using Vmm.Core.Control;
+using Vmm.Core.Diagnostics;
 using Vmm.Core.Hosting;
 using Vmm.Kvm.Boot;
 
@@ -75,6 +76,7 @@ public sealed class KvmPlatform : IVmPlatform
                 exit = await machine.Vm.Completion.ConfigureAwait(false);
             }
 
+            StartupTrace.Mark("VM ended");
             KvmPlatformLog.Ended(logger, exit);
             cancellationToken.ThrowIfCancellationRequested();
             return ToResult(exit);
