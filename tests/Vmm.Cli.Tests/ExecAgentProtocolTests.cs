@@ -171,9 +171,14 @@ public sealed class ExecAgentProtocolTests : IClassFixture<ExecAgentProtocolTest
                 Assert.True(gccProcess.ExitCode == 0, "gcc failed on the exec agent: " + errors);
             }
 
-            var start = new ProcessStartInfo(binary) { RedirectStandardError = true };
-            start.ArgumentList.Add("--unix");
-            start.ArgumentList.Add(Socket);
+            // Started as the guest's /init starts it, in the background of a non-interactive shell: with SIGINT and
+            // SIGQUIT ignored, which the agent must not pass on to the commands it runs.
+            var start = new ProcessStartInfo("sh") { RedirectStandardError = true };
+            foreach (string argument in (string[])["-c", "trap '' INT QUIT; exec \"$0\" --unix \"$1\"", binary, Socket])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
             _process = Process.Start(start)!;
             _process.ErrorDataReceived += (_, _) => { };
             _process.BeginErrorReadLine();

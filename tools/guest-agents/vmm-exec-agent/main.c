@@ -293,8 +293,13 @@ static void become_command(const struct request *r, int in_fd, int out_fd, int e
         goto fail;
     if (r->uid >= 0 && setuid((uid_t)r->uid) < 0)
         goto fail;
-    signal(SIGPIPE, SIG_DFL);
-    signal(SIGCHLD, SIG_DFL);
+    /* The command starts with every signal at its default and none blocked: /init starts the agent in the
+     * background of a non-interactive shell, which ignores SIGINT and SIGQUIT, and that would pass to it. */
+    for (int signo = 1; signo < NSIG; signo++)
+        signal(signo, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     execvp(r->argv[0], r->argv);
 fail:;
     int e = errno;
