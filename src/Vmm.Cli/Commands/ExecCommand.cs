@@ -101,7 +101,7 @@ internal static class ExecCommand
             using TerminalRawMode? raw = terminal ? TerminalRawMode.TryEnter() : null;
             Stream output = (context.OpenStandardOutput ?? (() => new TextWriterStream(context.Out)))();
             Stream error = (context.OpenStandardError ?? (() => new TextWriterStream(context.Error)))();
-            Stream? input = interactive ? context.OpenStandardInput() : null;
+            Stream? input = !interactive ? null : raw is not null ? raw.OpenInput() : context.OpenStandardInput();
             return await session.RunAsync(request, input, output, error, CancellationToken.None).ConfigureAwait(false);
         }
     }

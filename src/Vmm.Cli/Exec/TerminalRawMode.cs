@@ -46,6 +46,12 @@ internal sealed class TerminalRawMode : IDisposable
         return new TerminalRawMode(terminal, saved);
     }
 
+    /// <summary>
+    /// The terminal's input as a plain unbuffered stream on fd 0. Not <see cref="Console.OpenStandardInput()"/>: on a
+    /// terminal, .NET's console reads set their own terminal settings around every read, and raw mode would be lost.
+    /// </summary>
+    public Stream OpenInput() => new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+
     /// <summary>Restores the settings saved on entry.</summary>
     public void Dispose()
     {
