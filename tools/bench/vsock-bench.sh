@@ -46,5 +46,6 @@ assert s.recv(3) == b"OK "
 PY
     sleep 0.5
 done
-echo "host: $(nproc) cores, $(qemu-system-x86_64 --version | head -1), /dev/kvm: $([[ -w /dev/kvm ]] && echo yes || echo "no (TCG)"), vmm: $vmm_dll"
+echo "host: $(nproc) cores, $(qemu-system-x86_64 --version | head -1), vmm: $vmm_dll"
 python3 "$repo/tools/bench/vsock_bench.py" --vsock-uds "$work/vsock.sock" --unix-agent "$work/agent.sock" "$@"
+echo "qemu accelerator (from vmm's log): $(grep -o -m1 -E '\b(Tcg|Kvm)\b' "$work/console.log" || echo "not logged; Auto picks TCG where /dev/kvm cannot run guest kernels")"
