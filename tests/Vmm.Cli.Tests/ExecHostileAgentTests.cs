@@ -7,12 +7,13 @@ using Xunit;
 namespace Vmm.Cli.Tests;
 
 /// <summary>
-/// <c>vmm exec</c>'s client against a fake hybrid-vsock socket and a hostile or broken agent: every misbehaviour is
-/// one clear <see cref="ExecException"/> (exit 255), within a timeout, never a hang or a crash.
+/// <c>vmm exec</c>'s client against a fake hybrid-vsock socket and a hostile or broken agent that speaks
+/// MultiplexingStream protocol v1 by hand: every misbehaviour (malformed frames, floods, silence) is one clear
+/// <see cref="ExecException"/> (vmm's exit 255) within a timeout, never a hang or a crash.
 /// </summary>
 public sealed class ExecHostileAgentTests : IDisposable
 {
-    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(20);
     private readonly string _uds = Path.Combine(Path.GetTempPath(), $"vmm-exec-{Guid.NewGuid():N}"[..20] + ".sock");
     private readonly Socket _listener;
 
@@ -30,18 +31,20 @@ public sealed class ExecHostileAgentTests : IDisposable
     }
 
     [Fact]
-    public async Task The_start_frame_carries_argv_env_cwd_and_the_exit_code_passes_through()
+    public async Task The_request_carries_argv_env_cwd_and_the_exit_code_passes_through()
     {
         Task<List<string>> agent = RunAgent(async () =>
         {
-            using Socket socket = await AcceptAsync();
-            (byte type, byte[] payload) = await ReadFrameAsync(socket);
-            Assert.Equal(1, type);
-            await SendAsync(socket, 16, 0, BitConverter.GetBytes(77));
-            await SendAsync(socket, 17, 1, "out"u8.ToArray());
-            await SendAsync(socket, 17, 2, "err"u8.ToArray());
-            await SendAsync(socket, 18, 0, [.. BitConverter.GetBytes(0), .. BitConverter.GetBytes(42)]);
-            return Encoding.UTF8.GetString(payload).Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList();
+            await using FakeAgent fake = await AcceptAsync();
+            List<string> request = await fake.ReadRequestAsync();
+            await fake.SendRecordAsync("pid=77");
+            await fake.SendAsync(Code.Content, fake.Stdout, "out"u8.ToArray());
+            await fake.SendAsync(Code.Content, fake.Stderr, "err"u8.ToArray());
+            await fake.SendAsync(Code.ContentWritingCompleted, fake.Stdout, []);
+            await fake.SendAsync(Code.ContentWritingCompleted, fake.Stderr, []);
+            await fake.SendRecordAsync("exit=42");
+            await fake.LingerAsync();
+            return request;
         });
         var request = new ExecRequest(["sh", "-c", "exit 42"]) { Environment = ["A=b"], WorkingDirectory = "/tmp", UserId = 1000 };
         (int code, string output, string error) = await RunAsync(request);
@@ -49,102 +52,126 @@ public sealed class ExecHostileAgentTests : IDisposable
         Assert.Equal(["arg=sh", "arg=-c", "arg=exit 42", "env=A=b", "cwd=/tmp", "uid=1000"], await agent);
     }
 
-    [Fact]
-    public async Task A_signal_death_is_128_plus_the_signal()
+    [Theory]
+    [InlineData("silent", "did not start the command within")]
+    [InlineData("handshake-only", "did not start the command within")]
+    [InlineData("no-pid", "did not start the command within")]
+    public async Task An_agent_that_never_answers_is_an_error_within_the_start_timeout(string behaviour, string message)
     {
         _ = RunAgent(async () =>
         {
-            using Socket socket = await AcceptAsync();
-            await ReadFrameAsync(socket);
-            await SendAsync(socket, 16, 0, BitConverter.GetBytes(5));
-            await SendAsync(socket, 18, 0, [.. BitConverter.GetBytes(1), .. BitConverter.GetBytes(9)]);
-            await ReadFrameAsync(socket); // stdin EOF
-        });
-        Assert.Equal(137, (await RunAsync(new ExecRequest(["x"]))).Code);
-    }
+            await using FakeAgent fake = await AcceptAsync(handshake: behaviour != "silent");
+            if (behaviour == "no-pid")
+            {
+                await fake.ReadRequestAsync();
+            }
 
-    [Fact]
-    public async Task An_agent_that_never_answers_is_an_error_within_the_start_timeout()
-    {
-        _ = RunAgent(async () =>
-        {
-            using Socket socket = await AcceptAsync();
             await Task.Delay(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         });
-        ExecException error = await Assert.ThrowsAsync<ExecException>(() => RunAsync(new ExecRequest(["x"]), TimeSpan.FromMilliseconds(500)));
-        Assert.Contains("did not start the command within", error.Message, StringComparison.Ordinal);
+        ExecException error = await Assert.ThrowsAsync<ExecException>(() => RunAsync(new ExecRequest(["x"]), TimeSpan.FromSeconds(1)));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("oversize", "a frame of 100000 bytes")]
-    [InlineData("unknown-type", "unexpected frame type 99")]
-    [InlineData("cut-frame", "ended inside a frame")]
+    [InlineData("bad-magic", "Handshake magic number mismatch")]
+    [InlineData("oversize", "broke the multiplexing protocol")]
+    [InlineData("completed-unknown-channel", "broke the multiplexing protocol")]
+    [InlineData("cut-frame", "closed the connection before the command's exit status")]
     [InlineData("no-exit", "closed the connection before the command's exit status")]
-    [InlineData("error-frame", "the guest agent: bad START")]
-    [InlineData("bad-exit", "unknown kind 7")]
+    [InlineData("error-record", "the guest agent: bad request")]
+    [InlineData("bad-exit", "sent 'exit=seven' where the exit status belongs")]
+    [InlineData("endless-record", "a control record longer than 65536 bytes")]
+    [InlineData("output-never-ends", "did not end stdout and stderr")]
     public async Task Malformed_frames_are_one_clear_error(string behaviour, string message)
     {
         _ = RunAgent(async () =>
         {
-            using Socket socket = await AcceptAsync();
-            await ReadFrameAsync(socket);
-            if (behaviour == "error-frame")
+            if (behaviour == "bad-magic")
             {
-                await SendAsync(socket, 19, 0, "bad START"u8.ToArray());
+                using Socket raw = await AcceptConnectAsync();
+                await raw.SendAsync(new byte[20]);
+                await Task.Delay(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
                 return;
             }
 
-            await SendAsync(socket, 16, 0, BitConverter.GetBytes(5));
+            await using FakeAgent fake = await AcceptAsync();
+            await fake.ReadRequestAsync();
+            if (behaviour == "error-record")
+            {
+                await fake.SendRecordAsync("error=bad request");
+                await fake.LingerAsync();
+                return;
+            }
+
+            await fake.SendRecordAsync("pid=5");
+            byte[] header = new byte[7];
             switch (behaviour)
             {
                 case "oversize":
-                    byte[] header = new byte[8];
-                    BinaryPrimitives.WriteUInt32LittleEndian(header, 100000);
-                    header[4] = 17;
-                    await socket.SendAsync(header);
+                    header[0] = (byte)Code.Content;
+                    BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(1), fake.Stdout);
+                    BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(5), 60000);
+                    await fake.Socket.SendAsync(header);
+                    await fake.Socket.SendAsync(new byte[60000]);
                     break;
-                case "unknown-type":
-                    await SendAsync(socket, 99, 0, []);
+                case "completed-unknown-channel":
+                    await fake.SendAsync(Code.ContentWritingCompleted, 1001, []);
                     break;
                 case "cut-frame":
-                    byte[] cut = new byte[8];
-                    BinaryPrimitives.WriteUInt32LittleEndian(cut, 100);
-                    cut[4] = 17;
-                    await socket.SendAsync(cut);
-                    await socket.SendAsync(new byte[10]);
+                    header[0] = (byte)Code.Content;
+                    BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(1), fake.Stdout);
+                    BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(5), 100);
+                    await fake.Socket.SendAsync(header);
+                    await fake.Socket.SendAsync(new byte[10]);
                     break;
                 case "bad-exit":
-                    await SendAsync(socket, 18, 0, [.. BitConverter.GetBytes(7), .. BitConverter.GetBytes(0)]);
+                    await fake.SendRecordAsync("exit=seven");
+                    break;
+                case "endless-record":
+                    byte[] junk = new byte[16 * 1024];
+                    Array.Fill(junk, (byte)'x');
+                    for (int i = 0; i < 8; i++)
+                    {
+                        await fake.SendAsync(Code.Content, fake.Control, junk);
+                    }
+
+                    break;
+                case "output-never-ends":
+                    await fake.SendRecordAsync("exit=0");
                     break;
             }
 
-            // Take the client's stdin EOF first: closing with unread bytes would be a reset, not the end tested here.
-            await ReadFrameAsync(socket);
-            await Task.Delay(200);
+            await fake.LingerAsync();
         });
         ExecException error = await Assert.ThrowsAsync<ExecException>(() => RunAsync(new ExecRequest(["x"])));
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task A_flood_of_output_is_passed_through_whole()
+    public async Task Floods_of_output_offers_and_stray_frames_pass_and_the_exit_code_still_comes()
     {
         _ = RunAgent(async () =>
         {
-            using Socket socket = await AcceptAsync();
-            await ReadFrameAsync(socket);
-            await SendAsync(socket, 16, 0, BitConverter.GetBytes(5));
-            byte[] chunk = new byte[65536];
+            await using FakeAgent fake = await AcceptAsync();
+            await fake.ReadRequestAsync();
+            await fake.SendRecordAsync("pid=5");
+            byte[] chunk = new byte[20 * 1024];
             Array.Fill(chunk, (byte)'x');
-            for (int i = 0; i < 64; i++)
+            for (int i = 0; i < 200; i++)
             {
-                await SendAsync(socket, 17, 1, chunk);
+                await fake.SendAsync(Code.Content, fake.Stdout, chunk);
+                await fake.SendAsync(Code.Offer, (uint)(2 * i + 1000), "junk"u8.ToArray());
+                await fake.SendAsync(Code.Content, 999_999, chunk[..100]);
+                await fake.SendAsync((Code)42, fake.Stdout, []);
             }
 
-            await SendAsync(socket, 18, 0, new byte[8]);
+            await fake.SendAsync(Code.ContentWritingCompleted, fake.Stdout, []);
+            await fake.SendAsync(Code.ContentWritingCompleted, fake.Stderr, []);
+            await fake.SendRecordAsync("exit=3");
+            await fake.LingerAsync();
         });
         (int code, string output, _) = await RunAsync(new ExecRequest(["x"]));
-        Assert.Equal((0, 64 * 65536), (code, output.Length));
+        Assert.Equal((3, 200 * 20 * 1024), (code, output.Length));
     }
 
     [Fact]
@@ -166,15 +193,15 @@ public sealed class ExecHostileAgentTests : IDisposable
 
     private async Task<(int Code, string Out, string Error)> RunAsync(ExecRequest request, TimeSpan? startTimeout = null)
     {
-        await using ExecConnection connection = await ExecConnection.ConnectAsync(_uds, 1024, s_timeout, TestContext.Current.CancellationToken);
+        await using var session = new ExecSession(await ExecConnection.ConnectAsync(_uds, 1024, s_timeout, TestContext.Current.CancellationToken), startTimeout);
         using var output = new MemoryStream();
         using var error = new MemoryStream();
-        int code = await new ExecSession(connection, startTimeout).RunAsync(request, null, output, error, TestContext.Current.CancellationToken).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
+        int code = await session.RunAsync(request, null, output, error, TestContext.Current.CancellationToken).WaitAsync(s_timeout, TestContext.Current.CancellationToken);
         return (code, Encoding.UTF8.GetString(output.ToArray()), Encoding.UTF8.GetString(error.ToArray()));
     }
 
     /// <summary>Accepts the client as the vsock device does: reads its CONNECT line and answers OK.</summary>
-    private async Task<Socket> AcceptAsync()
+    private async Task<Socket> AcceptConnectAsync()
     {
         Socket socket = await _listener.AcceptAsync();
         byte[] one = new byte[1];
@@ -189,40 +216,120 @@ public sealed class ExecHostileAgentTests : IDisposable
         return socket;
     }
 
-    private static async Task<(byte Type, byte[] Payload)> ReadFrameAsync(Socket socket)
+    private async Task<FakeAgent> AcceptAsync(bool handshake = true)
     {
-        byte[] header = new byte[8];
-        await ReceiveExactlyAsync(socket, header);
-        byte[] payload = new byte[BinaryPrimitives.ReadUInt32LittleEndian(header)];
-        await ReceiveExactlyAsync(socket, payload);
-        return (header[4], payload);
-    }
-
-    private static async Task ReceiveExactlyAsync(Socket socket, byte[] buffer)
-    {
-        int done = 0;
-        while (done < buffer.Length)
+        var fake = new FakeAgent(await AcceptConnectAsync());
+        if (handshake)
         {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(done));
-            if (n == 0)
-            {
-                return;
-            }
-
-            done += n;
+            await fake.HandshakeAsync();
         }
+
+        return fake;
     }
 
-    private static async Task SendAsync(Socket socket, byte type, byte stream, byte[] payload)
+    /// <summary>MultiplexingStream v1 control codes (the library's ControlCode).</summary>
+    private enum Code : byte
     {
-        byte[] header = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
-        header[4] = type;
-        header[5] = stream;
-        await socket.SendAsync(header);
-        if (payload.Length > 0)
+        Offer = 0,
+        OfferAccepted = 1,
+        Content = 2,
+        ContentWritingCompleted = 3,
+    }
+
+    /// <summary>A hand-written v1 peer: magic and all-zero random bytes (so vmm is the odd side), then raw frames.</summary>
+    private sealed class FakeAgent(Socket socket) : IAsyncDisposable
+    {
+        private readonly Dictionary<string, uint> _channels = [];
+
+        public Socket Socket { get; } = socket;
+
+        public uint Control => _channels["control"];
+
+        public uint Stdout => _channels["stdout"];
+
+        public uint Stderr => _channels["stderr"];
+
+        public async Task HandshakeAsync()
         {
-            await socket.SendAsync(payload);
+            await Socket.SendAsync((byte[])[0x2f, 0xdf, 0x1d, 0x50, .. new byte[16]]);
+            await ReceiveExactlyAsync(new byte[20]);
+        }
+
+        /// <summary>Accepts the four offers and returns the request's records up to run.</summary>
+        public async Task<List<string>> ReadRequestAsync()
+        {
+            var control = new List<byte>();
+            while (true)
+            {
+                byte[] header = new byte[7];
+                await ReceiveExactlyAsync(header);
+                uint channel = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1));
+                byte[] payload = new byte[BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(5))];
+                await ReceiveExactlyAsync(payload);
+                if (header[0] == (byte)Code.Offer)
+                {
+                    _channels[Encoding.UTF8.GetString(payload)] = channel;
+                    await SendAsync(Code.OfferAccepted, channel, []);
+                }
+                else if (header[0] == (byte)Code.Content && _channels.TryGetValue("control", out uint id) && channel == id)
+                {
+                    control.AddRange(payload);
+                    List<string> records = [.. Encoding.UTF8.GetString([.. control]).Split('\0')];
+                    if (records.IndexOf("run") is int run and >= 0)
+                    {
+                        return records[..run];
+                    }
+                }
+            }
+        }
+
+        public Task SendRecordAsync(string record) => SendAsync(Code.Content, Control, Encoding.UTF8.GetBytes(record + "\0"));
+
+        public async Task SendAsync(Code code, uint channel, byte[] payload)
+        {
+            byte[] frame = new byte[7 + payload.Length];
+            frame[0] = (byte)code;
+            BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), channel);
+            BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(5), (ushort)payload.Length);
+            payload.CopyTo(frame, 7);
+            await Socket.SendAsync(frame);
+        }
+
+        /// <summary>Reads what vmm still sends until it closes, so closing here is no reset.</summary>
+        public async Task LingerAsync()
+        {
+            byte[] drain = new byte[4096];
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                while (await Socket.ReceiveAsync(drain, patience.Token) > 0)
+                {
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
+            {
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Socket.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        private async Task ReceiveExactlyAsync(byte[] buffer)
+        {
+            int done = 0;
+            while (done < buffer.Length)
+            {
+                int n = await Socket.ReceiveAsync(buffer.AsMemory(done));
+                if (n == 0)
+                {
+                    throw new EndOfStreamException();
+                }
+
+                done += n;
+            }
         }
     }
 }

@@ -78,10 +78,9 @@ internal static class ExecCommand
     /// <exception cref="ExecException">The agent could not be reached, refused the command or went away.</exception>
     public static async Task<int> RunAsync(CliContext context, string uds, uint port, ExecRequest request, bool tty, bool interactive, TimeSpan connectWithin)
     {
-        ExecConnection connection = await ConnectWithRetryAsync(uds, port, connectWithin).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        var session = new ExecSession(await ConnectWithRetryAsync(uds, port, connectWithin).ConfigureAwait(false));
+        await using (session.ConfigureAwait(false))
         {
-            var session = new ExecSession(connection);
             bool terminal = tty && context.IsTerminal;
             if (tty)
             {
@@ -102,7 +101,7 @@ internal static class ExecCommand
             using TerminalRawMode? raw = terminal ? TerminalRawMode.TryEnter() : null;
             Stream output = (context.OpenStandardOutput ?? (() => new TextWriterStream(context.Out)))();
             Stream error = (context.OpenStandardError ?? (() => new TextWriterStream(context.Error)))();
-            Stream? input = interactive ? context.OpenStandardInput() : null;
+            Stream? input = !interactive ? null : raw is not null ? raw.OpenInput() : context.OpenStandardInput();
             return await session.RunAsync(request, input, output, error, CancellationToken.None).ConfigureAwait(false);
         }
     }
@@ -113,7 +112,7 @@ internal static class ExecCommand
         _ = session.SignalAsync(number, CancellationToken.None);
     }
 
-    private static async Task<ExecConnection> ConnectWithRetryAsync(string uds, uint port, TimeSpan within)
+    private static async Task<Stream> ConnectWithRetryAsync(string uds, uint port, TimeSpan within)
     {
         long deadline = Environment.TickCount64 + (long)within.TotalMilliseconds;
         while (true)

@@ -1,9 +1,8 @@
 using System.Globalization;
-using System.Text;
 
 namespace Vmm.Cli.Exec;
 
-/// <summary>What <c>vmm exec</c> asks the guest agent to run: the START frame's records.</summary>
+/// <summary>What <c>vmm exec</c> asks the guest agent to run: the control channel's request records.</summary>
 internal sealed record ExecRequest(IReadOnlyList<string> Command)
 {
     /// <summary>Environment entries (<c>K=V</c>) added to the agent's.</summary>
@@ -18,47 +17,36 @@ internal sealed record ExecRequest(IReadOnlyList<string> Command)
     /// <summary>Run on a pty of this size (rows, columns), or null for three pipes.</summary>
     public (int Rows, int Columns)? Terminal { get; init; }
 
-    /// <summary>The START payload: NUL-terminated <c>key=value</c> records.</summary>
-    public byte[] Encode()
+    /// <summary>The request's records, ending with <see cref="ExecProtocol.RunRecord"/>.</summary>
+    public IEnumerable<string> Records()
     {
-        var records = new StringBuilder();
         foreach (string argument in Command)
         {
-            Append(records, "arg=" + argument);
+            yield return "arg=" + argument;
         }
 
         foreach (string variable in Environment)
         {
-            Append(records, "env=" + variable);
+            yield return "env=" + variable;
         }
 
         if (WorkingDirectory is not null)
         {
-            Append(records, "cwd=" + WorkingDirectory);
+            yield return "cwd=" + WorkingDirectory;
         }
 
         if (UserId is int uid)
         {
-            Append(records, "uid=" + uid.ToString(CultureInfo.InvariantCulture));
+            yield return "uid=" + uid.ToString(CultureInfo.InvariantCulture);
         }
 
         if (Terminal is (int rows, int columns))
         {
-            Append(records, "tty=1");
-            Append(records, "rows=" + rows.ToString(CultureInfo.InvariantCulture));
-            Append(records, "cols=" + columns.ToString(CultureInfo.InvariantCulture));
+            yield return "tty=1";
+            yield return "rows=" + rows.ToString(CultureInfo.InvariantCulture);
+            yield return "cols=" + columns.ToString(CultureInfo.InvariantCulture);
         }
 
-        return Encoding.UTF8.GetBytes(records.ToString());
-    }
-
-    private static void Append(StringBuilder records, string record)
-    {
-        if (record.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"'{record}' contains a NUL character.");
-        }
-
-        records.Append(record).Append('\0');
+        yield return ExecProtocol.RunRecord;
     }
 }

@@ -57,6 +57,65 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
         Assert.Matches(@"^/dev/pts/\d+\r?\n$", tty.Out);
     }
 
+    /// <summary>
+    /// <c>vmm exec -t -i</c> on a real pseudo-terminal (python3's pty module drives it): the terminal is raw while the
+    /// command runs and restored after (<c>stty -g</c> before and after), the guest pty starts at the terminal's size
+    /// and follows a TIOCSWINSZ (the kernel's SIGWINCH to vmm), and a ^C byte typed there ends the guest command by
+    /// SIGINT (exit 130).
+    /// </summary>
+    [Fact]
+    public async Task On_a_real_terminal_raw_mode_window_size_and_ctrl_c_reach_the_guest()
+    {
+        string? python = new[] { "/usr/bin/python3", "/usr/local/bin/python3" }.FirstOrDefault(File.Exists);
+        if (python is null)
+        {
+            Assert.Skip("python3 is not installed, so no pseudo-terminal can drive vmm exec -t.");
+        }
+
+        string work = Directory.CreateTempSubdirectory("vmm-exec-pty-").FullName;
+        try
+        {
+            string driver = Path.Combine(work, "drive.py");
+            await File.WriteAllTextAsync(driver, PtyDriver, TestContext.Current.CancellationToken);
+            string vmm = $"dotnet '{Path.Combine(AppContext.BaseDirectory, "vmm.dll")}' exec --socket '{vm.ControlSocket}' -t -i";
+            string guest = "stty size; echo READY; trap \"stty size\" WINCH; while :; do sleep 1; done";
+            string host = $"stty -g > before; {vmm} -- sh -c '{guest}'; echo \"EXIT=$?\"; stty -g > after";
+            var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = work };
+            foreach (string argument in (string[])[driver, "sh", "-c", host])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using Process process = Process.Start(start)!;
+            Task<string> error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            string transcript = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
+            string context = $"transcript:\n{transcript}\nstderr:\n{await error}";
+            Assert.True(process.ExitCode == 0, context);
+            Assert.Contains("30 100", transcript, StringComparison.Ordinal);
+            Assert.Contains("raw-while-running=1", transcript, StringComparison.Ordinal);
+            Assert.Contains("40 132", transcript, StringComparison.Ordinal);
+            Assert.Contains("EXIT=130", transcript, StringComparison.Ordinal);
+            Assert.Equal(await File.ReadAllTextAsync(Path.Combine(work, "before"), TestContext.Current.CancellationToken), await File.ReadAllTextAsync(Path.Combine(work, "after"), TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>SIGINT sent to vmm itself (no terminal) is forwarded: the guest command ends by it.</summary>
+    [Fact]
+    public async Task Sigint_to_vmm_reaches_the_guest_command()
+    {
+        ExecResult interrupted = await vm.VmmAsync(["exec", "--socket", vm.ControlSocket, "--", "sh", "-c", "echo up; exec sleep 100"], null, onOutput: process =>
+        {
+            using Process kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        });
+        Assert.Equal((130, "up\n"), (interrupted.ExitCode, interrupted.Out));
+    }
+
     [Fact]
     public async Task Ten_commands_run_at_once()
     {
@@ -85,6 +144,41 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
         Assert.Equal(7, run.ExitCode);
         Assert.Equal("in-running-vm\n", run.Out);
     }
+
+    /// <summary>
+    /// Runs ARGS on a fresh pty (30x100): once the guest says READY, records whether the terminal is raw (no ICANON,
+    /// ECHO or ISIG) and resizes it to 40x132; once the guest printed the new size, types ^C. Prints the transcript.
+    /// </summary>
+    private const string PtyDriver = """
+        import fcntl, os, pty, select, struct, sys, termios, time
+        pid, fd = pty.fork()
+        if pid == 0:
+            fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+            os.execvp(sys.argv[1], sys.argv[1:])
+        out, state, deadline = b"", 0, time.time() + 100
+        while time.time() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if state == 0 and b"READY" in out:
+                lflag = termios.tcgetattr(fd)[3]
+                raw = not (lflag & (termios.ICANON | termios.ECHO | termios.ISIG))
+                out += b"\nraw-while-running=%d\n" % raw
+                fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 132, 0, 0))
+                state = 1
+            elif state == 1 and b"40 132" in out:
+                os.write(fd, b"\x03")
+                state = 2
+        sys.stdout.write(out.decode("utf-8", "replace"))
+        _, status = os.waitpid(pid, 0)
+        sys.exit(os.waitstatus_to_exitcode(status))
+        """;
 
     /// <summary>What a <c>vmm</c> child process did.</summary>
     public sealed record ExecResult(int ExitCode, byte[] OutBytes, string Error)
@@ -172,7 +266,10 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
             => VmmAsync(["exec", "--socket", ControlSocket, .. args], stdin);
 
         /// <summary>Runs <c>dotnet vmm.dll ARGS</c> with <paramref name="stdin"/> (or an empty one).</summary>
-        public async Task<ExecResult> VmmAsync(string[] args, byte[]? stdin)
+        /// <param name="args">vmm's arguments.</param>
+        /// <param name="stdin">What vmm reads, or null for an empty stdin.</param>
+        /// <param name="onOutput">Called once with the process when its first stdout bytes arrived.</param>
+        public async Task<ExecResult> VmmAsync(string[] args, byte[]? stdin, Action<Process>? onOutput = null)
         {
             if (_skip is not null)
             {
@@ -194,7 +291,7 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
 
             using Process process = Process.Start(start)!;
             using var output = new MemoryStream();
-            Task copyOut = process.StandardOutput.BaseStream.CopyToAsync(output);
+            Task copyOut = CopyOutputAsync(process, output, onOutput);
             Task<string> error = process.StandardError.ReadToEndAsync();
             if (stdin is not null)
             {
@@ -206,6 +303,18 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
             await process.WaitForExitAsync(limit.Token);
             await copyOut;
             return new ExecResult(process.ExitCode, output.ToArray(), await error);
+        }
+
+        private static async Task CopyOutputAsync(Process process, MemoryStream output, Action<Process>? onOutput)
+        {
+            byte[] buffer = new byte[64 * 1024];
+            int n;
+            while ((n = await process.StandardOutput.BaseStream.ReadAsync(buffer)) > 0)
+            {
+                output.Write(buffer, 0, n);
+                onOutput?.Invoke(process);
+                onOutput = null;
+            }
         }
     }
 }
