@@ -8,6 +8,7 @@ using Vmm.Core.Control;
 using Vmm.Core.Pci;
 using Vmm.Kvm.Platform;
 using Vmm.Plugins.Ivshmem.Device;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Kvm.Tests.Platform;

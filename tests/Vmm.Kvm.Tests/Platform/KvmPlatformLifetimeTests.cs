@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Kvm.Platform;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Kvm.Tests.Platform;

@@ -6,6 +6,7 @@ using Vmm.Core.Control;
 using Vmm.Core.Hosting;
 using Vmm.Kvm.Boot;
 using Vmm.Kvm.Platform;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Kvm.Tests.Platform;

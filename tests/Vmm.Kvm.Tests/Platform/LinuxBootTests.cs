@@ -2,6 +2,7 @@ using System.Text;
 using Vmm.Core.Hosting;
 using Vmm.Kvm.Platform;
 using Vmm.Kvm.Probing;
+using Vmm.Testing.Diagnostics;
 using Xunit;
 
 namespace Vmm.Kvm.Tests.Platform;

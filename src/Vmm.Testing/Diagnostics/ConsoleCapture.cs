@@ -1,15 +1,21 @@
 using System.Text;
 
-namespace Vmm.Kvm.Tests.Platform;
+namespace Vmm.Testing.Diagnostics;
 
-/// <summary>A console sink that keeps the text and completes a task when a marker appears.</summary>
-internal sealed class ConsoleCapture(string? marker = null) : Stream
+/// <summary>
+/// A guest console sink (a platform's serial output) that keeps the text and completes <see cref="MarkerSeen"/>
+/// when a line with <paramref name="marker"/> has been written.
+/// </summary>
+/// <param name="marker">Text to wait for, or null.</param>
+public sealed class ConsoleCapture(string? marker = null) : Stream
 {
     private readonly StringBuilder _text = new();
     private readonly TaskCompletionSource _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>Completes when a line holding the marker has been written.</summary>
     public Task MarkerSeen => _seen.Task;
 
+    /// <summary>Everything written so far.</summary>
     public string Text
     {
         get
@@ -21,16 +27,22 @@ internal sealed class ConsoleCapture(string? marker = null) : Stream
         }
     }
 
+    /// <inheritdoc />
     public override bool CanRead => false;
 
+    /// <inheritdoc />
     public override bool CanSeek => false;
 
+    /// <inheritdoc />
     public override bool CanWrite => true;
 
+    /// <inheritdoc />
     public override long Length => throw new NotSupportedException();
 
+    /// <inheritdoc />
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    /// <inheritdoc />
     public override void WriteByte(byte value)
     {
         lock (_text)
@@ -43,6 +55,7 @@ internal sealed class ConsoleCapture(string? marker = null) : Stream
         }
     }
 
+    /// <inheritdoc />
     public override void Write(byte[] buffer, int offset, int count)
     {
         foreach (byte value in buffer.AsSpan(offset, count))
@@ -51,13 +64,17 @@ internal sealed class ConsoleCapture(string? marker = null) : Stream
         }
     }
 
+    /// <inheritdoc />
     public override void Flush()
     {
     }
 
+    /// <inheritdoc />
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
+    /// <inheritdoc />
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 
+    /// <inheritdoc />
     public override void SetLength(long value) => throw new NotSupportedException();
 }
