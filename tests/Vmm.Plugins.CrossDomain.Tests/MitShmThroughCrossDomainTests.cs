@@ -30,21 +30,7 @@ public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixtu
         using var guest = new CrossDomainGuest(
             new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _)),
             new VirtioGpuOptions { HostVisibleWindowSize = 4UL << 20 });
-        guest.Open((uint)CrossDomainChannelType.X11);
-        guest.Send(X11Wire.ConnectionSetup());
-        byte[] header = guest.Receive(8);
-        (uint idBase, uint root, _, _, _) = X11Wire.ParseSetup([.. header, .. guest.Receive(X11Wire.SetupReplyLength(header) - 8)]);
-
-        guest.Send(X11Wire.QueryExtension("MIT-SHM"));
-        byte[] extension = guest.Receive(32);
-        Assert.Equal(1, extension[8]);
-        byte shm = extension[9];
-        guest.Send([shm, 0, 1, 0]); // ShmQueryVersion
-        byte[] version = guest.Receive(32);
-        if ((X11Wire.U16(version, 8), X11Wire.U16(version, 10)) is var (major, minor) && major == 1 && minor < 2)
-        {
-            Assert.Skip($"this Xvfb speaks MIT-SHM {major}.{minor}; ShmCreateSegment (fd passing) needs 1.2");
-        }
+        (uint idBase, uint root, byte shm) = ConnectWithFdPassingShm(guest, "ShmCreateSegment (fd passing)");
 
         // ShmCreateSegment (minor 7): the reply passes one fd.
         uint segment = idBase | 2;
@@ -119,20 +105,7 @@ public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixtu
 
         File.WriteAllBytes(file.Path, pixels);
         using var guest = new CrossDomainGuest(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _), exports: [file]));
-        guest.Open((uint)CrossDomainChannelType.X11);
-        guest.Send(X11Wire.ConnectionSetup());
-        byte[] header = guest.Receive(8);
-        (uint idBase, uint root, _, _, _) = X11Wire.ParseSetup([.. header, .. guest.Receive(X11Wire.SetupReplyLength(header) - 8)]);
-        guest.Send(X11Wire.QueryExtension("MIT-SHM"));
-        byte[] extension = guest.Receive(32);
-        Assert.Equal(1, extension[8]);
-        byte shm = extension[9];
-        guest.Send([shm, 0, 1, 0]); // ShmQueryVersion
-        byte[] version = guest.Receive(32);
-        if ((X11Wire.U16(version, 8), X11Wire.U16(version, 10)) is var (major, minor) && major == 1 && minor < 2)
-        {
-            Assert.Skip($"this Xvfb speaks MIT-SHM {major}.{minor}; ShmAttachFd needs 1.2");
-        }
+        (uint idBase, uint root, byte shm) = ConnectWithFdPassingShm(guest, "ShmAttachFd");
 
         // FUTEX_NEW on the export, then ShmAttachFd (minor 6) whose one fd is the SHM identifier naming that futex.
         Assert.Equal(CrossDomainGuest.OkNoData, guest.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, futexId)));
@@ -173,5 +146,29 @@ public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixtu
         }
 
         return request;
+    }
+
+    /// <summary>
+    /// Opens an X11 channel, completes the connection setup and finds MIT-SHM; skips the test where the server's
+    /// MIT-SHM is older than 1.2, which <paramref name="needs"/> (an fd-passing request) requires.
+    /// </summary>
+    private static (uint IdBase, uint Root, byte ShmOpcode) ConnectWithFdPassingShm(CrossDomainGuest guest, string needs)
+    {
+        guest.Open((uint)CrossDomainChannelType.X11);
+        guest.Send(X11Wire.ConnectionSetup());
+        byte[] header = guest.Receive(8);
+        (uint idBase, uint root, _, _, _) = X11Wire.ParseSetup([.. header, .. guest.Receive(X11Wire.SetupReplyLength(header) - 8)]);
+        guest.Send(X11Wire.QueryExtension("MIT-SHM"));
+        byte[] extension = guest.Receive(32);
+        Assert.Equal(1, extension[8]);
+        byte shm = extension[9];
+        guest.Send([shm, 0, 1, 0]); // ShmQueryVersion
+        byte[] version = guest.Receive(32);
+        if ((X11Wire.U16(version, 8), X11Wire.U16(version, 10)) is var (major, minor) && major == 1 && minor < 2)
+        {
+            Assert.Skip($"this Xvfb speaks MIT-SHM {major}.{minor}; {needs} needs 1.2");
+        }
+
+        return (idBase, root, shm);
     }
 }
