@@ -185,6 +185,20 @@ static int handshake(int conn)
     return memcmp(mine + MUX_MAGIC_SIZE, theirs + MUX_MAGIC_SIZE, MUX_RANDOM_SIZE) == 0 ? -1 : 0;
 }
 
+/* One read of the command's stdout or stderr into its channel: the bytes as content, or, at its end (or a read
+ * error other than a retry), ContentWritingCompleted and *open = 0. Returns -1 when the connection is lost. */
+static int pump_output(int conn, int from, uint32_t channel, char *buffer, size_t size, int *open)
+{
+    ssize_t got = read(from, buffer, size);
+    if (got > 0)
+        return send_frame(conn, MUX_CONTENT, channel, buffer, (size_t)got) < 0 ? -1 : 0;
+    if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        *open = 0;
+        return send_frame(conn, MUX_CONTENT_WRITING_COMPLETED, channel, NULL, 0) < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
 /* An offer: the four exec channels are accepted once each; any other is rejected (ChannelTerminated). */
 static int on_offer(struct session *s, const struct frame *f)
 {
@@ -544,28 +558,10 @@ static int serve(int conn)
             if (!exited && waitpid(pid, &status, WNOHANG) == pid)
                 exited = 1;
         }
-        if (i_out >= 0 && fds[i_out].revents) {
-            ssize_t got = read(from_out, buffer, sizeof buffer);
-            if (got > 0) {
-                if (send_frame(conn, MUX_CONTENT, s.stdout_channel, buffer, (size_t)got) < 0)
-                    goto lost;
-            } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-                out_open = 0;
-                if (send_frame(conn, MUX_CONTENT_WRITING_COMPLETED, s.stdout_channel, NULL, 0) < 0)
-                    goto lost;
-            }
-        }
-        if (i_err >= 0 && fds[i_err].revents) {
-            ssize_t got = read(from_err, buffer, sizeof buffer);
-            if (got > 0) {
-                if (send_frame(conn, MUX_CONTENT, s.stderr_channel, buffer, (size_t)got) < 0)
-                    goto lost;
-            } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-                err_open = 0;
-                if (send_frame(conn, MUX_CONTENT_WRITING_COMPLETED, s.stderr_channel, NULL, 0) < 0)
-                    goto lost;
-            }
-        }
+        if (i_out >= 0 && fds[i_out].revents && pump_output(conn, from_out, s.stdout_channel, buffer, sizeof buffer, &out_open) < 0)
+            goto lost;
+        if (i_err >= 0 && fds[i_err].revents && pump_output(conn, from_err, s.stderr_channel, buffer, sizeof buffer, &err_open) < 0)
+            goto lost;
         if (i_in >= 0 && fds[i_in].revents) {
             ssize_t put = write(to_stdin, s.pending + s.pending_offset, s.pending_length);
             if (put > 0) {
