@@ -1,3 +1,4 @@
+using Vmm.Contracts;
 using Vmm.Core.Plugins;
 
 namespace Vmm.Plugins.VirtioRng.Tests;
@@ -28,7 +29,7 @@ public sealed class PluginHostErrorTests
         PluginLoadException e = Assert.Throws<PluginLoadException>(host.LoadAll);
 
         Assert.Equal("future-contract", e.PluginName);
-        Assert.Contains("Plugin 'future-contract' targets contract 3.0; this host provides 2.0.", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"Plugin 'future-contract' targets contract 3.0; this host provides {ContractVersion.Major}.{ContractVersion.Minor}.", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name == "Vmm.Fixtures.FutureContractPlugin");
     }
 
