@@ -6,6 +6,7 @@ and removed while the VM runs). vmm's and QEMU's RSS, fds and threads are sample
 memory growth and its slope are printed. Usage: guest_soak.py VMM VNC_TYPE MINUTES (run by guest-soak.sh)."""
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -195,6 +196,8 @@ def main():
     print(f"guest-soak: devices failed: {failures if failures else 'none'}; VNC client {'connected to the end' if vnc_ended_early is None else f'ended early ({vnc_ended_early})'}")
     ok = code == 0 and done and "done" in done[-1] and not failures and vnc_ended_early is None
     print("guest-soak: PASS" if ok else f"guest-soak: FAIL (log {log.name})")
+    if ok:
+        shutil.rmtree(work)  # kept on failure: the log and the share are what to look at
     sys.exit(0 if ok else 1)
 
 

@@ -26,7 +26,7 @@ public sealed record VmRunContext(ILoggerFactory LoggerFactory, IPluginCatalog P
     /// </remarks>
     public VmRouters Routers
     {
-        get => LazyInitializer.EnsureInitialized(ref _routers, () => new VmRouters(LoggerFactory));
+        get => _routers ?? LazyInitializer.EnsureInitialized(ref _routers, () => new VmRouters(LoggerFactory));
         init => _routers = value;
     }
 }

@@ -24,71 +24,87 @@ string plugins = Path.GetFullPath(StringOption("--plugins") ?? VmConfig.DefaultP
 string payload = Path.GetFullPath(StringOption("--payload") ?? throw new ArgumentException("--payload ELF is required"));
 
 string folder = Directory.CreateTempSubdirectory("vmm-soak-").FullName;
-ILoggerFactory loggerFactory = NullLoggerFactory.Instance;
-using VmRouters routers = new(loggerFactory);
-PluginHostOptions hostOptions = new() { LoggerFactory = loggerFactory };
-hostOptions.BuiltInSearchPaths.Add(plugins);
-foreach (var service in routers.SharedServices)
-{
-    hostOptions.SharedServices.Add(service);
-}
-
-using PluginHost host = new(hostOptions);
-host.Discover();
-host.LoadAll();
-VmConfigResult config = VmConfig.Load(SoakConfig.Write(folder, payload), _ => host, [plugins]);
-if (config.Spec is not VmSpec spec)
-{
-    foreach (ConfigError error in config.Errors)
-    {
-        Console.Error.WriteLine($"vmm-soak: {error}");
-    }
-
-    return 2;
-}
-
-ISoakCycle cycle = mode == "kvm"
-    ? new KvmCycle(spec, host, routers, loggerFactory)
-    : new InProcessCycle(spec, host, routers, loggerFactory);
-Console.WriteLine($"soak: {cycle.Name}: {cycles} cycles after {warmup} warm-up, {spec.Devices.Count} devices, .NET {Environment.Version}");
-for (int i = 0; i < warmup; i++)
-{
-    cycle.Run(-1 - i);
-}
-
-ResourceSnapshot baseline = ResourceSnapshot.Take();
-Console.WriteLine(ResourceSnapshot.Header);
-Console.WriteLine(baseline.Row(0, TimeSpan.Zero));
-Stopwatch clock = Stopwatch.StartNew();
-ResourceSnapshot end = baseline;
 try
 {
-    for (int i = 1; i <= cycles; i++)
+    return Soak();
+}
+finally
+{
+    // The share, the sockets and the IVSHMEM files are the runner's, whatever the outcome.
+    Directory.Delete(folder, recursive: true);
+    foreach (string file in SoakConfig.SharedMemoryFiles)
     {
-        cycle.Run(i);
-        if (i % every == 0 || i == cycles)
-        {
-            end = ResourceSnapshot.Take();
-            Console.WriteLine(end.Row(i, clock.Elapsed));
-        }
+        File.Delete(file);
     }
 }
-catch (SoakFailedException ex)
-{
-    Console.Error.WriteLine($"vmm-soak: FAILED: {ex.Message}");
-    return 1;
-}
 
-(bool back, IReadOnlyList<string> lines) = Baseline.Compare(baseline, end);
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soak: {cycles} cycles in {clock.Elapsed.TotalSeconds:F1} s ({clock.Elapsed.TotalMilliseconds / cycles:F1} ms a cycle); after the last one, against the baseline:"));
-foreach (string line in lines)
+int Soak()
 {
-    Console.WriteLine(line);
-}
+    ILoggerFactory loggerFactory = NullLoggerFactory.Instance;
+    using VmRouters routers = new(loggerFactory);
+    PluginHostOptions hostOptions = new() { LoggerFactory = loggerFactory };
+    hostOptions.BuiltInSearchPaths.Add(plugins);
+    foreach (var service in routers.SharedServices)
+    {
+        hostOptions.SharedServices.Add(service);
+    }
 
-Console.WriteLine(back ? "soak: PASS: back at the baseline" : "soak: FAIL: something grew");
-Directory.Delete(folder, recursive: true);
-return back ? 0 : 1;
+    using PluginHost host = new(hostOptions);
+    host.Discover();
+    host.LoadAll();
+    VmConfigResult config = VmConfig.Load(SoakConfig.Write(folder, payload), _ => host, [plugins]);
+    if (config.Spec is not VmSpec spec)
+    {
+        foreach (ConfigError error in config.Errors)
+        {
+            Console.Error.WriteLine($"vmm-soak: {error}");
+        }
+
+        return 2;
+    }
+
+    ISoakCycle cycle = mode == "kvm"
+        ? new KvmCycle(spec, host, routers, loggerFactory)
+        : new InProcessCycle(spec, host, routers, loggerFactory);
+    Console.WriteLine($"soak: {cycle.Name}: {cycles} cycles after {warmup} warm-up, {spec.Devices.Count} devices, .NET {Environment.Version}");
+    for (int i = 0; i < warmup; i++)
+    {
+        cycle.Run(-1 - i);
+    }
+
+    ResourceSnapshot baseline = ResourceSnapshot.Take();
+    Console.WriteLine(ResourceSnapshot.Header);
+    Console.WriteLine(baseline.Row(0, TimeSpan.Zero));
+    Stopwatch clock = Stopwatch.StartNew();
+    ResourceSnapshot end = baseline;
+    try
+    {
+        for (int i = 1; i <= cycles; i++)
+        {
+            cycle.Run(i);
+            if (i % every == 0 || i == cycles)
+            {
+                end = ResourceSnapshot.Take();
+                Console.WriteLine(end.Row(i, clock.Elapsed));
+            }
+        }
+    }
+    catch (SoakFailedException ex)
+    {
+        Console.Error.WriteLine($"vmm-soak: FAILED: {ex.Message}");
+        return 1;
+    }
+
+    (bool back, IReadOnlyList<string> lines) = Baseline.Compare(baseline, end);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soak: {cycles} cycles in {clock.Elapsed.TotalSeconds:F1} s ({clock.Elapsed.TotalMilliseconds / cycles:F1} ms a cycle); after the last one, against the baseline:"));
+    foreach (string line in lines)
+    {
+        Console.WriteLine(line);
+    }
+
+    Console.WriteLine(back ? "soak: PASS: back at the baseline" : "soak: FAIL: something grew");
+    return back ? 0 : 1;
+}
 
 int IntOption(string name, int fallback) =>
     StringOption(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;

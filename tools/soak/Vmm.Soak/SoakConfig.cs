@@ -10,12 +10,19 @@ namespace Vmm.Soak;
 /// </summary>
 internal static class SoakConfig
 {
+    private static readonly string s_shm = string.Create(CultureInfo.InvariantCulture, $"/dev/shm/vmm-soak-{Environment.ProcessId}");
+
+    /// <summary>
+    /// The files the IVSHMEM devices create and, as QEMU's ivshmem does, leave for other processes: the runner
+    /// removes them at its end.
+    /// </summary>
+    public static IReadOnlyList<string> SharedMemoryFiles { get; } = [s_shm + "-ivshmem", s_shm + "-kvmfr"];
+
     /// <summary>Writes the config into <paramref name="folder"/> and returns its path.</summary>
     public static string Write(string folder, string kernel)
     {
         string share = Directory.CreateDirectory(Path.Combine(folder, "share")).FullName;
         File.WriteAllText(Path.Combine(share, "hello.txt"), "soak\n");
-        string shm = string.Create(CultureInfo.InvariantCulture, $"/dev/shm/vmm-soak-{Environment.ProcessId}");
         string json = $$"""
             {
               "machine": { "kernel": {{Quote(kernel)}}, "memory": "64M", "vcpus": 1 },
@@ -29,9 +36,9 @@ internal static class SoakConfig
                 { "id": "xdomain0", "plugin": "cross-domain", "type": "cross-domain", "options": { "x11Display": ":99", "waylandDisplay": "" } },
                 { "id": "fs0", "plugin": "virtio-fs", "type": "virtio-fs", "options": { "sharedDir": {{Quote(share)}}, "tag": "share", "dax": { "windowSize": 16777216 } } },
                 { "id": "vsock0", "plugin": "virtio-vsock", "type": "virtio-vsock", "options": { "guestCid": 3, "uds": {{Quote(Path.Combine(folder, "vsock"))}} } },
-                { "id": "lg0", "plugin": "ivshmem", "type": "ivshmem", "options": { "path": {{Quote(shm + "-ivshmem")}}, "size": 2097152 } },
+                { "id": "lg0", "plugin": "ivshmem", "type": "ivshmem", "options": { "path": {{Quote(SharedMemoryFiles[0])}}, "size": 2097152 } },
                 { "id": "vnc0", "plugin": "display", "type": "display-vnc", "options": { "listen": "127.0.0.1", "port": 0 } },
-                { "id": "lgexport0", "plugin": "ivshmem", "type": "kvmfr-export", "options": { "path": {{Quote(shm + "-kvmfr")}}, "size": 4194304 } },
+                { "id": "lgexport0", "plugin": "ivshmem", "type": "kvmfr-export", "options": { "path": {{Quote(SharedMemoryFiles[1])}}, "size": 4194304 } },
                 { "id": "pattern0", "plugin": "display", "type": "display-test-pattern", "options": { "width": 640, "height": 480, "pattern": "bars" } }
               ],
               "display": { "source": "gpu0", "sinks": [ "vnc0", "lgexport0" ] }
