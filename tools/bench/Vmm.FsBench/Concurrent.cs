@@ -10,6 +10,8 @@ namespace Vmm.FsBench;
 /// The same workloads with more than one request in flight: <c>depth</c> requests at a time on one request queue (a
 /// guest with several processes on one CPU, or async I/O), or one thread per request queue (Linux 6.11 and later map
 /// request queues to CPUs). The metadata trio is pipelined per file: CREATE then RELEASE, LOOKUP, UNLINK.
+/// A back-end that offers fewer request queues (the C virtiofsd offers one) gets the same number of requests in
+/// flight on the queues it has, as a guest would use it.
 /// </summary>
 internal static class Concurrent
 {
@@ -21,8 +23,11 @@ internal static class Concurrent
         int offered = frontend.GetQueueCount() - 1;
         if (offered < queues)
         {
-            throw new InvalidOperationException($"{backend.Name} offers {offered} request queue(s), not {queues}.");
+            depth = depth * queues / Math.Max(1, offered);
+            queues = Math.Max(1, offered);
         }
+
+        Console.Error.WriteLine($"{backend.Name}: {queues} request queue(s) x depth {depth}");
 
         _ = frontend.StartQueue(0, 128);
         FuseClient[] clients = new FuseClient[queues];
@@ -46,7 +51,7 @@ internal static class Concurrent
             }
         }
 
-        string label = queues > 1 ? $"{queues} queues x depth {depth}" : $"depth {depth}";
+        string label = $"{queues * depth} in flight";
         var results = new List<Result>();
         double seconds = Time(clients, (fuse, part) => Pipeline(fuse, Range(chunks, part, queues), (item, step, slot) =>
         {
