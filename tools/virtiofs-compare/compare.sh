@@ -3,12 +3,12 @@
 # our device (vmm serve-vhost-user) and by the C virtiofsd, each from a fresh directory under umask 022, and diffs
 # what the guest saw. Issue 18's conformance check, side by side.
 #
-#   tools/virtiofs-compare/compare.sh [--ops FILE | --pjdfstest DIR] [--virtiofsd PATH] [--timeout S] [--keep]
+#   tools/virtiofs-compare/compare.sh [--ops FILE | --pjdfstest DIR [--only D,D...]] [--virtiofsd PATH] [--timeout S] [--keep]
 #
 # --ops: the operation list (default: ops.sh beside this script). --pjdfstest: a pjdfstest checkout
 # (https://github.com/pjd/pjdfstest); its test program is compiled statically here (gcc) and the whole suite runs
 # in the guest on each share (pjdfstest-run.sh), both back-ends side by side; the summary counts tests and the diff
-# compares the failed ones. --virtiofsd: the C daemon (default: .cache/virtiofsd/virtiofsd, fetched by
+# compares the failed ones. --only: just these test directories (e.g. mknod,open), in that order. --virtiofsd: the C daemon (default: .cache/virtiofsd/virtiofsd, fetched by
 # tools/guest-image/get-virtiofsd.sh). --timeout: seconds a guest may run (default 600, 5400 with --pjdfstest).
 # Needs the guest image in .cache/guest-image (tools/guest-image/build.sh) and a built tree (dotnet build
 # Framework.sln). Exit 0 when both back-ends agree line for line, 1 when they differ (the diff is printed), 2 on a
@@ -21,6 +21,7 @@ ops=$here/ops.sh
 virtiofsd=$repo/.cache/virtiofsd/virtiofsd
 keep=0
 pjdfstest=
+only=
 timeout=
 die() { printf 'compare: error: %s\n' "$*" >&2; exit 2; }
 
@@ -29,9 +30,10 @@ while [[ $# -gt 0 ]]; do
         --ops) ops=$2; shift 2 ;;
         --virtiofsd) virtiofsd=$2; shift 2 ;;
         --pjdfstest) pjdfstest=$2; shift 2 ;;
+        --only) only=$2; shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
         --keep) keep=1; shift ;;
-        -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1'" ;;
     esac
 done
@@ -67,6 +69,12 @@ if [[ -n $pjdfstest ]]; then
     gcc -O2 -static -D_GNU_SOURCE -DHAVE_CONFIG_H -I"$work" -o "$payload/pjd/pjdfstest" "$pjdfstest/pjdfstest.c" \
         || die "could not build pjdfstest (gcc with a static libc is needed)"
     cp "$here/pjdfstest-run.sh" "$payload/t.sh"
+    if [[ -n $only ]]; then
+        for d in ${only//,/ }; do
+            [[ -d $pjdfstest/tests/$d ]] || die "no test directory $d in $pjdfstest/tests"
+            echo "$d"
+        done >"$payload/pjd/only"
+    fi
     timeout=${timeout:-5400}
 else
     [[ -f $ops ]] || die "no operation list $ops"
