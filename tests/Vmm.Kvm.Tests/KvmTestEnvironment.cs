@@ -1,3 +1,4 @@
+using Vmm.Kvm.Probing;
 using System.Diagnostics;
 using Xunit;
 
@@ -62,6 +63,20 @@ internal static class KvmTestEnvironment
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         return process.ExitCode == 0 ? (output, null) : (null, "Building the guest payloads failed: " + errors);
+    }
+
+    /// <summary>Skips the test where guest ring 0 is emulated (a PVM host), with the probe's figures.</summary>
+    public static void SkipUnlessGuestKernelRunsNatively()
+    {
+        if (!KvmCapabilityProbe.TryMeasure(out KvmProbeResult? probe, out string? reason))
+        {
+            Assert.Skip("The ring-0/ring-3 probe could not run: " + reason);
+        }
+
+        if (!probe!.RunsGuestKernelNatively)
+        {
+            Assert.Skip($"This host's KVM runs guest ring 0 emulated ({probe}); a Linux boot needs native ring 0 (hardware KVM).");
+        }
     }
 
     /// <summary>The repository root (the folder with Framework.sln above the test binaries), or null.</summary>

@@ -61,7 +61,7 @@ can_build_guest_programs() {
 }
 guest_programs=no
 can_build_guest_programs && guest_programs=yes
-scripts_hash=$( { cat "$here/build.sh" "$here/init"; cat "$guest_sources"/*.c "$agent_sources"/*.[ch] "$exec_agent_sources"/*.[ch] 2>/dev/null || true; echo "guest-programs=$guest_programs"; } \
+scripts_hash=$( { cat "$here/build.sh" "$here/init"; cat "$guest_sources"/*.[ch] "$agent_sources"/*.[ch] "$exec_agent_sources"/*.[ch] 2>/dev/null || true; echo "guest-programs=$guest_programs"; } \
     | sha256sum | cut -c1-16)
 outputs_present() { [[ -s $out/vmlinuz && -s $out/initrd.img && -s $out/stamp ]]; }
 

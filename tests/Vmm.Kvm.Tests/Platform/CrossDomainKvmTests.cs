@@ -3,7 +3,6 @@ using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Vmm.Kvm.Probing;
 using Vmm.Core.Hosting;
 using Xunit;
 
@@ -40,19 +39,9 @@ public sealed partial class CrossDomainKvmTests
         using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
         string payload = KvmTestEnvironment.ElfPayloadPathOrSkip("cross-domain-ring3");
         using Xvfb xvfb = Xvfb.StartOrSkip($"{Width}x{Height}x24");
-        string config = Path.Combine(Path.GetDirectoryName(payload)!, "cross-domain-ring3.json");
-        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
-        {
-            machine = new { memory = "64M", vcpus = 1, kernel = payload, cmdline = "" },
-            platform = "kvm",
-            devices = new object[]
-            {
-                new { id = "gpu0", plugin = "virtio-gpu", type = "virtio-gpu" },
-                new { id = "xd0", plugin = "cross-domain", type = "cross-domain", options = new { x11Display = xvfb.Display, waylandDisplay = "" } },
-            },
-        }), TestContext.Current.CancellationToken);
+        string config = await WriteConfigAsync(payload, "cross-domain-ring3.json", xvfb);
 
-        (int exitCode, string output, string errors) = await RunVmmAsync(config);
+        (int exitCode, string output, string errors) = await VmmProcess.RunAsync(config);
 
         Assert.True(exitCode == 0, $"vmm exited with {exitCode}; stdout: {output}; stderr: {errors}");
         Assert.Contains("xd: capset 0: id 5 ", output, StringComparison.Ordinal);
@@ -85,22 +74,15 @@ public sealed partial class CrossDomainKvmTests
                 stream.SetLength(2L << 20);
             }
 
-            string config = Path.Combine(Path.GetDirectoryName(payload)!, "cross-domain-futex-ring3.json");
-            await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
-            {
-                machine = new { memory = "64M", vcpus = 1, kernel = payload, cmdline = "" },
-                platform = "kvm",
-                devices = new object[]
-                {
-                    new { id = "gpu0", plugin = "virtio-gpu", type = "virtio-gpu" },
-                    new { id = "xd0", plugin = "cross-domain", type = "cross-domain", options = new { x11Display = xvfb.Display, waylandDisplay = "" } },
-                    new { id = "fs0", plugin = "virtio-fs", type = "virtio-fs", options = new { sharedDir = share, tag = "shm", dax = new { windowSize = 4L << 20 } } },
-                },
-            }), TestContext.Current.CancellationToken);
+            string config = await WriteConfigAsync(
+                payload,
+                "cross-domain-futex-ring3.json",
+                xvfb,
+                new { id = "fs0", plugin = "virtio-fs", type = "virtio-fs", options = new { sharedDir = share, tag = "shm", dax = new { windowSize = 4L << 20 } } });
 
             using FutexPage page = new(file);
             Task<(int WatcherWakes, bool Woken)> host = Task.Run(() => HostSide(page), TestContext.Current.CancellationToken);
-            (int exitCode, string output, string errors) = await RunVmmAsync(config);
+            (int exitCode, string output, string errors) = await VmmProcess.RunAsync(config);
             (int watcherWakes, bool woken) = await host;
 
             Assert.True(exitCode == 0, $"vmm exited with {exitCode}; stdout: {output}; stderr: {errors}");
@@ -130,15 +112,7 @@ public sealed partial class CrossDomainKvmTests
         using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
         string kernel = GuestImageFiles.PathOrSkip("vmlinuz");
         string initrd = GuestImageFiles.PathOrSkip("initrd.img");
-        if (!KvmCapabilityProbe.TryMeasure(out KvmProbeResult? probe, out string? reason))
-        {
-            Assert.Skip("The ring-0/ring-3 probe could not run: " + reason);
-        }
-
-        if (!probe!.RunsGuestKernelNatively)
-        {
-            Assert.Skip($"This host's KVM runs guest ring 0 emulated ({probe}); a Linux boot needs native ring 0 (hardware KVM).");
-        }
+        KvmTestEnvironment.SkipUnlessGuestKernelRunsNatively();
 
         using Xvfb xvfb = Xvfb.StartOrSkip($"{Width}x{Height}x24");
         string command = Convert.ToBase64String(Encoding.UTF8.GetBytes("cross-domain-x11 /dev/dri/card0"));
@@ -162,7 +136,7 @@ public sealed partial class CrossDomainKvmTests
         }), TestContext.Current.CancellationToken);
 
         // Without ACPI, the guest's final poweroff halts invisibly: vmm is stopped once the guest reported.
-        (_, string output, string errors) = await RunVmmAsync(config, until: "VMM-GUEST: END");
+        (_, string output, string errors) = await VmmProcess.RunAsync(config, until: "VMM-GUEST: END");
 
         Assert.True(output.Contains("VMM-GUEST: END rc=0", StringComparison.Ordinal), $"stdout: {output}; stderr: {errors}");
         Assert.Contains("xd: capsets 0x20\n", output, StringComparison.Ordinal);
@@ -249,59 +223,23 @@ public sealed partial class CrossDomainKvmTests
     [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, nint address, int operation, int value, nint timeout, nint address2, uint bitset);
 
-    /// <summary>Runs <c>vmm run</c> on <paramref name="config"/> to its end, or until stdout holds <paramref name="until"/>.</summary>
-    private static async Task<(int ExitCode, string Output, string Errors)> RunVmmAsync(string config, string? until = null)
+    /// <summary>A config beside <paramref name="payload"/> that boots it on kvm with virtio-gpu, cross-domain to <paramref name="xvfb"/>, and <paramref name="more"/> devices.</summary>
+    private static async Task<string> WriteConfigAsync(string payload, string name, Xvfb xvfb, params object[] more)
     {
-        ProcessStartInfo start = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "vmm.dll"), "run", "--config", config])
+        string config = Path.Combine(Path.GetDirectoryName(payload)!, name);
+        object[] devices =
+        [
+            new { id = "gpu0", plugin = "virtio-gpu", type = "virtio-gpu" },
+            new { id = "xd0", plugin = "cross-domain", type = "cross-domain", options = new { x11Display = xvfb.Display, waylandDisplay = "" } },
+            .. more,
+        ];
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        using Process vmm = Process.Start(start)!;
-        vmm.StandardInput.Close();
-        StringBuilder output = new();
-        TaskCompletionSource seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task reader = Task.Run(async () =>
-        {
-            char[] buffer = new char[4096];
-            int read;
-            while ((read = await vmm.StandardOutput.ReadAsync(buffer)) > 0)
-            {
-                lock (output)
-                {
-                    output.Append(buffer, 0, read);
-                    if (until is not null && output.ToString().Contains(until, StringComparison.Ordinal))
-                    {
-                        seen.TrySetResult();
-                    }
-                }
-            }
-        });
-        Task<string> stderr = vmm.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        TimeSpan limit = TimeSpan.FromSeconds(until is null ? 90 : 180);
-        Task exited = vmm.WaitForExitAsync(TestContext.Current.CancellationToken);
-        Task first = await Task.WhenAny(exited, seen.Task, Task.Delay(limit, TestContext.Current.CancellationToken));
-        bool timedOut = first != exited && first != seen.Task;
-        if (!vmm.HasExited)
-        {
-            vmm.Kill(entireProcessTree: true);
-        }
-
-        await vmm.WaitForExitAsync(TestContext.Current.CancellationToken);
-        await reader;
-        string text;
-        lock (output)
-        {
-            text = output.ToString();
-        }
-
-        if (timedOut)
-        {
-            throw new TimeoutException($"vmm did not finish in {limit.TotalSeconds} s; stdout so far: {text}");
-        }
-
-        return (vmm.ExitCode, text, await stderr);
+            machine = new { memory = "64M", vcpus = 1, kernel = payload, cmdline = "" },
+            platform = "kvm",
+            devices,
+        }), TestContext.Current.CancellationToken);
+        return config;
     }
 
     /// <summary>Xvfb on a display it picks itself (<c>-displayfd</c>), and the vendor string its clients see.</summary>

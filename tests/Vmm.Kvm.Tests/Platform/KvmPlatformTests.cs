@@ -27,22 +27,9 @@ public sealed class KvmPlatformTests
             devices = new[] { new { id = "rng0", plugin = "virtio-rng", type = "virtio-rng", options = new { source = "file", path = source } } },
         }), TestContext.Current.CancellationToken);
 
-        ProcessStartInfo start = new("dotnet", [Path.Combine(AppContext.BaseDirectory, "vmm.dll"), "run", "--config", config])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        using Process vmm = Process.Start(start)!;
-        vmm.StandardInput.Close();
-        Task<string> stdout = vmm.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
-        Task<string> stderr = vmm.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
-        using CancellationTokenSource timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        await vmm.WaitForExitAsync(timeout.Token);
+        (int exitCode, string output, string errors) = await VmmProcess.RunAsync(config);
 
-        string output = await stdout;
-        Assert.True(vmm.ExitCode == 0, $"vmm exited with {vmm.ExitCode}; stdout: {output}; stderr: {await stderr}");
+        Assert.True(exitCode == 0, $"vmm exited with {exitCode}; stdout: {output}; stderr: {errors}");
         Assert.Contains("rng: virtio-rng at 00:01.0", output, StringComparison.Ordinal);
         Assert.Contains("rng: msi-x vector 0x40 fired", output, StringComparison.Ordinal);
         Assert.Contains($"rng: 16 bytes: {hex}\n", output, StringComparison.Ordinal);

@@ -1,7 +1,6 @@
 using System.Text;
 using Vmm.Core.Hosting;
 using Vmm.Kvm.Platform;
-using Vmm.Kvm.Probing;
 using Vmm.Testing.Diagnostics;
 using Xunit;
 
@@ -21,15 +20,7 @@ public sealed class LinuxBootTests
         using KvmSystem system = KvmTestEnvironment.OpenOrSkip();
         string kernel = GuestImageFiles.PathOrSkip("vmlinuz");
         string initrd = GuestImageFiles.PathOrSkip("initrd.img");
-        if (!KvmCapabilityProbe.TryMeasure(out KvmProbeResult? probe, out string? reason))
-        {
-            Assert.Skip("The ring-0/ring-3 probe could not run: " + reason);
-        }
-
-        if (!probe!.RunsGuestKernelNatively)
-        {
-            Assert.Skip($"This host's KVM runs guest ring 0 emulated ({probe}); a Linux boot needs native ring 0 (hardware KVM).");
-        }
+        KvmTestEnvironment.SkipUnlessGuestKernelRunsNatively();
 
         (string source, _) = PlatformTestSpecs.RngSource();
         string command = Convert.ToBase64String(Encoding.UTF8.GetBytes(GuestScript));

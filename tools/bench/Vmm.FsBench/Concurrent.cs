@@ -53,28 +53,12 @@ internal static class Concurrent
 
         string label = $"{queues * depth} in flight";
         var results = new List<Result>();
-        double seconds = Time(clients, (fuse, part) => Pipeline(fuse, Range(chunks, part, queues), (item, step, slot) =>
-        {
-            if (step > 0)
-            {
-                return false;
-            }
-
-            fuse.Post(slot, FuseClient.Write, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), chunk, 8, 0);
-            return true;
-        }));
+        double seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(chunks, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Write, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), chunk, 8, 0)));
         results.Add(new Result($"seq write {chunkKiB} KiB, {label}", total / seconds / (1 << 20), "MiB/s"));
 
-        seconds = Time(clients, (fuse, part) => Pipeline(fuse, Range(chunks, part, queues), (item, step, slot) =>
-        {
-            if (step > 0)
-            {
-                return false;
-            }
-
-            fuse.Post(slot, FuseClient.Read, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), 0, 0, chunk);
-            return true;
-        }));
+        seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(chunks, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Read, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), 0, 0, chunk)));
         results.Add(new Result($"seq read {chunkKiB} KiB, {label}", total / seconds / (1 << 20), "MiB/s"));
 
         int files = Math.Max(queues, metaOps / 4);
@@ -98,28 +82,12 @@ internal static class Concurrent
         }));
         results.Add(new Result($"create (+release), {label}", files / seconds, "files/s"));
 
-        seconds = Time(clients, (fuse, part) => Pipeline(fuse, Range(files, part, queues), (item, step, slot) =>
-        {
-            if (step > 0)
-            {
-                return false;
-            }
-
-            fuse.Post(slot, FuseClient.Lookup, 1, names[item], 0, 128, 0);
-            return true;
-        }));
+        seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(files, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Lookup, 1, names[item], 0, 128, 0)));
         results.Add(new Result($"stat (lookup), {label}", files / seconds, "files/s"));
 
-        seconds = Time(clients, (fuse, part) => Pipeline(fuse, Range(files, part, queues), (item, step, slot) =>
-        {
-            if (step > 0)
-            {
-                return false;
-            }
-
-            fuse.Post(slot, FuseClient.Unlink, 1, names[item], 0, 0, 0);
-            return true;
-        }));
+        seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(files, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Unlink, 1, names[item], 0, 0, 0)));
         results.Add(new Result($"unlink, {label}", files / seconds, "files/s"));
 
         if (Directory.EnumerateFiles(share, "small*").Any())
@@ -166,6 +134,19 @@ internal static class Concurrent
 
         return failure is null ? watch.Elapsed.TotalSeconds : throw new InvalidOperationException("A request failed.", failure);
     }
+
+    /// <summary><see cref="Pipeline"/> of items that are one request each.</summary>
+    private static void OneEach(FuseClient fuse, (int Start, int End) items, Action<int, int> post)
+        => Pipeline(fuse, items, (item, step, slot) =>
+        {
+            if (step > 0)
+            {
+                return false;
+            }
+
+            post(item, slot);
+            return true;
+        });
 
     /// <summary>
     /// Keeps up to the client's depth items in flight, each a chain of requests: <paramref name="post"/> posts step

@@ -30,8 +30,6 @@
 #define COM1 0x3f8
 #define MSI_VECTOR 0x40
 #define BAR0_ADDRESS 0xd0000000u
-#define IDT_ADDRESS 0x2000ul
-#define KERNEL_CS 0x08
 #define QUEUE_SIZE 8
 #define CONTROL_QUEUE 0
 #define SPIN_LIMIT 2000000000ull
@@ -54,29 +52,20 @@
 #define BLOB_FLAG_USE_MAPPABLE 1u
 #define HEADER_SIZE 24
 
-/* Cross-domain (capset 5, libkrun's dialect). */
-#define CAPSET_CROSS_DOMAIN 5
-#define CD_INIT 1
-#define CD_POLL 3
-#define CD_SEND 4
-#define CD_RECEIVE 5
-#define CD_CHANNEL_X11 0x11
-#define CD_SEND_DATA 352 /* after the header and 3 x 28 identifier words */
 #define CONTEXT_ID 1
 #define QUERY_RING_ID 1
 #define CHANNEL_RING_ID 2
-#define RING_SIZE 4096
+#define RING_SIZE CD_RING_SIZE
 
 #include "ring3-io.h"
+#include "ring3-virtio.h"
 #include "virtiofs-ring3.h"
+#include "../linux/cross-domain-protocol.h"
 
 #define FS_BAR0_ADDRESS 0xd1000000u
 #define SHM_ADDRESS 0xd8000000u
 #define SHM_LIMIT 0xe0000000u /* ECAM starts here */
 #define MAP_LENGTH (2u << 20)
-#define CD_FUTEX_NEW 8
-#define CD_FUTEX_SIGNAL 9
-#define CD_FUTEX_DESTROY 10
 #define FUTEX_ID 0x42
 #define SIGNAL_LIMIT 4000
 #define SHARED32(base, off) (*(volatile uint32_t *)(uintptr_t)((base) + (off)))
@@ -299,80 +288,24 @@ static uint8_t reply[65536];
 
 int main(void)
 {
-    int dev = -1;
-    for (int d = 0; d < 32; d++) {
-        if (cfg_read32(d, 0) == 0x10501af4u) { dev = d; break; }
-    }
+    int dev = virtio_find(0x10501af4u);
     if (dev < 0) return fail("no virtio-gpu (1af4:1050) on bus 0");
     puts_("xd: virtio-gpu at 00:"); putdec((uint64_t)dev); puts_(".0\n");
 
-    /* Firmware's job on a PC: BAR0 into the identity-mapped 32-bit hole, decoding and bus mastering on. */
-    cfg_write16(dev, 0x04, 0);
-    cfg_write32(dev, 0x10, BAR0_ADDRESS | 0x4);
-    cfg_write32(dev, 0x14, 0);
-    cfg_write16(dev, 0x04, 0x6);
-    uint64_t bar0 = (cfg_read32(dev, 0x10) & ~0xfu) | ((uint64_t)cfg_read32(dev, 0x14) << 32);
-    if (bar0 != BAR0_ADDRESS) return fail("BAR0 did not move");
-
-    uint64_t common = 0, notify = 0, config = 0;
-    uint32_t multiplier = 0;
-    int msix_cap = 0;
-    if (!(cfg_read16(dev, 0x06) & 0x10)) return fail("no capability list");
-    for (int cap = cfg_read8(dev, 0x34) & 0xfc, n = 0; cap && n < 48; cap = cfg_read8(dev, cap + 1) & 0xfc, n++) {
-        uint8_t id = cfg_read8(dev, cap);
-        if (id == 0x11) { msix_cap = cap; continue; }
-        if (id != 0x09) continue;
-        uint8_t type = cfg_read8(dev, cap + 3), bar = cfg_read8(dev, cap + 4);
-        uint32_t offset = cfg_read32(dev, cap + 8);
-        if (bar != 0) continue;
-        if (type == 1) common = bar0 + offset;
-        else if (type == 2) { notify = bar0 + offset; multiplier = cfg_read32(dev, cap + 16); }
-        else if (type == 4) config = bar0 + offset;
+    /* VERSION_1 and the three a cross-domain context needs; every answer comes on MSI-X. */
+    struct virtio_pci v;
+    uint32_t offered;
+    const char *why;
+    if ((why = virtio_open(dev, BAR0_ADDRESS, &v))) return fail(why);
+    if ((why = virtio_negotiate(&v, (1u << F_VIRGL) | (1u << F_RESOURCE_BLOB) | (1u << F_CONTEXT_INIT), &offered))) {
+        puts_("xd: features offered "); puthex(offered); putc_('\n');
+        return fail(why);
     }
-    if (!common || !notify || !config || !msix_cap) return fail("missing common/notify/device/msix capability");
-
-    /* Features: VERSION_1 and the three a cross-domain context needs. */
-    MMIO8(common + 0x14) = 0;
-    if (MMIO8(common + 0x14) != 0) return fail("reset did not read back 0");
-    MMIO8(common + 0x14) = 1 | 2;
-    MMIO32(common + 0x00) = 0;
-    uint32_t offered = MMIO32(common + 0x04);
-    MMIO32(common + 0x00) = 1;
-    if (!(MMIO32(common + 0x04) & 1)) return fail("device does not offer VERSION_1");
-    uint32_t wanted = (1u << F_VIRGL) | (1u << F_RESOURCE_BLOB) | (1u << F_CONTEXT_INIT);
     puts_("xd: features offered "); puthex(offered); putc_('\n');
-    if ((offered & wanted) != wanted) return fail("device does not offer VIRGL, RESOURCE_BLOB and CONTEXT_INIT (no context type loaded?)");
-    MMIO32(common + 0x08) = 0; MMIO32(common + 0x0c) = wanted;
-    MMIO32(common + 0x08) = 1; MMIO32(common + 0x0c) = 1;
-    MMIO8(common + 0x14) = 1 | 2 | 8;
-    if (!(MMIO8(common + 0x14) & 8)) return fail("FEATURES_OK not accepted");
-
-    /* MSI-X: IDT gate for MSI_VECTOR -> msix_isr (ring 0), table entry 0 -> LAPIC 0 vector MSI_VECTOR, enable. */
-    uint64_t handler = (uint64_t)(uintptr_t)msix_isr;
-    volatile uint64_t *gate = (volatile uint64_t *)(IDT_ADDRESS + MSI_VECTOR * 16);
-    gate[0] = (handler & 0xffff) | ((uint64_t)KERNEL_CS << 16) | (0x8eull << 40) | (((handler >> 16) & 0xffff) << 48);
-    gate[1] = handler >> 32;
-    uint32_t table = cfg_read32(dev, msix_cap + 4);
-    if ((table & 7) != 0) return fail("MSI-X table not in BAR0");
-    uint64_t entry = bar0 + (table & ~7u);
-    MMIO32(entry + 0) = 0xfee00000u;
-    MMIO32(entry + 4) = 0;
-    MMIO32(entry + 8) = MSI_VECTOR;
-    MMIO32(entry + 12) = 0;
-    cfg_write16(dev, msix_cap + 2, (uint16_t)(cfg_read16(dev, msix_cap + 2) | 0x8000));
-
-    MMIO16(common + 0x10) = 0xffff; /* no config-change vector */
-    MMIO16(common + 0x16) = CONTROL_QUEUE;
-    if (MMIO16(common + 0x18) < QUEUE_SIZE) return fail("control queue too small");
-    MMIO16(common + 0x18) = QUEUE_SIZE;
-    MMIO16(common + 0x1a) = 0;
-    if (MMIO16(common + 0x1a) != 0) return fail("queue vector 0 refused");
-    MMIO32(common + 0x20) = (uint32_t)(uintptr_t)descs; MMIO32(common + 0x24) = 0;
-    MMIO32(common + 0x28) = (uint32_t)(uintptr_t)&avail_ring; MMIO32(common + 0x2c) = 0;
-    MMIO32(common + 0x30) = (uint32_t)(uintptr_t)&used_ring; MMIO32(common + 0x34) = 0;
-    doorbell = notify + (uint64_t)MMIO16(common + 0x1e) * multiplier;
-    MMIO16(common + 0x1c) = 1;
-    MMIO8(common + 0x14) = 1 | 2 | 8 | 4;
+    if ((why = virtio_route_msix(&v, MSI_VECTOR, msix_isr))) return fail(why);
+    if ((why = virtio_queue(&v, CONTROL_QUEUE, QUEUE_SIZE, 0, descs, &avail_ring, &used_ring, &doorbell))) return fail(why);
+    virtio_driver_ok(&v);
+    uint64_t config = v.device;
 
     /* The capsets the device offers (num_capsets in its config): capset 5 must be among them. */
     uint32_t capsets = MMIO32(config + 12), r;
@@ -417,10 +350,7 @@ int main(void)
     put16(cd + 2, CD_SEND_DATA + 12);
     put32(cd + 8, 0);   /* identifiers */
     put32(cd + 12, 12); /* opaque_data_size */
-    uint8_t *x11 = cd + CD_SEND_DATA;
-    x11[0] = 'l';
-    put16(x11 + 2, 11);
-    put16(x11 + 4, 0);
+    cd_x11_setup_request(cd + CD_SEND_DATA);
     if ((r = submit(CD_SEND_DATA + 12)) != RESP_OK_NODATA) return fail_response("SEND", r);
     puts_("xd: sent the X11 connection setup (12 bytes)\n");
 
@@ -437,7 +367,7 @@ int main(void)
         memcpy(reply + have, channel_ring + CD_SEND_DATA, data);
         have += data;
         messages++;
-        if (have >= 8) need = 8 + 4u * get16(reply + 6);
+        if (have >= 8) need = cd_x11_reply_length(reply);
         if (need > sizeof reply) return fail("setup reply too long");
         post_poll();
     }
@@ -445,8 +375,7 @@ int main(void)
     if (reply[0] != 1) return fail("the X server refused the connection");
 
     /* The setup reply: vendor after the 40-byte fixed part, then the pixmap formats, then the first screen. */
-    uint32_t vendor_length = get16(reply + 24), formats = reply[29];
-    uint32_t screen = 40 + ((vendor_length + 3) & ~3u) + 8 * formats;
+    uint32_t vendor_length = get16(reply + 24), screen = cd_x11_first_screen(reply);
     if (screen + 40 > have) return fail("setup reply shorter than its first screen");
     puts_("xd: x11 success, protocol "); putdec(get16(reply + 2)); putc_('.'); putdec(get16(reply + 4));
     puts_(", release "); putdec(get32(reply + 8)); puts_(", vendor '");

@@ -60,15 +60,9 @@ struct virtgpu_context_init { uint32_t num_params, pad; uint64_t ctx_set_params;
 #define IOCTL_CREATE_BLOB DRM_IOWR(DRM_COMMAND_BASE + DRM_VIRTGPU_RESOURCE_CREATE_BLOB, struct virtgpu_create_blob)
 #define IOCTL_CONTEXT_INIT DRM_IOWR(DRM_COMMAND_BASE + DRM_VIRTGPU_CONTEXT_INIT, struct virtgpu_context_init)
 
-/* Cross-domain (capset 5, libkrun's dialect). */
-#define CAPSET_CROSS_DOMAIN 5
-#define CD_INIT 1
-#define CD_POLL 3
-#define CD_SEND 4
-#define CD_RECEIVE 5
-#define CD_CHANNEL_X11 0x11
-#define CD_SEND_DATA 352
-#define RING_SIZE 4096
+#include "cross-domain-protocol.h"
+
+#define RING_SIZE CD_RING_SIZE
 
 static int drm;
 
@@ -171,9 +165,7 @@ int main(int argc, char **argv)
     command[0] = CD_SEND;
     put16(command + 2, sizeof command);
     put32(command + 12, 12);
-    uint8_t *x11 = command + CD_SEND_DATA;
-    x11[0] = 'l';
-    put16(x11 + 2, 11);
+    cd_x11_setup_request(command + CD_SEND_DATA);
     submit(command, sizeof command, 0);
     printf("xd: sent the X11 connection setup (12 bytes)\n");
 
@@ -188,15 +180,14 @@ int main(int argc, char **argv)
         memcpy(reply + have, channel + CD_SEND_DATA, data);
         have += data;
         messages++;
-        if (have >= 8) need = 8 + 4u * get16(reply + 6);
+        if (have >= 8) need = cd_x11_reply_length(reply);
         if (need > sizeof reply) { printf("xd: FAIL setup reply too long\n"); return 1; }
         post_poll();
     }
     printf("xd: setup reply: %u bytes in %u RECEIVE messages\n", have, messages);
     if (reply[0] != 1) { printf("xd: FAIL the X server refused the connection\n"); return 1; }
 
-    uint32_t vendor_length = get16(reply + 24), formats = reply[29];
-    uint32_t screen = 40 + ((vendor_length + 3) & ~3u) + 8 * formats;
+    uint32_t vendor_length = get16(reply + 24), screen = cd_x11_first_screen(reply);
     if (screen + 40 > have) { printf("xd: FAIL setup reply shorter than its first screen\n"); return 1; }
     printf("xd: x11 success, protocol %u.%u, release %u, vendor '%.*s', root %#x %ux%u\n", get16(reply + 2),
            get16(reply + 4), get32(reply + 8), (int)vendor_length, (const char *)reply + 40, get32(reply + screen),
