@@ -5,6 +5,8 @@ using Vmm.GpuBench;
 // one TRANSFER_TO_HOST_2D + RESOURCE_FLUSH pair in flight, each frame answered and shown on a display before the
 // next. Both back-ends stay connected; each run times one slice of each back-end and of a plain copy back to back
 // (order alternating), so load from other processes hits the pair alike and the per-run ratio stays meaningful.
+// The blob cases show a guest blob (RESOURCE_CREATE_BLOB + SET_SCANOUT_BLOB) instead: our device only, as QEMU's
+// vhost-user-gpu offers no RESOURCE_BLOB.
 string? qemuBackend = null;
 const int Width = 1920;
 const int Height = 1080;
@@ -43,6 +45,8 @@ Damage[] cases =
 [
     new("full frame 1920x1080", 0, 0, Width, Height),
     new("10% damage 1920x108", 0, (Height - (Height / 10)) / 2, Width, Height / 10),
+    new("blob full 1920x1080", 0, 0, Width, Height, Blob: true),
+    new("blob 10% 1920x108", 0, (Height - (Height / 10)) / 2, Width, Height / 10, Blob: true),
 ];
 var duration = TimeSpan.FromSeconds(seconds);
 bool withQemu = qemuBackend is not null && File.Exists(qemuBackend);
@@ -54,7 +58,8 @@ if (!withQemu)
 string work = Directory.CreateTempSubdirectory("vmm-gpubench-").FullName;
 var backends = new List<Backend>();
 var sessions = new List<BenchSession>();
-var frameRates = new List<double>[withQemu ? 2 : 1, cases.Length];
+// Null where a back-end cannot run a case (QEMU's and blobs).
+var frameRates = new List<double>?[withQemu ? 2 : 1, cases.Length];
 var copyRates = new List<double>[cases.Length];
 try
 {
@@ -73,7 +78,8 @@ try
     {
         copyRates[c] = [];
         var copy = new MemoryCopy(cases[c].Bytes);
-        for (int b = 0; b < sessions.Count; b++)
+        int[] running = [.. Enumerable.Range(0, sessions.Count).Where(b => !cases[c].Blob || sessions[b].HasBlobs)];
+        foreach (int b in running)
         {
             frameRates[b, c] = [];
             sessions[b].Target(cases[c]);
@@ -81,25 +87,25 @@ try
 
         for (int run = 1; run <= repeat; run++)
         {
-            for (int k = 0; k < sessions.Count; k++)
+            for (int k = 0; k < running.Length; k++)
             {
-                int b = run % 2 == 1 ? k : sessions.Count - 1 - k;
-                frameRates[b, c].Add(sessions[b].Measure(duration));
+                int b = running[run % 2 == 1 ? k : running.Length - 1 - k];
+                frameRates[b, c]!.Add(sessions[b].Measure(duration));
             }
 
             copyRates[c].Add(copy.Measure(duration));
             Console.Error.Write($"{cases[c].Name}, run {run}:");
-            for (int b = 0; b < sessions.Count; b++)
+            foreach (int b in running)
             {
-                Console.Error.Write($"  {sessions[b].Backend.Name} {frameRates[b, c][^1]:F0} frames/s");
+                Console.Error.Write($"  {sessions[b].Backend.Name} {frameRates[b, c]![^1]:F0} frames/s");
             }
 
             Console.Error.WriteLine($"  plain copy {copyRates[c][^1] * cases[c].Bytes / (1 << 20):F0} MiB/s");
         }
 
-        foreach (BenchSession session in sessions)
+        foreach (int b in running)
         {
-            session.CheckShown();
+            sessions[b].CheckShown();
         }
     }
 }
@@ -119,7 +125,7 @@ finally
 }
 
 string[] names = [.. sessions.Select(s => s.Backend.Name)];
-Console.WriteLine($"virtio-gpu over vhost-user, {Width}x{Height} B8G8R8X8; per frame TRANSFER_TO_HOST_2D + RESOURCE_FLUSH ({(oneAtATime ? "flush posted after the transfer's answer" : "posted together")}), both answered and the frame shown on the display before the next");
+Console.WriteLine($"virtio-gpu over vhost-user, {Width}x{Height} B8G8R8X8 (2D resource, or a guest blob on SET_SCANOUT_BLOB); per frame TRANSFER_TO_HOST_2D + RESOURCE_FLUSH ({(oneAtATime ? "flush posted after the transfer's answer" : "posted together")}), both answered and the frame shown on the display before the next");
 Console.WriteLine($"median [min-max] of {repeat} runs of {seconds:F1} s per back-end; commands/s = 2 x frames/s; MiB/s = damaged bytes x frames/s");
 Console.WriteLine("vmm/QEMU and x/copy: median [min-max] of the ratio within each run (slices back to back)");
 Console.Write($"{"workload",-22}{"metric",-12}");
@@ -165,7 +171,8 @@ for (int c = 0; c < cases.Length; c++)
 
 return 0;
 
-static List<double> Ratios(List<double> numerators, List<double> denominators) => [.. numerators.Zip(denominators, (a, b) => a / b)];
+static List<double>? Ratios(List<double>? numerators, List<double>? denominators)
+    => numerators is null || denominators is null ? null : [.. numerators.Zip(denominators, (a, b) => a / b)];
 
 static double Median(List<double> values)
 {
@@ -173,8 +180,13 @@ static double Median(List<double> values)
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
-static string Summary(List<double> values, double scale, string format)
+static string Summary(List<double>? values, double scale, string format)
 {
+    if (values is null)
+    {
+        return "-";
+    }
+
     string Format(double value) => (value * scale).ToString(format, CultureInfo.InvariantCulture);
     return $"{Format(Median(values))} [{Format(values.Min())}-{Format(values.Max())}]";
 }
