@@ -9,6 +9,5 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 xvnc=${XVNC:-/usr/bin/Xvnc}
 if [[ ! -x $xvnc ]]; then
     echo "vnc-bench: $xvnc not found (tools/install-deps.sh --with-vnc-reference installs it): skipping Xvnc's column." >&2
-    exec dotnet run -c Release --project "$here/Vmm.VncBench" -- --xvnc "$xvnc" "$@"
 fi
 exec dotnet run -c Release --project "$here/Vmm.VncBench" -- --xvnc "$xvnc" "$@"
