@@ -194,7 +194,7 @@ Console.WriteLine("one span, or row by row; x / copy is against the faster of th
 Console.Write($"{"workload",-22}{"copy MiB/s, one span",-24}{"copy MiB/s, by rows",-24}");
 foreach (string name in names)
 {
-    Console.Write($"{name + " / copy",30}");
+    Console.Write($"{name + " / copy",36}");
 }
 
 Console.WriteLine();
@@ -204,7 +204,7 @@ for (int c = 0; c < cases.Length; c++)
     Console.Write($"{cases[c].Name,-22}{Summary(spanCopyRates[c], mib, "F0"),-24}{Summary(rowCopyRates[c], mib, "F0"),-24}");
     for (int b = 0; b < names.Length; b++)
     {
-        Console.Write($"{Summary(Ratios(frameRates[b, c], copyRates[c]), 1, "F3"),30}");
+        Console.Write($"{Summary(Ratios(frameRates[b, c], copyRates[c]), 1, "F3"),36}");
     }
 
     Console.WriteLine();

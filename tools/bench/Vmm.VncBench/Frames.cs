@@ -2,9 +2,9 @@ namespace Vmm.VncBench;
 
 /// <summary>
 /// The frames both servers show: a synthetic 1920x1080 B8G8R8X8 desktop (solid background, windows with title bars
-/// and two-colour "text" glyphs, one noisy photo-like area), in <see cref="Count"/> variants whose colours differ in
-/// every pixel from one variant to the next, so consecutive frames change every damaged pixel (no server can skip
-/// any of it by comparing with the previous frame).
+/// and two-colour "text" glyphs, one noisy photo-like area), in <see cref="Count"/> variants: the same windows, other
+/// glyphs (so an encoder's zlib stream cannot reuse the previous frame's tile data), and colours that move in every
+/// channel from one variant to the next, so every damaged pixel changes from frame to frame.
 /// </summary>
 internal sealed class Frames
 {
@@ -17,9 +17,9 @@ internal sealed class Frames
     {
         Width = width;
         Height = height;
-        (byte[] classes, byte[] noise) = Layout(width, height);
         for (int v = 0; v < Count; v++)
         {
+            (byte[] classes, byte[] noise) = Layout(width, height, v);
             _frames[v] = Paint(classes, noise, v);
         }
     }
@@ -34,12 +34,14 @@ internal sealed class Frames
     public byte[] this[long index] => _frames[index % Count];
 
     // Class per pixel: 0 background, 1 window body, 2 title bar, 3 glyph ink, 255 noise; noise bytes alongside.
-    private static (byte[] Classes, byte[] Noise) Layout(int width, int height)
+    private static (byte[] Classes, byte[] Noise) Layout(int width, int height, int variant)
     {
+        // Windows from one seed, glyphs and noise from the variant's.
         var random = new Random(17);
+        var glyphs = new Random(100 + variant);
         byte[] classes = new byte[width * height];
         byte[] noise = new byte[width * height * 3];
-        random.NextBytes(noise);
+        glyphs.NextBytes(noise);
         for (int w = 0; w < 12; w++)
         {
             int ww = random.Next(300, 900), wh = random.Next(200, 600);
@@ -56,7 +58,7 @@ internal sealed class Frames
                     {
                         for (int gx = 1; gx < 7; gx++)
                         {
-                            if (random.Next(3) == 0)
+                            if (glyphs.Next(3) == 0)
                             {
                                 classes[((ty + gy) * width) + tx + gx] = 3;
                             }

@@ -77,8 +77,7 @@ internal sealed class XvncServer : IFrameServer
             throw new InvalidOperationException($"{binary} did not start: {string.Join(" | ", log.Where(l => l.Length > 0).TakeLast(5))}");
         }
 
-        string version = log.FirstOrDefault(l => l.Contains("TigerVNC", StringComparison.Ordinal))?.Trim() is { } banner && banner.Split(" - ")[0] is { Length: > 0 } v
-            ? v : "Xvnc";
+        string version = Version(binary);
         var x11 = new X11Connection(display, width);
         var server = new XvncServer(process, x11, endPoint, width, version);
         server.Show(first, new DamageRect(0, 0, width, height));
@@ -98,6 +97,22 @@ internal sealed class XvncServer : IFrameServer
         }
 
         _process.Dispose();
+    }
+
+    /// <summary>"Xvnc TigerVNC 1.12.0" from the first line <c>Xvnc -version</c> prints (on stderr).</summary>
+    private static string Version(string binary)
+    {
+        var start = new ProcessStartInfo(binary, "-version") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        using Process? process = Process.Start(start);
+        if (process is null)
+        {
+            return "Xvnc";
+        }
+
+        string text = process.StandardError.ReadToEnd() + process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        string? line = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("Xvnc", StringComparison.Ordinal));
+        return line?.Split(" - ")[0] ?? "Xvnc";
     }
 
     private static int FreeDisplay()
