@@ -15,10 +15,12 @@ internal sealed class XvncServer : IFrameServer
     private readonly Process _process;
     private readonly X11Connection _x11;
     private readonly int _width;
+    private readonly int _display;
 
-    private XvncServer(Process process, X11Connection x11, IPEndPoint endPoint, int width, string version)
+    private XvncServer(Process process, X11Connection x11, IPEndPoint endPoint, int width, string version, int display)
     {
         _process = process;
+        _display = display;
         _x11 = x11;
         EndPoint = endPoint;
         _width = width;
@@ -79,7 +81,7 @@ internal sealed class XvncServer : IFrameServer
 
         string version = Version(binary);
         var x11 = new X11Connection(display, width);
-        var server = new XvncServer(process, x11, endPoint, width, version);
+        var server = new XvncServer(process, x11, endPoint, width, version, display);
         server.Show(first, new DamageRect(0, 0, width, height));
         return server;
     }
@@ -97,6 +99,9 @@ internal sealed class XvncServer : IFrameServer
         }
 
         _process.Dispose();
+        // Killed, the X server leaves its lock file and socket; they are this bench's, so the next run can reuse the number.
+        File.Delete($"/tmp/.X{_display}-lock");
+        File.Delete($"/tmp/.X11-unix/X{_display}");
     }
 
     /// <summary>"Xvnc TigerVNC 1.12.0" from the first line <c>Xvnc -version</c> prints (on stderr).</summary>
