@@ -19,8 +19,10 @@
 #                                                  our assemblies); the replay tests need neither
 #   qemu-system-gui (only with --with-vhost-user-gpu)  QEMU's /usr/lib/qemu/vhost-user-gpu backend, the
 #                                                  side-by-side anchor for our GPU device (pulls in GTK/SDL)
+#   tigervnc-standalone-server (only with --with-vnc-reference)  TigerVNC's Xvnc, the side-by-side anchor for
+#                                                  our VNC server in tools/bench/vnc-bench.sh
 #
-#   tools/install-deps.sh [--with-vhost-user-gpu] [--with-fuzz] [--check]
+#   tools/install-deps.sh [--with-vhost-user-gpu] [--with-vnc-reference] [--with-fuzz] [--check]
 #
 # --check only reports: it needs no root, prints the missing packages one line ("missing: a b c") and exits
 # 1 when something is missing, 0 when all is in place (tools/setup.sh asks it before every run and test).
@@ -36,6 +38,7 @@ readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
 readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev tesseract-ocr imagemagick xvfb x11-utils)
 readonly GPU_PACKAGE=qemu-system-gui
 readonly FUZZ_PACKAGE=afl++
+readonly VNC_REFERENCE_PACKAGE=tigervnc-standalone-server
 readonly SHARPFUZZ_TOOL=SharpFuzz.CommandLine
 readonly SHARPFUZZ_VERSION=2.3.0
 
@@ -44,14 +47,16 @@ die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
 
 with_gpu=0
 with_fuzz=0
+with_vnc=0
 check_only=0
 for arg in "$@"; do
     case $arg in
         --with-vhost-user-gpu) with_gpu=1 ;;
         --with-fuzz) with_fuzz=1 ;;
+        --with-vnc-reference) with_vnc=1 ;;
         --check) check_only=1 ;;
-        -h|--help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu] [--with-fuzz] [--check])" ;;
+        -h|--help) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown argument '$arg' (usage: install-deps.sh [--with-vhost-user-gpu] [--with-vnc-reference] [--with-fuzz] [--check])" ;;
     esac
 done
 
@@ -62,7 +67,7 @@ declare -A installed=()
 while read -r package status version; do
     [[ $status == installed ]] && installed[$package]=$version
 done < <(dpkg-query -W -f='${Package} ${db:Status-Status} ${Version}\n' \
-    "${PLAIN_PACKAGES[@]}" "$QEMU_PACKAGE" "$GPU_PACKAGE" "$FUZZ_PACKAGE" 2>/dev/null || true)
+    "${PLAIN_PACKAGES[@]}" "$QEMU_PACKAGE" "$GPU_PACKAGE" "$FUZZ_PACKAGE" "$VNC_REFERENCE_PACKAGE" 2>/dev/null || true)
 
 installed_version() { echo "${installed[$1]:-}"; }
 
@@ -73,6 +78,7 @@ query_version() {
 
 wanted_plain=("${PLAIN_PACKAGES[@]}")
 [[ $with_fuzz -eq 0 ]] || wanted_plain+=("$FUZZ_PACKAGE")
+[[ $with_vnc -eq 0 ]] || wanted_plain+=("$VNC_REFERENCE_PACKAGE")
 missing_plain=()
 for package in "${wanted_plain[@]}"; do
     [[ -n $(installed_version "$package") ]] || missing_plain+=("$package")

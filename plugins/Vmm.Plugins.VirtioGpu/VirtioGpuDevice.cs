@@ -74,7 +74,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
         _resources = new ResourceTable(options.MaxResources, options.MaxResourceBytes);
         var backingReader = new BackingReader(options.MaxBackingEntries, _log);
         _contexts = new ContextHost(contextTypes ?? [], _resources, _log, () => _context?.Memory, () => _context?.ScheduleQueue(ControlQueue));
-        _resources2D = new Resource2DHandler(_resources, backingReader, _log);
+        _resources2D = new Resource2DHandler(_resources, backingReader, _log, options.MirrorBacking);
         _blobs = new BlobHandler(_resources, backingReader, _contexts, _log);
         _display = new DisplayPublisher(_log, frames);
         _scanouts = new ScanoutHandler([.. options.Scanouts.Select(m => (m.Width, m.Height))], _edid, _resources, _display, _log);
@@ -299,8 +299,8 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             GpuCommandType.ResourceCreate2D => _resources2D.Create(header, command.Read<ResourceCreate2D>()),
             GpuCommandType.ResourceUnref => Unref(header, command.Read<ResourceUnref>()),
             GpuCommandType.ResourceAttachBacking => _resources2D.AttachBacking(header, command.Read<ResourceAttachBacking>(), chain, memory),
-            GpuCommandType.ResourceDetachBacking => _resources2D.DetachBacking(header, command.Read<ResourceDetachBacking>()),
-            GpuCommandType.SetScanout => _scanouts.SetScanout(header, command.Read<SetScanout>()),
+            GpuCommandType.ResourceDetachBacking => _resources2D.DetachBacking(header, command.Read<ResourceDetachBacking>(), memory),
+            GpuCommandType.SetScanout => _scanouts.SetScanout(header, command.Read<SetScanout>(), memory),
             GpuCommandType.TransferToHost2D => _resources2D.TransferToHost(header, command.Read<TransferToHost2D>(), memory),
             GpuCommandType.ResourceFlush => _scanouts.Flush(header, command.Read<ResourceFlush>(), memory),
             GpuCommandType.GetCapsetInfo => _contexts.GetCapsetInfo(header, command.Read<GetCapsetInfo>(), ref response),

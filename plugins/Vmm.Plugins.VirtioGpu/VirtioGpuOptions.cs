@@ -38,6 +38,14 @@ public sealed class VirtioGpuOptions
     public bool ResourceBlob { get; set; } = true;
 
     /// <summary>
+    /// Whether a 2D resource whose guest backing is one contiguous range laid out as the resource is shown straight
+    /// from that backing (TRANSFER_TO_HOST_2D with Linux's offsets copies nothing; a flush shows the backing's bytes
+    /// as they are then, as for a guest blob): one copy per frame instead of two. False keeps a host copy that changes
+    /// only on TRANSFER_TO_HOST_2D, exactly as the spec describes.
+    /// </summary>
+    public bool MirrorBacking { get; set; } = true;
+
+    /// <summary>
     /// The size in bytes of the host-visible shared-memory window (region 1) into which MAP_BLOB maps host blobs;
     /// 0 (the default) asks for none. A multiple of 2 MiB. Platforms that cannot map device memory into the guest
     /// (vhost-user through QEMU) leave the device without the window: MAP_BLOB then fails with an error reply.

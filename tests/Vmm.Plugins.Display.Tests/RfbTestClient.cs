@@ -37,6 +37,9 @@ internal sealed class RfbTestClient : IDisposable
 
     public List<int> LastEncodings { get; } = [];
 
+    /// <summary>The ZRLE tile subencodings seen so far, in order.</summary>
+    public List<int> LastZrleSubencodings { get; } = [];
+
     public (int HotX, int HotY, int Width, int Height)? LastCursor { get; private set; }
 
     public void Handshake()
@@ -204,30 +207,40 @@ internal sealed class RfbTestClient : IDisposable
             {
                 int tw = Math.Min(64, x0 + width - tx);
                 int subencoding = _zlib.ReadByte();
-                byte[] solid = [];
-                if (subencoding == 1)
+                LastZrleSubencodings.Add(subencoding);
+                if (subencoding == 0)
                 {
-                    solid = new byte[3];
-                    _zlib.ReadExactly(solid);
-                }
-                else
-                {
-                    Assert.Equal(0, subencoding);
+                    for (int y = ty; y < ty + th; y++)
+                    {
+                        for (int x = tx; x < tx + tw; x++)
+                        {
+                            _zlib.ReadExactly(Framebuffer.AsSpan(((y * Width) + x) * 4, 3));
+                        }
+                    }
+
+                    continue;
                 }
 
+                // Solid (1) and packed palette (2-16): the palette, then 1, 2 or 4 bits a pixel, MSB first, rows padded.
+                Assert.InRange(subencoding, 1, 16);
+                byte[] palette = new byte[subencoding * 3];
+                _zlib.ReadExactly(palette);
+                int bits = subencoding == 1 ? 0 : subencoding == 2 ? 1 : subencoding <= 4 ? 2 : 4;
                 for (int y = ty; y < ty + th; y++)
                 {
+                    byte[] row = bits == 0 ? [] : new byte[((tw * bits) + 7) / 8];
+                    _zlib.ReadExactly(row);
                     for (int x = tx; x < tx + tw; x++)
                     {
-                        Span<byte> target = Framebuffer.AsSpan(((y * Width) + x) * 4, 3);
-                        if (subencoding == 1)
+                        int index = 0;
+                        if (bits > 0)
                         {
-                            solid.CopyTo(target);
+                            int bit = (x - tx) * bits;
+                            index = (row[bit / 8] >> (8 - bits - (bit % 8))) & ((1 << bits) - 1);
                         }
-                        else
-                        {
-                            _zlib.ReadExactly(target);
-                        }
+
+                        Assert.InRange(index, 0, subencoding - 1);
+                        palette.AsSpan(index * 3, 3).CopyTo(Framebuffer.AsSpan(((y * Width) + x) * 4, 3));
                     }
                 }
             }

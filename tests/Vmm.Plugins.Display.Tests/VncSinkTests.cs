@@ -62,6 +62,35 @@ public sealed class VncSinkTests : IDisposable
     }
 
     [Fact]
+    public void Zrle_sends_few_colour_tiles_as_packed_palettes_of_one_two_and_four_bits()
+    {
+        // Three bands of tiles: two colours (1 bit a pixel), four (2 bits) and sixteen (4 bits); the right edge
+        // tiles are 22 pixels wide, so rows end mid-byte and must be padded.
+        var mode = new DisplayMode(150, 192, 600, PixelFormat.B8G8R8X8);
+        byte[] pixels = new byte[600 * 192];
+        for (int y = 0; y < 192; y++)
+        {
+            int colours = y < 64 ? 2 : y < 128 ? 4 : 16;
+            for (int x = 0; x < 150; x++)
+            {
+                int c = ((x * 7) + (y * 3)) % colours;
+                int o = ((y * 150) + x) * 4;
+                (pixels[o], pixels[o + 1], pixels[o + 2]) = ((byte)(c * 15), (byte)(255 - (c * 11)), (byte)(c * 5));
+            }
+        }
+
+        _sink.OnModeChanged(mode);
+        Frames.Publish(_sink, mode, pixels);
+        using var client = Connect();
+        client.SetEncodings(16);
+        client.RequestUpdate(incremental: false);
+        Assert.Equal([16], client.ReadUpdate().Select(r => r.Encoding));
+
+        AssertSame(pixels, client);
+        Assert.Equal([2, 2, 2, 4, 4, 4, 16, 16, 16], client.LastZrleSubencodings);
+    }
+
+    [Fact]
     public void Incremental_updates_carry_only_the_damage()
     {
         var mode = new DisplayMode(32, 32, 128, PixelFormat.B8G8R8X8);

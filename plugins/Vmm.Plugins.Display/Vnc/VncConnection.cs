@@ -580,6 +580,24 @@ internal sealed class VncConnection : IDisposable
             return;
         }
 
+        if (format.IsBgrx)
+        {
+            // The client takes our own layout: rows go out as they are, full-width rects as one block.
+            ReadOnlySpan<byte> pixels = framebuffer.Pixels;
+            if (rect.X == 0 && rect.Width == framebuffer.Width)
+            {
+                _out.Write(pixels.Slice(rect.Y * framebuffer.Stride, rect.Height * framebuffer.Stride));
+                return;
+            }
+
+            for (int y = rect.Y; y < rect.Y + rect.Height; y++)
+            {
+                _out.Write(pixels.Slice((y * framebuffer.Stride) + (rect.X * 4), rect.Width * 4));
+            }
+
+            return;
+        }
+
         byte[] row = new byte[rect.Width * format.BytesPerPixel];
         for (int y = rect.Y; y < rect.Y + rect.Height; y++)
         {

@@ -5,9 +5,9 @@ namespace Vmm.Plugins.VirtioGpu.Resources;
 
 /// <summary>
 /// 2D resources: RESOURCE_CREATE_2D, ATTACH/DETACH_BACKING and TRANSFER_TO_HOST_2D, which copies the guest's
-/// backing into the host pixels scanouts show.
+/// backing into the host pixels scanouts show, unless the backing mirrors the resource (<see cref="GpuResource2D.MirrorAddress"/>).
 /// </summary>
-internal sealed class Resource2DHandler(ResourceTable resources, BackingReader backingReader, CommandLog log)
+internal sealed class Resource2DHandler(ResourceTable resources, BackingReader backingReader, CommandLog log, bool mirror = true)
 {
     public uint Create(GpuControlHeader header, ResourceCreate2D command)
     {
@@ -76,10 +76,15 @@ internal sealed class Resource2DHandler(ResourceTable resources, BackingReader b
         }
 
         resource.Backing = backing;
+        if (mirror && backing.TryGetContiguousAddress(0, (ulong)resource.Pixels.Length, out ulong address) && memory.TryGetSpan(address, resource.Pixels.Length, out _))
+        {
+            resource.MirrorAddress = address;
+        }
+
         return GpuResponseType.OkNoData;
     }
 
-    public uint DetachBacking(GpuControlHeader header, ResourceDetachBacking command)
+    public uint DetachBacking(GpuControlHeader header, ResourceDetachBacking command, IGuestMemory memory)
     {
         uint id = command.ResourceId;
         if (resources.TryGet(id, out GpuBlobResource? _))
@@ -97,6 +102,8 @@ internal sealed class Resource2DHandler(ResourceTable resources, BackingReader b
             return log.Reject(header, GpuResponseType.ErrUnspecified, $"resource {id} has no backing");
         }
 
+        // The guest may reuse the pages now: the host copy keeps what they showed.
+        resource.EndMirror(memory);
         resource.Backing = null;
         return GpuResponseType.OkNoData;
     }
@@ -145,8 +152,20 @@ internal sealed class Resource2DHandler(ResourceTable resources, BackingReader b
             return log.Reject(header, GpuResponseType.ErrInvalidParameter, $"transfer of 0x{span:x} bytes at offset 0x{offset:x} overruns the 0x{backing.Length:x}-byte backing");
         }
 
-        Span<byte> pixels = resource.Pixels;
         int destination = (int)((rect.Y * stride) + (rect.X * GpuLayout.BytesPerPixel));
+        if (resource.MirrorAddress is not null)
+        {
+            if (offset == (ulong)destination)
+            {
+                // The rect's bytes are already where the resource has them: flushes read them from the backing.
+                return GpuResponseType.OkNoData;
+            }
+
+            // An offset that moves pixels: from here on the resource keeps a host copy.
+            resource.EndMirror(memory);
+        }
+
+        Span<byte> pixels = resource.Pixels;
         if (rect.X == 0 && rect.Width == resource.Width)
         {
             backing.Read(memory, offset, pixels.Slice(destination, (int)span));

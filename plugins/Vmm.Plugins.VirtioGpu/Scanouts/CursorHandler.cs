@@ -71,8 +71,9 @@ internal sealed class CursorHandler(int scanoutCount, ResourceTable resources, D
         }
 
         // The shape outlives the call (a sink may keep it), so it gets its own copy, converted to B8G8R8A8.
-        byte[] pixels = new byte[resource.Pixels.Length];
-        GpuFormats.ToB8G8R8A8(resource.Format, resource.Pixels, pixels);
+        ReadOnlySpan<byte> source = resource.PixelsIn(memory);
+        byte[] pixels = new byte[source.Length];
+        GpuFormats.ToB8G8R8A8(resource.Format, source, pixels);
         var shape = new CursorShape(
             (int)resource.Width,
             (int)resource.Height,

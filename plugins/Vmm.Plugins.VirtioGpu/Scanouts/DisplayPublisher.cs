@@ -92,8 +92,11 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
         }
     }
 
-    /// <summary>Publishes the shown part of <paramref name="resource"/> with one damage rect (scanout coordinates); allocation-free.</summary>
-    public void Publish(GpuResource2D resource, GpuRect shown, GpuRect damage)
+    /// <summary>
+    /// Publishes the shown part of <paramref name="resource"/> with one damage rect (scanout coordinates), from its
+    /// host copy or, when its backing mirrors it, straight from guest memory; allocation-free.
+    /// </summary>
+    public void Publish(GpuResource2D resource, GpuRect shown, GpuRect damage, IGuestMemory? memory)
     {
         lock (_sinkLock)
         {
@@ -106,7 +109,7 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
             int stride = resource.Stride;
             int start = ((int)shown.Y * stride) + ((int)shown.X * GpuLayout.BytesPerPixel);
             int length = ((int)(shown.Height - 1) * stride) + ((int)shown.Width * GpuLayout.BytesPerPixel);
-            PublishFrameLocked(sink, ModeOf(resource, shown), resource.Pixels.AsSpan(start, length), damage);
+            PublishFrameLocked(sink, ModeOf(resource, shown), resource.PixelsIn(memory).Slice(start, length), damage);
         }
     }
 

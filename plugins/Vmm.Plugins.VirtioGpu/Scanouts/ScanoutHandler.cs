@@ -64,7 +64,7 @@ internal sealed class ScanoutHandler(IReadOnlyList<(int Width, int Height)> mode
         return GpuResponseType.OkEdid;
     }
 
-    public uint SetScanout(GpuControlHeader header, SetScanout command)
+    public uint SetScanout(GpuControlHeader header, SetScanout command, IGuestMemory memory)
     {
         (GpuRect rect, uint scanoutId, uint id) = (command.Rect, command.ScanoutId, command.ResourceId);
         if (!TryBeginSetScanout(header, scanoutId, id, out Scanout? scanout, out uint response))
@@ -97,7 +97,7 @@ internal sealed class ScanoutHandler(IReadOnlyList<(int Width, int Height)> mode
         if (scanoutId == 0)
         {
             display.PublishMode(DisplayPublisher.ModeOf(resource, rect));
-            display.Publish(resource, rect, rect with { X = 0, Y = 0 });
+            display.Publish(resource, rect, rect with { X = 0, Y = 0 }, memory);
         }
 
         return GpuResponseType.OkNoData;
@@ -189,7 +189,7 @@ internal sealed class ScanoutHandler(IReadOnlyList<(int Width, int Height)> mode
         Scanout scanout = _scanouts[0];
         if (scanout.ResourceId == id && scanout.Blob is null && rect.TryClipTo(scanout.Rect, out GpuRect damage))
         {
-            display.Publish(resource, scanout.Rect, damage);
+            display.Publish(resource, scanout.Rect, damage, memory);
         }
 
         return GpuResponseType.OkNoData;
@@ -229,7 +229,7 @@ internal sealed class ScanoutHandler(IReadOnlyList<(int Width, int Height)> mode
         else if (scanout.ResourceId != 0 && resources.TryGet(scanout.ResourceId, out GpuResource2D? resource))
         {
             display.PublishMode(DisplayPublisher.ModeOf(resource, scanout.Rect));
-            display.Publish(resource, scanout.Rect, full);
+            display.Publish(resource, scanout.Rect, full, memory);
         }
 
         if (shape is not null)

@@ -26,15 +26,16 @@ internal sealed class Backend : IAsyncDisposable
     /// <summary>Our device's display; null for QEMU's back-end, whose frames reach the display peer.</summary>
     public FrameCopySink? Sink { get; }
 
-    public static Backend StartOurs(string socketPath, int width, int height)
+    public static Backend StartOurs(string socketPath, int width, int height, bool mirrorBacking)
     {
         IDeviceFactory factory = new VirtioGpuDeviceFactory();
         var device = (VirtioGpuDevice)factory.Create(
             new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, new NoServices(), AppContext.BaseDirectory),
-            new VirtioGpuOptions { Scanouts = [new VirtioGpuModeOptions { Width = width, Height = height }] });
+            new VirtioGpuOptions { Scanouts = [new VirtioGpuModeOptions { Width = width, Height = height }], MirrorBacking = mirrorBacking });
         var sink = new FrameCopySink();
         device.Connect(sink);
-        return new Backend(VhostUserBackend.InProcess("vmm virtio-gpu", socketPath, device), sink);
+        string name = mirrorBacking ? "vmm virtio-gpu" : "vmm virtio-gpu, host copy";
+        return new Backend(VhostUserBackend.InProcess(name, socketPath, device), sink);
     }
 
     public static Backend StartQemu(string binary, string socketPath)

@@ -11,6 +11,7 @@ namespace Vmm.GpuBench;
 /// </summary>
 internal sealed class BenchSession : IDisposable
 {
+    private const ulong FeatureResourceBlob = 1UL << 3;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
 
     private readonly VhostUserFrontend _frontend;
@@ -32,13 +33,17 @@ internal sealed class BenchSession : IDisposable
 
     public Backend Backend { get; }
 
+    /// <summary>Whether the back-end offered RESOURCE_BLOB, so blob scanouts can be measured (ours; not QEMU's).</summary>
+    public bool HasBlobs => _driver.BlobPages != 0;
+
     /// <summary>Whether each frame waits for the transfer's answer before posting the flush.</summary>
     public bool OneAtATime { get; init; }
 
     public static BenchSession Open(Backend backend, int width, int height, int seed, bool oneAtATime)
     {
         VhostUserFrontend frontend = VhostUserFrontend.Connect(backend.SocketPath, 64UL << 20);
-        frontend.Negotiate(VirtioFeatures.Version1 | VirtioFeatures.RingEventIndex);
+        // RESOURCE_BLOB where offered: QEMU's vhost-user-gpu offers none, so it measures 2D scanouts only.
+        frontend.Negotiate(VirtioFeatures.Version1 | VirtioFeatures.RingEventIndex | FeatureResourceBlob);
         // The same front-end sequence for both: QEMU's front-end hands every vhost-user-gpu back-end its display
         // socket; ours keeps it and shows frames through its display sink instead.
         VhostUserGpuDisplayPeer peer = VhostUserGpuDisplayPeer.Attach(frontend, width, height);
@@ -49,19 +54,35 @@ internal sealed class BenchSession : IDisposable
         var random = new Random(seed);
         random.NextBytes(frontend.Memory.GetSpan(driver.Backing, width * height * GpuDriver.BytesPerPixel));
         driver.SetUp();
+        if ((frontend.NegotiatedFeatures & FeatureResourceBlob) != 0)
+        {
+            driver.SetUpBlob();
+            random.NextBytes(frontend.Memory.GetSpan(driver.BlobPages, width * height * GpuDriver.BytesPerPixel));
+        }
+
         return new BenchSession(backend, frontend, peer, display, driver, random) { OneAtATime = oneAtATime };
     }
 
-    /// <summary>Fresh pixels in the damaged rows, the commands aimed at them, and a few warm-up frames.</summary>
+    /// <summary>
+    /// The right resource on the scanout (the 2D resource, or the blob for a blob case), fresh pixels in the damaged
+    /// rows, the commands aimed at them, and a few warm-up frames.
+    /// </summary>
     public void Target(Damage damage)
     {
+        if (_driver.ShowingBlob != damage.Blob)
+        {
+            _driver.Show(damage.Blob);
+        }
+
         int width = _driver.Width;
+        ulong pixels = Shown;
         for (int y = damage.Y; y < damage.Y + damage.Height; y++)
         {
-            _random.NextBytes(_frontend.Memory.GetSpan(_driver.Backing + (ulong)(((y * width) + damage.X) * GpuDriver.BytesPerPixel), damage.Width * GpuDriver.BytesPerPixel));
+            _random.NextBytes(_frontend.Memory.GetSpan(pixels + (ulong)(((y * width) + damage.X) * GpuDriver.BytesPerPixel), damage.Width * GpuDriver.BytesPerPixel));
         }
 
         _driver.Target(damage.X, damage.Y, damage.Width, damage.Height);
+        // SET_SCANOUT[_BLOB] published a frame of its own.
         _shown = _display.Frames;
         for (int warm = 0; warm < 5; warm++)
         {
@@ -92,11 +113,14 @@ internal sealed class BenchSession : IDisposable
             throw new InvalidOperationException($"{Backend.Name}: the display shows {width}x{height}, expected {_driver.Width}x{_driver.Height}.");
         }
 
-        if (!_frontend.Memory.GetSpan(_driver.Backing, pixels.Length).SequenceEqual(pixels))
+        if (!_frontend.Memory.GetSpan(Shown, pixels.Length).SequenceEqual(pixels))
         {
             throw new InvalidOperationException($"{Backend.Name}: the display's frame differs from the guest's pixels.");
         }
     }
+
+    /// <summary>The guest address of the pixels on the scanout.</summary>
+    private ulong Shown => _driver.ShowingBlob ? _driver.BlobPages : _driver.Backing;
 
     public void Dispose()
     {

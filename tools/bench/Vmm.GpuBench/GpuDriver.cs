@@ -7,13 +7,17 @@ using static Vmm.Plugins.VirtioGpu.Testing.GpuCommandBytes;
 namespace Vmm.GpuBench;
 
 /// <summary>
-/// The guest side of virtio-gpu for the benchmark: a B8G8R8X8 resource with one contiguous backing region shown on
-/// scanout 0, then TRANSFER_TO_HOST_2D + RESOURCE_FLUSH pairs on the control queue, both answered before the next.
+/// The guest side of virtio-gpu for the benchmark: a B8G8R8X8 2D resource with one contiguous backing region and,
+/// where the back-end offers RESOURCE_BLOB, a guest blob of the same size (its own contiguous pages, as a dumb
+/// buffer Linux allocates with blob scanouts); either is shown on scanout 0, then TRANSFER_TO_HOST_2D +
+/// RESOURCE_FLUSH pairs on the control queue, both answered before the next (Linux sends both for dumb blobs too).
 /// </summary>
 internal sealed class GpuDriver
 {
     public const int BytesPerPixel = 4;
     private const uint ResourceId = 1;
+    private const uint BlobId = 2;
+    private const uint BlobMemGuest = 1;
     private const uint FormatB8G8R8X8 = 2;
     private const uint ResponseOkNoData = 0x1100;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
@@ -45,6 +49,12 @@ internal sealed class GpuDriver
     /// <summary>The guest address of the resource's backing (packed rows).</summary>
     public ulong Backing { get; }
 
+    /// <summary>The guest address of the blob's pages (packed rows), or 0 when the back-end has no blobs.</summary>
+    public ulong BlobPages { get; private set; }
+
+    /// <summary>Whether the blob is on scanout 0 (else the 2D resource).</summary>
+    public bool ShowingBlob { get; private set; }
+
     /// <summary>RESOURCE_CREATE_2D, RESOURCE_ATTACH_BACKING and SET_SCANOUT for the whole resource.</summary>
     public void SetUp()
     {
@@ -56,13 +66,42 @@ internal sealed class GpuDriver
         Run(Command(0x0103, 48, (32, (uint)Width), (36, (uint)Height), (40, 0), (44, ResourceId)));
     }
 
-    /// <summary>Writes the TRANSFER_TO_HOST_2D and RESOURCE_FLUSH commands for one damage rectangle.</summary>
+    /// <summary>RESOURCE_CREATE_BLOB (guest memory, one entry) over fresh pages; shown later by <see cref="Show"/>.</summary>
+    public void SetUpBlob()
+    {
+        ulong size = (ulong)(Width * Height * BytesPerPixel);
+        BlobPages = _frontend.Allocator.Allocate(size, 4096);
+        byte[] create = Command(0x010c, 56 + 16, (24, BlobId), (28, BlobMemGuest), (36, 1));
+        BinaryPrimitives.WriteUInt64LittleEndian(create.AsSpan(48), size);
+        BinaryPrimitives.WriteUInt64LittleEndian(create.AsSpan(56), BlobPages);
+        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(64), (uint)size);
+        Run(create);
+    }
+
+    /// <summary>Puts the blob (SET_SCANOUT_BLOB, stride width * 4, offset 0) or the 2D resource (SET_SCANOUT) on scanout 0.</summary>
+    public void Show(bool blob)
+    {
+        if (blob)
+        {
+            Run(Command(0x010d, 96, (32, (uint)Width), (36, (uint)Height), (40, 0), (44, BlobId), (48, (uint)Width), (52, (uint)Height),
+                (56, FormatB8G8R8X8), (64, (uint)(Width * BytesPerPixel)), (80, 0)));
+        }
+        else
+        {
+            Run(Command(0x0103, 48, (32, (uint)Width), (36, (uint)Height), (40, 0), (44, ResourceId)));
+        }
+
+        ShowingBlob = blob;
+    }
+
+    /// <summary>Writes the TRANSFER_TO_HOST_2D and RESOURCE_FLUSH commands for one damage rectangle of what is shown.</summary>
     public void Target(int x, int y, int width, int height)
     {
-        byte[] transfer = Command(0x0105, 56, (24, (uint)x), (28, (uint)y), (32, (uint)width), (36, (uint)height), (48, ResourceId));
+        uint id = ShowingBlob ? BlobId : ResourceId;
+        byte[] transfer = Command(0x0105, 56, (24, (uint)x), (28, (uint)y), (32, (uint)width), (36, (uint)height), (48, id));
         BinaryPrimitives.WriteUInt64LittleEndian(transfer.AsSpan(40), ((ulong)y * (ulong)Width * BytesPerPixel) + ((ulong)x * BytesPerPixel));
         _frontend.Memory.Write(_transfer[0].Address, transfer);
-        _frontend.Memory.Write(_flush[0].Address, Command(0x0104, 48, (24, (uint)x), (28, (uint)y), (32, (uint)width), (36, (uint)height), (40, ResourceId)));
+        _frontend.Memory.Write(_flush[0].Address, Command(0x0104, 48, (24, (uint)x), (28, (uint)y), (32, (uint)width), (36, (uint)height), (40, id)));
     }
 
     /// <summary>
