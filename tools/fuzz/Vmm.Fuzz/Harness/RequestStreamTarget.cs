@@ -68,6 +68,11 @@ public abstract class RequestStreamTarget : FuzzTarget
 
         AfterBatch();
         _rig.ThrowOnUnexpected();
+
+        // The device is reset here too, not only before the next input: what the reset tears down (contexts and
+        // their threads, FUSE state) then belongs to this input, and the next one starts from the same state.
+        _rig.Driver.Reset();
+        _rig.ThrowOnUnexpected();
     }
 
     /// <summary>Makes the machine with the device under test.</summary>
