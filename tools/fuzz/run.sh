@@ -54,6 +54,7 @@ for assembly in "${assemblies[@]}"; do
 done
 
 # Our harness binary is `dotnet`, which afl cannot check for instrumentation; SharpFuzz talks the forkserver protocol.
+export FUZZ_CRASH_LOG=$out/crashes-$target.log # the exception behind each crash afl saves (Program.cs)
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 findings=$out/afl/$target
 input=$corpus
