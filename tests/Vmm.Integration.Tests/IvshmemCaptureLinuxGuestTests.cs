@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Vmm.Cli;
 using Vmm.Integration.Tests.Cli;
 using Vmm.Plugins.Display.Tests;
 using Vmm.Testing;
@@ -59,12 +58,10 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
               "control": { "socket": "{{socket}}" }
             }
             """, cancel);
-        var console = new MarkerWriter("DRAWN");
-        using var error = new StringWriter();
-        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), cancel);
+        using var run = new InProcessVmmRun(config, "DRAWN", cancel);
         try
         {
-            await console.Seen.Task.WaitAsync(s_bootLimit, cancel);
+            await run.WaitForMarkerAsync(s_bootLimit, cancel);
 
             // The VNC client sees the console text that fbcon drew on virtio-gpu, carried by the guest agent through IVSHMEM.
             VncPicture first = await WaitForTextAsync(port, minimumLit: 1500, cancel);
@@ -100,8 +97,8 @@ public sealed class IvshmemCaptureLinuxGuestTests : IDisposable
         finally
         {
             await VmmCtl.RunAsync("--socket", socket, "stop");
-            await run.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ContinueWith(_ => { }, CancellationToken.None);
-            TestContext.Current.TestOutputHelper?.WriteLine($"--- stderr\n{error}\n--- console\n{console}");
+            await run.Exit.WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ContinueWith(_ => { }, CancellationToken.None);
+            run.WriteOutput();
         }
     }
 

@@ -20,7 +20,7 @@ public sealed class NodeLifetimeTests : IDisposable
         client.Forget(dir, 1);
 
         // The node id is gone, the open handle is not (virtiofsd's handles hold their inode the same way).
-        Assert.Equal(-Fuse.Errno.ENOENT, client.GetAttr(dir).Error);
+        Assert.Equal(-global::Interop.Errno.ENOENT, client.GetAttr(dir).Error);
         FuseReply listed = client.ReadDir(dir, fh, 0, 4096, plus: true).Ok();
         List<(string Name, ulong NodeId, ulong Offset, uint Type)> entries = FuseTestClient.ParseDirents(listed.Payload, plus: true);
         Assert.Contains(entries, e => e.Name == "inside" && e.NodeId > 1);
@@ -44,6 +44,6 @@ public sealed class NodeLifetimeTests : IDisposable
         client.Forget(node, 1);
         Assert.Equal("still here"u8.ToArray(), client.Read(node, fh, 0, 100).Ok().Payload);
         client.Release(node, fh).Ok();
-        Assert.Equal(-Fuse.Errno.EBADF, client.Read(node, fh, 0, 100).Error);
+        Assert.Equal(-global::Interop.Errno.EBADF, client.Read(node, fh, 0, 100).Error);
     }
 }

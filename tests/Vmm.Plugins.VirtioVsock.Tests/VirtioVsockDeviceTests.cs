@@ -62,10 +62,8 @@ public sealed class VirtioVsockDeviceTests
     [Fact]
     public void Host_process_connects_with_CONNECT_and_reads_OK_with_its_port()
     {
-        string uds = GuestVsock.TempSocketPath();
-        using var guest = new GuestVsock(uds);
-        using Socket client = Connect(uds);
-        client.Send("CONNECT 1024\n"u8);
+        using var guest = new GuestVsock(GuestVsock.TempSocketPath());
+        using Socket client = ConnectFromHost(guest, "CONNECT 1024\n");
 
         VsockHeader request = guest.ReceiveOp(VsockOp.Request);
         Assert.Equal(1024u, request.DestinationPort);
@@ -93,10 +91,8 @@ public sealed class VirtioVsockDeviceTests
     [Fact]
     public void Host_connect_to_a_port_the_guest_refuses_closes_the_client_without_OK()
     {
-        string uds = GuestVsock.TempSocketPath();
-        using var guest = new GuestVsock(uds);
-        using Socket client = Connect(uds);
-        client.Send("CONNECT 7\n"u8);
+        using var guest = new GuestVsock(GuestVsock.TempSocketPath());
+        using Socket client = ConnectFromHost(guest, "CONNECT 7\n");
         VsockHeader request = guest.ReceiveOp(VsockOp.Request);
         guest.Send(GuestVsock.Packet(VsockOp.Reset, 7, request.SourcePort));
         Assert.Equal(0, client.Receive(new byte[16]));
@@ -105,10 +101,8 @@ public sealed class VirtioVsockDeviceTests
     [Fact]
     public void A_malformed_CONNECT_line_is_turned_away()
     {
-        string uds = GuestVsock.TempSocketPath();
-        using var guest = new GuestVsock(uds);
-        using Socket client = Connect(uds);
-        client.Send("HELLO there\n"u8);
+        using var guest = new GuestVsock(GuestVsock.TempSocketPath());
+        using Socket client = ConnectFromHost(guest, "HELLO there\n");
         Assert.Equal(0, client.Receive(new byte[16]));
         Assert.Equal(0, guest.Device.ConnectionCount);
     }
@@ -116,12 +110,8 @@ public sealed class VirtioVsockDeviceTests
     [Fact]
     public void Host_data_beyond_the_guests_credit_waits_for_a_credit_update()
     {
-        string uds = GuestVsock.TempSocketPath();
-        using var guest = new GuestVsock(uds);
-        using Socket listener = Listen(uds + "_" + HostPort);
-        guest.Send(GuestVsock.Packet(VsockOp.Request, GuestPort, HostPort, bufAlloc: 1000));
-        guest.ReceiveOp(VsockOp.Response);
-        using Socket host = listener.Accept();
+        using var connection = new AcceptedConnection(guestBufferAllocation: 1000);
+        (GuestVsock guest, Socket host) = (connection.Guest, connection.Host);
 
         byte[] sent = new byte[3000];
         new Random(7).NextBytes(sent);
@@ -147,12 +137,8 @@ public sealed class VirtioVsockDeviceTests
     [Fact]
     public void Guest_data_is_acknowledged_with_credit_updates_once_the_host_took_it()
     {
-        string uds = GuestVsock.TempSocketPath();
-        using var guest = new GuestVsock(uds);
-        using Socket listener = Listen(uds + "_" + HostPort);
-        guest.Send(GuestVsock.Packet(VsockOp.Request, GuestPort, HostPort));
-        guest.ReceiveOp(VsockOp.Response);
-        using Socket host = listener.Accept();
+        using var connection = new AcceptedConnection();
+        (GuestVsock guest, Socket host) = (connection.Guest, connection.Host);
 
         byte[] chunk = new byte[4096];
         for (int i = 0; i < 8; i++)
@@ -211,12 +197,8 @@ public sealed class VirtioVsockDeviceTests
     [Fact]
     public void A_guest_that_overruns_its_credit_loses_the_connection()
     {
-        string uds = GuestVsock.TempSocketPath();
-        using var guest = new GuestVsock(uds);
-        using Socket listener = Listen(uds + "_" + HostPort);
-        guest.Send(GuestVsock.Packet(VsockOp.Request, GuestPort, HostPort));
-        guest.ReceiveOp(VsockOp.Response);
-        using Socket host = listener.Accept();
+        using var connection = new AcceptedConnection();
+        GuestVsock guest = connection.Guest;
 
         // The host never reads; the guest ignores its 256 KiB of credit and keeps sending (far past what the
         // host socket's buffers can take on top of it).
@@ -241,12 +223,8 @@ public sealed class VirtioVsockDeviceTests
     [Fact]
     public void A_reset_with_open_connections_posts_TRANSPORT_RESET_on_the_event_queue_and_closes_host_sockets()
     {
-        string uds = GuestVsock.TempSocketPath();
-        using var guest = new GuestVsock(uds);
-        using Socket listener = Listen(uds + "_" + HostPort);
-        guest.Send(GuestVsock.Packet(VsockOp.Request, GuestPort, HostPort));
-        guest.ReceiveOp(VsockOp.Response);
-        using Socket host = listener.Accept();
+        using var connection = new AcceptedConnection();
+        (GuestVsock guest, Socket host) = (connection.Guest, connection.Host);
 
         guest.Driver.Initialize();
         Assert.Equal(0, host.Receive(new byte[1]));
@@ -262,10 +240,12 @@ public sealed class VirtioVsockDeviceTests
         return socket;
     }
 
-    private static Socket Connect(string path)
+    /// <summary>A host process connecting to the device's socket and sending its first line (Firecracker's CONNECT).</summary>
+    private static Socket ConnectFromHost(GuestVsock guest, string firstLine)
     {
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified) { ReceiveTimeout = 10000 };
-        socket.Connect(new UnixDomainSocketEndPoint(path));
+        socket.Connect(new UnixDomainSocketEndPoint(guest.Uds));
+        socket.Send(Encoding.ASCII.GetBytes(firstLine));
         return socket;
     }
 
@@ -298,5 +278,41 @@ public sealed class VirtioVsockDeviceTests
         }
 
         return line.ToString();
+    }
+
+    /// <summary>A guest connection to <see cref="HostPort"/> that the device completed and the host accepted.</summary>
+    private sealed class AcceptedConnection : IDisposable
+    {
+        private readonly Socket _listener;
+
+        public AcceptedConnection(uint guestBufferAllocation = 65536)
+        {
+            string uds = GuestVsock.TempSocketPath();
+            _listener = Listen(uds + "_" + HostPort);
+            Guest = new GuestVsock(uds);
+            try
+            {
+                Guest.Send(GuestVsock.Packet(VsockOp.Request, GuestPort, HostPort, bufAlloc: guestBufferAllocation));
+                Guest.ReceiveOp(VsockOp.Response);
+                Host = _listener.Accept();
+            }
+            catch
+            {
+                Guest.Dispose();
+                _listener.Dispose();
+                throw;
+            }
+        }
+
+        public GuestVsock Guest { get; }
+
+        public Socket Host { get; }
+
+        public void Dispose()
+        {
+            Host.Dispose();
+            _listener.Dispose();
+            Guest.Dispose();
+        }
     }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # virtio-fs benchmark: our device and the C virtiofsd side by side, through the same C# vhost-user front-end.
-#   tools/bench/fs-bench.sh [--file-mib N] [--chunk-kib N] [--meta-ops N] [--repeat N]
+#   tools/bench/fs-bench.sh [--file-mib N] [--chunk-kib N] [--meta-ops N] [--repeat N] [--depth N] [--queues N]
+#                           [--virtiofsd-threads N]
+# --depth: requests in flight per request queue (default 1); --queues: request queues, one client thread each.
 # Prints medians of N runs (each back-end once per run, alternating) and the ratio ours / C.
 # Fetches virtiofsd into .cache/virtiofsd/ when missing (tools/guest-image/get-virtiofsd.sh); virtiofsd needs root.
 set -euo pipefail

@@ -3,7 +3,7 @@
 # built is committed).
 #  - every *.S here: a flat binary linked at 0x100000 (<name>.bin), run by tests through LongModeGuest;
 #  - elf/: ELF payloads the kernel loader boots from machine.kernel: rng-ring3.elf and
-#    virtiofs-dax-ring3.elf, ivshmem-ring3.elf (C, Vmm ring-3 note) and pvh-hello.elf (Xen PVH note; QEMU boots it too).
+#    virtiofs-dax-ring3.elf, ivshmem-ring3.elf, cross-domain-ring3.elf (C, Vmm ring-3 note) and pvh-hello.elf (Xen PVH note; QEMU boots it too).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-"$here/out"}
@@ -18,4 +18,5 @@ ldflags="-Wl,--build-id=none -Wl,-T,$here/elf/payload.ld -Wl,-z,noexecstack -Wl,
 gcc $cflags $ldflags -o "$out/rng-ring3.elf" "$here/elf/ring3-entry.S" "$here/elf/rng-ring3.c"
 gcc $cflags $ldflags -o "$out/virtiofs-dax-ring3.elf" "$here/elf/ring3-entry.S" "$here/elf/virtiofs-dax-ring3.c"
 gcc $cflags $ldflags -o "$out/ivshmem-ring3.elf" "$here/elf/ring3-entry.S" "$here/elf/ivshmem-ring3.c"
+gcc $cflags $ldflags -o "$out/cross-domain-ring3.elf" "$here/elf/ring3-entry.S" "$here/elf/cross-domain-ring3.c"
 gcc $cflags $ldflags -o "$out/pvh-hello.elf" "$here/elf/pvh-hello.S"

@@ -40,5 +40,5 @@ internal readonly record struct FuseResult
     }
 
     /// <summary>An errno reply; <paramref name="errno"/> is positive (EIO is used for a nonsensical 0 or less).</summary>
-    public static FuseResult Error(int errno) => new(0, errno > 0 ? errno : Fuse.Errno.EIO, noReply: false);
+    public static FuseResult Error(int errno) => new(0, errno > 0 ? errno : global::Interop.Errno.EIO, noReply: false);
 }

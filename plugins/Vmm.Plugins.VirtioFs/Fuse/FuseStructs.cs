@@ -196,6 +196,10 @@ internal struct FuseDirent
 }
 
 /// <summary><c>struct fuse_setattr_in</c>.</summary>
+/// <remarks>
+/// Its six time fields repeat <see cref="FuseAttr"/>'s because fuse.h repeats them: each struct here mirrors one C
+/// struct field by field, as the header test checks, rather than nesting a shared part the header does not have.
+/// </remarks>
 [StructLayout(LayoutKind.Sequential)]
 internal struct FuseSetAttrIn
 {

@@ -8,10 +8,10 @@ internal static class NameRules
     {
         if (name.IsEmpty || IsDot(name) || IsDotDot(name) || name.Contains((byte)'/'))
         {
-            return Fuse.Errno.EINVAL;
+            return global::Interop.Errno.EINVAL;
         }
 
-        return name.Length > Fuse.FuseProtocol.MaxNameLength ? Fuse.Errno.ENAMETOOLONG : 0;
+        return name.Length > Fuse.FuseProtocol.MaxNameLength ? global::Interop.Errno.ENAMETOOLONG : 0;
     }
 
     public static bool IsDot(ReadOnlySpan<byte> name) => name.Length == 1 && name[0] == '.';

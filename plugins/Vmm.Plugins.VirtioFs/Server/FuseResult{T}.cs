@@ -26,5 +26,5 @@ internal readonly struct FuseResult<T>
     public static implicit operator FuseResult<T>(T value) => new(value, 0);
 
     /// <summary>An errno answer; EIO for a nonsensical 0 or less.</summary>
-    public static implicit operator FuseResult<T>(FuseError error) => new(default!, error.Errno > 0 ? error.Errno : Fuse.Errno.EIO);
+    public static implicit operator FuseResult<T>(FuseError error) => new(default!, error.Errno > 0 ? error.Errno : global::Interop.Errno.EIO);
 }

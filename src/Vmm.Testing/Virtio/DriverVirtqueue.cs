@@ -17,9 +17,7 @@ public sealed unsafe class DriverVirtqueue
     private readonly GuestMemoryAllocator _allocator;
     private readonly bool _eventIndex;
     private readonly bool _indirect;
-    private readonly byte* _descriptors;
-    private readonly byte* _available;
-    private readonly byte* _used;
+    private readonly VringPointers _rings;
     private readonly ushort[] _nextFree;
     private readonly ushort[] _chainLength;
     private readonly bool[] _inUse;
@@ -50,9 +48,11 @@ public sealed unsafe class DriverVirtqueue
         DescriptorTableAddress = allocator.Allocate((ulong)VringLayout.DescriptorTableBytes(size), VringLayout.DescriptorTableAlignment);
         AvailableRingAddress = allocator.Allocate((ulong)VringLayout.AvailableRingBytes(size), VringLayout.AvailableRingAlignment);
         UsedRingAddress = allocator.Allocate((ulong)VringLayout.UsedRingBytes(size), VringLayout.UsedRingAlignment);
-        _descriptors = Pin(DescriptorTableAddress, VringLayout.DescriptorTableBytes(size));
-        _available = Pin(AvailableRingAddress, VringLayout.AvailableRingBytes(size));
-        _used = Pin(UsedRingAddress, VringLayout.UsedRingBytes(size));
+        _rings = new VringPointers(
+            Pin(DescriptorTableAddress, VringLayout.DescriptorTableBytes(size)),
+            Pin(AvailableRingAddress, VringLayout.AvailableRingBytes(size)),
+            Pin(UsedRingAddress, VringLayout.UsedRingBytes(size)),
+            size);
 
         _nextFree = new ushort[size];
         _chainLength = new ushort[size];
@@ -86,7 +86,7 @@ public sealed unsafe class DriverVirtqueue
     public int FreeDescriptors => _freeCount;
 
     /// <summary>Whether the device has returned requests that <see cref="TryGetUsed"/> has not taken yet.</summary>
-    public bool HasPendingUsed => Volatile.Read(ref UsedIndexRef) != _lastUsed;
+    public bool HasPendingUsed => Volatile.Read(ref _rings.UsedIndex) != _lastUsed;
 
     /// <summary>
     /// Makes a request available: <paramref name="readable"/> buffers for the device to read, then
@@ -132,7 +132,7 @@ public sealed unsafe class DriverVirtqueue
                     (ushort)(flags | (last ? 0 : VringLayout.DescriptorFlagNext)), last ? (ushort)0 : (ushort)(i + 1));
             }
 
-            WriteDescriptor(DescriptorSpan(head), table, (uint)(count * VringLayout.DescriptorSize), VringLayout.DescriptorFlagIndirect, 0);
+            WriteDescriptor(_rings.Descriptor(head), table, (uint)(count * VringLayout.DescriptorSize), VringLayout.DescriptorFlagIndirect, 0);
         }
         else
         {
@@ -142,18 +142,18 @@ public sealed unsafe class DriverVirtqueue
             {
                 (GuestBuffer buffer, ushort flags) = BufferAt(readable, writable, i);
                 bool last = i == count - 1;
-                WriteDescriptor(DescriptorSpan(index), buffer.Address, buffer.Length,
+                WriteDescriptor(_rings.Descriptor(index), buffer.Address, buffer.Length,
                     (ushort)(flags | (last ? 0 : VringLayout.DescriptorFlagNext)), last ? (ushort)0 : _nextFree[index]);
                 index = _nextFree[index];
             }
         }
 
         int slot = _availableIndex & (Size - 1);
-        BinaryPrimitives.WriteUInt16LittleEndian(new Span<byte>(_available + VringLayout.RingEntriesOffset + (slot * VringLayout.AvailableElementSize), 2), head);
+        BinaryPrimitives.WriteUInt16LittleEndian(_rings.AvailableEntry(slot), head);
         _availableIndex++;
 
         // Release: the descriptors and ring entry are visible before the index that publishes them.
-        Volatile.Write(ref AvailableIndexRef, _availableIndex);
+        Volatile.Write(ref _rings.AvailableIndex, _availableIndex);
         _added++;
         return head;
     }
@@ -171,10 +171,10 @@ public sealed unsafe class DriverVirtqueue
         _added = 0;
         if (_eventIndex)
         {
-            return VringLayout.NeedEvent(Volatile.Read(ref AvailableEventRef), newIndex, oldIndex);
+            return VringLayout.NeedEvent(Volatile.Read(ref _rings.AvailableEvent), newIndex, oldIndex);
         }
 
-        return (Volatile.Read(ref UsedFlagsRef) & VringLayout.UsedFlagNoNotify) == 0;
+        return (Volatile.Read(ref _rings.UsedFlags) & VringLayout.UsedFlagNoNotify) == 0;
     }
 
     /// <summary>Takes the next request the device returned: its head id and the bytes the device wrote.</summary>
@@ -182,7 +182,7 @@ public sealed unsafe class DriverVirtqueue
     public bool TryGetUsed(out ushort head, out uint length)
     {
         // Acquire: the used element is read after the index that published it.
-        if (Volatile.Read(ref UsedIndexRef) == _lastUsed)
+        if (Volatile.Read(ref _rings.UsedIndex) == _lastUsed)
         {
             head = 0;
             length = 0;
@@ -190,7 +190,7 @@ public sealed unsafe class DriverVirtqueue
         }
 
         int slot = _lastUsed & (Size - 1);
-        var element = new ReadOnlySpan<byte>(_used + VringLayout.RingEntriesOffset + (slot * VringLayout.UsedElementSize), VringLayout.UsedElementSize);
+        ReadOnlySpan<byte> element = _rings.UsedElement(slot);
         uint id = BinaryPrimitives.ReadUInt32LittleEndian(element);
         length = BinaryPrimitives.ReadUInt32LittleEndian(element[VringLayout.UsedElementLengthOffset..]);
         if (id >= Size || !_inUse[id])
@@ -204,7 +204,7 @@ public sealed unsafe class DriverVirtqueue
         if (_eventIndex && (_availableFlags & VringLayout.AvailableFlagNoInterrupt) == 0)
         {
             // Ask for an interrupt when the device uses the next entry.
-            Volatile.Write(ref UsedEventRef, _lastUsed);
+            Volatile.Write(ref _rings.UsedEvent, _lastUsed);
             Interlocked.MemoryBarrier();
         }
 
@@ -218,11 +218,11 @@ public sealed unsafe class DriverVirtqueue
         if (_eventIndex)
         {
             // An event index the device has already passed: vring_need_event stays false.
-            Volatile.Write(ref UsedEventRef, (ushort)(_lastUsed - 1));
+            Volatile.Write(ref _rings.UsedEvent, (ushort)(_lastUsed - 1));
         }
         else
         {
-            Volatile.Write(ref AvailableFlagsRef, _availableFlags);
+            Volatile.Write(ref _rings.AvailableFlags, _availableFlags);
         }
     }
 
@@ -232,28 +232,16 @@ public sealed unsafe class DriverVirtqueue
         _availableFlags &= unchecked((ushort)~VringLayout.AvailableFlagNoInterrupt);
         if (_eventIndex)
         {
-            Volatile.Write(ref UsedEventRef, _lastUsed);
+            Volatile.Write(ref _rings.UsedEvent, _lastUsed);
         }
         else
         {
-            Volatile.Write(ref AvailableFlagsRef, _availableFlags);
+            Volatile.Write(ref _rings.AvailableFlags, _availableFlags);
         }
 
         // The request to be interrupted must be visible before the caller re-checks the used index.
         Interlocked.MemoryBarrier();
     }
-
-    private ref ushort AvailableFlagsRef => ref Unsafe.AsRef<ushort>(_available + VringLayout.RingFlagsOffset);
-
-    private ref ushort AvailableIndexRef => ref Unsafe.AsRef<ushort>(_available + VringLayout.RingIndexOffset);
-
-    private ref ushort UsedEventRef => ref Unsafe.AsRef<ushort>(_available + VringLayout.UsedEventOffset(Size));
-
-    private ref ushort UsedFlagsRef => ref Unsafe.AsRef<ushort>(_used + VringLayout.RingFlagsOffset);
-
-    private ref ushort UsedIndexRef => ref Unsafe.AsRef<ushort>(_used + VringLayout.RingIndexOffset);
-
-    private ref ushort AvailableEventRef => ref Unsafe.AsRef<ushort>(_used + VringLayout.AvailableEventOffset(Size));
 
     private static (GuestBuffer Buffer, ushort Flags) BufferAt(ReadOnlySpan<GuestBuffer> readable, ReadOnlySpan<GuestBuffer> writable, int i) =>
         i < readable.Length ? (readable[i], (ushort)0) : (writable[i - readable.Length], VringLayout.DescriptorFlagWrite);
@@ -265,8 +253,6 @@ public sealed unsafe class DriverVirtqueue
         BinaryPrimitives.WriteUInt16LittleEndian(descriptor[VringLayout.DescriptorFlagsOffset..], flags);
         BinaryPrimitives.WriteUInt16LittleEndian(descriptor[VringLayout.DescriptorNextOffset..], next);
     }
-
-    private Span<byte> DescriptorSpan(ushort index) => new(_descriptors + (index * VringLayout.DescriptorSize), VringLayout.DescriptorSize);
 
     private ushort TakeDescriptors(int count)
     {

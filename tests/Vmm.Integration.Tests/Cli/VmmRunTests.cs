@@ -107,10 +107,8 @@ public sealed partial class VmmRunTests : IDisposable
         (string kernel, string initrd) = RequireQemuAndGuestImage();
         string socket = Path.Combine(_work, "ctl.sock");
         string config = await WriteSleepingConfigAsync(kernel, initrd, $$""", "control": { "socket": "{{socket}}" }""");
-        var console = new MarkerWriter("SLEEPING");
-        using var error = new StringWriter();
-        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), TestContext.Current.CancellationToken);
-        await console.Seen.Task.WaitAsync(s_bootLimit, TestContext.Current.CancellationToken);
+        using var run = new InProcessVmmRun(config, "SLEEPING", TestContext.Current.CancellationToken);
+        await run.WaitForMarkerAsync(s_bootLimit, TestContext.Current.CancellationToken);
 
         await using (ControlClient client = await ControlClient.ConnectAsync(socket, TestContext.Current.CancellationToken))
         {
@@ -123,8 +121,8 @@ public sealed partial class VmmRunTests : IDisposable
             Assert.True((await client.SendAsync("stop", [], TestContext.Current.CancellationToken)).Ok);
         }
 
-        int exitCode = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
-        TestContext.Current.TestOutputHelper?.WriteLine($"exit {exitCode}\n--- stderr\n{error}\n--- console\n{console}");
+        int exitCode = await run.Exit.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        run.WriteOutput();
         Assert.Equal(0, exitCode);
         Assert.False(File.Exists(socket), "The control socket was left behind.");
     }
@@ -134,18 +132,16 @@ public sealed partial class VmmRunTests : IDisposable
     {
         (string kernel, string initrd) = RequireQemuAndGuestImage();
         string config = await WriteSleepingConfigAsync(kernel, initrd, "");
-        var console = new MarkerWriter("SLEEPING");
-        using var error = new StringWriter();
         using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), interrupt.Token);
-        await console.Seen.Task.WaitAsync(s_bootLimit, TestContext.Current.CancellationToken);
+        using var run = new InProcessVmmRun(config, "SLEEPING", interrupt.Token);
+        await run.WaitForMarkerAsync(s_bootLimit, TestContext.Current.CancellationToken);
 
         await interrupt.CancelAsync();
-        int exitCode = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        int exitCode = await run.Exit.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
-        TestContext.Current.TestOutputHelper?.WriteLine($"exit {exitCode}\n--- stderr\n{error}");
+        run.WriteOutput();
         Assert.Equal(130, exitCode);
-        Assert.EndsWith("vmm: interrupted", error.ToString().Trim(), StringComparison.Ordinal);
+        Assert.EndsWith("vmm: interrupted", run.Error.Trim(), StringComparison.Ordinal);
     }
 
     private async Task<string> WriteSleepingConfigAsync(string kernel, string initrd, string extra)

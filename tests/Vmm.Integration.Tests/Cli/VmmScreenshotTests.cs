@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using Vmm.Cli;
 using Vmm.Plugins.Display.Tests;
 using Vmm.Qemu;
 using Vmm.Testing;
@@ -40,12 +39,10 @@ public sealed class VmmScreenshotTests : IDisposable
               "control": { "socket": "{{socket}}" }
             }
             """, TestContext.Current.CancellationToken);
-        var console = new MarkerWriter("DRAWN");
-        using var error = new StringWriter();
-        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), TestContext.Current.CancellationToken);
+        using var run = new InProcessVmmRun(config, "DRAWN", TestContext.Current.CancellationToken);
         try
         {
-            await console.Seen.Task.WaitAsync(s_bootLimit, TestContext.Current.CancellationToken);
+            await run.WaitForMarkerAsync(s_bootLimit, TestContext.Current.CancellationToken);
             string shot = Path.Combine(_work, "shot.png");
 
             // fbcon flushes on its own schedule: the first request may find no frame yet.
@@ -86,11 +83,11 @@ public sealed class VmmScreenshotTests : IDisposable
             Assert.Equal("no-such-sink", JsonDocument.Parse(missing.Out).RootElement.GetProperty("error").GetProperty("code").GetString());
 
             Assert.Equal(0, (await VmmCtl.RunAsync("--socket", socket, "stop")).ExitCode);
-            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            Assert.Equal(0, await run.Exit.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
         }
         finally
         {
-            TestContext.Current.TestOutputHelper?.WriteLine($"--- stderr\n{error}\n--- console\n{console}");
+            run.WriteOutput();
         }
     }
 }

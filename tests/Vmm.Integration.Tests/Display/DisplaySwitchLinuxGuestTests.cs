@@ -46,12 +46,10 @@ public sealed class DisplaySwitchLinuxGuestTests : IDisposable
               "control": { "socket": "{{socket}}" }
             }
             """, cancellationToken);
-        var console = new MarkerWriter("DRAWN");
-        using var error = new StringWriter();
-        Task<int> run = Program.RunAsync(["run", "--config", config], console, TextWriter.Synchronized(error), cancellationToken);
+        using var run = new InProcessVmmRun(config, "DRAWN", cancellationToken);
         try
         {
-            await console.Seen.Task.WaitAsync(s_bootLimit, cancellationToken);
+            await run.WaitForMarkerAsync(s_bootLimit, cancellationToken);
             using var client = new RfbTestClient(new IPEndPoint(IPAddress.Loopback, vncPort));
             client.Handshake();
             client.SetEncodings(0, -223);
@@ -89,11 +87,11 @@ public sealed class DisplaySwitchLinuxGuestTests : IDisposable
             Assert.Equal((1280, 800), (width, height));
 
             await CtlOkAsync("--socket", socket, "stop");
-            Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken));
+            Assert.Equal(0, await run.Exit.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken));
         }
         finally
         {
-            TestContext.Current.TestOutputHelper?.WriteLine($"--- stderr\n{error}\n--- console\n{console}");
+            run.WriteOutput();
         }
     }
 

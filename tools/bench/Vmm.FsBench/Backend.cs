@@ -7,16 +7,18 @@ namespace Vmm.FsBench;
 /// <summary>The two vhost-user-fs back-ends: our device in this process, or the C virtiofsd.</summary>
 internal static class Backend
 {
-    public static VhostUserBackend StartOurs(string socketPath, string share)
+    public static VhostUserBackend StartOurs(string socketPath, string share, int requestQueues = 1)
     {
-        var device = new VirtioFsDevice("bench", share, new VirtioFsOptions { Tag = "bench", Cache = VirtioFsOptions.CacheNever }, NullLoggerFactory.Instance, null);
+        var options = new VirtioFsOptions { Tag = "bench", Cache = VirtioFsOptions.CacheNever, NumRequestQueues = requestQueues };
+        var device = new VirtioFsDevice("bench", share, options, NullLoggerFactory.Instance, null);
         return VhostUserBackend.InProcess("vmm virtio-fs", socketPath, device);
     }
 
-    public static VhostUserBackend StartVirtiofsd(string binary, string socketPath, string share)
+    /// <summary>The C daemon; <paramref name="threads"/> 0 serves each queue's requests on its queue thread, as for depth 1.</summary>
+    public static VhostUserBackend StartVirtiofsd(string binary, string socketPath, string share, int threads = 0)
         => VhostUserBackend.Spawn(
             "C virtiofsd 7.2",
             binary,
             socketPath,
-            [$"--socket-path={socketPath}", "-o", $"source={share}", "-o", "cache=none", "--thread-pool-size=0"]);
+            [$"--socket-path={socketPath}", "-o", $"source={share}", "-o", "cache=none", $"--thread-pool-size={threads}"]);
 }

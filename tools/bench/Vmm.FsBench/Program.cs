@@ -9,6 +9,9 @@ int fileMiB = 64;
 int chunkKiB = 128;
 int metaOps = 20000;
 int repeat = 3;
+int depth = 1;
+int queues = 1;
+int virtiofsdThreads = 0;
 for (int i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -28,8 +31,17 @@ for (int i = 0; i < args.Length; i++)
         case "--repeat":
             repeat = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
             break;
+        case "--depth":
+            depth = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 64);
+            break;
+        case "--queues":
+            queues = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 16);
+            break;
+        case "--virtiofsd-threads":
+            virtiofsdThreads = Math.Max(0, int.Parse(args[++i], CultureInfo.InvariantCulture));
+            break;
         default:
-            Console.Error.WriteLine("usage: Vmm.FsBench [--virtiofsd PATH] [--file-mib N] [--chunk-kib N] [--meta-ops N] [--repeat N]");
+            Console.Error.WriteLine("usage: Vmm.FsBench [--virtiofsd PATH] [--file-mib N] [--chunk-kib N] [--meta-ops N] [--repeat N] [--depth N] [--queues N] [--virtiofsd-threads N]");
             return 2;
     }
 }
@@ -66,7 +78,7 @@ for (int repetition = 0; repetition < repeat; repetition++)
             {
                 // Warm up the JIT on a small run so the measured ones are steady state.
                 string warm = Directory.CreateDirectory(Path.Combine(work, "warm")).FullName;
-                await using (VhostUserBackend warmBackend = Backend.StartOurs(Path.Combine(work, "warm.sock"), warm))
+                await using (VhostUserBackend warmBackend = Backend.StartOurs(Path.Combine(work, "warm.sock"), warm, queues))
                 {
                     Workloads.Run(warmBackend, warm, 4, chunkKiB, 2000);
                 }
@@ -74,13 +86,15 @@ for (int repetition = 0; repetition < repeat; repetition++)
                 warmed = true;
             }
 
-            await using VhostUserBackend backend = ours ? Backend.StartOurs(socket, share) : Backend.StartVirtiofsd(virtiofsd!, socket, share);
+            await using VhostUserBackend backend = ours ? Backend.StartOurs(socket, share, queues) : Backend.StartVirtiofsd(virtiofsd!, socket, share, virtiofsdThreads);
             if (!runs.TryGetValue(backend.Name, out List<IReadOnlyList<Result>>? list))
             {
                 runs[backend.Name] = list = [];
             }
 
-            list.Add(Workloads.Run(backend, share, fileMiB, chunkKiB, metaOps));
+            list.Add(depth == 1 && queues == 1
+                ? Workloads.Run(backend, share, fileMiB, chunkKiB, metaOps)
+                : Concurrent.Run(backend, share, fileMiB, chunkKiB, metaOps, depth, queues));
         }
         finally
         {
@@ -90,7 +104,7 @@ for (int repetition = 0; repetition < repeat; repetition++)
 }
 
 List<string> backends = [.. runs.Keys];
-Console.WriteLine($"virtio-fs over vhost-user, queue depth 1, {fileMiB} MiB file, cache=never, {metaOps / 4} small files; median of {repeat} (min..max)");
+Console.WriteLine($"virtio-fs over vhost-user, {queues} request queue(s), depth {depth} each, {fileMiB} MiB file, cache=never, {metaOps / 4} small files, C virtiofsd --thread-pool-size={virtiofsdThreads}; median of {repeat} (min..max)");
 Console.Write($"{"workload",-22}");
 foreach (string name in backends)
 {

@@ -23,20 +23,8 @@ internal static class Workloads
         var fuse = new FuseClient(frontend, requests, Math.Max(chunk, 1 << 20));
         _ = hiprio;
 
-        byte[] init = new byte[64];
-        BinaryPrimitives.WriteUInt32LittleEndian(init, 7);
-        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(4), 36);
-        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(8), 128 * 1024);
-        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(12), (1u << 22) | (1u << 5) | 1u);
-        fuse.Check(fuse.Send(FuseClient.Init, 0, init, 0, 64, 0), "INIT");
-
-        byte[] create = [.. new byte[16], .. FuseClient.Name("bench.bin")];
-        BinaryPrimitives.WriteUInt32LittleEndian(create, 0x42);
-        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(4), 0x81A4);
-        fuse.Check(fuse.Send(FuseClient.Create, 1, create, 0, 144, 0), "CREATE");
-        byte[] entry = fuse.ReplyArgs(144);
-        ulong node = BinaryPrimitives.ReadUInt64LittleEndian(entry);
-        ulong fh = BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(128));
+        fuse.Check(fuse.Send(FuseClient.Init, 0, InitArgs(), 0, 64, 0), "INIT");
+        (ulong node, ulong fh) = CreateFile(fuse, "bench.bin");
 
         byte[] payload = new byte[chunk];
         new Random(1).NextBytes(payload);
@@ -89,8 +77,7 @@ internal static class Workloads
         watch.Restart();
         foreach (byte[] name in names)
         {
-            byte[] createSmall = [.. create.AsSpan(0, 16), .. name];
-            fuse.Check(fuse.Send(FuseClient.Create, 1, createSmall, 0, 144, 0), "CREATE small");
+            fuse.Check(fuse.Send(FuseClient.Create, 1, CreateArgs(name), 0, 144, 0), "CREATE small");
             byte[] smallEntry = fuse.ReplyArgs(144);
             BinaryPrimitives.WriteUInt64LittleEndian(release, BinaryPrimitives.ReadUInt64LittleEndian(smallEntry.AsSpan(128)));
             fuse.Check(fuse.Send(FuseClient.Release, BinaryPrimitives.ReadUInt64LittleEndian(smallEntry), release, 0, 0, 0), "RELEASE");
@@ -124,6 +111,42 @@ internal static class Workloads
         }
 
         return results;
+    }
+
+    /// <summary>FUSE_INIT 7.36 asking for async reads, big writes and max pages.</summary>
+    public static byte[] InitArgs()
+    {
+        byte[] init = new byte[64];
+        BinaryPrimitives.WriteUInt32LittleEndian(init, 7);
+        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(4), 36);
+        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(8), 128 * 1024);
+        BinaryPrimitives.WriteUInt32LittleEndian(init.AsSpan(12), (1u << 22) | (1u << 5) | 1u);
+        return init;
+    }
+
+    /// <summary>CREATE args (O_RDWR | O_CREAT, mode 0644) for <paramref name="name"/> (NUL-terminated).</summary>
+    public static byte[] CreateArgs(byte[] name)
+    {
+        byte[] create = [.. new byte[16], .. name];
+        BinaryPrimitives.WriteUInt32LittleEndian(create, 0x42);
+        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(4), 0x81A4);
+        return create;
+    }
+
+    /// <summary>Creates <paramref name="name"/> in the root; its node id and open file handle.</summary>
+    public static (ulong Node, ulong FileHandle) CreateFile(FuseClient fuse, string name)
+    {
+        fuse.Check(fuse.Send(FuseClient.Create, 1, CreateArgs(FuseClient.Name(name)), 0, 144, 0), "CREATE");
+        byte[] entry = fuse.ReplyArgs(144);
+        return (BinaryPrimitives.ReadUInt64LittleEndian(entry), BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(128)));
+    }
+
+    /// <summary>READ/WRITE args: file handle, offset, size.</summary>
+    public static byte[] IoArgs(ulong fh, long offset, int size)
+    {
+        byte[] io = new byte[40];
+        FillIo(io, fh, offset, size);
+        return io;
     }
 
     private static void FillIo(byte[] io, ulong fh, long offset, int size)

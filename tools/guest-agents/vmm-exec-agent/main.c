@@ -61,38 +61,29 @@ struct frame {
     char payload[MUX_MAX_PAYLOAD];
 };
 
-static int write_all(int fd, const void *data, size_t length)
+/* Moves exactly length bytes through write (writing) or read, retrying on EINTR; an error or EOF is -1. */
+static int transfer_all(int fd, char *p, size_t length, int writing)
 {
-    const char *p = data;
     while (length > 0) {
-        ssize_t n = write(fd, p, length);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        ssize_t n = writing ? write(fd, p, length) : read(fd, p, length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
             return -1;
-        }
         p += n;
         length -= (size_t)n;
     }
     return 0;
 }
 
+static int write_all(int fd, const void *data, size_t length)
+{
+    return transfer_all(fd, (char *)data, length, 1);
+}
+
 static int read_all(int fd, void *data, size_t length)
 {
-    char *p = data;
-    while (length > 0) {
-        ssize_t n = read(fd, p, length);
-        if (n == 0)
-            return -1;
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        length -= (size_t)n;
-    }
-    return 0;
+    return transfer_all(fd, data, length, 0);
 }
 
 /* One frame, header and payload in one write. */

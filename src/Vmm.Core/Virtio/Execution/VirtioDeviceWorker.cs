@@ -83,6 +83,11 @@ public sealed class VirtioDeviceWorker : IDisposable
 
         TimeSpan period = TimeSpan.FromTicks(Math.Clamp(HangLimit.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
         _watchdog = new Timer(static state => ((VirtioDeviceWorker)state!).CheckForHang(), this, period, period);
+
+        // ManualResetEventSlim allocates its lock object the first time a Wait has to block, which would otherwise
+        // happen on the worker thread at some call or other; one short blocking wait here (nothing can set the
+        // event yet) makes it now, so the worker's loop never allocates.
+        _wake.Wait(1);
         _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-{device.Id}" };
         _thread.Start();
     }

@@ -32,9 +32,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
     private DescriptorChain?[] _inFlightByHead = [];
     private int _freeChainCount;
 
-    private byte* _descriptors;
-    private byte* _available;
-    private byte* _used;
+    private VringPointers _rings;
     private bool _eventIndex;
     private bool _indirect;
     private bool _notificationsEnabled = true;
@@ -120,9 +118,11 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         }
 
         int size = Size;
-        _descriptors = MapRing("descriptor table", DescriptorTableAddress, VringLayout.DescriptorTableAlignment, VringLayout.DescriptorTableBytes(size));
-        _available = MapRing("available ring", AvailableRingAddress, VringLayout.AvailableRingAlignment, VringLayout.AvailableRingBytes(size));
-        _used = MapRing("used ring", UsedRingAddress, VringLayout.UsedRingAlignment, VringLayout.UsedRingBytes(size));
+        _rings = new VringPointers(
+            MapRing("descriptor table", DescriptorTableAddress, VringLayout.DescriptorTableAlignment, VringLayout.DescriptorTableBytes(size)),
+            MapRing("available ring", AvailableRingAddress, VringLayout.AvailableRingAlignment, VringLayout.AvailableRingBytes(size)),
+            MapRing("used ring", UsedRingAddress, VringLayout.UsedRingAlignment, VringLayout.UsedRingBytes(size)),
+            size);
         _eventIndex = (negotiatedFeatures & VirtioFeatures.RingEventIndex) != 0;
         _indirect = (negotiatedFeatures & VirtioFeatures.RingIndirectDescriptors) != 0;
         EnsureChainPool(size);
@@ -142,9 +142,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         UsedRingAddress = 0;
         NextAvailableIndex = 0;
         NextUsedIndex = 0;
-        _descriptors = null;
-        _available = null;
-        _used = null;
+        _rings = default;
         _eventIndex = false;
         _indirect = false;
         _notificationsEnabled = true;
@@ -166,7 +164,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         }
 
         // Acquire: the ring entry and descriptors are read after the index that published them.
-        ushort availableIndex = Volatile.Read(ref AvailableIndexRef);
+        ushort availableIndex = Volatile.Read(ref _rings.AvailableIndex);
         ushort pending = (ushort)(availableIndex - NextAvailableIndex);
         if (pending == 0)
         {
@@ -179,8 +177,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         }
 
         int slot = NextAvailableIndex & (Size - 1);
-        ushort head = BinaryPrimitives.ReadUInt16LittleEndian(new ReadOnlySpan<byte>(
-            _available + VringLayout.RingEntriesOffset + (slot * VringLayout.AvailableElementSize), VringLayout.AvailableElementSize));
+        ushort head = BinaryPrimitives.ReadUInt16LittleEndian(_rings.AvailableEntry(slot));
         if (head >= Size)
         {
             VirtqueueErrors.ThrowDescriptorIndex(Index, head, Size);
@@ -213,7 +210,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         if (_eventIndex && _notificationsEnabled)
         {
             // Ask for a kick when the driver publishes past what we have taken.
-            Volatile.Write(ref AvailableEventRef, NextAvailableIndex);
+            Volatile.Write(ref _rings.AvailableEvent, NextAvailableIndex);
         }
 
         chain = taken;
@@ -240,14 +237,14 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         }
 
         int slot = NextUsedIndex & (Size - 1);
-        var element = new Span<byte>(_used + VringLayout.RingEntriesOffset + (slot * VringLayout.UsedElementSize), VringLayout.UsedElementSize);
+        Span<byte> element = _rings.UsedElement(slot);
         BinaryPrimitives.WriteUInt32LittleEndian(element, chain.HeadIndex);
         BinaryPrimitives.WriteUInt32LittleEndian(element[VringLayout.UsedElementLengthOffset..], bytesWritten);
         NextUsedIndex++;
         _pushedSinceNotify = true;
 
         // Release: the element is visible before the index that publishes it.
-        Volatile.Write(ref UsedIndexRef, NextUsedIndex);
+        Volatile.Write(ref _rings.UsedIndex, NextUsedIndex);
         _inFlightByHead[chain.HeadIndex] = null;
         _freeChains[_freeChainCount++] = chain;
     }
@@ -274,12 +271,12 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         bool signal;
         if (_eventIndex)
         {
-            ushort usedEvent = Volatile.Read(ref UsedEventRef);
+            ushort usedEvent = Volatile.Read(ref _rings.UsedEvent);
             signal = !_signalledUsedValid || VringLayout.NeedEvent(usedEvent, newIndex, oldIndex);
         }
         else
         {
-            signal = (Volatile.Read(ref AvailableFlagsRef) & VringLayout.AvailableFlagNoInterrupt) == 0;
+            signal = (Volatile.Read(ref _rings.AvailableFlags) & VringLayout.AvailableFlagNoInterrupt) == 0;
         }
 
         _signalledUsed = newIndex;
@@ -301,7 +298,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         _notificationsEnabled = false;
         if (!_eventIndex)
         {
-            Volatile.Write(ref UsedFlagsRef, (ushort)(Volatile.Read(ref UsedFlagsRef) | VringLayout.UsedFlagNoNotify));
+            Volatile.Write(ref _rings.UsedFlags, (ushort)(Volatile.Read(ref _rings.UsedFlags) | VringLayout.UsedFlagNoNotify));
         }
 
         // With EVENT_IDX, avail_event simply stops moving: the driver kicks at most once more.
@@ -318,30 +315,18 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         _notificationsEnabled = true;
         if (_eventIndex)
         {
-            Volatile.Write(ref AvailableEventRef, NextAvailableIndex);
+            Volatile.Write(ref _rings.AvailableEvent, NextAvailableIndex);
         }
         else
         {
-            Volatile.Write(ref UsedFlagsRef, (ushort)(Volatile.Read(ref UsedFlagsRef) & ~VringLayout.UsedFlagNoNotify));
+            Volatile.Write(ref _rings.UsedFlags, (ushort)(Volatile.Read(ref _rings.UsedFlags) & ~VringLayout.UsedFlagNoNotify));
         }
 
         // The flag / avail_event store must be visible before we look at the available index again; otherwise a
         // request the driver added without kicking could sit there until the next kick.
         Interlocked.MemoryBarrier();
-        return Volatile.Read(ref AvailableIndexRef) != NextAvailableIndex;
+        return Volatile.Read(ref _rings.AvailableIndex) != NextAvailableIndex;
     }
-
-    private ref ushort AvailableFlagsRef => ref Unsafe.AsRef<ushort>(_available + VringLayout.RingFlagsOffset);
-
-    private ref ushort AvailableIndexRef => ref Unsafe.AsRef<ushort>(_available + VringLayout.RingIndexOffset);
-
-    private ref ushort UsedEventRef => ref Unsafe.AsRef<ushort>(_available + VringLayout.UsedEventOffset(Size));
-
-    private ref ushort UsedFlagsRef => ref Unsafe.AsRef<ushort>(_used + VringLayout.RingFlagsOffset);
-
-    private ref ushort UsedIndexRef => ref Unsafe.AsRef<ushort>(_used + VringLayout.RingIndexOffset);
-
-    private ref ushort AvailableEventRef => ref Unsafe.AsRef<ushort>(_used + VringLayout.AvailableEventOffset(Size));
 
     private void WalkChain(DescriptorChain chain, ushort head)
     {
@@ -352,7 +337,7 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         while (true)
         {
             // Copy the descriptor out once; validate the copy (the guest may rewrite the table meanwhile).
-            var raw = new ReadOnlySpan<byte>(_descriptors + (index * VringLayout.DescriptorSize), VringLayout.DescriptorSize);
+            ReadOnlySpan<byte> raw = _rings.Descriptor(index);
             ulong address = BinaryPrimitives.ReadUInt64LittleEndian(raw[VringLayout.DescriptorAddressOffset..]);
             uint length = BinaryPrimitives.ReadUInt32LittleEndian(raw[VringLayout.DescriptorLengthOffset..]);
             ushort flags = BinaryPrimitives.ReadUInt16LittleEndian(raw[VringLayout.DescriptorFlagsOffset..]);
