@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Virtio;
@@ -290,8 +289,6 @@ public sealed class VirtioDeviceWorker : IDisposable
     }
 
     /// <summary>One round of the worker loop; false once disposed.</summary>
-    /// <remarks>Fully optimised from the start: no tier-up on the worker thread while it serves the guest.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool RunOnce()
     {
         if (_disposed)
