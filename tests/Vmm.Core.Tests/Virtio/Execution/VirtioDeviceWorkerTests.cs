@@ -82,7 +82,8 @@ public sealed class VirtioDeviceWorkerTests
         worker.Failed += e => { lock (failures) { failures.Add(e); } };
         worker.Activate(new EmptyDeviceContext());
 
-        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
+        // IsFailed turns true before the Failed handlers run (on the watchdog's thread): wait for both.
+        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed && Volatile.Read(ref failures).Count > 0, s_timeout));
         Assert.Equal("ProcessQueue(0) hung: no return after 0.2 s", worker.FailureReason);
         Assert.IsType<TimeoutException>(Assert.Single(failures));
 
