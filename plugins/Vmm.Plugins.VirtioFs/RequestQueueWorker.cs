@@ -18,6 +18,13 @@ namespace Vmm.Plugins.VirtioFs;
 /// </summary>
 internal sealed class RequestQueueWorker : IDisposable
 {
+    /// <summary>
+    /// An AppContext switch, a testing seam never set by the VMM: with it on, a request queue has no thread and is
+    /// drained on the thread that schedules it, before <see cref="Schedule"/> returns (the per-thread umask and
+    /// dropped groups are then not applied). The fuzz harness sets it so that one input always takes one path.
+    /// </summary>
+    internal const string InlineSwitch = "Vmm.Plugins.VirtioFs.InlineRequestQueues";
+
     private static readonly TimeSpan s_joinTimeout = TimeSpan.FromSeconds(5);
 
     private readonly FuseSession _session;
@@ -27,7 +34,7 @@ internal sealed class RequestQueueWorker : IDisposable
     private readonly string _deviceId;
     private readonly bool _dropGroups;
     private readonly uint _umask;
-    private readonly Thread _thread;
+    private readonly Thread? _thread; // null when inline
     // Spins briefly before sleeping: at queue depth 1 the next request usually comes within microseconds.
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly Lock _requestSync = new();
@@ -45,6 +52,11 @@ internal sealed class RequestQueueWorker : IDisposable
         _dropGroups = dropGroups;
         _answered = answered;
         _logger = logger;
+        if (AppContext.TryGetSwitch(InlineSwitch, out bool inline) && inline)
+        {
+            return;
+        }
+
         _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-fs-{deviceId}-q{queueIndex}" };
         _thread.Start();
     }
@@ -84,6 +96,12 @@ internal sealed class RequestQueueWorker : IDisposable
             return;
         }
 
+        if (_thread is null)
+        {
+            Drain();
+            return;
+        }
+
         Volatile.Write(ref _pending, 1);
         _wake.Set();
     }
@@ -98,7 +116,7 @@ internal sealed class RequestQueueWorker : IDisposable
     {
         _disposed = true;
         _wake.Set();
-        if (Thread.CurrentThread != _thread && !_thread.Join(s_joinTimeout))
+        if (_thread is not null && Thread.CurrentThread != _thread && !_thread.Join(s_joinTimeout))
         {
             // A request blocked in the host kernel; the background thread ends with the process.
             VirtioFsLog.QueueThreadStuck(_logger, _deviceId, _queueIndex);

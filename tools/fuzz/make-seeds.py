@@ -153,7 +153,7 @@ def fuse(opcode, nodeid, body=b"", writable=4096, queue=REQ):
 
 INIT = fuse(26, 0, struct.pack("<IIIII", 7, 37, 128 * 1024, 0x7FFFFFFB, 0) + bytes(44))
 write("virtio-fs", "read", INIT + fuse(1, 1, b"file\x00") + fuse(14, 2, struct.pack("<II", 0, 0)) + fuse(15, 2, struct.pack("<QQIIII", 1, 0, 4096, 0, 0, 0)) + fuse(3, 2, bytes(16)))
-write("../findings/virtio-fs", "forget-then-readdirplus", INIT + fuse(1, 1, b"dir\x00") + fuse(27, 2, struct.pack("<II", 0, 0))
+write("../repro/virtio-fs", "forget-then-readdirplus", INIT + fuse(1, 1, b"dir\x00") + fuse(27, 2, struct.pack("<II", 0, 0))
       + fuse(2, 2, struct.pack("<Q", 1), writable=0, queue=0) + fuse(44, 2, struct.pack("<QQIIII", 1, 0, 4096, 0, 0, 0)))
 write("virtio-fs", "create-write", INIT + fuse(35, 1, struct.pack("<IIII", 0o102, 0o644, 0o22, 0) + b"new\x00") + fuse(16, 2, struct.pack("<QQIIQII", 1, 0, 5, 0, 0, 0, 0) + b"hello")
       + fuse(9, 1, struct.pack("<II", 0o755, 0o22) + b"sub\x00") + fuse(1, 1, b"up\x00") + fuse(5, 4, b""))
@@ -172,3 +172,59 @@ write("virtio-gpu", "cursor", gpu(0x101, struct.pack("<IIII", 2, 1, 64, 64)) + g
       + gpu(0x105, struct.pack("<IIIIQII", 0, 0, 64, 64, 0, 2, 0)) + gpu(0x300, struct.pack("<IIIIIII", 0, 5, 5, 0, 2, 1, 1) + bytes(4), queue=1) + gpu(0x301, struct.pack("<IIIIIII", 0, 9, 9, 0, 2, 0, 0) + bytes(4), queue=1))
 write("virtio-gpu", "blob-context", gpu(0x200, struct.pack("<II", 4, 0) + b"fuzz" + bytes(60)) + gpu(0x10C, struct.pack("<IIIIQQ", 3, 1, 2, 0, 0, 4096) + struct.pack("<QII", BACKING, 4096, 0))
       + gpu(0x10C, struct.pack("<IIIIQQ", 4, 2, 1, 0, 0, 4096)) + gpu(0x205, struct.pack("<IIQ", 4, 0, 0)) + gpu(0x206, struct.pack("<II", 4, 0)) + gpu(0x201))
+
+
+# virtio-gpu with the cross-domain context type (capset 5): rings are guest blobs at fixed addresses below the
+# driver's allocations (1 MiB up), attached to context 1; commands go in SUBMIT_3D streams.
+def gpu_ctx(command, body=b"", ctx=1, flags=0, fence=0, ring=0, writable=64):
+    request = struct.pack("<IIQIB3x", command, flags, fence, ctx, ring) + body
+    return struct.pack("<BBHH", 0, 0, len(request), writable) + request
+
+
+QUERY_RING, CHANNEL_RING = 0x10000, 0x20000
+X11, WAYLAND = 0x11, 0x01
+
+
+def xd(command, body=b"", ring=0):
+    return struct.pack("<BBHI", command, ring, 8 + len(body), 0) + body
+
+
+def submit(stream, ctx=1, flags=0, fence=0, ring=0):
+    return gpu_ctx(0x207, struct.pack("<II", len(stream), 0) + stream, ctx, flags, fence, ring)
+
+
+def ctx_create(ctx, capset=5, name=b"xbridge"):
+    return gpu_ctx(0x200, struct.pack("<II", len(name), capset) + name.ljust(64, b"\0"), ctx)
+
+
+def guest_blob(resource, address, size=4096):
+    return gpu_ctx(0x10C, struct.pack("<IIIIQQ", resource, 1, 1, 1, 0, size) + struct.pack("<QII", address, size, 0), ctx=0)
+
+
+def rings(ctx=1, query=1, channel=2):
+    return (guest_blob(query, QUERY_RING) + gpu_ctx(0x202, struct.pack("<II", query, 0), ctx)
+            + guest_blob(channel, CHANNEL_RING) + gpu_ctx(0x202, struct.pack("<II", channel, 0), ctx))
+
+
+def init(channel_type, query=1, channel=2, version=1):
+    return xd(1, struct.pack("<IIII", query, channel, channel_type, version))
+
+
+def send(data, identifiers=()):
+    ids = b"".join(struct.pack("<I", i) for i, _ in identifiers).ljust(4 * 28, b"\0")
+    types = b"".join(struct.pack("<I", t) for _, t in identifiers).ljust(4 * 28, b"\0")
+    return xd(4, struct.pack("<II", len(identifiers), len(data)) + ids + types + bytes(4 * 28) + data)
+
+
+POLL = submit(xd(3, bytes(8)), flags=3, fence=1, ring=1)
+write("virtio-gpu", "cross-domain-x11", gpu(0x108, struct.pack("<II", 0, 0)) + gpu(0x109, struct.pack("<II", 5, 0), writable=64)
+      + ctx_create(1) + rings() + submit(init(X11)) + POLL + submit(send(b"\x6c\x00\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+      + submit(send(b"ab", [(1, 1)])) + submit(xd(7, struct.pack("<IIII", 0x80000001, 0, 2, 0) + b"hi")) + gpu_ctx(0x201))
+write("virtio-gpu", "cross-domain-futex", ctx_create(1) + rings() + submit(init(WAYLAND)) + submit(xd(8, struct.pack("<QQII", 1, 1, 7, 0)))
+      + POLL + submit(xd(9, struct.pack("<II", 7, 0))) + submit(send(b"shm", [(7, 5)])) + submit(xd(10, struct.pack("<II", 7, 0)))
+      + submit(xd(11, struct.pack("<II", 3, 0))) + gpu_ctx(0x201))
+write("virtio-gpu", "cross-domain-image", ctx_create(1) + rings() + submit(init(0))
+      + submit(xd(2, struct.pack("<IIII", 64, 64, 0x34325241, 0)), flags=3, fence=1, ring=0)
+      + gpu_ctx(0x10C, struct.pack("<IIIIQQ", 3, 2, 1, 0, 2, 16384), ctx=1) + gpu_ctx(0x202, struct.pack("<II", 3, 0))
+      + gpu_ctx(0x208, struct.pack("<IIQ", 3, 0, 0)) + gpu_ctx(0x209, struct.pack("<II", 3, 0))
+      + ctx_create(2) + submit(xd(1, struct.pack("<II", 1, X11)), ctx=2) + submit(init(X11)) + gpu_ctx(0x201, ctx=2) + gpu_ctx(0x201))

@@ -46,7 +46,7 @@ case $target in
     rfb) assemblies=(Vmm.Plugins.Display) ;;
     lgmp) assemblies=(Vmm.Plugins.Ivshmem) ;;
     virtio-fs) assemblies=(Vmm.Plugins.VirtioFs Vmm.Core) ;;
-    virtio-gpu) assemblies=(Vmm.Plugins.VirtioGpu Vmm.Core) ;;
+    virtio-gpu) assemblies=(Vmm.Plugins.VirtioGpu Vmm.Plugins.CrossDomain Vmm.Core) ;;
     *) echo "run.sh: no assembly list for target '$target'" >&2; exit 2 ;;
 esac
 for assembly in "${assemblies[@]}"; do
@@ -54,6 +54,7 @@ for assembly in "${assemblies[@]}"; do
 done
 
 # Our harness binary is `dotnet`, which afl cannot check for instrumentation; SharpFuzz talks the forkserver protocol.
+export FUZZ_CRASH_LOG=$out/crashes-$target.log # the exception behind each crash afl saves (Program.cs)
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1
 findings=$out/afl/$target
 input=$corpus
@@ -63,7 +64,10 @@ else
     rm -rf "$findings"
     mkdir -p "$findings"
 fi
-afl-fuzz -i "$input" -o "$findings" -V $((minutes * 60)) -t 10000 -m none -- dotnet "$bin/Vmm.Fuzz.dll" "$target" \
+# FUZZ_EXECS=N also stops the campaign after N executions (issue 18: one hour or 10 M executions).
+limits=(-V $((minutes * 60)))
+[[ -z ${FUZZ_EXECS:-} ]] || limits+=(-E "$FUZZ_EXECS")
+afl-fuzz -i "$input" -o "$findings" "${limits[@]}" -t 10000 -m none -- dotnet "$bin/Vmm.Fuzz.dll" "$target" \
     >"$out/afl-$target.log" 2>&1 || { tail -n 30 "$out/afl-$target.log" >&2; exit 1; }
 
 stats=$findings/default/fuzzer_stats

@@ -60,10 +60,16 @@ public sealed class InProcessMachine : IDisposable
     /// <summary>Hands out guest memory for rings and buffers.</summary>
     public GuestMemoryAllocator Allocator { get; }
 
+    /// <summary>
+    /// Devices attached from now on run on the thread that drives them (no worker thread): a kick returns once the
+    /// device handled it. For fuzz harnesses, which need one input to take one path every time.
+    /// </summary>
+    public bool SynchronousDevices { get; set; }
+
     /// <summary>Puts <paramref name="device"/> behind a virtio-pci transport in the next free slot.</summary>
     public VirtioPciTransport AttachVirtioDevice(IVirtioDevice device)
     {
-        var transport = new VirtioPciTransport(device, Memory, Msi, new VirtioPciTransportOptions { LoggerFactory = _loggerFactory });
+        var transport = new VirtioPciTransport(device, Memory, Msi, new VirtioPciTransportOptions { LoggerFactory = _loggerFactory, SynchronousWorker = SynchronousDevices });
         _owned.Add(transport);
         Pci.Attach(transport);
         return transport;

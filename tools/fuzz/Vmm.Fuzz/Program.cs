@@ -29,6 +29,8 @@ if (args.Length > 1)
 }
 
 // Made on the first input: instrumented code may only run inside Fuzzer.Run (the coverage map exists from there on).
+// FUZZ_CRASH_LOG=FILE appends every exception that afl records as a crash (run.sh sets it beside the findings).
+string? crashLog = Environment.GetEnvironmentVariable("FUZZ_CRASH_LOG");
 FuzzTarget? target = null;
 byte[] buffer = new byte[1 << 20];
 Fuzzer.Run(stream =>
@@ -41,6 +43,15 @@ Fuzzer.Run(stream =>
         length += read;
     }
 
-    target.Run(buffer.AsSpan(0, length));
+    try
+    {
+        target.Run(buffer.AsSpan(0, length));
+    }
+    catch (Exception exception) when (crashLog is not null)
+    {
+        // afl keeps the input but not the exception; an input that fails only after others ran needs both.
+        File.AppendAllText(crashLog, $"--- {DateTime.UtcNow:O} input of {length} bytes, sha256 {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, length)))}\n{exception}\n");
+        throw;
+    }
 });
 return 0;

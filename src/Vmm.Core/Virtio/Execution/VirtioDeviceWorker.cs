@@ -16,6 +16,12 @@ namespace Vmm.Core.Virtio.Execution;
 /// thread, so the stuck call keeps its thread, but the VM and the other devices go on, and a reset or dispose
 /// waits for it no longer than the limit.
 /// </summary>
+/// <remarks>
+/// A synchronous worker (<see cref="CreateSynchronous"/>) is a testing seam, never used by the VMM: it has no thread
+/// and no watchdog, and runs the same calls on the thread that activates, notifies or resets it, before that call
+/// returns. A fuzz harness then sees one thread only, so one input always takes the same path (coverage-guided
+/// fuzzing needs that); the semantics (one call at a time, failure until reset) are the same.
+/// </remarks>
 public sealed class VirtioDeviceWorker : IDisposable
 {
     private readonly IVirtioDevice _device;
@@ -23,11 +29,12 @@ public sealed class VirtioDeviceWorker : IDisposable
     private readonly ILogger _logger;
     private readonly long[] _pending;
     private readonly int _queueCount;
-    private readonly Thread _thread;
+    private readonly Thread? _thread; // null when synchronous
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly ManualResetEventSlim _resetDone = new(false);
     private readonly object _controlLock = new();
-    private readonly Timer _watchdog;
+    private readonly object _inlineLock = new();
+    private readonly Timer? _watchdog;
     private readonly long _hangLimitTicks;
     private IVirtioDeviceContext? _activation;
     private DirectFailure? _directFailure;
@@ -42,6 +49,7 @@ public sealed class VirtioDeviceWorker : IDisposable
     private volatile string _callOperation = ""; // with _callQueue: the call in progress, named only on failure
     private volatile int _callQueue = -1;
     private bool _active;
+    private bool _inlineRunning; // synchronous: a caller is draining the work (re-entry only sets bits)
 
     /// <summary>How long a call into a device may run before the device is failed as hung, unless set otherwise.</summary>
     public static TimeSpan DefaultHangLimit { get; } = TimeSpan.FromSeconds(30);
@@ -51,6 +59,11 @@ public sealed class VirtioDeviceWorker : IDisposable
     /// <param name="loggerFactory">Where failures are logged.</param>
     /// <param name="hangLimit">How long one call into the device may take (<see cref="DefaultHangLimit"/> when null).</param>
     public VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory = null, TimeSpan? hangLimit = null)
+        : this(device, loggerFactory, hangLimit, synchronous: false)
+    {
+    }
+
+    private VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory, TimeSpan? hangLimit, bool synchronous)
     {
         ArgumentNullException.ThrowIfNull(device);
         _device = device;
@@ -61,6 +74,12 @@ public sealed class VirtioDeviceWorker : IDisposable
         HangLimit = hangLimit ?? DefaultHangLimit;
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HangLimit, TimeSpan.Zero, nameof(hangLimit));
         _hangLimitTicks = (long)(HangLimit.TotalSeconds * Stopwatch.Frequency);
+        IsSynchronous = synchronous;
+        if (synchronous)
+        {
+            return;
+        }
+
         TimeSpan period = TimeSpan.FromTicks(Math.Clamp(HangLimit.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
         _watchdog = new Timer(static state => ((VirtioDeviceWorker)state!).CheckForHang(), this, period, period);
 
@@ -72,8 +91,19 @@ public sealed class VirtioDeviceWorker : IDisposable
         _thread.Start();
     }
 
+    /// <summary>
+    /// A testing seam (fuzz harnesses): a worker without a thread or watchdog that runs <paramref name="device"/> on
+    /// the thread that activates, notifies or resets it, before that call returns. Never for a running VM: a slow
+    /// device call then holds up the vCPU that rang the doorbell.
+    /// </summary>
+    public static VirtioDeviceWorker CreateSynchronous(IVirtioDevice device, ILoggerFactory? loggerFactory = null)
+        => new(device, loggerFactory, hangLimit: null, synchronous: true);
+
     /// <summary>How long one call into the device may take before the device is failed as hung.</summary>
     public TimeSpan HangLimit { get; }
+
+    /// <summary>True for a worker without a thread that runs the device on its callers' thread (a testing seam).</summary>
+    public bool IsSynchronous { get; }
 
     /// <summary>Why the device failed (what threw, or which call hung), or null while it has not.</summary>
     public string? FailureReason => _failed ? _failureReason : null;
@@ -95,6 +125,7 @@ public sealed class VirtioDeviceWorker : IDisposable
         ArgumentNullException.ThrowIfNull(context);
         Volatile.Write(ref _activation, context);
         _wake.Set();
+        RunInline();
     }
 
     /// <summary>
@@ -109,7 +140,7 @@ public sealed class VirtioDeviceWorker : IDisposable
             return;
         }
 
-        if (_direct is not null && IsActive && !_resetRequested && TryNotifyDirectly(queueIndex))
+        if (_direct is not null && !IsSynchronous && IsActive && !_resetRequested && TryNotifyDirectly(queueIndex))
         {
             return;
         }
@@ -133,6 +164,8 @@ public sealed class VirtioDeviceWorker : IDisposable
         {
             _wake.Set();
         }
+
+        RunInline();
     }
 
     /// <summary>
@@ -147,6 +180,7 @@ public sealed class VirtioDeviceWorker : IDisposable
             _resetDone.Reset();
             _resetRequested = true;
             _wake.Set();
+            RunInline();
             if (_hung || !_resetDone.Wait(HangLimit))
             {
                 // The worker is stuck in the device: the reset happens when (if) the call returns.
@@ -169,8 +203,8 @@ public sealed class VirtioDeviceWorker : IDisposable
             _wake.Set();
         }
 
-        _watchdog.Dispose();
-        if (Thread.CurrentThread != _thread && !_thread.Join(_hung ? TimeSpan.Zero : HangLimit))
+        _watchdog?.Dispose();
+        if (_thread is not null && Thread.CurrentThread != _thread && !_thread.Join(_hung ? TimeSpan.Zero : HangLimit))
         {
             // A call that never returns keeps its (background) thread; the events stay for it to use.
             VirtioDeviceWorkerLog.DisposeAbandoned(_logger, _device.Id, _device.DeviceType, HangLimit.TotalSeconds);
@@ -213,44 +247,88 @@ public sealed class VirtioDeviceWorker : IDisposable
         {
             _wake.Wait();
             _wake.Reset();
-            if (_disposed)
+            if (!RunOnce())
             {
                 return;
             }
+        }
+    }
 
-            if (_resetRequested)
+    /// <summary>Synchronous: does the work the thread would do, here and now, until none is left.</summary>
+    private void RunInline()
+    {
+        if (!IsSynchronous)
+        {
+            return;
+        }
+
+        lock (_inlineLock)
+        {
+            if (_inlineRunning)
             {
-                ResetOnWorker();
+                return; // a device call on this thread asked for more work: the loop below picks it up
             }
 
-            if (Interlocked.Exchange(ref _activation, null) is IVirtioDeviceContext context && !_failed)
+            _inlineRunning = true;
+            try
             {
-                if (Invoke("Activate", context, -1))
+                while (_wake.IsSet)
                 {
-                    Volatile.Write(ref _active, true);
-                    VirtioDeviceWorkerLog.DeviceActivated(_logger, _device.Id, _device.DeviceType);
-
-                    // A notify may have come before activation finished: look at every queue once.
-                    for (int i = 0; i < _pending.Length; i++)
+                    _wake.Reset();
+                    if (!RunOnce())
                     {
-                        Interlocked.Or(ref _pending[i], -1L);
+                        return;
                     }
                 }
             }
-
-            if (Interlocked.Exchange(ref _directFailure, null) is { } directFailure && directFailure.Generation == _generation && _active && !_failed)
+            finally
             {
-                Fail("TryNotifyDirectly", directFailure.Exception, hung: false);
+                _inlineRunning = false;
             }
-
-            if (!_active || _failed)
-            {
-                ClearPending();
-                continue;
-            }
-
-            ProcessPending();
         }
+    }
+
+    /// <summary>One round of the worker loop; false once disposed.</summary>
+    private bool RunOnce()
+    {
+        if (_disposed)
+        {
+            return false;
+        }
+
+        if (_resetRequested)
+        {
+            ResetOnWorker();
+        }
+
+        if (Interlocked.Exchange(ref _activation, null) is IVirtioDeviceContext context && !_failed)
+        {
+            if (Invoke("Activate", context, -1))
+            {
+                Volatile.Write(ref _active, true);
+                VirtioDeviceWorkerLog.DeviceActivated(_logger, _device.Id, _device.DeviceType);
+
+                // A notify may have come before activation finished: look at every queue once.
+                for (int i = 0; i < _pending.Length; i++)
+                {
+                    Interlocked.Or(ref _pending[i], -1L);
+                }
+            }
+        }
+
+        if (Interlocked.Exchange(ref _directFailure, null) is { } directFailure && directFailure.Generation == _generation && _active && !_failed)
+        {
+            Fail("TryNotifyDirectly", directFailure.Exception, hung: false);
+        }
+
+        if (!_active || _failed)
+        {
+            ClearPending();
+            return true;
+        }
+
+        ProcessPending();
+        return true;
     }
 
     private void ProcessPending()

@@ -79,7 +79,7 @@ public sealed partial class VirtioPciTransport : IPciFunction, IDisposable
             0x0040));
         BuildConfigSpace();
 
-        Worker = new VirtioDeviceWorker(device, loggerFactory);
+        Worker = options.SynchronousWorker ? VirtioDeviceWorker.CreateSynchronous(device, loggerFactory) : new VirtioDeviceWorker(device, loggerFactory);
         Worker.Failed += OnDeviceFailed;
     }
 

@@ -15,4 +15,10 @@ public sealed class VirtioPciTransportOptions
     /// <see cref="Core.Pci.PciRoot.BarMoved"/> for BAR2 (a KVM memory slot, a vhost-user region).
     /// </summary>
     public Func<SharedMemoryRegionRequest, ISharedMemoryRegion>? SharedMemoryFactory { get; init; }
+
+    /// <summary>
+    /// A testing seam, never set by the VMM: the device runs on the thread that touches the transport
+    /// (<see cref="Execution.VirtioDeviceWorker.CreateSynchronous"/>), so a fuzz harness's input always takes one path.
+    /// </summary>
+    public bool SynchronousWorker { get; init; }
 }

@@ -82,7 +82,8 @@ public sealed class VirtioDeviceWorkerTests
         worker.Failed += e => { lock (failures) { failures.Add(e); } };
         worker.Activate(new EmptyDeviceContext());
 
-        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed, s_timeout));
+        // IsFailed turns true before the Failed handlers run (on the watchdog's thread): wait for both.
+        Assert.True(SpinWait.SpinUntil(() => worker.IsFailed && Volatile.Read(ref failures).Count > 0, s_timeout));
         Assert.Equal("ProcessQueue(0) hung: no return after 0.2 s", worker.FailureReason);
         Assert.IsType<TimeoutException>(Assert.Single(failures));
 
@@ -194,6 +195,71 @@ public sealed class VirtioDeviceWorkerTests
         Assert.Empty(device.DirectNotifications);
     }
 
+    [Fact]
+    public void A_synchronous_worker_runs_every_call_on_the_caller_before_returning()
+    {
+        var device = new ScriptedDevice(queues: 3);
+        using var worker = VirtioDeviceWorker.CreateSynchronous(device);
+        Assert.True(worker.IsSynchronous);
+
+        worker.Activate(new EmptyDeviceContext());
+        Assert.Equal([0, 1, 2], device.Processed);
+
+        worker.Notify(2);
+        Assert.Equal([0, 1, 2, 2], device.Processed);
+        Assert.Equal([Environment.CurrentManagedThreadId], device.Threads.Distinct());
+
+        worker.Reset();
+        Assert.Equal(1, device.Resets);
+        worker.Notify(1); // not active after the reset: dropped, as on a worker thread
+        Assert.Equal(4, device.Processed.Count);
+    }
+
+    [Fact]
+    public void A_synchronous_worker_fails_a_throwing_device_until_reset()
+    {
+        var device = new ScriptedDevice(queues: 1) { ThrowOnProcess = true };
+        using var worker = VirtioDeviceWorker.CreateSynchronous(device);
+        var failures = new List<Exception>();
+        worker.Failed += failures.Add;
+
+        worker.Activate(new EmptyDeviceContext());
+        worker.Notify(0);
+
+        Assert.True(worker.IsFailed);
+        Assert.IsType<GuestMemoryLikeException>(Assert.Single(failures));
+        Assert.Equal(1, device.Attempts);
+        worker.Reset();
+        Assert.False(worker.IsFailed);
+    }
+
+    [Fact]
+    public void A_synchronous_worker_runs_work_a_device_schedules_from_inside_a_call_after_that_call()
+    {
+        var device = new ReschedulingDevice();
+        using var worker = VirtioDeviceWorker.CreateSynchronous(device);
+        device.Worker = worker;
+
+        worker.Activate(new EmptyDeviceContext());
+
+        // Activation polls queues 0 and 1; queue 0 schedules queue 1 once more from inside its call.
+        Assert.Equal([0, 1, 1], device.Processed);
+        Assert.Equal([(0, 1)], device.Nesting);
+    }
+
+    [Fact]
+    public void A_synchronous_worker_does_not_notify_a_device_thread_directly()
+    {
+        var device = new DirectDevice(queues: 2) { DirectQueues = [1] };
+        using var worker = VirtioDeviceWorker.CreateSynchronous(device);
+        worker.Activate(new EmptyDeviceContext());
+
+        worker.Notify(1);
+
+        Assert.Empty(device.DirectNotifications);
+        Assert.Equal([0, 1, 1], device.Processed);
+    }
+
     private sealed class GuestMemoryLikeException(string message) : Exception(message);
 
     private sealed class DirectDevice(int queues) : ScriptedDevice(queues), IVirtioDirectNotification
@@ -222,6 +288,28 @@ public sealed class VirtioDeviceWorkerTests
             }
 
             return true;
+        }
+    }
+
+    private sealed class ReschedulingDevice() : ScriptedDevice(queues: 2)
+    {
+        private int _depth;
+
+        public VirtioDeviceWorker? Worker { get; set; }
+
+        public List<(int Queue, int Depth)> Nesting { get; } = [];
+
+        public override void ProcessQueue(int queueIndex)
+        {
+            _depth++;
+            Record(queueIndex);
+            if (queueIndex == 0)
+            {
+                Worker!.Schedule(1);
+                Nesting.Add((queueIndex, _depth));
+            }
+
+            _depth--;
         }
     }
 

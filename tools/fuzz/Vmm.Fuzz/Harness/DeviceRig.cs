@@ -24,7 +24,9 @@ public sealed class DeviceRig : IDisposable
     public DeviceRig(Func<ILoggerFactory, IVirtioDevice> create, VirtioDeviceType type)
     {
         ArgumentNullException.ThrowIfNull(create);
-        Machine = new InProcessMachine(MemorySize, Log);
+        // The device runs on this thread (no worker thread): one input then always takes the same path, which
+        // afl's guidance needs (SharpFuzz's coverage map has one previous-location for all threads).
+        Machine = new InProcessMachine(MemorySize, Log) { SynchronousDevices = true };
         try
         {
             Transport = Machine.AttachVirtioDevice(create(Log));
@@ -85,17 +87,25 @@ public sealed class DeviceRig : IDisposable
     }
 
     /// <summary>
-    /// Submits one chain, kicks, and waits for the device to return it. Returns false when the device failed
-    /// instead (the request never comes back); a request neither returned nor failed within the limit is a hang.
+    /// Submits one chain, kicks, and waits for the device to return it (other chains it returns meanwhile are
+    /// reaped). Returns false when the device failed instead (the request never comes back); a request neither
+    /// returned nor failed within the limit is a hang, unless <paramref name="mayPark"/>: then a request the device
+    /// kept (a fenced virtio-gpu command waits for its context) is left in flight until the next reset.
     /// </summary>
-    public bool SubmitAndWait(int queue, ReadOnlySpan<GuestBuffer> readable, ReadOnlySpan<GuestBuffer> writable, bool indirect, TimeSpan limit)
+    public bool SubmitAndWait(int queue, ReadOnlySpan<GuestBuffer> readable, ReadOnlySpan<GuestBuffer> writable, bool indirect, TimeSpan limit, bool mayPark = false)
     {
-        Driver.Submit(queue, readable, writable, indirect);
+        ushort head = Driver.Submit(queue, readable, writable, indirect);
         Driver.Kick(queue);
         long deadline = Environment.TickCount64 + (long)limit.TotalMilliseconds;
         while (true)
         {
-            if (Driver.GetQueue(queue).TryGetUsed(out _, out _))
+            bool returned = false;
+            while (Driver.GetQueue(queue).TryGetUsed(out ushort done, out _))
+            {
+                returned |= done == head;
+            }
+
+            if (returned)
             {
                 return true;
             }
@@ -103,6 +113,11 @@ public sealed class DeviceRig : IDisposable
             if (DeviceFailed)
             {
                 return false;
+            }
+
+            if (mayPark && Transport.Worker.IsSynchronous)
+            {
+                return true; // the kick ran the device on this thread: what it did not return, it parked
             }
 
             if (Environment.TickCount64 > deadline)

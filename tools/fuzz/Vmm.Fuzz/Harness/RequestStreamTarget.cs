@@ -36,6 +36,7 @@ public abstract class RequestStreamTarget : FuzzTarget
 
         BeforeInput();
         _rig.Reinitialize();
+        AfterReset();
         _rig.ThrowOnUnexpected();
         var reader = new FuzzInput(input);
         int queues = _rig.Driver.QueueCount;
@@ -51,7 +52,13 @@ public abstract class RequestStreamTarget : FuzzTarget
             GuestBuffer[] readable = payload.IsEmpty ? [] : [_request with { Length = (uint)payload.Length }];
             GuestBuffer[] writable = writableLength == 0 && payload.IsEmpty ? [_reply with { Length = 16 }]
                 : writableLength == 0 ? [] : [_reply with { Length = writableLength }];
-            bool returned = _rig.SubmitAndWait(queue, readable, writable, indirect: (flags & 1) != 0, s_requestLimit);
+            bool indirect = (flags & 1) != 0;
+            if (_rig.Driver.GetQueue(queue).FreeDescriptors < (indirect ? 1 : readable.Length + writable.Length))
+            {
+                break; // parked requests hold the whole ring
+            }
+
+            bool returned = _rig.SubmitAndWait(queue, readable, writable, indirect, s_requestLimit, MayPark(queue, payload));
             AfterRequest(writableLength);
             if (!returned)
             {
@@ -60,6 +67,11 @@ public abstract class RequestStreamTarget : FuzzTarget
         }
 
         AfterBatch();
+        _rig.ThrowOnUnexpected();
+
+        // The device is reset here too, not only before the next input: what the reset tears down (contexts and
+        // their threads, FUSE state) then belongs to this input, and the next one starts from the same state.
+        _rig.Driver.Reset();
         _rig.ThrowOnUnexpected();
     }
 
@@ -71,7 +83,15 @@ public abstract class RequestStreamTarget : FuzzTarget
     {
     }
 
-    /// <summary>Runs after each request came back (or failed the device).</summary>
+    /// <summary>Runs after the device was reset and brought up again, before the first request.</summary>
+    protected virtual void AfterReset()
+    {
+    }
+
+    /// <summary>Whether the device may keep this request until later (a fenced command): not a hang.</summary>
+    protected virtual bool MayPark(int queue, ReadOnlySpan<byte> request) => false;
+
+    /// <summary>Runs after each request came back, was parked, or failed the device.</summary>
     protected virtual void AfterRequest(uint writableLength)
     {
     }

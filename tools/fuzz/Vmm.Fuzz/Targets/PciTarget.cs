@@ -12,17 +12,15 @@ namespace Vmm.Fuzz.Targets;
 /// <summary>
 /// PCI configuration space (ECAM and the 0xCF8/0xCFC ports) and BAR 0 of a virtio-pci function (common config,
 /// notify, ISR, device config, MSI-X table and PBA) under a list of reads and writes of any size at any offset.
-/// Each input starts from a restored function: BAR 0 where enumeration put it, decoding on, the device brought up
-/// again. Expected: nothing escapes (unclaimed accesses are dropped, bad values ignored or a typed protocol error
-/// fails the device). A finding: any exception, or a function that cannot be brought up again.
+/// Each input gets a fresh machine with the function enumerated and the device up; after it the function is
+/// restored (BAR 0 where enumeration put it, decoding on) and brought up again. Expected: nothing escapes
+/// (unclaimed accesses are dropped, bad values ignored or a typed protocol error fails the device). A finding: any
+/// exception, or a function that cannot be brought up again.
 /// </summary>
 public sealed class PciTarget : FuzzTarget
 {
     private static readonly int[] s_configSizes = [1, 2, 4];
     private static readonly int[] s_mmioSizes = [1, 2, 4, 8];
-
-    private DeviceRig? _rig;
-    private PciBarInfo _bar0;
 
     /// <inheritdoc/>
     public override string Name => "pci";
@@ -30,20 +28,12 @@ public sealed class PciTarget : FuzzTarget
     /// <inheritdoc/>
     public override void Run(ReadOnlySpan<byte> input)
     {
-        if (_rig is null || !_rig.CanReset)
-        {
-            _rig?.Dispose();
-            _rig = new DeviceRig(CreateDevice, VirtioDeviceType.Input);
-            _bar0 = _rig.Driver.Function.GetBar(0);
-        }
-
-        DeviceRig rig = _rig;
+        // A fresh machine per input: MSI-X entries, BAR placement and registers an earlier input wrote would
+        // otherwise steer this one, and afl needs an input to take the same path every time it runs.
+        using var rig = new DeviceRig(CreateDevice, VirtioDeviceType.Input);
+        PciBarInfo bar0 = rig.Driver.Function.GetBar(0);
         int device = rig.Driver.Function.Device;
         var pci = new PciEnumerator(rig.Machine);
-        pci.WriteConfig(device, PciIds.CommandOffset, 2, 0);
-        pci.WriteConfig(device, PciIds.Bar0Offset, 4, (uint)_bar0.Address);
-        pci.WriteConfig(device, PciIds.Bar0Offset + 4, 4, (uint)(_bar0.Address >> 32));
-        pci.Enable(device);
         rig.Reinitialize();
 
         ulong ecam = InProcessMachine.EcamBase + ((ulong)device << 15);
@@ -70,10 +60,10 @@ public sealed class PciTarget : FuzzTarget
                         pci.ReadConfig(device, reader.U8(), configSize);
                         break;
                     case 4:
-                        rig.Machine.WriteMmio(_bar0.Address + (reader.U32() % _bar0.Size), mmioSize, reader.U32() | ((ulong)reader.U32() << 32));
+                        rig.Machine.WriteMmio(bar0.Address + (reader.U32() % bar0.Size), mmioSize, reader.U32() | ((ulong)reader.U32() << 32));
                         break;
                     default:
-                        rig.Machine.ReadMmio(_bar0.Address + (reader.U32() % _bar0.Size), mmioSize);
+                        rig.Machine.ReadMmio(bar0.Address + (reader.U32() % bar0.Size), mmioSize);
                         break;
                 }
             }
@@ -84,15 +74,14 @@ public sealed class PciTarget : FuzzTarget
         }
 
         rig.ThrowOnUnexpected();
-    }
 
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _rig?.Dispose();
-        }
+        // Whatever the input did, the function comes back: BAR 0 where enumeration put it, decoding on, the device up.
+        pci.WriteConfig(device, PciIds.CommandOffset, 2, 0);
+        pci.WriteConfig(device, PciIds.Bar0Offset, 4, (uint)bar0.Address);
+        pci.WriteConfig(device, PciIds.Bar0Offset + 4, 4, (uint)(bar0.Address >> 32));
+        pci.Enable(device);
+        rig.Reinitialize();
+        rig.ThrowOnUnexpected();
     }
 
     private static IVirtioDevice CreateDevice(Microsoft.Extensions.Logging.ILoggerFactory log)

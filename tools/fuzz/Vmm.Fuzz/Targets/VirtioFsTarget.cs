@@ -28,6 +28,8 @@ public sealed class VirtioFsTarget : RequestStreamTarget
     /// <summary>Makes the share and the canaries.</summary>
     public VirtioFsTarget()
     {
+        // Request queues drained on this thread instead of their own (the plugin's documented testing seam).
+        AppContext.SetSwitch("Vmm.Plugins.VirtioFs.InlineRequestQueues", true);
         _share = Directory.CreateDirectory(Path.Combine(_root, "share")).FullName;
         _canary = Path.Combine(_root, "canary");
         _outsideDirectory = Directory.CreateDirectory(Path.Combine(_root, "outside")).FullName;

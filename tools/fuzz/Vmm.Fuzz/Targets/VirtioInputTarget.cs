@@ -90,6 +90,10 @@ public sealed class VirtioInputTarget : FuzzTarget
         }
 
         rig.ThrowOnUnexpected();
+
+        // Reset at the end as well: buffered events and held buffers belong to this input, not the next.
+        rig.Driver.Reset();
+        rig.ThrowOnUnexpected();
     }
 
     /// <inheritdoc/>
