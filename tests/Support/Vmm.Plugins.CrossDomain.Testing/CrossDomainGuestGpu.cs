@@ -223,7 +223,7 @@ public sealed class CrossDomainGuestGpu : IDisposable
     /// <summary>Waits for <paramref name="request"/>, reaping what the device returns meanwhile.</summary>
     internal bool WaitFor(PendingRequest request, TimeSpan timeout)
     {
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (!request.IsCompleted)
         {
             long seen = Machine.Msi.GetSignalCount(_vector);

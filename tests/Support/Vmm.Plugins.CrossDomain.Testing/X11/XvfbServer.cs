@@ -72,6 +72,7 @@ public sealed class XvfbServer : IDisposable
     public static (int ExitCode, string Output, string Error) Run(string display, string program, params string[] arguments)
     {
         using Process process = StartClient(display, program, arguments);
+        process.StandardInput.Close();
         Task<string> output = process.StandardOutput.ReadToEndAsync();
         Task<string> error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(60_000))
@@ -94,7 +95,7 @@ public sealed class XvfbServer : IDisposable
     {
         string path = program.Contains('/', StringComparison.Ordinal) ? program
             : ExecutableSearch.FindOnPath(program) ?? throw new InvalidOperationException($"{program} is not installed");
-        var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(path) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.Environment["DISPLAY"] = display;
         foreach (string argument in arguments)
         {
