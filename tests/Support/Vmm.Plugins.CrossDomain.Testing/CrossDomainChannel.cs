@@ -96,14 +96,21 @@ public sealed class CrossDomainChannel : IDisposable
     /// </summary>
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<(uint Id, uint Type)> identifiers)
     {
+        // Chunks are posted back to back and waited for together: the control queue keeps their order, and the
+        // device works on the next while the guest writes the one after.
+        var posted = new List<PendingRequest>();
         int offset = 0;
         do
         {
             ReadOnlySpan<byte> chunk = data.Slice(offset, Math.Min(MaxSendData, data.Length - offset));
-            Expect(OkNoData, Submit(SendMessage(chunk, offset == 0 ? identifiers : [])), "SEND");
+            posted.Add(Gpu.Post(Submit3d(ContextId, SendMessage(chunk, offset == 0 ? identifiers : []))));
             offset += chunk.Length;
         }
         while (offset < data.Length);
+        foreach (PendingRequest request in posted)
+        {
+            Expect(OkNoData, ResponseType(request.Wait(s_timeout)), "SEND");
+        }
     }
 
     /// <summary>Waits for the POLL fence, returns the channel ring's message and posts the next POLL.</summary>

@@ -42,7 +42,7 @@ public sealed class CrossDomainGuestGpu : IDisposable
     /// <param name="contextType">The cross-domain context type (see <see cref="ForX11Display"/>).</param>
     /// <param name="options">virtio-gpu options; the default asks for a 1 GiB host-visible window (a reservation) for mapped blobs.</param>
     /// <param name="memorySize">Guest memory for rings and buffers.</param>
-    public CrossDomainGuestGpu(IGpuContextType contextType, VirtioGpuOptions? options = null, ulong memorySize = 256UL << 20)
+    public CrossDomainGuestGpu(IGpuContextType contextType, VirtioGpuOptions? options = null, ulong memorySize = 256UL << 20, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(contextType);
         Type = contextType;
@@ -50,7 +50,7 @@ public sealed class CrossDomainGuestGpu : IDisposable
         Machine = new InProcessMachine(memorySize);
         var factory = (IDeviceFactory)new VirtioGpuDeviceFactory();
         Device = factory.Create(
-            new DeviceCreateContext("gpu0", NullLoggerFactory.Instance, null, _services, AppContext.BaseDirectory),
+            new DeviceCreateContext("gpu0", loggerFactory ?? NullLoggerFactory.Instance, null, _services, AppContext.BaseDirectory),
             options ?? new VirtioGpuOptions { HostVisibleWindowSize = 1UL << 30 });
         Transport = Machine.AttachVirtioDevice((IVirtioDevice)Device);
         Driver = VirtioPciDriver.Open(Machine, VirtioDeviceType.Gpu);
@@ -68,8 +68,8 @@ public sealed class CrossDomainGuestGpu : IDisposable
     public IGpuContextType Type { get; }
 
     /// <summary>A device whose cross-domain X11 channels reach the host X server of <paramref name="display"/> (":N", a socket path or '@name').</summary>
-    public static CrossDomainGuestGpu ForX11Display(string display, VirtioGpuOptions? options = null)
-        => new(new CrossDomainContextType(new CrossDomainSettings(x11: Host.DisplaySocket.ParseX11(display, out _))), options);
+    public static CrossDomainGuestGpu ForX11Display(string display, VirtioGpuOptions? options = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
+        => new(new CrossDomainContextType(new CrossDomainSettings(x11: Host.DisplaySocket.ParseX11(display, out _)), loggerFactory), options, loggerFactory: loggerFactory);
 
     /// <summary>The in-process machine (guest memory, PCI bus, MSI).</summary>
     public InProcessMachine Machine { get; }

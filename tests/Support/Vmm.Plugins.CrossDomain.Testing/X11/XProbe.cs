@@ -13,7 +13,7 @@ public static class XProbe
 
     /// <summary>Why the probe cannot be built here (no gcc or no xcb headers); null when it can.</summary>
     public static string? SkipReason => ExecutableSearch.FindOnPath("gcc") is null ? "gcc is not installed"
-        : !File.Exists("/usr/include/xcb/shm.h") ? "the xcb MIT-SHM headers are not installed (apt-get install libxcb-dev libxcb-shm0-dev)" : null;
+        : !File.Exists("/usr/include/xcb/shm.h") ? "the xcb MIT-SHM headers are not installed (apt-get install libxcb1-dev libxcb-shm0-dev)" : null;
 
     /// <summary>The built executable.</summary>
     /// <exception cref="InvalidOperationException">It cannot be built here (see <see cref="SkipReason"/>), or gcc failed.</exception>

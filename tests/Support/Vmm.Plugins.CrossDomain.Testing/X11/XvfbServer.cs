@@ -4,7 +4,8 @@ using Vmm.Core.Hosting;
 namespace Vmm.Plugins.CrossDomain.Testing.X11;
 
 /// <summary>
-/// A real X server for tests and benchmarks: <c>Xvfb -displayfd 1 -nolisten tcp -br</c> (a black root, so a
+/// A real X server for tests and benchmarks: <c>Xvfb -displayfd 1 -nolisten tcp -noreset -br</c> (no server reset when the last client leaves, which would refuse
+/// connections for a moment; a black root, so a
 /// client's drawing stands out), 640x480x24, on a display number it picks itself.
 /// </summary>
 public sealed class XvfbServer : IDisposable
@@ -33,7 +34,7 @@ public sealed class XvfbServer : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string argument in new[] { "-displayfd", "1", "-nolisten", "tcp", "-br", "-screen", "0", "640x480x24" })
+        foreach (string argument in new[] { "-displayfd", "1", "-nolisten", "tcp", "-noreset", "-br", "-screen", "0", "640x480x24" })
         {
             start.ArgumentList.Add(argument);
         }
