@@ -87,13 +87,13 @@ public sealed class FutexForwardingTests : IDisposable
 
         // DESTROY answers only after the watcher ended; libkrun flips the word to wake it.
         Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.IdCommand(FutexDestroy, first)));
-        Assert.Equal(0, WatcherThreads(first));
+        Assert.Equal(0, WatcherThreadsGone(first));
         Assert.Equal(~0x1234u, _file.Word);
         Assert.Equal(CrossDomainCommands.ErrInvalidParameter, _guest.Submit(CrossDomainCommands.IdCommand(FutexSignal, first)));
 
         // CTX_DESTROY ends the rest and returns the parked POLL.
         Assert.Equal(CrossDomainCommands.OkNoData, _guest.Control(CrossDomainCommands.Command(0x0201, 24, CrossDomainGuest.ContextId)));
-        Assert.Equal(0, WatcherThreads(second));
+        Assert.Equal(0, WatcherThreadsGone(second));
         Assert.True(_guest.PollReturned(s_wait), "the parked POLL was not returned at CTX_DESTROY");
     }
 
@@ -107,7 +107,7 @@ public sealed class FutexForwardingTests : IDisposable
         Assert.Equal(1, WatcherThreads(id));
 
         _guest.Driver.Reset();
-        Assert.Equal(0, WatcherThreads(id));
+        Assert.Equal(0, WatcherThreadsGone(id));
     }
 
     [Fact]
@@ -152,6 +152,22 @@ public sealed class FutexForwardingTests : IDisposable
     }
 
     /// <summary>Threads of this process named for futex <paramref name="id"/>'s watcher (or whose name starts with <paramref name="prefix"/>).</summary>
+    /// <summary>
+    /// The watcher count once the joined threads have left /proc/self/task: Join returns when the thread's code is
+    /// done, a moment before the kernel task goes.
+    /// </summary>
+    internal static int WatcherThreadsGone(uint id)
+    {
+        long deadline = Environment.TickCount64 + 5_000;
+        int count;
+        while ((count = WatcherThreads(id)) != 0 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        return count;
+    }
+
     internal static int WatcherThreads(uint id = 0, string? prefix = null)
     {
         string wanted = prefix ?? $"futex {id:x8}";
