@@ -19,7 +19,7 @@ public sealed class CrossDomainDecoderTests
     [Fact]
     public void Init_decodes_in_its_three_sizes_and_commands_concatenate()
     {
-        byte[] v1 = CrossDomainGuest.Init(3, 4, 0x11);
+        byte[] v1 = CrossDomainCommands.Init(3, 4, 0x11);
         byte[] v0 = Command(1, 20, (8, 3), (12, 4), (16, 1));
         byte[] legacy = Command(1, 16, (8, 3), (12, 0x11));
         byte[] poll = Command(3, 16);
@@ -33,7 +33,7 @@ public sealed class CrossDomainDecoderTests
     [Fact]
     public void Send_write_and_futex_commands_carry_their_fields()
     {
-        byte[] send = CrossDomainGuest.SendMessage("xyz"u8, [(9, 1), (0x8000_0001, 3)]);
+        byte[] send = CrossDomainCommands.SendMessage("xyz"u8, [(9, 1), (0x8000_0001, 3)]);
         byte[] write = Command(7, 24 + 8, (8, 6), (12, 1), (16, 5));
         write[24] = 0xAB;
         byte[] futex = Command(8, 32, (24, 77));

@@ -17,7 +17,7 @@ public sealed class FutexForwardingTests : IDisposable
     private readonly SharedFutexFile _file = new();
     private readonly CrossDomainGuest _guest;
 
-    public FutexForwardingTests() => _guest = new CrossDomainGuest(new CrossDomainSettings(exports: [_file]));
+    public FutexForwardingTests() => _guest = TestGuests.Create(new CrossDomainSettings(exports: [_file]));
 
     public void Dispose()
     {
@@ -30,7 +30,7 @@ public sealed class FutexForwardingTests : IDisposable
     {
         const uint id = 0x5eed_0001;
         _guest.Open(0);
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id)));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id)));
         _guest.WaitForFutexSignal(id); // the watcher's first signal, as libkrun's
 
         // The host waiter sleeps on value 0 until a wake comes; the guest signals until it is woken (no lost-wake race).
@@ -40,7 +40,7 @@ public sealed class FutexForwardingTests : IDisposable
         long deadline = Environment.TickCount64 + (long)s_wait.TotalMilliseconds;
         while (waiter.IsAlive && Environment.TickCount64 < deadline)
         {
-            Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.IdCommand(FutexSignal, id)));
+            Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.IdCommand(FutexSignal, id)));
             waiter.Join(TimeSpan.FromMilliseconds(20));
         }
 
@@ -56,7 +56,7 @@ public sealed class FutexForwardingTests : IDisposable
     {
         const uint id = 0x5eed_0002;
         _guest.Open(0);
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id)));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id)));
         _guest.WaitForFutexSignal(id);
 
         // xshmfence_trigger: set the word, wake every waiter.
@@ -78,22 +78,22 @@ public sealed class FutexForwardingTests : IDisposable
         const uint second = 0x5eed_0004;
         _guest.Open(0);
         _file.Word = 0x1234;
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit([
-            .. CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, first),
-            .. CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, second)]));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit([
+            .. CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, first),
+            .. CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, second)]));
         _guest.WaitForFutexSignal(first);
         _guest.WaitForFutexSignal(second);
         Assert.Equal((1, 1), (WatcherThreads(first), WatcherThreads(second)));
 
         // DESTROY answers only after the watcher ended; libkrun flips the word to wake it.
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.IdCommand(FutexDestroy, first)));
-        Assert.Equal(0, WatcherThreads(first));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.IdCommand(FutexDestroy, first)));
+        Assert.Equal(0, WatcherThreadsGone(first));
         Assert.Equal(~0x1234u, _file.Word);
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, _guest.Submit(CrossDomainGuest.IdCommand(FutexSignal, first)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, _guest.Submit(CrossDomainCommands.IdCommand(FutexSignal, first)));
 
         // CTX_DESTROY ends the rest and returns the parked POLL.
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Control(CrossDomainGuest.Command(0x0201, 24, CrossDomainGuest.ContextId)));
-        Assert.Equal(0, WatcherThreads(second));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Control(CrossDomainCommands.Command(0x0201, 24, CrossDomainGuest.ContextId)));
+        Assert.Equal(0, WatcherThreadsGone(second));
         Assert.True(_guest.PollReturned(s_wait), "the parked POLL was not returned at CTX_DESTROY");
     }
 
@@ -102,56 +102,72 @@ public sealed class FutexForwardingTests : IDisposable
     {
         const uint id = 0x5eed_0005;
         _guest.Open(0);
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id)));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id)));
         _guest.WaitForFutexSignal(id);
         Assert.Equal(1, WatcherThreads(id));
 
         _guest.Driver.Reset();
-        Assert.Equal(0, WatcherThreads(id));
+        Assert.Equal(0, WatcherThreadsGone(id));
     }
 
     [Fact]
     public void Hostile_futex_commands_are_protocol_errors_and_the_context_goes_on()
     {
         const uint id = 0x7ead_0001;
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Control(CrossDomainGuest.CreateContext(CrossDomainGuest.ContextId, 5)));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Control(CrossDomainCommands.CreateContext(CrossDomainGuest.ContextId, 5)));
         _guest.AttachRings();
         uint Submit(byte[] stream) => _guest.Submit(stream);
-        byte[] futexNew = CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id);
+        byte[] futexNew = CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id);
 
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(futexNew)); // before INIT
-        Assert.Equal(CrossDomainGuest.OkNoData, Submit(CrossDomainGuest.Init(CrossDomainGuest.QueryRingId, CrossDomainGuest.ChannelRingId, 0)));
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId + 1, SharedFutexFile.Handle, id)));
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle + 1, id)));
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(CrossDomainGuest.IdCommand(FutexSignal, id)));
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(CrossDomainGuest.IdCommand(FutexDestroy, id)));
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(CrossDomainGuest.SendMessage("x"u8, [(id, (uint)CrossDomainIdentifierType.Shm)])));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(futexNew)); // before INIT
+        Assert.Equal(CrossDomainCommands.OkNoData, Submit(CrossDomainCommands.Init(CrossDomainGuest.QueryRingId, CrossDomainGuest.ChannelRingId, 0)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId + 1, SharedFutexFile.Handle, id)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle + 1, id)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(CrossDomainCommands.IdCommand(FutexSignal, id)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(CrossDomainCommands.IdCommand(FutexDestroy, id)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(CrossDomainCommands.SendMessage("x"u8, [(id, (uint)CrossDomainIdentifierType.Shm)])));
         Assert.Equal(0, _file.Opened);
 
-        Assert.Equal(CrossDomainGuest.OkNoData, Submit(futexNew));
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(futexNew)); // the id is in use
+        Assert.Equal(CrossDomainCommands.OkNoData, Submit(futexNew));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(futexNew)); // the id is in use
         for (uint i = 1; i < CrossDomainContext.MaxFutexes; i++)
         {
-            Assert.Equal(CrossDomainGuest.OkNoData, Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id + i)));
+            Assert.Equal(CrossDomainCommands.OkNoData, Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id + i)));
         }
 
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id + CrossDomainContext.MaxFutexes)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, id + CrossDomainContext.MaxFutexes)));
         Assert.Equal(CrossDomainContext.MaxFutexes, WatcherThreads(prefix: "futex 7ead"));
 
         // A file too short to hold a word is refused before anything is mapped.
         using var tiny = new SharedFutexFile(size: 2);
-        using var other = new CrossDomainGuest(new CrossDomainSettings(exports: [tiny]));
+        using var other = TestGuests.Create(new CrossDomainSettings(exports: [tiny]));
         other.Open(0);
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, other.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, 0x7eae_0001)));
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, other.Submit(CrossDomainGuest.FutexNew(0, 0, 0x7eae_0002)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, other.Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, 0x7eae_0001)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, other.Submit(CrossDomainCommands.FutexNew(0, 0, 0x7eae_0002)));
 
         // The first context still forwards, and CTX_DESTROY joins all 128 watchers.
-        Assert.Equal(CrossDomainGuest.OkNoData, Submit(CrossDomainGuest.IdCommand(FutexSignal, id + 5)));
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Control(CrossDomainGuest.Command(0x0201, 24, CrossDomainGuest.ContextId)));
+        Assert.Equal(CrossDomainCommands.OkNoData, Submit(CrossDomainCommands.IdCommand(FutexSignal, id + 5)));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Control(CrossDomainCommands.Command(0x0201, 24, CrossDomainGuest.ContextId)));
         Assert.Equal(0, WatcherThreads(prefix: "futex 7ead"));
     }
 
     /// <summary>Threads of this process named for futex <paramref name="id"/>'s watcher (or whose name starts with <paramref name="prefix"/>).</summary>
+    /// <summary>
+    /// The watcher count once the joined threads have left /proc/self/task: Join returns when the thread's code is
+    /// done, a moment before the kernel task goes.
+    /// </summary>
+    internal static int WatcherThreadsGone(uint id)
+    {
+        long deadline = Environment.TickCount64 + 5_000;
+        int count;
+        while ((count = WatcherThreads(id)) != 0 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        return count;
+    }
+
     internal static int WatcherThreads(uint id = 0, string? prefix = null)
     {
         string wanted = prefix ?? $"futex {id:x8}";

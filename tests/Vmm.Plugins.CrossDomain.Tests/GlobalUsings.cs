@@ -1,1 +1,3 @@
 global using Xunit;
+global using Vmm.Plugins.CrossDomain.Testing;
+global using Vmm.Plugins.CrossDomain.Testing.X11;

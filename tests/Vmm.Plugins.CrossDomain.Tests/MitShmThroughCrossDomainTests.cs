@@ -27,7 +27,7 @@ public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixtu
             Assert.Skip(reason);
         }
 
-        using var guest = new CrossDomainGuest(
+        using var guest = TestGuests.Create(
             new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _)),
             new VirtioGpuOptions { HostVisibleWindowSize = 4UL << 20 });
         (uint idBase, uint root, byte shm) = ConnectWithFdPassingShm(guest, "ShmCreateSegment (fd passing)");
@@ -43,12 +43,12 @@ public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixtu
         Assert.True(itemId >= 2);
 
         // What muvm's bridge does with it: CREATE_BLOB(HOST3D, blob_id = identifier), attach, MAP_BLOB.
-        byte[] blob = CrossDomainGuest.Command(0x010C, 56, CrossDomainGuest.ContextId, (24, 20), (28, 2), (32, 3));
+        byte[] blob = CrossDomainCommands.Command(0x010C, 56, CrossDomainGuest.ContextId, (24, 20), (28, 2), (32, 3));
         BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(40), itemId);
         BinaryPrimitives.WriteUInt64LittleEndian(blob.AsSpan(48), size);
-        Assert.Equal(CrossDomainGuest.OkNoData, guest.Control(blob));
-        Assert.Equal(CrossDomainGuest.OkNoData, guest.Control(CrossDomainGuest.Command(0x0202, 32, CrossDomainGuest.ContextId, (24, 20))));
-        byte[] map = CrossDomainGuest.Command(0x0208, 40, 0, (24, 20));
+        Assert.Equal(CrossDomainCommands.OkNoData, guest.Control(blob));
+        Assert.Equal(CrossDomainCommands.OkNoData, guest.Control(CrossDomainCommands.Command(0x0202, 32, CrossDomainGuest.ContextId, (24, 20))));
+        byte[] map = CrossDomainCommands.Command(0x0208, 40, 0, (24, 20));
         BinaryPrimitives.WriteUInt64LittleEndian(map.AsSpan(32), 0x10000);
         Assert.Equal(0x1106u, BinaryPrimitives.ReadUInt32LittleEndian(guest.ControlResponse(map, 32)));
 
@@ -104,14 +104,14 @@ public sealed class MitShmThroughCrossDomainTests(XvfbServer xvfb) : IClassFixtu
         }
 
         File.WriteAllBytes(file.Path, pixels);
-        using var guest = new CrossDomainGuest(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _), exports: [file]));
+        using var guest = TestGuests.Create(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _), exports: [file]));
         (uint idBase, uint root, byte shm) = ConnectWithFdPassingShm(guest, "ShmAttachFd");
 
         // FUTEX_NEW on the export, then ShmAttachFd (minor 6) whose one fd is the SHM identifier naming that futex.
-        Assert.Equal(CrossDomainGuest.OkNoData, guest.Submit(CrossDomainGuest.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, futexId)));
+        Assert.Equal(CrossDomainCommands.OkNoData, guest.Submit(CrossDomainCommands.FutexNew(SharedFutexFile.FileSystemId, SharedFutexFile.Handle, futexId)));
         uint segment = idBase | 2;
         byte[] attach = Request(shm, 6, 12, (4, segment));
-        Assert.Equal(CrossDomainGuest.OkNoData, guest.Submit(CrossDomainGuest.SendMessage(attach, [(futexId, (uint)CrossDomainIdentifierType.Shm)])));
+        Assert.Equal(CrossDomainCommands.OkNoData, guest.Submit(CrossDomainCommands.SendMessage(attach, [(futexId, (uint)CrossDomainIdentifierType.Shm)])));
 
         uint pixmap = idBase | 3;
         uint gc = idBase | 4;

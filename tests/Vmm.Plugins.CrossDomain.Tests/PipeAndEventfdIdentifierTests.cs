@@ -18,7 +18,7 @@ public sealed class PipeAndEventfdIdentifierTests : IDisposable
 
     public PipeAndEventfdIdentifierTests()
     {
-        _guest = new CrossDomainGuest(new CrossDomainSettings(x11: new DisplaySocket("fake", [_server.Path])));
+        _guest = TestGuests.Create(new CrossDomainSettings(x11: new DisplaySocket("fake", [_server.Path])));
         _guest.Open((uint)CrossDomainChannelType.X11);
     }
 
@@ -43,11 +43,11 @@ public sealed class PipeAndEventfdIdentifierTests : IDisposable
             (uint id, uint type, _) = Assert.Single(_guest.ReceivedIdentifiers);
             Assert.Equal((uint)CrossDomainIdentifierType.WritePipe, type);
 
-            Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.WriteMessage(id, "clipboard text"u8)));
-            Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.WriteMessage(id, "!"u8, hangUp: true)));
+            Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.WriteMessage(id, "clipboard text"u8)));
+            Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.WriteMessage(id, "!"u8, hangUp: true)));
             Assert.Equal("clipboard text!", ReadToEnd(readEnd)); // the hang-up closed the host's last write end
 
-            Assert.Equal(CrossDomainGuest.ErrInvalidParameter, _guest.Submit(CrossDomainGuest.WriteMessage(id, "late"u8)));
+            Assert.Equal(CrossDomainCommands.ErrInvalidParameter, _guest.Submit(CrossDomainCommands.WriteMessage(id, "late"u8)));
         }
     }
 
@@ -55,8 +55,8 @@ public sealed class PipeAndEventfdIdentifierTests : IDisposable
     public void A_read_pipe_named_by_the_guest_reaches_the_server_and_its_data_comes_back_as_read()
     {
         const uint readPipe = 0x8000_0001; // the first id the guest predicts, as sommelier and muvm do
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, _guest.Submit(CrossDomainGuest.SendMessage("paste"u8, [(readPipe + 1, (uint)CrossDomainIdentifierType.ReadPipe)])));
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.SendMessage("paste"u8, [(readPipe, (uint)CrossDomainIdentifierType.ReadPipe)])));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, _guest.Submit(CrossDomainCommands.SendMessage("paste"u8, [(readPipe + 1, (uint)CrossDomainIdentifierType.ReadPipe)])));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.SendMessage("paste"u8, [(readPipe, (uint)CrossDomainIdentifierType.ReadPipe)])));
 
         (byte[] data, List<SafeFileHandle> fds) = _server.Receive(5);
         Assert.Equal("paste"u8.ToArray(), data);
@@ -95,8 +95,8 @@ public sealed class PipeAndEventfdIdentifierTests : IDisposable
         (uint signalled, uint signalledType, _) = _guest.ReceivedIdentifiers.Dequeue();
         Assert.Equal(((uint)CrossDomainIdentifierType.Eventfd, (uint)CrossDomainIdentifierType.Eventfd), (waitedType, signalledType));
 
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, _guest.Submit(CrossDomainGuest.IdCommand(readEventfdNew, signalled + 1)));
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.IdCommand(readEventfdNew, waited)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, _guest.Submit(CrossDomainCommands.IdCommand(readEventfdNew, signalled + 1)));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.IdCommand(readEventfdNew, waited)));
 
         // Host → guest: the server signals; the guest reads the counter.
         Fd.WriteAll(toGuest, BitConverter.GetBytes(5UL));
@@ -104,8 +104,8 @@ public sealed class PipeAndEventfdIdentifierTests : IDisposable
         Assert.Equal((waited, false, 5UL), (readId, hangUp, BinaryPrimitives.ReadUInt64LittleEndian(counter)));
 
         // Guest → host: WRITE of an 8-byte counter (anything else is refused).
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, _guest.Submit(CrossDomainGuest.WriteMessage(signalled, "four"u8)));
-        Assert.Equal(CrossDomainGuest.OkNoData, _guest.Submit(CrossDomainGuest.WriteMessage(signalled, BitConverter.GetBytes(7UL))));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, _guest.Submit(CrossDomainCommands.WriteMessage(signalled, "four"u8)));
+        Assert.Equal(CrossDomainCommands.OkNoData, _guest.Submit(CrossDomainCommands.WriteMessage(signalled, BitConverter.GetBytes(7UL))));
         byte[] value = new byte[8];
         Assert.Equal(8, Fd.Read(toHost, value));
         Assert.Equal(7UL, BinaryPrimitives.ReadUInt64LittleEndian(value));

@@ -60,9 +60,9 @@ public sealed class VirtioFsExportTests : IDisposable
         ulong fsId = BinaryPrimitives.ReadUInt64LittleEndian(exported.AsSpan(16));
         ulong handle = BinaryPrimitives.ReadUInt64LittleEndian(exported.AsSpan(24));
 
-        using var guest = new CrossDomainGuest(new CrossDomainSettings(exports: [_table]));
+        using var guest = TestGuests.Create(new CrossDomainSettings(exports: [_table]));
         guest.Open(0);
-        Assert.Equal(CrossDomainGuest.OkNoData, guest.Submit(CrossDomainGuest.FutexNew(fsId, handle, id)));
+        Assert.Equal(CrossDomainCommands.OkNoData, guest.Submit(CrossDomainCommands.FutexNew(fsId, handle, id)));
         guest.WaitForFutexSignal(id);
 
         // The host side (the X server's xshmfence) maps the same file: its wake reaches the guest.
@@ -72,8 +72,8 @@ public sealed class VirtioFsExportTests : IDisposable
 
         // After RELEASE the export is gone: a new FUTEX_NEW cannot name it, the futex made before still works.
         Assert.Equal(0, Fuse(FuseRelease, node, [.. U64(fh), .. U32(0), .. U32(0), .. U64(0)]).Error);
-        Assert.Equal(CrossDomainGuest.ErrInvalidParameter, guest.Submit(CrossDomainGuest.FutexNew(fsId, handle, id + 1)));
-        Assert.Equal(CrossDomainGuest.OkNoData, guest.Submit(CrossDomainGuest.IdCommand(FutexSignal, id)));
+        Assert.Equal(CrossDomainCommands.ErrInvalidParameter, guest.Submit(CrossDomainCommands.FutexNew(fsId, handle, id + 1)));
+        Assert.Equal(CrossDomainCommands.OkNoData, guest.Submit(CrossDomainCommands.IdCommand(FutexSignal, id)));
         Assert.Equal(0, _table.Count);
     }
 

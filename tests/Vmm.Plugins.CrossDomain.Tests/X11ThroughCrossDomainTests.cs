@@ -16,7 +16,7 @@ public sealed class X11ThroughCrossDomainTests(XvfbServer xvfb) : IClassFixture<
     public void An_x11_client_gets_real_replies_from_the_host_server_and_its_window_exists_there()
     {
         SkipWithoutXvfb();
-        using var guest = new CrossDomainGuest(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _)));
+        using var guest = TestGuests.Create(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _)));
         guest.Open(X11Channel);
 
         guest.Send(X11Wire.ConnectionSetup());
@@ -50,7 +50,7 @@ public sealed class X11ThroughCrossDomainTests(XvfbServer xvfb) : IClassFixture<
     public void Closing_the_context_returns_the_parked_poll_and_the_server_sees_the_client_go()
     {
         SkipWithoutXvfb();
-        using var guest = new CrossDomainGuest(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _)));
+        using var guest = TestGuests.Create(new CrossDomainSettings(x11: DisplaySocket.ParseX11(xvfb.Display, out _)));
         guest.Open(X11Channel);
         guest.Send(X11Wire.ConnectionSetup());
         byte[] header = guest.Receive(8);
@@ -59,7 +59,7 @@ public sealed class X11ThroughCrossDomainTests(XvfbServer xvfb) : IClassFixture<
         guest.Send([.. X11Wire.CreateWindow(window, root, 0, 0, 32, 32), .. X11Wire.OneId(14, window)]);
         Assert.Equal(1, guest.Receive(32)[0]);
 
-        Assert.Equal(CrossDomainGuest.OkNoData, guest.Control(CrossDomainGuest.Command(0x0201, 24, CrossDomainGuest.ContextId)));
+        Assert.Equal(CrossDomainCommands.OkNoData, guest.Control(CrossDomainCommands.Command(0x0201, 24, CrossDomainGuest.ContextId)));
         Assert.True(guest.PollReturned(TimeSpan.FromSeconds(10)), "the POLL parked at CTX_DESTROY never came back");
 
         // The socket closed, so the server frees the client's window (once it has noticed).

@@ -1,0 +1,84 @@
+using System.Globalization;
+using Vmm.Plugins.CrossDomain.Testing;
+using Vmm.Plugins.CrossDomain.Testing.X11;
+
+// Each measurement runs x11-probe once against Xvfb directly and once through the bridge, alternating, `repeat` times;
+// medians, min-max and the bridge/direct ratio are printed. Usage: [--repeat N] [--round-trips N] [--puts N] [--size WxH]
+int repeat = 7, roundTrips = 2000, puts = 40, width = 640, height = 480;
+for (int i = 0; i + 1 < args.Length; i += 2)
+{
+    switch (args[i])
+    {
+        case "--repeat": repeat = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--round-trips": roundTrips = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--puts": puts = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+        case "--size":
+            string[] parts = args[i + 1].Split('x');
+            (width, height) = (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
+            break;
+        default: throw new ArgumentException($"unknown option {args[i]}");
+    }
+}
+
+using var xvfb = new XvfbServer();
+if (xvfb.SkipReason is string reason || XProbe.SkipReason is string probeReason && (reason = probeReason) is not null)
+{
+    Console.Error.WriteLine($"x11-bench: {reason}");
+    return 2;
+}
+
+using CrossDomainGuestGpu gpu = CrossDomainGuestGpu.ForX11Display(xvfb.Display, loggerFactory: Environment.GetEnvironmentVariable("X11BENCH_LOG") == "1" ? new StderrLogger() : null);
+using X11Bridge bridge = X11Bridge.StartOnFreeDisplay(gpu);
+double imageMiB = width * height * 4 / 1048576.0;
+Console.WriteLine($"x11-bench: Xvfb {xvfb.Display} direct, bridge {bridge.Display} (in-process virtio-gpu, cross-domain X11 channel); {repeat} runs each, alternating");
+Console.WriteLine($"{"measure",-34} {"direct median",14} {"(min-max)",20} {"bridge median",14} {"(min-max)",20} {"bridge/direct",14}");
+
+Measure($"GetInputFocus round trips/s", "rtt", [$"{roundTrips}"], seconds => roundTrips / seconds);
+foreach (string mode in new[] { "core", "sysv", "fd" })
+{
+    Measure($"PutImage {width}x{height} {mode} MiB/s", "put", [mode, $"{width}", $"{height}", $"{puts}"], seconds => puts * imageMiB / seconds);
+}
+
+if (!bridge.Faults.IsEmpty)
+{
+    Console.Error.WriteLine($"x11-bench: bridge faults: {string.Join(" | ", bridge.Faults)}");
+    return 1;
+}
+
+return 0;
+
+void Measure(string name, string verb, string[] arguments, Func<double, double> rate)
+{
+    var direct = new List<double>();
+    var bridged = new List<double>();
+    for (int run = 0; run < repeat; run++)
+    {
+        direct.Add(rate(Seconds(xvfb.Display, verb, arguments)));
+        bridged.Add(rate(Seconds(bridge.Display!, verb, arguments)));
+    }
+
+    double d = Median(direct), b = Median(bridged);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{name,-34} {d,14:F1} {$"({direct.Min():F1}-{direct.Max():F1})",20} {b,14:F1} {$"({bridged.Min():F1}-{bridged.Max():F1})",20} {b / d,13:P0}"));
+}
+
+static double Seconds(string display, string verb, string[] arguments)
+{
+    string output;
+    try
+    {
+        output = XvfbServer.Run(display, XProbe.Path, [verb, .. arguments]).Output;
+    }
+    catch (InvalidOperationException exception)
+    {
+        throw new InvalidOperationException($"x11-probe {verb} on {display}: {exception.Message}", exception);
+    }
+
+    return double.Parse(output.Split(' ')[1], CultureInfo.InvariantCulture);
+}
+
+static double Median(List<double> values)
+{
+    double[] sorted = [.. values.Order()];
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
