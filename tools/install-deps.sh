@@ -14,6 +14,10 @@
 #   libdrm-dev                                     the DRM uapi headers for tools/guest-payloads/linux/drm-mode and
 #                                                  tools/guest-agents/kvmfr-capture
 #                                                  (a static guest program; libdrm itself is not linked)
+#   xvfb, x11-utils, x11-apps, xdotool             the real X peers of the cross-domain tests: the host X server,
+#                                                  xdpyinfo/xwininfo/xwd, xlogo/xeyes/xclock, host input events
+#   libxcb1-dev, libxcb-shm0-dev                   tests/Support/.../x11-probe.c, an xcb client built with gcc
+#   weston                                         a real Wayland compositor (headless) for the Wayland channel
 #   afl++ and the SharpFuzz.CommandLine dotnet tool (only with --with-fuzz)  tools/fuzz/run.sh: coverage-guided
 #                                                  fuzzing (afl-fuzz drives the harness, sharpfuzz instruments
 #                                                  our assemblies); the replay tests need neither
@@ -35,7 +39,7 @@ readonly QEMU_PACKAGE=qemu-system-x86
 readonly QEMU_MIN_VERSION=1:10.0
 readonly BACKPORTS_SUITE=bookworm-backports
 readonly BACKPORTS_FILE=/etc/apt/sources.list.d/backports.sources
-readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev tesseract-ocr imagemagick xvfb x11-utils x11-apps xdotool libxcb1-dev libxcb-shm0-dev)
+readonly PLAIN_PACKAGES=(busybox-static cpio kmod xz-utils gcc vncsnapshot libjpeg-turbo-progs libvncserver-dev libdrm-dev tesseract-ocr imagemagick xvfb x11-utils x11-apps xdotool libxcb1-dev libxcb-shm0-dev weston)
 readonly GPU_PACKAGE=qemu-system-gui
 readonly FUZZ_PACKAGE=afl++
 readonly VNC_REFERENCE_PACKAGE=tigervnc-standalone-server
