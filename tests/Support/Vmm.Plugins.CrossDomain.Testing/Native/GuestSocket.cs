@@ -132,7 +132,7 @@ internal sealed unsafe class GuestSocket : IDisposable
         }
     }
 
-    /// <summary>Receives into <paramref name="buffer"/>; descriptors that came are added to <paramref name="fds"/>. 0 = closed.</summary>
+    /// <summary>Receives into <paramref name="buffer"/>; descriptors that came are added to <paramref name="fds"/>. 0 = closed (or reset by the peer).</summary>
     public int Receive(Span<byte> buffer, Queue<SafeFileHandle> fds)
     {
         int controlLength = CmsgHeaderSize + (MaxFds * sizeof(int));
@@ -150,6 +150,13 @@ internal sealed unsafe class GuestSocket : IDisposable
                     if (errno == LibC.EINTR)
                     {
                         continue;
+                    }
+
+                    // A client that exits with replies or events still unread resets the connection: it is gone,
+                    // as an X server takes it, not a fault.
+                    if (errno == LibC.ECONNRESET)
+                    {
+                        return 0;
                     }
 
                     throw GuestFd.Error("recvmsg", errno);
