@@ -7,15 +7,11 @@ namespace Vmm.Plugins.CrossDomain.Testing.Native;
 /// <summary>Descriptor and memory helpers for the guest side of the bridge (memfds, shared mappings, SysV segments).</summary>
 internal static unsafe partial class GuestFd
 {
-    public static SafeFileHandle Own(int fd) => new(fd, ownsHandle: true);
+    public static SafeFileHandle Own(int fd) => Host.Fd.Own(fd);
 
-    public static int Raw(SafeHandle handle) => (int)handle.DangerousGetHandle();
+    public static int Raw(SafeHandle handle) => Host.Fd.Raw(handle);
 
-    public static IOException Error(string what, int? errno = null)
-    {
-        int code = errno ?? LibC.errno;
-        return new IOException($"{what} failed: {Marshal.GetPInvokeErrorMessage(code)} (errno {code})");
-    }
+    public static IOException Error(string what, int? errno = null) => Host.Fd.Error(what, errno);
 
     /// <summary>A second descriptor for the same open file (close-on-exec).</summary>
     public static SafeFileHandle Duplicate(SafeHandle file)
@@ -25,31 +21,8 @@ internal static unsafe partial class GuestFd
     }
 
     /// <summary>A memfd of <paramref name="size"/> bytes, what a client gets for a segment the server made.</summary>
-    public static SafeFileHandle CreateMemfd(string name, long size)
-    {
-        byte[] bytes = System.Text.Encoding.UTF8.GetBytes(name + "\0");
-        int fd;
-        fixed (byte* pointer = bytes)
-        {
-            fd = LibC.memfd_create(pointer, LibC.MFD_CLOEXEC);
-        }
+    public static SafeFileHandle CreateMemfd(string name, long size) => Host.Fd.CreateMemfd(name, size);
 
-        if (fd < 0)
-        {
-            throw Error("memfd_create");
-        }
-
-        SafeFileHandle handle = Own(fd);
-        if (LibC.ftruncate(fd, size) != 0)
-        {
-            handle.Dispose();
-            throw Error("ftruncate");
-        }
-
-        return handle;
-    }
-
-    /// <summary>The size of a seekable file (a memfd); -1 when it cannot seek (a pipe, a socket).</summary>
     public static long Size(SafeHandle file) => LibC.lseek(Raw(file), 0, LibC.SEEK_END);
 
     /// <summary>Whether the file was opened read-only.</summary>

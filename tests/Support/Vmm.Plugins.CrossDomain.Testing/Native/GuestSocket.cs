@@ -7,14 +7,21 @@ namespace Vmm.Plugins.CrossDomain.Testing.Native;
 
 /// <summary>
 /// An AF_UNIX stream socket on the guest side of the bridge: the listener X clients connect to and each accepted
-/// client, with SCM_RIGHTS both ways (a .NET Socket cannot pass descriptors).
+/// client, with SCM_RIGHTS both ways (a .NET Socket cannot pass descriptors). Sending and receiving go through the
+/// plugin's <see cref="Host.UnixStream"/>: socket code, not protocol, so sharing it mirrors no protocol bug.
 /// </summary>
 internal sealed unsafe class GuestSocket : IDisposable
 {
-    public const int MaxFds = 28;
-    private const int CmsgHeaderSize = 16;
+    public const int MaxFds = Host.UnixStream.MaxFds;
 
-    private GuestSocket(SafeFileHandle handle) => Handle = handle;
+    private readonly Host.UnixStream _stream;
+    private readonly List<SafeFileHandle> _received = [];
+
+    private GuestSocket(SafeFileHandle handle)
+    {
+        Handle = handle;
+        _stream = Host.UnixStream.FromConnected(handle);
+    }
 
     public SafeFileHandle Handle { get; }
 
@@ -86,97 +93,33 @@ internal sealed unsafe class GuestSocket : IDisposable
         }
     }
 
-    /// <summary>Sends all of <paramref name="data"/> with <paramref name="fds"/> on its first byte.</summary>
-    public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<SafeHandle> fds)
-    {
-        byte* control = stackalloc byte[CmsgHeaderSize + (MaxFds * sizeof(int)) + 8];
-        fixed (byte* pointer = data)
-        {
-            int done = 0;
-            do
-            {
-                var vector = new iovec { iov_base = pointer + done, iov_len = data.Length - done };
-                var message = new msghdr { msg_iov = &vector, msg_iovlen = 1 };
-                if (done == 0 && fds.Length > 0)
-                {
-                    int controlLength = CmsgHeaderSize + (((fds.Length * sizeof(int)) + 7) & ~7);
-                    new Span<byte>(control, controlLength).Clear();
-                    var header = (cmsghdr*)control;
-                    header->cmsg_len = CmsgHeaderSize + (fds.Length * sizeof(int));
-                    header->cmsg_level = LibC.SOL_SOCKET;
-                    header->cmsg_type = LibC.SCM_RIGHTS;
-                    for (int i = 0; i < fds.Length; i++)
-                    {
-                        ((int*)(control + CmsgHeaderSize))[i] = GuestFd.Raw(fds[i]);
-                    }
+    /// <summary>Sends all of <paramref name="data"/> with <paramref name="fds"/> on its first byte (the plugin's SCM_RIGHTS code).</summary>
+    public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<SafeFileHandle> fds) => _stream.Send(data, fds);
 
-                    message.msg_control = control;
-                    message.msg_controllen = controlLength;
-                }
-
-                long sent = LibC.sendmsg(GuestFd.Raw(Handle), &message, LibC.MSG_NOSIGNAL);
-                if (sent < 0)
-                {
-                    int errno = LibC.errno;
-                    if (errno == LibC.EINTR)
-                    {
-                        continue;
-                    }
-
-                    throw GuestFd.Error("sendmsg", errno);
-                }
-
-                done += (int)sent;
-            }
-            while (done < data.Length);
-        }
-    }
-
-    /// <summary>Receives into <paramref name="buffer"/>; descriptors that came are added to <paramref name="fds"/>. 0 = closed (or reset by the peer).</summary>
+    /// <summary>
+    /// Receives into <paramref name="buffer"/>; descriptors that came are added to <paramref name="fds"/>. 0 = closed, or
+    /// reset by the peer: a client that exits with replies or events unread resets the connection, and an X server
+    /// takes that as the client gone, not as a fault.
+    /// </summary>
     public int Receive(Span<byte> buffer, Queue<SafeFileHandle> fds)
     {
-        int controlLength = CmsgHeaderSize + (MaxFds * sizeof(int));
-        byte* control = stackalloc byte[controlLength];
-        fixed (byte* pointer = buffer)
+        int count;
+        try
         {
-            while (true)
-            {
-                var vector = new iovec { iov_base = pointer, iov_len = buffer.Length };
-                var message = new msghdr { msg_iov = &vector, msg_iovlen = 1, msg_control = control, msg_controllen = controlLength };
-                long received = LibC.recvmsg(GuestFd.Raw(Handle), &message, LibC.MSG_CMSG_CLOEXEC);
-                if (received < 0)
-                {
-                    int errno = LibC.errno;
-                    if (errno == LibC.EINTR)
-                    {
-                        continue;
-                    }
-
-                    // A client that exits with replies or events still unread resets the connection: it is gone,
-                    // as an X server takes it, not a fault.
-                    if (errno == LibC.ECONNRESET)
-                    {
-                        return 0;
-                    }
-
-                    throw GuestFd.Error("recvmsg", errno);
-                }
-
-                for (cmsghdr* header = LibC.CMSG_FIRSTHDR(&message); header != null; header = LibC.CMSG_NXTHDR(&message, header))
-                {
-                    if (header->cmsg_level == LibC.SOL_SOCKET && header->cmsg_type == LibC.SCM_RIGHTS)
-                    {
-                        int count = ((int)(uint)header->cmsg_len - CmsgHeaderSize) / sizeof(int);
-                        for (int i = 0; i < count; i++)
-                        {
-                            fds.Enqueue(GuestFd.Own(((int*)LibC.CMSG_DATA(header))[i]));
-                        }
-                    }
-                }
-
-                return (int)received;
-            }
+            count = _stream.Receive(buffer, _received);
         }
+        catch (IOException e) when (e.HResult == Tmds.Linux.LibC.ECONNRESET)
+        {
+            return 0;
+        }
+
+        foreach (SafeFileHandle fd in _received)
+        {
+            fds.Enqueue(fd);
+        }
+
+        _received.Clear();
+        return count;
     }
 
     /// <summary>Ends both directions (wakes a thread blocked in accept, recv or send on it).</summary>
