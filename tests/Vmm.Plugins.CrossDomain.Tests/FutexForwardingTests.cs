@@ -148,19 +148,18 @@ public sealed class FutexForwardingTests : IDisposable
         // The first context still forwards, and CTX_DESTROY joins all 128 watchers.
         Assert.Equal(CrossDomainCommands.OkNoData, Submit(CrossDomainCommands.IdCommand(FutexSignal, id + 5)));
         Assert.Equal(CrossDomainCommands.OkNoData, _guest.Control(CrossDomainCommands.Command(0x0201, 24, CrossDomainGuest.ContextId)));
-        Assert.Equal(0, WatcherThreads(prefix: "futex 7ead"));
+        Assert.Equal(0, WatcherThreadsGone(prefix: "futex 7ead"));
     }
 
-    /// <summary>Threads of this process named for futex <paramref name="id"/>'s watcher (or whose name starts with <paramref name="prefix"/>).</summary>
     /// <summary>
     /// The watcher count once the joined threads have left /proc/self/task: Join returns when the thread's code is
     /// done, a moment before the kernel task goes.
     /// </summary>
-    internal static int WatcherThreadsGone(uint id)
+    internal static int WatcherThreadsGone(uint id = 0, string? prefix = null)
     {
         long deadline = Environment.TickCount64 + 5_000;
         int count;
-        while ((count = WatcherThreads(id)) != 0 && Environment.TickCount64 < deadline)
+        while ((count = WatcherThreads(id, prefix)) != 0 && Environment.TickCount64 < deadline)
         {
             Thread.Sleep(10);
         }
@@ -168,6 +167,7 @@ public sealed class FutexForwardingTests : IDisposable
         return count;
     }
 
+    /// <summary>Threads of this process named for futex <paramref name="id"/>'s watcher (or whose name starts with <paramref name="prefix"/>).</summary>
     internal static int WatcherThreads(uint id = 0, string? prefix = null)
     {
         string wanted = prefix ?? $"futex {id:x8}";

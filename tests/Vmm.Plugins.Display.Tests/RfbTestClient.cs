@@ -60,45 +60,16 @@ internal sealed class RfbTestClient : IDisposable
         Framebuffer = new byte[Width * Height * 4];
     }
 
-    public void SetEncodings(params int[] encodings)
-    {
-        byte[] message = new byte[4 + (4 * encodings.Length)];
-        message[0] = 2;
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(2), (ushort)encodings.Length);
-        for (int i = 0; i < encodings.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(4 + (4 * i)), encodings[i]);
-        }
-
-        _stream.Write(message);
-    }
+    public void SetEncodings(params int[] encodings) => _stream.Write(RfbClientMessages.SetEncodings(encodings));
 
     public void RequestUpdate(bool incremental)
     {
-        byte[] message = new byte[10];
-        message[0] = 3;
-        message[1] = incremental ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(6), (ushort)Width);
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(8), (ushort)Height);
+        Span<byte> message = stackalloc byte[RfbClientMessages.FramebufferUpdateRequestLength];
+        RfbClientMessages.WriteFramebufferUpdateRequest(message, incremental, (ushort)Width, (ushort)Height);
         _stream.Write(message);
     }
 
-    public void SetPixelFormat565()
-    {
-        byte[] message = new byte[20];
-        message[0] = 0;
-        message[4] = 16;  // bits per pixel
-        message[5] = 16;  // depth
-        message[6] = 0;   // little-endian
-        message[7] = 1;   // true colour
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(8), 31);
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(10), 63);
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(12), 31);
-        message[14] = 11;
-        message[15] = 5;
-        message[16] = 0;
-        _stream.Write(message);
-    }
+    public void SetPixelFormat565() => _stream.Write(RfbClientMessages.SetPixelFormat(16, 16, (31, 63, 31), (11, 5, 0)));
 
     /// <summary>Reads an update of one Raw rectangle in a 16-bit format and returns its bytes.</summary>
     public byte[] ReadRawUpdate16(int pixels)
@@ -109,24 +80,9 @@ internal sealed class RfbTestClient : IDisposable
         return ReadBytes(pixels * 2);
     }
 
-    public void SendKey(bool down, uint keysym)
-    {
-        byte[] message = new byte[8];
-        message[0] = 4;
-        message[1] = down ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(4), keysym);
-        _stream.Write(message);
-    }
+    public void SendKey(bool down, uint keysym) => _stream.Write(RfbClientMessages.KeyEvent(down, keysym));
 
-    public void SendPointer(byte buttons, ushort x, ushort y)
-    {
-        byte[] message = new byte[6];
-        message[0] = 5;
-        message[1] = buttons;
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(2), x);
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(4), y);
-        _stream.Write(message);
-    }
+    public void SendPointer(byte buttons, ushort x, ushort y) => _stream.Write(RfbClientMessages.PointerEvent(buttons, x, y));
 
     /// <summary>Reads one FramebufferUpdate and applies it; returns its rectangles.</summary>
     public List<(int X, int Y, int Width, int Height, int Encoding)> ReadUpdate()

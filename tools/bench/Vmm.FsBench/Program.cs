@@ -12,38 +12,18 @@ int repeat = 3;
 int depth = 1;
 int queues = 1;
 int virtiofsdThreads = 0;
-for (int i = 0; i < args.Length; i++)
+if (!new BenchArguments("Vmm.FsBench")
+        .Text("--virtiofsd", "PATH", v => virtiofsd = v)
+        .Int("--file-mib", "N", v => fileMiB = v)
+        .Int("--chunk-kib", "N (a multiple of 4)", v => chunkKiB = v, min: 4, max: 1024)
+        .Int("--meta-ops", "N", v => metaOps = v)
+        .Int("--repeat", "N", v => repeat = v)
+        .Int("--depth", "N requests in flight", v => depth = v, max: 64)
+        .Int("--queues", "N request queues", v => queues = v, max: 16)
+        .Int("--virtiofsd-threads", "N (0: its default)", v => virtiofsdThreads = v, min: 0)
+        .TryParse(args))
 {
-    switch (args[i])
-    {
-        case "--virtiofsd":
-            virtiofsd = args[++i];
-            break;
-        case "--file-mib":
-            fileMiB = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--chunk-kib":
-            chunkKiB = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--meta-ops":
-            metaOps = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--repeat":
-            repeat = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
-            break;
-        case "--depth":
-            depth = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 64);
-            break;
-        case "--queues":
-            queues = Math.Clamp(int.Parse(args[++i], CultureInfo.InvariantCulture), 1, 16);
-            break;
-        case "--virtiofsd-threads":
-            virtiofsdThreads = Math.Max(0, int.Parse(args[++i], CultureInfo.InvariantCulture));
-            break;
-        default:
-            Console.Error.WriteLine("usage: Vmm.FsBench [--virtiofsd PATH] [--file-mib N] [--chunk-kib N] [--meta-ops N] [--repeat N] [--depth N] [--queues N] [--virtiofsd-threads N]");
-            return 2;
-    }
+    return 2;
 }
 
 if (chunkKiB is < 4 or > 1024 || chunkKiB % 4 != 0)

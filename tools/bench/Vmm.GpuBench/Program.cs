@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vmm.Bench;
 using Vmm.GpuBench;
 
 // virtio-gpu side by side: the same C# vhost-user front-end drives our device and QEMU's vhost-user-gpu back-end,
@@ -14,34 +15,14 @@ double seconds = 1;
 int repeat = 9;
 int interleave = 5;
 bool oneAtATime = false;
-for (int i = 0; i < args.Length; i++)
+if (!new BenchArguments("Vmm.GpuBench")
+        .Text("--vhost-user-gpu", "PATH", v => qemuBackend = v)
+        .Positive("--seconds", "S per slice", v => seconds = v)
+        .Int("--repeat", "N runs", v => repeat = v)
+        .Int("--interleave", "K parts per slice", v => interleave = v)
+        .Flag("--one-at-a-time", () => oneAtATime = true)
+        .TryParse(args))
 {
-    switch (args[i])
-    {
-        case "--vhost-user-gpu":
-            qemuBackend = args[++i];
-            break;
-        case "--seconds":
-            seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--one-at-a-time":
-            oneAtATime = true;
-            break;
-        case "--repeat":
-            repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--interleave":
-            interleave = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        default:
-            Console.Error.WriteLine("usage: Vmm.GpuBench [--vhost-user-gpu PATH] [--seconds S per slice] [--repeat N runs] [--interleave K parts per slice] [--one-at-a-time]");
-            return 2;
-    }
-}
-
-if (repeat < 1 || seconds <= 0 || interleave < 1)
-{
-    Console.Error.WriteLine("--repeat and --interleave must be at least 1 and --seconds positive.");
     return 2;
 }
 

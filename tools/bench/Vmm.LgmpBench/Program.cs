@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vmm.Bench;
 using Vmm.Contracts.Display;
 using Vmm.LgmpBench;
 using Vmm.Plugins.Ivshmem.Kvmfr;
@@ -10,20 +11,12 @@ using Vmm.Plugins.Ivshmem.Kvmfr;
 // slice runs producer and consumer on one thread (submit, poll): the protocol's cost without thread hand-offs.
 double seconds = 1;
 int repeat = 7;
-for (int i = 0; i < args.Length; i++)
+if (!new BenchArguments("Vmm.LgmpBench")
+        .Positive("--seconds", "S per slice", v => seconds = v)
+        .Int("--repeat", "N runs", v => repeat = v)
+        .TryParse(args))
 {
-    switch (args[i])
-    {
-        case "--seconds":
-            seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--repeat":
-            repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        default:
-            Console.Error.WriteLine("usage: Vmm.LgmpBench [--seconds S per slice] [--repeat N runs]");
-            return 2;
-    }
+    return 2;
 }
 
 (string Name, int Width, int Height, bool Damage)[] cases =

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Vmm.Bench;
 using Vmm.Contracts.Display;
 using Vmm.VncBench;
 
@@ -11,31 +12,13 @@ string? xvnc = File.Exists("/usr/bin/Xvnc") ? "/usr/bin/Xvnc" : null;
 double seconds = 1;
 int repeat = 9;
 int zlibLevel = 1;
-for (int i = 0; i < args.Length; i++)
+if (!new BenchArguments("Vmm.VncBench")
+        .Text("--xvnc", "PATH", v => xvnc = v)
+        .Positive("--seconds", "S per slice", v => seconds = v)
+        .Int("--repeat", "N runs", v => repeat = v)
+        .Int("--xvnc-zlib-level", "0-9", v => zlibLevel = v, min: 0, max: 9)
+        .TryParse(args))
 {
-    switch (args[i])
-    {
-        case "--xvnc":
-            xvnc = args[++i];
-            break;
-        case "--seconds":
-            seconds = double.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--repeat":
-            repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        case "--xvnc-zlib-level":
-            zlibLevel = int.Parse(args[++i], CultureInfo.InvariantCulture);
-            break;
-        default:
-            Console.Error.WriteLine("usage: Vmm.VncBench [--xvnc PATH] [--seconds S per slice] [--repeat N runs] [--xvnc-zlib-level 0-9]");
-            return 2;
-    }
-}
-
-if (repeat < 1 || seconds <= 0 || zlibLevel is < 0 or > 9)
-{
-    Console.Error.WriteLine("--repeat must be at least 1, --seconds positive and --xvnc-zlib-level 0-9.");
     return 2;
 }
 

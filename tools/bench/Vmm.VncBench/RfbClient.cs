@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Vmm.Plugins.Display.Testing;
 
 namespace Vmm.VncBench;
 
@@ -18,7 +19,7 @@ internal sealed class RfbClient : IDisposable
     private readonly TcpClient _tcp = new() { NoDelay = true, ReceiveBufferSize = 4 << 20 };
     private readonly NetworkStream _stream;
     private readonly byte[] _scratch = new byte[1 << 20];
-    private readonly byte[] _request = new byte[10];
+    private readonly byte[] _request = new byte[RfbClientMessages.FramebufferUpdateRequestLength];
 
     public RfbClient(IPEndPoint endPoint, params int[] encodings)
     {
@@ -36,10 +37,7 @@ internal sealed class RfbClient : IDisposable
 
     public void RequestUpdate(bool incremental)
     {
-        _request[0] = 3;
-        _request[1] = incremental ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteUInt16BigEndian(_request.AsSpan(6), (ushort)Width);
-        BinaryPrimitives.WriteUInt16BigEndian(_request.AsSpan(8), (ushort)Height);
+        RfbClientMessages.WriteFramebufferUpdateRequest(_request, incremental, (ushort)Width, (ushort)Height);
         _stream.Write(_request);
     }
 
@@ -148,34 +146,9 @@ internal sealed class RfbClient : IDisposable
         Skip(BinaryPrimitives.ReadUInt32BigEndian(init.AsSpan(20)));
     }
 
-    private void SetPixelFormat()
-    {
-        byte[] message = new byte[20];
-        message[4] = 32;  // bits per pixel
-        message[5] = 24;  // depth
-        message[6] = 0;   // little-endian
-        message[7] = 1;   // true colour
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(8), 255);
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(10), 255);
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(12), 255);
-        message[14] = 16;
-        message[15] = 8;
-        message[16] = 0;
-        _stream.Write(message);
-    }
+    private void SetPixelFormat() => _stream.Write(RfbClientMessages.SetPixelFormatBgrx32());
 
-    private void SetEncodings(params int[] encodings)
-    {
-        byte[] message = new byte[4 + (4 * encodings.Length)];
-        message[0] = 2;
-        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(2), (ushort)encodings.Length);
-        for (int i = 0; i < encodings.Length; i++)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(message.AsSpan(4 + (4 * i)), encodings[i]);
-        }
-
-        _stream.Write(message);
-    }
+    private void SetEncodings(params int[] encodings) => _stream.Write(RfbClientMessages.SetEncodings(encodings));
 
     private long ReadLength()
     {

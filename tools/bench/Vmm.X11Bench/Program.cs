@@ -1,23 +1,30 @@
 using System.Globalization;
+using Vmm.Bench;
 using Vmm.Plugins.CrossDomain.Testing;
 using Vmm.Plugins.CrossDomain.Testing.X11;
 
 // Each measurement runs x11-probe once against Xvfb directly and once through the bridge, alternating, `repeat` times;
 // medians, min-max and the bridge/direct ratio are printed. Usage: [--repeat N] [--round-trips N] [--puts N] [--size WxH]
 int repeat = 7, roundTrips = 2000, puts = 40, width = 640, height = 480;
-for (int i = 0; i + 1 < args.Length; i += 2)
+if (!new BenchArguments("Vmm.X11Bench")
+        .Int("--repeat", "N", v => repeat = v)
+        .Int("--round-trips", "N", v => roundTrips = v)
+        .Int("--puts", "N", v => puts = v)
+        .Add("--size", "WxH", text =>
+        {
+            string[] parts = text.Split('x');
+            if (parts.Length != 2 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out int w) || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out int h)
+                || w is < 1 or > 4096 || h is < 1 or > 4096)
+            {
+                return "WIDTHxHEIGHT, each from 1 to 4096";
+            }
+
+            (width, height) = (w, h);
+            return null;
+        })
+        .TryParse(args))
 {
-    switch (args[i])
-    {
-        case "--repeat": repeat = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-        case "--round-trips": roundTrips = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-        case "--puts": puts = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
-        case "--size":
-            string[] parts = args[i + 1].Split('x');
-            (width, height) = (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture));
-            break;
-        default: throw new ArgumentException($"unknown option {args[i]}");
-    }
+    return 2;
 }
 
 using var xvfb = new XvfbServer();
