@@ -6,7 +6,7 @@ namespace Vmm.Fuzz.Tests;
 
 /// <summary>
 /// Every seed under tools/fuzz/corpus/TARGET/ and every crash repro under tools/fuzz/repro/TARGET/ replays through
-/// its harness: the harness returns (the input was accepted, or refused with the target's typed error) instead of
+/// its harness, twice: the harness returns (the input was accepted, or refused with the target's typed error) instead of
 /// throwing (a finding). A repro stays here after its fix as the regression test.
 /// </summary>
 public sealed class CorpusReplayTests
@@ -54,9 +54,10 @@ public sealed class CorpusReplayTests
         Assert.NotNull(harness);
         byte[] input = File.ReadAllBytes(Path.Combine(FuzzRoot(), file));
 
-        Exception? finding = Record.Exception(() => harness.Run(input));
-
-        Assert.Null(finding);
+        // Twice in one harness, as afl runs input after input in one process: what an input leaves behind must not
+        // fail the next (finding 7: a share entry .NET could not delete failed every later input).
+        Assert.Null(Record.Exception(() => harness.Run(input)));
+        Assert.Null(Record.Exception(() => harness.Run(input)));
     }
 
     private static string FuzzRoot() => Path.Combine(SourceTree.Root, "tools", "fuzz");

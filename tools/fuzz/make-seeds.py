@@ -157,6 +157,9 @@ write("../repro/virtio-fs", "forget-then-readdirplus", INIT + fuse(1, 1, b"dir\x
       + fuse(2, 2, struct.pack("<Q", 1), writable=0, queue=0) + fuse(44, 2, struct.pack("<QQIIII", 1, 0, 4096, 0, 0, 0)))
 write("virtio-fs", "create-write", INIT + fuse(35, 1, struct.pack("<IIII", 0o102, 0o644, 0o22, 0) + b"new\x00") + fuse(16, 2, struct.pack("<QQIIQII", 1, 0, 5, 0, 0, 0, 0) + b"hello")
       + fuse(9, 1, struct.pack("<II", 0o755, 0o22) + b"sub\x00") + fuse(1, 1, b"up\x00") + fuse(5, 4, b""))
+# Finding 7: names that are not UTF-8 (a file, and a directory with a file in it) left in the share for the next input.
+write("../repro/virtio-fs", "names-not-utf8", INIT + fuse(35, 1, struct.pack("<IIII", 0o102, 0o644, 0, 0) + b"ne\xff\x00")
+      + fuse(9, 1, struct.pack("<II", 0o755, 0) + b"d\xfe\x80\x00") + fuse(35, 3, struct.pack("<IIII", 0o102, 0o644, 0, 0) + b"\xc3\x00"))
 
 # virtio-gpu: control queue 0, cursor queue 1
 def gpu(command, body=b"", queue=0, writable=1024):

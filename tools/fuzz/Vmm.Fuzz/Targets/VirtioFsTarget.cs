@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
@@ -57,19 +58,7 @@ public sealed class VirtioFsTarget : RequestStreamTarget
     protected override void BeforeInput()
     {
         File.SetUnixFileMode(_share, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        foreach (string entry in Directory.EnumerateFileSystemEntries(_share))
-        {
-            var info = new FileInfo(entry);
-            if (info.Attributes.HasFlag(FileAttributes.Directory) && info.LinkTarget is null)
-            {
-                Directory.Delete(entry, recursive: true);
-            }
-            else
-            {
-                info.Delete();
-            }
-        }
-
+        EmptyShare();
         File.WriteAllText(Path.Combine(_share, "file"), "hello from the share\n");
         Directory.CreateDirectory(Path.Combine(_share, "dir"));
         File.WriteAllText(Path.Combine(_share, "dir", "inner"), "inner\n");
@@ -115,7 +104,42 @@ public sealed class VirtioFsTarget : RequestStreamTarget
         base.Dispose(disposing);
         if (disposing)
         {
+            EmptyShare();
             Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Removes what the last input made in the share. A guest may name entries with bytes that are not UTF-8, which
+    /// .NET reads back with U+FFFD and cannot delete by that name (one such entry used to fail every later input of
+    /// the process: finding 7); find(1) deletes by the bytes. The share directory itself stays: the device holds it.
+    /// </summary>
+    private void EmptyShare()
+    {
+        try
+        {
+            foreach (string entry in Directory.EnumerateFileSystemEntries(_share))
+            {
+                var info = new FileInfo(entry);
+                if (info.Attributes.HasFlag(FileAttributes.Directory) && info.LinkTarget is null)
+                {
+                    Directory.Delete(entry, recursive: true);
+                }
+                else
+                {
+                    info.Delete();
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            using var find = Process.Start(new ProcessStartInfo("find", [_share, "-mindepth", "1", "-delete"]) { RedirectStandardError = true })!;
+            string errors = find.StandardError.ReadToEnd();
+            find.WaitForExit();
+            if (find.ExitCode != 0 || Directory.EnumerateFileSystemEntries(_share).Any())
+            {
+                throw new InvalidOperationException($"the share could not be emptied after {e.GetType().Name}: {errors.Trim()}", e);
+            }
         }
     }
 
