@@ -33,6 +33,20 @@ if (args.Length > 1)
 string? crashLog = Environment.GetEnvironmentVariable("FUZZ_CRASH_LOG");
 FuzzTarget? target = null;
 byte[] buffer = new byte[1 << 20];
+int current = 0;
+
+// An exception on a thread the harness did not start (a device's own worker) ends the process, and afl then sees only
+// a dead fork server, with no input saved: keep the input that was running and the exception beside the crash log.
+if (crashLog is not null)
+{
+    AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+    {
+        string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, current)));
+        File.WriteAllBytes($"{crashLog}.process-{hash}", buffer.AsSpan(0, current).ToArray());
+        File.AppendAllText(crashLog, $"--- {DateTime.UtcNow:O} the process ended on an unhandled exception during an input of {current} bytes, sha256 {hash} (saved beside this log)\n{e.ExceptionObject}\n");
+    };
+}
+
 Fuzzer.Run(stream =>
 {
     target ??= FuzzTargets.Create(args[0])!;
@@ -43,6 +57,7 @@ Fuzzer.Run(stream =>
         length += read;
     }
 
+    current = length;
     try
     {
         target.Run(buffer.AsSpan(0, length));
