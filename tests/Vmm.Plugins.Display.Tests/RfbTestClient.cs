@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Vmm.Plugins.Display.Testing;
 
 namespace Vmm.Plugins.Display.Tests;
 
