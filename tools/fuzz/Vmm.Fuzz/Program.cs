@@ -47,6 +47,24 @@ if (crashLog is not null)
     };
 }
 
+// afl kills an input that runs past -t, and with SharpFuzz's in-process loop that kills the whole harness (afl reports
+// a dead fork server and saves nothing): an input still running after FUZZ_HANG_MS (8 s) is saved beside the crash log.
+long inputStarted = 0;
+int hangMilliseconds = int.TryParse(Environment.GetEnvironmentVariable("FUZZ_HANG_MS"), out int ms) && ms > 0 ? ms : 8_000;
+using Timer? hangWatch = crashLog is null ? null : new Timer(
+    _ =>
+    {
+        long started = Volatile.Read(ref inputStarted);
+        if (started != 0 && Environment.TickCount64 - started > hangMilliseconds && Interlocked.CompareExchange(ref inputStarted, 0, started) == started)
+        {
+            string hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, current)));
+            File.WriteAllBytes($"{crashLog}.hang-{hash}", buffer.AsSpan(0, current).ToArray());
+            File.AppendAllText(crashLog, $"--- {DateTime.UtcNow:O} an input of {current} bytes, sha256 {hash}, still running after {hangMilliseconds} ms (saved beside this log)\n");
+        }
+    },
+    null,
+    1_000,
+    1_000);
 Fuzzer.Run(stream =>
 {
     target ??= FuzzTargets.Create(args[0])!;
@@ -58,6 +76,7 @@ Fuzzer.Run(stream =>
     }
 
     current = length;
+    Volatile.Write(ref inputStarted, Environment.TickCount64);
     try
     {
         target.Run(buffer.AsSpan(0, length));
@@ -67,6 +86,10 @@ Fuzzer.Run(stream =>
         // afl keeps the input but not the exception; an input that fails only after others ran needs both.
         File.AppendAllText(crashLog, $"--- {DateTime.UtcNow:O} input of {length} bytes, sha256 {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(buffer.AsSpan(0, length)))}\n{exception}\n");
         throw;
+    }
+    finally
+    {
+        Volatile.Write(ref inputStarted, 0);
     }
 });
 return 0;
