@@ -296,12 +296,16 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         }
 
         _notificationsEnabled = false;
-        if (!_eventIndex)
+        if (_eventIndex)
+        {
+            // An avail_event the driver has already passed: its next publish does not cross it, so it kicks no more
+            // (leaving it where TryPop put it would cost one more kick, for the very next request).
+            Volatile.Write(ref _rings.AvailableEvent, (ushort)(NextAvailableIndex - 1));
+        }
+        else
         {
             Volatile.Write(ref _rings.UsedFlags, (ushort)(Volatile.Read(ref _rings.UsedFlags) | VringLayout.UsedFlagNoNotify));
         }
-
-        // With EVENT_IDX, avail_event simply stops moving: the driver kicks at most once more.
     }
 
     /// <inheritdoc/>

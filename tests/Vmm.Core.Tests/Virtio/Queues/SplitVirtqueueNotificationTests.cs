@@ -71,6 +71,32 @@ public sealed class SplitVirtqueueNotificationTests
         Assert.True(harness.Driver.KickNeeded());
     }
 
+    [Fact]
+    public void EventIndexDisableOnACaughtUpQueueStopsEvenTheNextKick()
+    {
+        using var harness = new QueueHarness(size: 8, eventIndex: true);
+        GuestBuffer[] buffer = [new GuestBuffer(harness.AllocateBuffer(8), 8)];
+        harness.Driver.Add(buffer, []);
+        Assert.True(harness.Driver.KickNeeded());
+
+        // The device caught up (avail_event = 1, the index the next request crosses) and starts polling: the next
+        // request must not kick (a polling back-end sees it anyway; a kick would only wake its poller).
+        harness.Serve();
+        harness.Device.DisableNotifications();
+        harness.Driver.Add(buffer, []);
+        Assert.False(harness.Driver.KickNeeded());
+        harness.Driver.Add(buffer, []);
+        Assert.False(harness.Driver.KickNeeded());
+
+        // Re-armed: the device is told what it missed, serves it, and the next request kicks again.
+        Assert.True(harness.Device.EnableNotifications());
+        harness.Serve();
+        harness.Serve();
+        Assert.False(harness.Device.EnableNotifications());
+        harness.Driver.Add(buffer, []);
+        Assert.True(harness.Driver.KickNeeded());
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
