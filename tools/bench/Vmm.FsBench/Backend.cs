@@ -28,5 +28,6 @@ internal static class Backend
             binary,
             socketPath,
             [$"--socket-path={socketPath}", "-o", $"source={share}", "-o", "cache=none", "-o", "log_level=warn", $"--thread-pool-size={threads}"],
-            stderrPrefix: "virtiofsd");
+            stderrPrefix: "virtiofsd",
+            stderrShown: line => !line.Contains("Unexpected poll revents", StringComparison.Ordinal)); // its goodbye when the front-end hangs up
 }

@@ -125,8 +125,9 @@ internal static class Concurrent
             threads[q].Start();
         }
 
-        start.SignalAndWait();
+        // The clock starts before the release: on a busy host the clients may finish before this thread runs again.
         clock.Start();
+        start.SignalAndWait();
         foreach (Thread thread in threads)
         {
             thread.Join();

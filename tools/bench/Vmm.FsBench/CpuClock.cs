@@ -7,7 +7,7 @@ namespace Vmm.FsBench;
 /// <summary>
 /// Wall time and CPU time of one workload on both sides of the ring: this process (the front-end, and our device
 /// when it is in process) plus the back-end's own process (the C virtiofsd), so a back-end that busy-polls pays for
-/// it here. CPU is user+system from getrusage for this process (precise) and /proc for the child (10 ms ticks).
+/// it here. CPU is user+system from getrusage for this process and the threads' run time in /proc for the child.
 /// </summary>
 internal sealed partial class CpuClock(VhostUserBackend backend)
 {
