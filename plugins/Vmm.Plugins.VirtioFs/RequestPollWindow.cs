@@ -24,9 +24,6 @@ internal sealed class RequestPollWindow
     /// <summary>The window for the next poll; 0 means sleep at once.</summary>
     public long Ticks { get; private set; }
 
-    /// <summary>The longest window (the <c>requestPollMicroseconds</c> option).</summary>
-    public long MaxTicks => _maxTicks;
-
     /// <summary>The thread slept <paramref name="sleptTicks"/> (after a poll that found nothing, or none) until it was woken.</summary>
     public void Slept(long sleptTicks)
     {
