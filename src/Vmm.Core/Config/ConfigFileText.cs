@@ -21,6 +21,12 @@ internal static class ConfigFileText
             return null;
         }
 
+        if (!File.Exists(fullPath))
+        {
+            error = new ConfigError(JsonPath.Root, $"expected a readable config file, got '{fullPath}': no such file");
+            return null;
+        }
+
         byte[] bytes;
         try
         {
