@@ -17,12 +17,16 @@ public static class VmConfig
     {
         ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
-        if (ConfigFileText.Read(full, out ConfigError? unreadable) is not string json)
+        string json;
+        try
         {
-            return new VmConfigResult(null, [unreadable!], [], null);
+            json = File.ReadAllText(full);
+            Diagnostics.StartupTrace.Mark("config read");
         }
-
-        Diagnostics.StartupTrace.Mark("config read");
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new VmConfigResult(null, [new ConfigError(JsonPath.Root, $"expected a readable config file, got '{full}': {ex.Message}")], [], null);
+        }
 
         return Parse(json, Path.GetDirectoryName(full)!, loadPlugins, builtInPluginDirectories);
     }
