@@ -16,13 +16,11 @@ internal readonly struct CallerCredentials : IDisposable
 {
     private readonly uint _previousUid;
     private readonly uint _previousGid;
-    private readonly bool _restore;
 
-    private CallerCredentials(uint previousUid, uint previousGid, bool restore)
+    private CallerCredentials(uint previousUid, uint previousGid)
     {
         _previousUid = previousUid;
         _previousGid = previousGid;
-        _restore = restore;
         IsSwitched = true;
     }
 
@@ -49,14 +47,13 @@ internal readonly struct CallerCredentials : IDisposable
             return Errno.EPERM;
         }
 
-        // Ids that were already the thread's need no restore (two system calls and their check fewer per create).
-        scope = new CallerCredentials(previousUid, previousGid, restore: previousUid != uid || previousGid != gid);
+        scope = new CallerCredentials(previousUid, previousGid);
         return 0;
     }
 
     public void Dispose()
     {
-        if (!_restore)
+        if (!IsSwitched)
         {
             return;
         }
