@@ -67,7 +67,9 @@ fi
 # FUZZ_EXECS=N also stops the campaign after N executions (issue 18: one hour or 10 M executions).
 limits=(-V $((minutes * 60)))
 [[ -z ${FUZZ_EXECS:-} ]] || limits+=(-E "$FUZZ_EXECS")
-afl-fuzz -i "$input" -o "$findings" "${limits[@]}" -t 10000 -m none -- dotnet "$bin/Vmm.Fuzz.dll" "$target" \
+# FUZZ_TIMEOUT_MS (10000) is afl's -t: with SharpFuzz's in-process loop an input killed at -t ends the campaign (afl
+# reports a dead fork server), so on a loaded machine, where a starved input can stall for seconds, give it more.
+afl-fuzz -i "$input" -o "$findings" "${limits[@]}" -t "${FUZZ_TIMEOUT_MS:-10000}" -m none -- dotnet "$bin/Vmm.Fuzz.dll" "$target" \
     >"$out/afl-$target.log" 2>&1 || { tail -n 30 "$out/afl-$target.log" >&2; exit 1; }
 
 stats=$findings/default/fuzzer_stats
