@@ -11,6 +11,9 @@ namespace Vmm.Cli;
 /// </summary>
 internal sealed class TerminationSignals : IDisposable
 {
+    // Signals are process-wide, so is the forwarding: any registration sees it.
+    private static int s_forwarders;
+
     private readonly CancellationTokenSource _cancellation = new();
     private readonly PosixSignalRegistration _interrupt;
     private readonly PosixSignalRegistration _terminate;
@@ -37,6 +40,17 @@ internal sealed class TerminationSignals : IDisposable
         return new TerminationSignals(forceExitAfter, forceExit);
     }
 
+    /// <summary>
+    /// While the scope is open, SIGINT and SIGTERM belong to a command that forwards them (<c>vmm exec</c> hands them to
+    /// the guest command): they neither cancel vmm nor start the force-exit clock, since the guest command may handle
+    /// a Ctrl-C and go on.
+    /// </summary>
+    public static IDisposable ForwardToCommand()
+    {
+        Interlocked.Increment(ref s_forwarders);
+        return new ForwardingScope();
+    }
+
     /// <summary>Stops handling the signals. The token source is left to the collector: a handler may still be running.</summary>
     public void Dispose()
     {
@@ -47,6 +61,12 @@ internal sealed class TerminationSignals : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
+        if (Volatile.Read(ref s_forwarders) > 0)
+        {
+            context.Cancel = true; // the forwarder's own handler delivers it
+            return;
+        }
+
         if (Interlocked.Increment(ref _received) > 1)
         {
             return; // the default action: the process ends now
@@ -62,6 +82,19 @@ internal sealed class TerminationSignals : IDisposable
         catch (Exception)
 #pragma warning restore CA1031
         {
+        }
+    }
+
+    private sealed class ForwardingScope : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref s_forwarders);
+            }
         }
     }
 }

@@ -88,6 +88,7 @@ internal static class ExecCommand
             }
 
             // The session ignores vmm's own cancellation (the first Ctrl-C): signals go to the command instead.
+            using IDisposable forwarding = TerminationSignals.ForwardToCommand();
             using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, signal => Forward(signal, session, SigInt));
             using PosixSignalRegistration terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => Forward(signal, session, SigTerm));
             using PosixSignalRegistration? resize = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGWINCH, signal =>
