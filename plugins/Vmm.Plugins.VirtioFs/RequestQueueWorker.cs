@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Virtio;
@@ -15,6 +16,9 @@ namespace Vmm.Plugins.VirtioFs;
 /// The queue is touched only here. A reset (or a vhost-user GET_VRING_BASE) waits for the request in flight to be
 /// answered, as it did when requests ran on the device worker, so the ring stops at a request boundary and no
 /// popped request is lost.
+/// When the ring runs dry the thread busy-polls it for a short, adaptive window (<see cref="RequestPollWindow"/>)
+/// with the driver's notifications off, as SPDK's and DPDK's vhost back-ends do: at queue depth 1 the next request
+/// then needs no kick, no wake-up of the kick poller and no hand-off to this thread.
 /// </summary>
 internal sealed class RequestQueueWorker : IDisposable
 {
@@ -35,7 +39,7 @@ internal sealed class RequestQueueWorker : IDisposable
     private readonly bool _dropGroups;
     private readonly uint _umask;
     private readonly Thread? _thread; // null when inline
-    // Spins briefly before sleeping: at queue depth 1 the next request usually comes within microseconds.
+    private readonly RequestPollWindow _poll;
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly Lock _requestSync = new();
     private IVirtioDeviceContext? _context;
@@ -43,7 +47,7 @@ internal sealed class RequestQueueWorker : IDisposable
     private int _pending;
     private volatile bool _disposed;
 
-    public RequestQueueWorker(string deviceId, FuseSession session, int queueIndex, bool dropGroups, uint umask, Action<long> answered, ILogger logger)
+    public RequestQueueWorker(string deviceId, FuseSession session, int queueIndex, bool dropGroups, uint umask, Action<long> answered, ILogger logger, int pollMicroseconds = 0)
     {
         _umask = umask;
         _deviceId = deviceId;
@@ -54,8 +58,12 @@ internal sealed class RequestQueueWorker : IDisposable
         _logger = logger;
         if (AppContext.TryGetSwitch(InlineSwitch, out bool inline) && inline)
         {
+            // Never poll on a thread that is not ours.
+            _poll = new RequestPollWindow(0);
             return;
         }
+
+        _poll = new RequestPollWindow(pollMicroseconds * Stopwatch.Frequency / 1_000_000);
 
         _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-fs-{deviceId}-q{queueIndex}" };
         _thread.Start();
@@ -149,8 +157,10 @@ internal sealed class RequestQueueWorker : IDisposable
 
         while (true)
         {
+            long asleep = Stopwatch.GetTimestamp();
             _wake.Wait();
             _wake.Reset();
+            _poll.Slept(Stopwatch.GetTimestamp() - asleep);
             if (_disposed)
             {
                 return;
@@ -167,6 +177,9 @@ internal sealed class RequestQueueWorker : IDisposable
     {
         long answered = 0;
         IVirtioDeviceContext? context = null;
+        IVirtqueue? polled = null; // the queue whose notifications are off while this thread polls it
+        long pollEnd = 0;
+        var spinner = default(SpinWait);
         try
         {
             while (!_disposed)
@@ -181,19 +194,63 @@ internal sealed class RequestQueueWorker : IDisposable
                     }
 
                     IVirtqueue queue = context.Queues[_queueIndex];
-                    if (!queue.IsReady || !queue.TryPop(out DescriptorChain? chain))
+                    if (!queue.IsReady)
                     {
                         return;
                     }
 
-                    uint written = _session.Handle(chain, _queueIndex);
-                    queue.Push(chain, written);
+                    if (queue.TryPop(out DescriptorChain? chain))
+                    {
+                        uint written = _session.Handle(chain, _queueIndex);
+                        queue.Push(chain, written);
 
-                    // Each completion is told at once: the next request may take long.
-                    queue.NotifyGuest();
+                        // Each completion is told at once: the next request may take long.
+                        queue.NotifyGuest();
+                        answered++;
+                        pollEnd = 0;
+                        spinner.Reset();
+                        continue;
+                    }
+
+                    if (answered > 0)
+                    {
+                        _answered(answered);
+                        answered = 0;
+                    }
+
+                    long now = Stopwatch.GetTimestamp();
+                    if (polled is null)
+                    {
+                        if (_poll.Ticks == 0)
+                        {
+                            return;
+                        }
+
+                        // The driver need not kick while we look: a kick costs it a system call (a VM exit in a
+                        // guest) and us a wake-up of the kick poller.
+                        queue.DisableNotifications();
+                        polled = queue;
+                        pollEnd = now + _poll.Ticks;
+                    }
+                    else if (pollEnd == 0)
+                    {
+                        pollEnd = now + _poll.Ticks;
+                    }
+                    else if (now >= pollEnd)
+                    {
+                        polled = null;
+                        if (queue.EnableNotifications())
+                        {
+                            // A request came between the last look and the re-arm, with no kick: serve it.
+                            continue;
+                        }
+
+                        return;
+                    }
                 }
 
-                answered++;
+                // Spins, then yields: on a busy host the driver's thread may need this CPU to post the next request.
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
         }
 #pragma warning disable CA1031 // Handed to the device worker, which fails the device (DEVICE_NEEDS_RESET) as for any device bug.
@@ -208,6 +265,25 @@ internal sealed class RequestQueueWorker : IDisposable
             if (answered > 0)
             {
                 _answered(answered);
+            }
+
+            if (polled is not null)
+            {
+                RearmAfterPoll(context, polled);
+            }
+        }
+    }
+
+    /// <summary>Left while polling (dispose, detach, a failure): the driver must kick again if the queue is still ours.</summary>
+    private void RearmAfterPoll(IVirtioDeviceContext? context, IVirtqueue queue)
+    {
+        lock (_requestSync)
+        {
+            if (context is not null && ReferenceEquals(_context, context) && queue.IsReady && queue.EnableNotifications() && !_disposed)
+            {
+                // Requests arrived without a kick: have them served on the next pass.
+                Volatile.Write(ref _pending, 1);
+                _wake.Set();
             }
         }
     }

@@ -88,7 +88,7 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
         for (int i = 0; i < _workers.Length; i++)
         {
             var session = new FuseSession(id, _connection, logger);
-            _workers[i] = new RequestQueueWorker(id, session, i + 1, fileSystem.SwitchesCredentials, fileSystem.Umask, n => requests.Add(n), logger);
+            _workers[i] = new RequestQueueWorker(id, session, i + 1, fileSystem.SwitchesCredentials, fileSystem.Umask, n => requests.Add(n), logger, options.RequestPollMicroseconds);
         }
     }
 

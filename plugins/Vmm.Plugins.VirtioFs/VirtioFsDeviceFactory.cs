@@ -12,6 +12,9 @@ public sealed class VirtioFsDeviceFactory : DeviceFactory<VirtioFsOptions>
     /// <summary>The most request queues a device offers.</summary>
     public const int MaxRequestQueues = 16;
 
+    /// <summary>The largest <c>requestPollMicroseconds</c>: a longer poll only burns CPU (a kick costs a few microseconds).</summary>
+    public const int MaxRequestPollMicroseconds = 1000;
+
     private const ulong DaxRangeSize = 2UL << 20;
 
     /// <inheritdoc />
@@ -70,6 +73,11 @@ public sealed class VirtioFsDeviceFactory : DeviceFactory<VirtioFsOptions>
         if (options.NumRequestQueues is < 1 or > MaxRequestQueues)
         {
             context.AddError("numRequestQueues", $"must be from 1 to {MaxRequestQueues}, not {options.NumRequestQueues}.");
+        }
+
+        if (options.RequestPollMicroseconds is < 0 or > MaxRequestPollMicroseconds)
+        {
+            context.AddError("requestPollMicroseconds", $"must be from 0 (off) to {MaxRequestPollMicroseconds}, not {options.RequestPollMicroseconds}.");
         }
 
         if (options.Cache is not (VirtioFsOptions.CacheAuto or VirtioFsOptions.CacheAlways or VirtioFsOptions.CacheNever))

@@ -84,12 +84,14 @@ public sealed class DeviceTests : IDisposable
             SharedDir = "missing",
             Tag = "bad tag",
             NumRequestQueues = 0,
+            RequestPollMicroseconds = -1,
             Cache = "sometimes",
             Dax = new VirtioFsDaxOptions { WindowSize = 4096 },
             UidMap = [new VirtioFsIdMapping { Guest = 0, Host = 1000, Count = 0 }],
         }, context);
         Assert.Equal(
-            ["$.devices[0].options.sharedDir", "$.devices[0].options.tag", "$.devices[0].options.numRequestQueues", "$.devices[0].options.cache",
+            ["$.devices[0].options.sharedDir", "$.devices[0].options.tag", "$.devices[0].options.numRequestQueues", "$.devices[0].options.requestPollMicroseconds",
+             "$.devices[0].options.cache",
              "$.devices[0].options.dax.windowSize", "$.devices[0].options.uidMap[0]"],
             context.Errors.Select(e => e.Path));
 

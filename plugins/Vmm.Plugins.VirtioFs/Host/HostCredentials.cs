@@ -33,6 +33,12 @@ internal static class HostCredentials
     {
         previousGid = (uint)global::Interop.SetFsGid(gid);
         previousUid = (uint)global::Interop.SetFsUid(uid);
+        if (previousGid == gid && previousUid == uid)
+        {
+            // The thread already had these ids (a guest root on a root VMM): nothing changed, nothing to check.
+            return true;
+        }
+
         if (CurrentFsGid == gid && CurrentFsUid == uid)
         {
             return true;

@@ -79,6 +79,33 @@ internal static unsafe partial class HostFileSystem
         }
     }
 
+    /// <summary>
+    /// Stats the entry <paramref name="name"/> of <paramref name="directory"/> itself (a symlink is not followed, an
+    /// automount point not triggered), without opening it: 0 and its status, or errno. The name is one component,
+    /// so this resolves exactly what <see cref="TryOpenPathBeneath"/> would open.
+    /// </summary>
+    public static int TryStatBeneath(SafeFileHandle directory, ReadOnlySpan<byte> name, out HostFileStatus status)
+    {
+        status = default;
+        if (name.Length > MaxNameBytes)
+        {
+            return Errno.ENAMETOOLONG;
+        }
+
+        Span<byte> buffer = stackalloc byte[MaxNameBytes + 1];
+        global::Interop.Stat stat;
+        fixed (byte* p = Terminate(name, buffer))
+        {
+            if (global::Interop.FStatAt(directory, p, &stat, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT) != 0)
+            {
+                return System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            }
+        }
+
+        status = HostFileStatus.From(stat);
+        return 0;
+    }
+
     /// <summary>Opens the parent of <paramref name="directory"/> as an O_PATH handle.</summary>
     public static SafeFileHandle OpenParent(SafeFileHandle directory)
     {

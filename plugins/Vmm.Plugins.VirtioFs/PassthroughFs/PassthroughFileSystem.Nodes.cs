@@ -32,6 +32,20 @@ internal sealed partial class PassthroughFileSystem
             return Fail(error);
         }
 
+        // A name whose inode the guest already holds (a stat after a create, a revalidation after the entry timeout)
+        // is answered from one stat by name: no O_PATH open, stat and close of a handle the table already has. A
+        // missing name is answered here too; anything else takes the open below, as a new inode must.
+        error = HostFileSystem.TryStatBeneath(directory.Handle, name, out HostFileStatus named);
+        if (error == Errno.ENOENT)
+        {
+            return Fail(error);
+        }
+
+        if (error == 0 && _inodes.TryFind(named.Device, named.Inode, out Inode known) && _inodes.TryAddLookup(known))
+        {
+            return EntryOf(known, named);
+        }
+
         error = HostFileSystem.TryOpenPathBeneath(directory.Handle, name, out SafeFileHandle? handle);
         return error != 0 ? Fail(error) : CountLookup(handle!);
     }

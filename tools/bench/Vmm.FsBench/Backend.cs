@@ -7,11 +7,18 @@ namespace Vmm.FsBench;
 /// <summary>The two vhost-user-fs back-ends: our device in this process, or the C virtiofsd.</summary>
 internal static class Backend
 {
-    public static VhostUserBackend StartOurs(string socketPath, string share, int requestQueues = 1)
+    /// <summary>Our device in this process; <paramref name="pollMicroseconds"/> is its <c>requestPollMicroseconds</c> (named in the column).</summary>
+    public static VhostUserBackend StartOurs(string socketPath, string share, int requestQueues, int pollMicroseconds)
     {
-        var options = new VirtioFsOptions { Tag = "bench", Cache = VirtioFsOptions.CacheNever, NumRequestQueues = requestQueues };
+        var options = new VirtioFsOptions
+        {
+            Tag = "bench",
+            Cache = VirtioFsOptions.CacheNever,
+            NumRequestQueues = requestQueues,
+            RequestPollMicroseconds = pollMicroseconds,
+        };
         var device = new VirtioFsDevice("bench", share, options, NullLoggerFactory.Instance, null);
-        return VhostUserBackend.InProcess("vmm virtio-fs", socketPath, device);
+        return VhostUserBackend.InProcess($"vmm virtio-fs poll {pollMicroseconds} us", socketPath, device);
     }
 
     /// <summary>The C daemon; <paramref name="threads"/> 0 serves each queue's requests on its queue thread, as for depth 1.</summary>
@@ -20,5 +27,7 @@ internal static class Backend
             "C virtiofsd 7.2",
             binary,
             socketPath,
-            [$"--socket-path={socketPath}", "-o", $"source={share}", "-o", "cache=none", $"--thread-pool-size={threads}"]);
+            [$"--socket-path={socketPath}", "-o", $"source={share}", "-o", "cache=none", "-o", "log_level=warn", $"--thread-pool-size={threads}"],
+            stderrPrefix: "virtiofsd",
+            stderrShown: line => !line.Contains("Unexpected poll revents", StringComparison.Ordinal)); // its goodbye when the front-end hangs up
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using Vmm.Bench;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
@@ -53,17 +52,19 @@ internal static class Concurrent
 
         string label = $"{queues * depth} in flight";
         var results = new List<Result>();
-        double seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(chunks, part, queues), (item, slot) =>
-            fuse.Post(slot, FuseClient.Write, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), chunk, 8, 0)));
-        results.Add(new Result($"seq write {chunkKiB} KiB, {label}", total / seconds / (1 << 20), "MiB/s"));
+        var clock = new CpuClock(backend);
+        double mib = (double)total / (1 << 20);
+        results.Add(Time(clock, clients, (fuse, part) => OneEach(fuse, Range(chunks, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Write, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), chunk, 8, 0)))
+            .Stop($"seq write {chunkKiB} KiB, {label}", mib, "MiB/s", chunks));
 
-        seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(chunks, part, queues), (item, slot) =>
-            fuse.Post(slot, FuseClient.Read, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), 0, 0, chunk)));
-        results.Add(new Result($"seq read {chunkKiB} KiB, {label}", total / seconds / (1 << 20), "MiB/s"));
+        results.Add(Time(clock, clients, (fuse, part) => OneEach(fuse, Range(chunks, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Read, node, Workloads.IoArgs(fh, (long)item * chunk, chunk), 0, 0, chunk)))
+            .Stop($"seq read {chunkKiB} KiB, {label}", mib, "MiB/s", chunks));
 
         int files = Math.Max(queues, metaOps / 4);
         byte[][] names = [.. Enumerable.Range(0, files).Select(i => FuseClient.Name($"small{i}"))];
-        seconds = Time(clients, (fuse, part) => Pipeline(fuse, Range(files, part, queues), (item, step, slot) =>
+        results.Add(Time(clock, clients, (fuse, part) => Pipeline(fuse, Range(files, part, queues), (item, step, slot) =>
         {
             switch (step)
             {
@@ -79,16 +80,15 @@ internal static class Concurrent
                 default:
                     return false;
             }
-        }));
-        results.Add(new Result($"create (+release), {label}", files / seconds, "files/s"));
+        })).Stop($"create (+release), {label}", files, "files/s", 2L * files));
 
-        seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(files, part, queues), (item, slot) =>
-            fuse.Post(slot, FuseClient.Lookup, 1, names[item], 0, 128, 0)));
-        results.Add(new Result($"stat (lookup), {label}", files / seconds, "files/s"));
+        results.Add(Time(clock, clients, (fuse, part) => OneEach(fuse, Range(files, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Lookup, 1, names[item], 0, 128, 0)))
+            .Stop($"stat (lookup), {label}", files, "files/s", files));
 
-        seconds = Time(clients, (fuse, part) => OneEach(fuse, Range(files, part, queues), (item, slot) =>
-            fuse.Post(slot, FuseClient.Unlink, 1, names[item], 0, 0, 0)));
-        results.Add(new Result($"unlink, {label}", files / seconds, "files/s"));
+        results.Add(Time(clock, clients, (fuse, part) => OneEach(fuse, Range(files, part, queues), (item, slot) =>
+            fuse.Post(slot, FuseClient.Unlink, 1, names[item], 0, 0, 0)))
+            .Stop($"unlink, {label}", files, "files/s", files));
 
         if (Directory.EnumerateFiles(share, "small*").Any())
         {
@@ -101,8 +101,8 @@ internal static class Concurrent
     /// <summary>The items of part <paramref name="part"/> of <paramref name="parts"/>: a contiguous share of <paramref name="count"/>.</summary>
     private static (int Start, int End) Range(int count, int part, int parts) => (count * part / parts, count * (part + 1) / parts);
 
-    /// <summary>Runs <paramref name="work"/> on every client at once, each on a thread of its own; the wall time in seconds.</summary>
-    private static double Time(FuseClient[] clients, Action<FuseClient, int> work)
+    /// <summary>Runs <paramref name="work"/> on every client at once, each on a thread of its own, timed by <paramref name="clock"/> (stop it for the result).</summary>
+    private static CpuClock Time(CpuClock clock, FuseClient[] clients, Action<FuseClient, int> work)
     {
         using var start = new Barrier(clients.Length + 1);
         var threads = new Thread[clients.Length];
@@ -125,14 +125,15 @@ internal static class Concurrent
             threads[q].Start();
         }
 
+        // The clock starts before the release: on a busy host the clients may finish before this thread runs again.
+        clock.Start();
         start.SignalAndWait();
-        var watch = Stopwatch.StartNew();
         foreach (Thread thread in threads)
         {
             thread.Join();
         }
 
-        return failure is null ? watch.Elapsed.TotalSeconds : throw new InvalidOperationException("A request failed.", failure);
+        return failure is null ? clock : throw new InvalidOperationException("A request failed.", failure);
     }
 
     /// <summary><see cref="Pipeline"/> of items that are one request each.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using Vmm.Bench;
 using Vmm.Contracts.Virtio;
 using Vmm.Testing.VhostUser;
@@ -33,48 +32,50 @@ internal static class Workloads
         byte[] io = new byte[40];
         var results = new List<Result>();
 
-        var watch = Stopwatch.StartNew();
+        long chunks = total / chunk;
+        var clock = new CpuClock(backend);
+        clock.Start();
         for (long offset = 0; offset < total; offset += chunk)
         {
             FillIo(io, fh, offset, chunk);
             fuse.Check(fuse.Send(FuseClient.Write, node, io, chunk, 8, 0), "WRITE");
         }
 
-        results.Add(new Result($"seq write {chunkKiB} KiB", total / watch.Elapsed.TotalSeconds / (1 << 20), "MiB/s"));
+        results.Add(clock.Stop($"seq write {chunkKiB} KiB", (double)total / (1 << 20), "MiB/s", chunks));
 
-        watch.Restart();
+        clock.Start();
         for (long offset = 0; offset < total; offset += chunk)
         {
             FillIo(io, fh, offset, chunk);
             fuse.Check(fuse.Send(FuseClient.Read, node, io, 0, 0, chunk), "READ");
         }
 
-        results.Add(new Result($"seq read {chunkKiB} KiB", total / watch.Elapsed.TotalSeconds / (1 << 20), "MiB/s"));
+        results.Add(clock.Stop($"seq read {chunkKiB} KiB", (double)total / (1 << 20), "MiB/s", chunks));
 
         var random = new Random(2);
         int reads = Math.Max(1, metaOps);
-        watch.Restart();
+        clock.Start();
         for (int i = 0; i < reads; i++)
         {
             FillIo(io, fh, (long)random.Next((int)(total / 4096)) * 4096, 4096);
             fuse.Check(fuse.Send(FuseClient.Read, node, io, 0, 0, 4096), "READ 4K");
         }
 
-        results.Add(new Result("rand read 4 KiB", reads / watch.Elapsed.TotalSeconds, "IOPS"));
+        results.Add(clock.Stop("rand read 4 KiB", reads, "IOPS", reads));
 
         byte[] getattr = new byte[16];
-        watch.Restart();
+        clock.Start();
         for (int i = 0; i < metaOps; i++)
         {
             fuse.Check(fuse.Send(FuseClient.GetAttr, node, getattr, 0, 104, 0), "GETATTR");
         }
 
-        results.Add(new Result("getattr", metaOps / watch.Elapsed.TotalSeconds, "ops/s"));
+        results.Add(clock.Stop("getattr", metaOps, "ops/s", metaOps));
 
         int files = Math.Max(1, metaOps / 4);
         byte[][] names = [.. Enumerable.Range(0, files).Select(i => FuseClient.Name($"small{i}"))];
         byte[] release = new byte[24];
-        watch.Restart();
+        clock.Start();
         foreach (byte[] name in names)
         {
             fuse.Check(fuse.Send(FuseClient.Create, 1, CreateArgs(name), 0, 144, 0), "CREATE small");
@@ -83,23 +84,23 @@ internal static class Workloads
             fuse.Check(fuse.Send(FuseClient.Release, BinaryPrimitives.ReadUInt64LittleEndian(smallEntry), release, 0, 0, 0), "RELEASE");
         }
 
-        results.Add(new Result("create (+release)", files / watch.Elapsed.TotalSeconds, "files/s"));
+        results.Add(clock.Stop("create (+release)", files, "files/s", 2L * files));
 
-        watch.Restart();
+        clock.Start();
         foreach (byte[] name in names)
         {
             fuse.Check(fuse.Send(FuseClient.Lookup, 1, name, 0, 128, 0), "LOOKUP");
         }
 
-        results.Add(new Result("stat (lookup)", files / watch.Elapsed.TotalSeconds, "files/s"));
+        results.Add(clock.Stop("stat (lookup)", files, "files/s", files));
 
-        watch.Restart();
+        clock.Start();
         foreach (byte[] name in names)
         {
             fuse.Check(fuse.Send(FuseClient.Unlink, 1, name, 0, 0, 0), "UNLINK");
         }
 
-        results.Add(new Result("unlink", files / watch.Elapsed.TotalSeconds, "files/s"));
+        results.Add(clock.Stop("unlink", files, "files/s", files));
         if (Directory.EnumerateFiles(share, "small*").Any())
         {
             throw new InvalidOperationException($"{backend.Name}: small files are left after the unlinks.");
@@ -158,5 +159,5 @@ internal static class Workloads
     }
 }
 
-/// <summary>One measured figure: higher is better.</summary>
-internal readonly record struct Result(string Name, double Value, string Unit);
+/// <summary>One measured figure (higher is better) and the CPU time both sides spent per FUSE request, in microseconds.</summary>
+internal readonly record struct Result(string Name, double Value, string Unit, double CpuMicrosPerRequest);

@@ -7,6 +7,7 @@ internal static partial class Interop
         internal const int AT_SYMLINK_NOFOLLOW = 0x100;
         internal const int AT_REMOVEDIR = 0x200;
         internal const int AT_SYMLINK_FOLLOW = 0x400;
+        internal const int AT_NO_AUTOMOUNT = 0x800;
         internal const int AT_EMPTY_PATH = 0x1000;
 
         internal const int O_RDONLY = 0x0;

@@ -130,6 +130,17 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         _signalledUsedValid = false;
         _pushedSinceNotify = false;
         IsReady = true;
+
+        // Ask for kicks from the start. A fresh ring reads so already (zeroed); a ring restarted where it stopped
+        // (vhost-user GET_VRING_BASE, then SET_VRING_BASE) may still say "do not kick" from a poll cut short.
+        if (_eventIndex)
+        {
+            Volatile.Write(ref _rings.AvailableEvent, NextAvailableIndex);
+        }
+        else
+        {
+            Volatile.Write(ref _rings.UsedFlags, (ushort)(Volatile.Read(ref _rings.UsedFlags) & ~VringLayout.UsedFlagNoNotify));
+        }
     }
 
     /// <summary>Returns the queue to its unconfigured state (queue reset or device reset). In-flight chains are dropped.</summary>
@@ -296,12 +307,16 @@ public sealed unsafe class SplitVirtqueue : IVirtqueue
         }
 
         _notificationsEnabled = false;
-        if (!_eventIndex)
+        if (_eventIndex)
+        {
+            // An avail_event the driver has already passed: its next publish does not cross it, so it kicks no more
+            // (leaving it where TryPop put it would cost one more kick, for the very next request).
+            Volatile.Write(ref _rings.AvailableEvent, (ushort)(NextAvailableIndex - 1));
+        }
+        else
         {
             Volatile.Write(ref _rings.UsedFlags, (ushort)(Volatile.Read(ref _rings.UsedFlags) | VringLayout.UsedFlagNoNotify));
         }
-
-        // With EVENT_IDX, avail_event simply stops moving: the driver kicks at most once more.
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using Vmm.Contracts.Virtio;
+using Vmm.Core.Virtio.Queues;
 using Xunit;
 
 namespace Vmm.Core.Tests.Virtio.Queues;
@@ -67,6 +68,61 @@ public sealed class SplitVirtqueueNotificationTests
 
         Assert.True(harness.Device.EnableNotifications());
         harness.Serve();
+        harness.Driver.Add(buffer, []);
+        Assert.True(harness.Driver.KickNeeded());
+    }
+
+    [Fact]
+    public void EventIndexDisableOnACaughtUpQueueStopsEvenTheNextKick()
+    {
+        using var harness = new QueueHarness(size: 8, eventIndex: true);
+        GuestBuffer[] buffer = [new GuestBuffer(harness.AllocateBuffer(8), 8)];
+        harness.Driver.Add(buffer, []);
+        Assert.True(harness.Driver.KickNeeded());
+
+        // The device caught up (avail_event = 1, the index the next request crosses) and starts polling: the next
+        // request must not kick (a polling back-end sees it anyway; a kick would only wake its poller).
+        harness.Serve();
+        harness.Device.DisableNotifications();
+        harness.Driver.Add(buffer, []);
+        Assert.False(harness.Driver.KickNeeded());
+        harness.Driver.Add(buffer, []);
+        Assert.False(harness.Driver.KickNeeded());
+
+        // Re-armed: the device is told what it missed, serves it, and the next request kicks again.
+        Assert.True(harness.Device.EnableNotifications());
+        harness.Serve();
+        harness.Serve();
+        Assert.False(harness.Device.EnableNotifications());
+        harness.Driver.Add(buffer, []);
+        Assert.True(harness.Driver.KickNeeded());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ARingRestartedWhereItStoppedAsksForKicksAgain(bool eventIndex)
+    {
+        using var harness = new QueueHarness(size: 8, eventIndex: eventIndex);
+        GuestBuffer[] buffer = [new GuestBuffer(harness.AllocateBuffer(8), 8)];
+        harness.Driver.Add(buffer, []);
+        Assert.True(harness.Driver.KickNeeded());
+        harness.Serve();
+
+        // A poll cut short by a stop (vhost-user GET_VRING_BASE): the ring in guest memory still says "no kicks".
+        harness.Device.DisableNotifications();
+        ushort stoppedAt = harness.Device.NextAvailableIndex;
+        harness.Device.Reset();
+
+        // Started again over the same ring from where it stopped (SET_VRING_BASE): the driver must kick again.
+        var restarted = new SplitVirtqueue(harness.Memory, 0, 256, harness.Interrupt);
+        Assert.True(restarted.TrySetSize(8));
+        restarted.DescriptorTableAddress = harness.Driver.DescriptorTableAddress;
+        restarted.AvailableRingAddress = harness.Driver.AvailableRingAddress;
+        restarted.UsedRingAddress = harness.Driver.UsedRingAddress;
+        restarted.NextAvailableIndex = stoppedAt;
+        restarted.NextUsedIndex = stoppedAt;
+        restarted.Enable(harness.Features);
         harness.Driver.Add(buffer, []);
         Assert.True(harness.Driver.KickNeeded());
     }
