@@ -19,9 +19,19 @@ internal static class VmmCommand
         StartupTrace.Mark("command line parsed");
         if (parseResult.Errors.Count > 0)
         {
-            foreach (System.CommandLine.Parsing.ParseError error in parseResult.Errors)
+            // At the top, System.CommandLine says both "Required command was not provided." and "Unrecognized command
+            // or argument 'x'." for a mistyped command: one line that names it and the commands there are.
+            if (parseResult.CommandResult.Command == root && parseResult.UnmatchedTokens.Count > 0)
             {
-                context.Error.WriteLine($"vmm: {error.Message}");
+                string commands = string.Join(", ", root.Subcommands.Where(c => !c.Hidden).Select(c => c.Name));
+                context.Error.WriteLine($"vmm: unknown command or option '{parseResult.UnmatchedTokens[0]}' (commands: {commands})");
+            }
+            else
+            {
+                foreach (System.CommandLine.Parsing.ParseError error in parseResult.Errors)
+                {
+                    context.Error.WriteLine($"vmm: {error.Message}");
+                }
             }
 
             context.Error.WriteLine("Run 'vmm --help' for usage.");

@@ -52,7 +52,21 @@ public sealed class CtlCommandTests : IAsyncDisposable
         CliResult result = await _cli.RunAsync("ctl", "-s", missing, "status");
 
         Assert.Equal(6, result.ExitCode);
-        Assert.StartsWith($"vmm: control request to '{missing}' failed: ", result.Error, StringComparison.Ordinal);
+        Assert.Equal($"vmm: control request to '{missing}' failed: no such socket; is the VM running? (its config's control.socket names the path)", result.Error.Trim());
+    }
+
+    [Fact]
+    public async Task LeftoverSocketNobodyListensOn_SaysTheVmStopped()
+    {
+        string leftover = Path.Combine(_fixture.Directory, "leftover.sock");
+        // Bound but not listening, as a socket file left by a VM that died is (a disposed socket removes its file).
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(leftover));
+
+        CliResult result = await _cli.RunAsync("ctl", "--socket", leftover, "status");
+
+        Assert.Equal(6, result.ExitCode);
+        Assert.Equal($"vmm: control request to '{leftover}' failed: nothing listens on it; the VM that made it has stopped", result.Error.Trim());
     }
 
     [Fact]

@@ -36,6 +36,17 @@ public sealed class HelpAndUsageTests
     }
 
     [Fact]
+    public async Task MistypedCommand_IsOneLineNamingTheCommands()
+    {
+        CliResult result = await _cli.RunAsync("frobnicate");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            ["vmm: unknown command or option 'frobnicate' (commands: run, config, plugins, ctl, exec, serve-vhost-user)", "Run 'vmm --help' for usage."],
+            result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
     public async Task ProgramEntry_WritesToTheGivenWriters()
     {
         using StringWriter output = new();

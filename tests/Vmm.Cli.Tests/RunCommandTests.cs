@@ -111,6 +111,34 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task CommandForAVmAlreadyRunning_ThatFails_SaysWhichVmItWentTo()
+    {
+        string socket = Path.Combine(_fixture.Directory, "running.sock");
+        string uds = Path.Combine(_fixture.Directory, "gone.vsock");
+        Core.Control.ControlCommandRegistry commands = new();
+        commands.Add(new StatusWithVsock(uds));
+        await using Core.Control.ControlServer running = new(socket, commands);
+        running.Start();
+
+        CliResult result = await _cli.RunAsync("run", "--config", Config("qemu", $$""", "control": { "socket": "{{socket}}" }"""), "--", "true");
+
+        Assert.Equal(255, result.ExitCode);
+        Assert.StartsWith(
+            $"vmm: exec: in the VM already running on '{socket}' (the config's control.socket): cannot connect to the vsock device's socket '{uds}': ",
+            result.Error, StringComparison.Ordinal);
+    }
+
+    private sealed class StatusWithVsock(string uds) : Core.Control.IControlCommand
+    {
+        public string Name => "status";
+
+        public string Description => "A running VM with one virtio-vsock device.";
+
+        public ValueTask<System.Text.Json.Nodes.JsonNode?> ExecuteAsync(System.Text.Json.JsonElement args, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(System.Text.Json.Nodes.JsonNode.Parse($$"""{ "devices": [ { "id": "v", "type": "virtio-vsock", "options": { "uds": "{{uds}}" } } ] }"""));
+    }
+
+    [Fact]
     public async Task ControlSocketInUse_OneLine_Exit1()
     {
         string socket = Path.Combine(_fixture.Directory, "busy.sock");

@@ -149,7 +149,7 @@ internal static class CtlCommand
         }
         catch (Exception ex) when (ex is SocketException or IOException or JsonException)
         {
-            context.Error.WriteLine($"vmm: control request to '{path}' failed: {ex.Message}");
+            context.Error.WriteLine($"vmm: control request to '{path}' failed: {ControlSocketFailure.Describe(path, ex)}");
             return ExitCodes.ControlFailed;
         }
     }

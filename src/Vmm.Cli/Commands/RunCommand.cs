@@ -98,8 +98,17 @@ internal static class RunCommand
         {
             if (spec.Control is { } control && await AnswersAsync(control.SocketPath, cancellationToken).ConfigureAwait(false))
             {
-                string running = await ExecEndpoint.FindUdsAsync(control.SocketPath, null, cancellationToken).ConfigureAwait(false);
-                return await ExecCommand.RunAsync(context, running, ExecCommand.DefaultAgentPort, request, tty, interactive, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                // Say where the command went: a VM another config (or person) started on the same socket path looks
+                // like this config's VM failing.
+                try
+                {
+                    string running = await ExecEndpoint.FindUdsAsync(control.SocketPath, null, cancellationToken).ConfigureAwait(false);
+                    return await ExecCommand.RunAsync(context, running, ExecCommand.DefaultAgentPort, request, tty, interactive, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                }
+                catch (ExecException ex)
+                {
+                    throw new ExecException($"in the VM already running on '{control.SocketPath}' (the config's control.socket): {ex.Message}", ex);
+                }
             }
 
             if (VsockUds(spec, configPath) is not { } uds)

@@ -22,7 +22,7 @@ internal static class ExecEndpoint
         }
         catch (Exception ex) when (ex is SocketException or IOException or JsonException)
         {
-            throw new ExecException($"control socket '{controlSocket}': {ex.Message}", ex);
+            throw new ExecException($"control socket '{controlSocket}': {Commands.ControlSocketFailure.Describe(controlSocket, ex)}", ex);
         }
 
         if (!reply.Ok || reply.Result.ValueKind != JsonValueKind.Object || !reply.Result.TryGetProperty("devices", out JsonElement devices))

@@ -94,6 +94,12 @@ internal static class ConfigValues
             return null;
         }
 
+        if (Directory.Exists(full))
+        {
+            errors.Add(new ConfigError(present.Path, $"expected a file, got the folder '{full}'"));
+            return null;
+        }
+
         if (!File.Exists(full))
         {
             errors.Add(new ConfigError(present.Path, $"file '{full}' does not exist"));

@@ -17,16 +17,12 @@ public static class VmConfig
     {
         ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
-        string json;
-        try
+        if (ConfigFileText.Read(full, out ConfigError? unreadable) is not string json)
         {
-            json = File.ReadAllText(full);
-            Diagnostics.StartupTrace.Mark("config read");
+            return new VmConfigResult(null, [unreadable!], [], null);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new VmConfigResult(null, [new ConfigError(JsonPath.Root, $"expected a readable config file, got '{full}': {ex.Message}")], [], null);
-        }
+
+        Diagnostics.StartupTrace.Mark("config read");
 
         return Parse(json, Path.GetDirectoryName(full)!, loadPlugins, builtInPluginDirectories);
     }

@@ -28,6 +28,12 @@ internal static class VmConfigReader
     /// <summary>Reads <paramref name="json"/>; returns null when it is not JSON or not an object.</summary>
     public static RawVmConfig? Read(string json, string baseDirectory, ICollection<ConfigError> errors)
     {
+        if (JsonSyntax.Check(json) is string notJson)
+        {
+            errors.Add(new ConfigError(JsonPath.Root, notJson));
+            return null;
+        }
+
         JsonElement root;
         try
         {
@@ -36,9 +42,7 @@ internal static class VmConfigReader
         }
         catch (JsonException ex)
         {
-            long line = (ex.LineNumber ?? 0) + 1;
-            long column = (ex.BytePositionInLine ?? 0) + 1;
-            errors.Add(new ConfigError(JsonPath.Root, $"expected a JSON document, got a syntax error at line {line}, column {column}"));
+            errors.Add(new ConfigError(JsonPath.Root, JsonSyntax.Describe(ex)));
             return null;
         }
 

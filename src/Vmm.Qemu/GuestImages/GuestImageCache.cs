@@ -70,13 +70,21 @@ public sealed class GuestImageCache
     }
 
     /// <summary>
-    /// The image, built first when the cache is empty: runs the build script (about 40 s the first time, it
-    /// downloads two Debian packages) and copies its progress lines to <paramref name="progress"/>.
+    /// The image, built first when the cache is empty, and checked by the build script when one of its scripts is
+    /// newer than the image (a vmm updated over an older vmm's image): runs the build script (about 40 s the first
+    /// time, it downloads two Debian packages) and copies its progress lines to <paramref name="progress"/>. An
+    /// image the script cannot refresh (no root, no apt-get) is used as it is, with a warning.
     /// </summary>
     /// <returns>The image, or a message saying why there is none and which command builds it.</returns>
     public async Task<GuestImageResult> EnsureAsync(TextWriter? progress, CancellationToken cancellationToken)
     {
-        if (TryGet(out GuestImagePaths? paths))
+        bool present = TryGet(out GuestImagePaths? paths);
+        if (present && !OlderThanItsScripts())
+        {
+            return new GuestImageResult(paths, null);
+        }
+
+        if (present && (ExecutableSearch.FindOnPath("apt-get") is null || ExecutableSearch.FindOnPath("bash") is null))
         {
             return new GuestImageResult(paths, null);
         }
@@ -92,7 +100,9 @@ public sealed class GuestImageCache
             return Failed($"the guest image is missing from {Directory}, and it is built from Debian packages with apt-get, which this machine lacks; build it on a Debian machine with '{command}' and copy the folder, or set machine.kernel and machine.initrd.");
         }
 
-        progress?.WriteLine($"vmm: the guest image is missing from {Directory}; building it with {BuildScript} (about 40 s the first time)...");
+        progress?.WriteLine(present
+            ? $"vmm: the guest image in {Directory} is older than the scripts of this vmm; checking it with {BuildScript} (rebuilt if they changed, about 40 s)..."
+            : $"vmm: the guest image is missing from {Directory}; building it with {BuildScript} (about 40 s the first time)...");
         var start = new ProcessStartInfo("bash")
         {
             RedirectStandardInput = true,
@@ -129,6 +139,12 @@ public sealed class GuestImageCache
             exitCode = process.ExitCode;
         }
 
+        if (present && exitCode != 0 && TryGet(out paths))
+        {
+            progress?.WriteLine($"vmm: warning: the guest image could not be rebuilt (the build script exited with code {exitCode}: {lastLine.Trim()}); using the one in {Directory}, which may lack what this vmm's guest needs (run '{command}').");
+            return new GuestImageResult(paths, null);
+        }
+
         if (exitCode != 0 || !TryGet(out paths))
         {
             string why = exitCode != 0 ? $"the build script exited with code {exitCode} ({lastLine.Trim()})" : "the build script left no image";
@@ -136,11 +152,54 @@ public sealed class GuestImageCache
             return Failed($"the guest image could not be built: {why}{root}; run '{command}' (tools/install-deps.sh installs what it needs), then try again.");
         }
 
+        // The script's fast path leaves the stamp as it was: mark the image checked against these scripts.
+        string stamp = Path.Combine(Directory, "stamp");
+        try
+        {
+            File.SetLastWriteTimeUtc(stamp, DateTime.UtcNow);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A read-only cache is checked again next time; the image itself is fine.
+        }
+
         progress?.WriteLine($"vmm: guest image ready: {paths.KernelPath}");
         return new GuestImageResult(paths, null);
     }
 
     private static GuestImageResult Failed(string message) => new(null, message);
+
+    /// <summary>
+    /// Whether a file the build script hashes into its cache key (itself, the guest's init, the guest programs and
+    /// agents) is newer than the image's stamp: then the image may be an older vmm's (without the exec agent, say),
+    /// and the script decides. It only checks, and touches the stamp, when nothing changed. An image without a
+    /// stamp was not made by the script and is used as it is.
+    /// </summary>
+    private bool OlderThanItsScripts()
+    {
+        var stamp = new FileInfo(Path.Combine(Directory, "stamp"));
+        if (BuildScript is null || !stamp.Exists)
+        {
+            return false;
+        }
+
+        string scripts = Path.GetDirectoryName(Path.GetFullPath(BuildScript))!;
+        string tools = Path.GetFullPath(Path.Combine(scripts, ".."));
+        IEnumerable<string> inputs =
+        [
+            BuildScript,
+            Path.Combine(scripts, "init"),
+            .. SourcesIn(Path.Combine(tools, "guest-payloads", "linux")),
+            .. SourcesIn(Path.Combine(tools, "guest-agents", "kvmfr-capture")),
+            .. SourcesIn(Path.Combine(tools, "guest-agents", "vmm-exec-agent")),
+        ];
+        return inputs.Any(input => File.Exists(input) && File.GetLastWriteTimeUtc(input) > stamp.LastWriteTimeUtc);
+    }
+
+    private static IEnumerable<string> SourcesIn(string folder) =>
+        System.IO.Directory.Exists(folder)
+            ? System.IO.Directory.EnumerateFiles(folder).Where(f => f.EndsWith(".c", StringComparison.Ordinal) || f.EndsWith(".h", StringComparison.Ordinal))
+            : [];
 
     private static bool IsNonEmpty(string path)
     {

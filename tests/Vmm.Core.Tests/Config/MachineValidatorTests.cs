@@ -77,6 +77,15 @@ public sealed class MachineValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Kernel_ThatIsAFolder_IsNamedAsOne()
+    {
+        string dir = _fixture.Directory;
+        System.IO.Directory.CreateDirectory(Path.Combine(dir, "guest"));
+
+        Assert.Equal([$"$.machine.kernel: expected a file, got the folder '{dir}/guest'"], _fixture.Errors("""{ "machine": { "kernel": "guest" } }"""));
+    }
+
+    [Fact]
     public void Kernel_NotAString_IsAnError()
     {
         Assert.Equal(["$.machine.kernel: expected a file path, got number 7"], _fixture.Errors("""{ "machine": { "kernel": 7 } }"""));

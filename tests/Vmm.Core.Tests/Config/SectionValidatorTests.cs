@@ -138,6 +138,37 @@ public sealed class SectionValidatorTests : IDisposable
 
         ConfigError error = Assert.Single(VmConfig.Load(missing, _ => _fixture.Catalog).Errors);
 
-        Assert.StartsWith($"$: expected a readable config file, got '{missing}': ", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal($"$: expected a readable config file, got '{missing}': no such file", error.ToString());
+    }
+
+    [Fact]
+    public void Folder_AsTheConfigFile_IsOneErrorSayingSo()
+    {
+        ConfigError error = Assert.Single(VmConfig.Load(_fixture.Directory, _ => _fixture.Catalog).Errors);
+
+        Assert.Equal($"$: expected a config file, got the folder '{_fixture.Directory}'", error.ToString());
+    }
+
+    [Fact]
+    public void BytesThatAreNotUtf8_AreOneErrorWithTheirPosition_NotReplacedSilently()
+    {
+        string path = Path.Combine(_fixture.Directory, "latin1.json");
+        File.WriteAllBytes(path, [.. "{\n  \"machine\": { \"cmdline\": \"caf"u8, 0xE9, .. "\" } }"u8]);
+
+        ConfigError error = Assert.Single(VmConfig.Load(path, _ => _fixture.Catalog).Errors);
+
+        Assert.Equal($"$: expected a UTF-8 text file, got '{path}' with a byte that is not UTF-8 (0xE9) at line 2, column 31", error.ToString());
+    }
+
+    [Fact]
+    public void Utf8WithAByteOrderMark_IsRead()
+    {
+        string path = Path.Combine(_fixture.Directory, "bom.json");
+        File.WriteAllBytes(path, [0xEF, 0xBB, 0xBF, .. """{ "machine": { "cmdline": "café" } }"""u8]);
+
+        VmConfigResult result = VmConfig.Load(path, _ => _fixture.Catalog, [_fixture.Directory]);
+
+        Assert.True(result.IsValid, string.Join('\n', result.Errors));
+        Assert.Equal("café", result.Spec!.Machine.CommandLine);
     }
 }

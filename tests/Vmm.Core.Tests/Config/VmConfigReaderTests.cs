@@ -39,7 +39,26 @@ public sealed class VmConfigReaderTests : IDisposable
     [Fact]
     public void SyntaxError_IsOneErrorWithLineAndColumn()
     {
-        Assert.Equal(["$: expected a JSON document, got a syntax error at line 2, column 13"], _fixture.Errors("{\n  \"machine\" {}\n}"));
+        Assert.Equal(
+            ["$: expected a JSON document, got a syntax error at line 2, column 13: '{' is invalid after a property name. Expected a ':'."],
+            _fixture.Errors("{\n  \"machine\" {}\n}"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" \n\t")]
+    public void EmptyText_IsOneErrorSayingSo(string json)
+    {
+        Assert.Equal(["$: expected a JSON document, got an empty file"], _fixture.Errors(json));
+    }
+
+    [Theory]
+    [InlineData("{ \"machine\": {} }\0", 1, 18)]
+    [InlineData("{\n  \"machine\": { \"memory\": \"25\0M\" } }", 2, 29)]
+    [InlineData("\0{}", 1, 1)]
+    public void RawNul_IsOneErrorNamingIt_WithItsPosition(string json, int line, int column)
+    {
+        Assert.Equal([$"$: expected a JSON document, got a NUL character (\\u0000) at line {line}, column {column}"], _fixture.Errors(json));
     }
 
     [Fact]

@@ -66,7 +66,7 @@ public sealed class ControlServerTests : IAsyncDisposable
         string reply = await client.SendLineAsync("""{"v":1,"id":7,"command":"reboot","args":{}}""", TestContext.Current.CancellationToken);
         ControlResponse next = await client.SendAsync("status", cancellationToken: TestContext.Current.CancellationToken);
 
-        Assert.Equal("""{"v":1,"id":7,"ok":false,"error":{"code":"unknown-command","message":"expected one of the commands status, stop, got \u0027reboot\u0027"}}""", reply);
+        Assert.Equal("""{"v":1,"id":7,"ok":false,"error":{"code":"unknown-command","message":"expected one of the commands status, stop, got 'reboot'"}}""", reply);
         Assert.True(next.Ok);
     }
 
