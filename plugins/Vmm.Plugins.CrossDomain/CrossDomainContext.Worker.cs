@@ -6,7 +6,12 @@ using static Vmm.Plugins.CrossDomain.Protocol.CrossDomainLayout;
 
 namespace Vmm.Plugins.CrossDomain;
 
-/// <summary>The worker: one host event per channel-ring fence, written into the channel ring before the fence signals.</summary>
+/// <summary>
+/// The worker: one host event per channel-ring fence, written into the channel ring before the fence signals. The
+/// sources stay in the poll set between fences, so the guest's next POLL needs no wake of this thread (the next host
+/// event wakes it, and by then the fence is usually there); only a source that is ready while no fence waits takes
+/// them out until a fence comes.
+/// </summary>
 internal sealed unsafe partial class CrossDomainContext
 {
     private const int MaxRingMessage = 4096;
@@ -51,8 +56,18 @@ internal sealed unsafe partial class CrossDomainContext
                 ulong? fence = null;
                 lock (_sync)
                 {
-                    if (_stopping || _channelFences.Count == 0 || _channelRing is null)
+                    if (_stopping || _channelRing is null)
                     {
+                        continue;
+                    }
+
+                    if (_channelFences.Count == 0)
+                    {
+                        for (int i = 1; i < count; i++)
+                        {
+                            _readyWithoutFence |= fds[i].revents != 0;
+                        }
+
                         continue;
                     }
 
@@ -75,6 +90,7 @@ internal sealed unsafe partial class CrossDomainContext
                     {
                         _channelRing.Write(0, message.AsSpan(0, length));
                         fence = _channelFences.Dequeue();
+                        _readyWithoutFence = false;
                     }
                 }
 
@@ -90,13 +106,17 @@ internal sealed unsafe partial class CrossDomainContext
         }
     }
 
-    /// <summary>The wake eventfd, then (only while a channel fence waits) the socket, the polled items and the futex watchers.</summary>
+    /// <summary>
+    /// The wake eventfd, then the socket, the polled items and the futex watchers: while a channel fence waits, or
+    /// while none of them was found ready without one.
+    /// </summary>
     private int BuildPollSet(List<(int Fd, SourceKind Kind, uint Id)> sources, ref pollfd[] fds)
     {
         sources.Clear();
         lock (_sync)
         {
-            if (_channelFences.Count > 0)
+            _sourcesPolled = _channelFences.Count > 0 || !_readyWithoutFence;
+            if (_sourcesPolled)
             {
                 if (_channel is not null && !_channelEnded)
                 {

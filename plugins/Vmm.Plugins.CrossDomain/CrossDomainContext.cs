@@ -42,6 +42,8 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
     private UnixStream? _channel;
     private bool _initialized;
     private bool _channelEnded;
+    private bool _sourcesPolled; // the worker's poll set holds the sources: a new fence needs no wake
+    private bool _readyWithoutFence; // a source was ready while no fence waited: poll only the wake until one comes
     private Thread? _worker;
     private volatile bool _stopping;
 
@@ -111,7 +113,11 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
             if (ringIndex == ChannelRing && _initialized && !_stopping)
             {
                 _channelFences.Enqueue(fenceId);
-                Wake();
+                if (!_sourcesPolled)
+                {
+                    Wake();
+                }
+
                 return;
             }
         }

@@ -73,7 +73,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
 
         _resources = new ResourceTable(options.MaxResources, options.MaxResourceBytes);
         var backingReader = new BackingReader(options.MaxBackingEntries, _log);
-        _contexts = new ContextHost(contextTypes ?? [], _resources, _log, () => _context?.Memory, () => _context?.ScheduleQueue(ControlQueue));
+        _contexts = new ContextHost(contextTypes ?? [], _resources, _log, () => _context?.Memory, () => _context is { } c && c.Queues.Count > ControlQueue ? c.Queues[ControlQueue] : null, () => _context?.ScheduleQueue(ControlQueue));
         _resources2D = new Resource2DHandler(_resources, backingReader, _log, options.MirrorBacking);
         _blobs = new BlobHandler(_resources, backingReader, _contexts, _log);
         _display = new DisplayPublisher(_log, frames);
@@ -171,27 +171,70 @@ public sealed class VirtioGpuDevice : IVirtioDevice, IDisplaySource
             return;
         }
 
-        bool pushed = queueIndex == ControlQueue && _contexts.CompleteSignalledFences(queue, _response);
+        // Contexts push completed fences from their own threads: every pop, push and notify holds the lock, never
+        // a command's work (a SEND may block in sendmsg).
+        Lock gate = _contexts.QueueLock;
+        bool control = queueIndex == ControlQueue;
+        bool pushed = false;
         try
         {
-            while (queue.TryPop(out DescriptorChain? chain))
+            if (control)
             {
+                lock (gate)
+                {
+                    pushed = _contexts.CompleteSignalledFences(queue);
+                }
+            }
+
+            while (true)
+            {
+                DescriptorChain? chain;
+                lock (gate)
+                {
+                    if (!queue.TryPop(out chain))
+                    {
+                        break;
+                    }
+                }
+
                 _commands.Add(1);
-                uint? written = queueIndex == ControlQueue ? HandleControl(chain, context.Memory) : HandleCursor(chain, context.Memory);
+                uint? written = control ? HandleControl(chain, context.Memory) : HandleCursor(chain, context.Memory);
                 if (written is null)
                 {
                     continue;
                 }
 
-                queue.Push(chain, written.Value);
+                lock (gate)
+                {
+                    queue.Push(chain, written.Value);
+                }
+
                 pushed = true;
             }
+
+            if (control)
+            {
+                // A request parked after its fence signalled (a context that answered at once).
+                lock (gate)
+                {
+                    pushed |= _contexts.CompleteSignalledFences(queue);
+                }
+            }
+        }
+        catch when (control)
+        {
+            _contexts.MarkQueueFailed();
+            throw;
         }
         finally
         {
             if (pushed)
             {
-                queue.NotifyGuest();
+                lock (gate)
+                {
+                    queue.NotifyGuest();
+                }
+
             }
         }
     }

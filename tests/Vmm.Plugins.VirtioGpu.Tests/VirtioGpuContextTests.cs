@@ -108,6 +108,74 @@ public sealed class VirtioGpuContextTests : IDisposable
         Assert.Equal((2u, (byte)1), (U32(bytes, 16), bytes[20]));
     }
 
+    [Fact]
+    public void A_fence_the_context_signals_inside_CreateFence_is_answered()
+    {
+        // The query ring's way: the answer is written during SUBMIT_3D, so the fence signals before the request parks.
+        _type.SignalFencesAtOnce = true;
+        _guest.SendType(CreateContext(3, capset: 5));
+        byte[] answer = _guest.Send(FencedSubmit(3, fence: 88, ring: 0));
+
+        Assert.Equal((0x1100u, 3u), (U32(answer, 0), U32(answer, 4)));
+        Assert.Equal(88UL, BinaryPrimitives.ReadUInt64LittleEndian(answer.AsSpan(8)));
+    }
+
+    [Fact]
+    public void Fences_signalled_on_other_threads_while_the_worker_answers_commands_each_return_their_request_once()
+    {
+        // Contexts complete fences on their own threads (as libkrun's fence handler): those pushes and the worker's
+        // must not lose, repeat or mix up a request.
+        const int contexts = 8, others = 40;
+        var fenced = new Dictionary<ulong, GuestBuffer>();
+        for (uint i = 0; i < contexts; i++)
+        {
+            Assert.Equal(0x1100u, _guest.SendType(CreateContext(10 + i, capset: 5)));
+            fenced[500 + i] = _guest.Post(FencedSubmit(10 + i, fence: 500 + i, ring: 1));
+        }
+
+        // Answered after the fenced submits were taken (queue order), so every context has its fence now.
+        Assert.Equal(0x1101u, U32(_guest.Send(GetDisplayInfo(), 408), 0));
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(_guest.Machine.Memory.GetSpan(fenced[500].Address, 4)));
+        Thread[] signallers = [.. _type.Contexts.Select(context => new Thread(() => context.Host.CompleteFence(1, context.Fences.Single().Fence)))];
+        foreach (Thread signaller in signallers)
+        {
+            signaller.Start();
+        }
+
+        for (int i = 0; i < others; i++)
+        {
+            _guest.Post(GetDisplayInfo());
+        }
+
+        foreach (Thread signaller in signallers)
+        {
+            signaller.Join();
+        }
+
+        var heads = new HashSet<ushort>();
+        while (heads.Count < contexts + others)
+        {
+            (ushort head, _) = _guest.Driver.WaitForUsed(0, TimeSpan.FromSeconds(10));
+            Assert.True(heads.Add(head), $"request {head} came back twice");
+        }
+
+        Assert.False(_guest.Driver.GetQueue(0).HasPendingUsed);
+        foreach ((ulong fence, GuestBuffer response) in fenced)
+        {
+            byte[] bytes = _guest.Machine.Memory.GetSpan(response.Address, 24).ToArray();
+            Assert.Equal((0x1100u, fence), (U32(bytes, 0), BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(8))));
+        }
+    }
+
+    private static byte[] FencedSubmit(uint context, ulong fence, byte ring)
+    {
+        byte[] submit = Submit(context, [9]);
+        BinaryPrimitives.WriteUInt32LittleEndian(submit.AsSpan(4), 3); // FENCE | INFO_RING_IDX
+        BinaryPrimitives.WriteUInt64LittleEndian(submit.AsSpan(8), fence);
+        submit[20] = ring;
+        return submit;
+    }
+
     private static byte[] CreateContext(uint id, uint capset)
     {
         byte[] command = Header(0x0200, 96, contextId: id);
@@ -135,6 +203,8 @@ public sealed class VirtioGpuContextTests : IDisposable
     {
         public List<FakeContext> Contexts { get; } = [];
 
+        public bool SignalFencesAtOnce { get; set; }
+
         public uint CapsetId => 5;
 
         public uint CapsetMaxVersion => 1;
@@ -149,13 +219,13 @@ public sealed class VirtioGpuContextTests : IDisposable
 
         public IGpuContext CreateContext(GpuContextCreateInfo info, IGpuContextHost host)
         {
-            var context = new FakeContext(info.DebugName, host);
+            var context = new FakeContext(info.DebugName, host, SignalFencesAtOnce);
             Contexts.Add(context);
             return context;
         }
     }
 
-    private sealed class FakeContext(string name, IGpuContextHost host) : IGpuContext
+    private sealed class FakeContext(string name, IGpuContextHost host, bool signalAtOnce) : IGpuContext
     {
         public string Name => name;
 
@@ -171,7 +241,14 @@ public sealed class VirtioGpuContextTests : IDisposable
 
         public void Submit(ReadOnlySpan<byte> commands) => Submits.Add(commands.ToArray());
 
-        public void CreateFence(uint ringIndex, ulong fenceId) => Fences.Add((ringIndex, fenceId));
+        public void CreateFence(uint ringIndex, ulong fenceId)
+        {
+            Fences.Add((ringIndex, fenceId));
+            if (signalAtOnce)
+            {
+                host.CompleteFence(ringIndex, fenceId);
+            }
+        }
 
         public void AttachResource(IGpuResource resource) => Attached.Add(resource.Id);
 

@@ -10,6 +10,12 @@ namespace Vmm.Plugins.VirtioGpu.Contexts;
 /// offered only when there is one): their capsets, the guest's contexts by ctx_id, the resources attached to them,
 /// SUBMIT_3D, and the per-ring fences contexts signal through their <see cref="IGpuContextHost"/>.
 /// </summary>
+/// <remarks>
+/// A fence is completed on the thread that signals it (a context's own thread), as libkrun's and crosvm's fence
+/// handlers add the parked request to the used ring and interrupt the guest themselves: the guest hears of a
+/// channel message without a hop through the device worker. <see cref="QueueLock"/> keeps that thread's pushes and
+/// the worker's pops and pushes of the control queue apart; nothing slow runs under it.
+/// </remarks>
 internal sealed class ContextHost
 {
     private const int MaxSubmitSize = 1 << 20;
@@ -22,21 +28,30 @@ internal sealed class ContextHost
     private readonly ResourceTable _resources;
     private readonly CommandLog _log;
     private readonly Func<IGuestMemory?> _memory;
+    private readonly Func<IVirtqueue?> _controlQueue;
     private readonly Action _scheduleControlQueue;
+    private readonly byte[] _fenceResponse = new byte[GpuControlHeader.Size];
+    private Exception? _fenceFailure;
+    private bool _queueFailed;
 
     /// <param name="types">The registered context types; only those with a capset id of 1 to 63 count, at most 16.</param>
     /// <param name="resources">The guest's resources, which contexts may attach.</param>
     /// <param name="log">Where refusals go.</param>
     /// <param name="memory">Guest memory while the device is active.</param>
-    /// <param name="scheduleControlQueue">Runs the control queue on the worker (a fence signalled).</param>
-    public ContextHost(IEnumerable<IGpuContextType> types, ResourceTable resources, CommandLog log, Func<IGuestMemory?> memory, Action scheduleControlQueue)
+    /// <param name="controlQueue">The control queue while the device is active.</param>
+    /// <param name="scheduleControlQueue">Runs the control queue on the worker (to fail the device from another thread).</param>
+    public ContextHost(IEnumerable<IGpuContextType> types, ResourceTable resources, CommandLog log, Func<IGuestMemory?> memory, Func<IVirtqueue?> controlQueue, Action scheduleControlQueue)
     {
         _types = [.. types.Where(t => t.CapsetId is > 0 and < 64).Take(MaxCapsets)];
         _resources = resources;
         _log = log;
         _memory = memory;
+        _controlQueue = controlQueue;
         _scheduleControlQueue = scheduleControlQueue;
     }
+
+    /// <summary>Held around every pop, push and notify of the control queue, and around the parked fences.</summary>
+    public Lock QueueLock { get; } = new();
 
     /// <summary>Whether any context type is registered (the context commands exist).</summary>
     public bool IsEnabled => _types.Length != 0;
@@ -193,10 +208,37 @@ internal sealed class ContextHost
         return true;
     }
 
-    public void Park(DescriptorChain chain, GpuControlHeader header) => _fences.Park(chain, header);
+    public void Park(DescriptorChain chain, GpuControlHeader header)
+    {
+        lock (QueueLock)
+        {
+            _fences.Park(chain, header);
+        }
+    }
 
-    /// <summary>Pushes the parked requests whose fences signalled; on the worker.</summary>
-    public bool CompleteSignalledFences(IVirtqueue queue, Span<byte> responseBuffer) => _fences.CompleteSignalled(queue, responseBuffer);
+    /// <summary>
+    /// On the worker, holding <see cref="QueueLock"/>: pushes the parked requests whose fences signalled (also those
+    /// parked after their fence signalled); rethrows what failed a completion on a context's thread, so the device
+    /// fails as for any error of its own.
+    /// </summary>
+    public bool CompleteSignalledFences(IVirtqueue queue)
+    {
+        if (Interlocked.Exchange(ref _fenceFailure, null) is Exception failure)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return _fences.CompleteSignalled(queue, _fenceResponse);
+    }
+
+    /// <summary>The worker saw the control queue fail (the device waits for a reset): contexts push nothing more.</summary>
+    public void MarkQueueFailed()
+    {
+        lock (QueueLock)
+        {
+            _queueFailed = true;
+        }
+    }
 
     /// <summary>Every context lets go of a resource before its memory goes (a guest may unref without detaching).</summary>
     public void DetachFromAll(uint resourceId)
@@ -222,7 +264,50 @@ internal sealed class ContextHost
         }
 
         _contexts.Clear();
-        _fences.Clear();
+        lock (QueueLock)
+        {
+            _fences.Clear();
+            _queueFailed = false;
+            _fenceFailure = null;
+        }
+    }
+
+    /// <summary>A context signalled a fence: its parked requests go to the guest now, from the signalling thread.</summary>
+    private void CompleteFencesNow()
+    {
+        IVirtqueue? queue = _controlQueue();
+        if (queue is null)
+        {
+            return;
+        }
+
+        lock (QueueLock)
+        {
+            if (_queueFailed || !queue.IsReady)
+            {
+                return;
+            }
+
+            try
+            {
+                if (_fences.CompleteSignalled(queue, _fenceResponse))
+                {
+                    queue.NotifyGuest();
+                }
+            }
+#pragma warning disable CA1031 // On a context's thread: handed to the worker, which fails the device as for its own errors.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                _queueFailed = true;
+                _fenceFailure = exception;
+            }
+        }
+
+        if (Volatile.Read(ref _fenceFailure) is not null)
+        {
+            _scheduleControlQueue();
+        }
     }
 
     private bool TryFind(GpuControlHeader header, uint resourceId, out IGpuContext? context, [NotNullWhen(true)] out GpuResource? resource, out uint response)
@@ -252,7 +337,7 @@ internal sealed class ContextHost
         public void CompleteFence(uint ringIndex, ulong fenceId)
         {
             host._fences.Signal(contextId, ringIndex, fenceId);
-            host._scheduleControlQueue();
+            host.CompleteFencesNow();
         }
     }
 }

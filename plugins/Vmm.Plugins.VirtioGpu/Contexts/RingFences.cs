@@ -4,27 +4,35 @@ namespace Vmm.Plugins.VirtioGpu.Contexts;
 
 /// <summary>
 /// Per-ring fences (VIRTIO_GPU_FLAG_INFO_RING_IDX): a fenced command on a context ring is parked until its context
-/// signals the fence, then answered OK_NODATA. Contexts signal from any thread; parked requests complete on the worker.
+/// signals the fence, then answered OK_NODATA. Contexts signal from any thread; <see cref="Park"/>,
+/// <see cref="CompleteSignalled"/> and <see cref="Clear"/> run under the control queue's lock, on the worker or on
+/// the thread that signalled.
 /// </summary>
 internal sealed class RingFences
 {
     private readonly ConcurrentQueue<(uint Context, uint Ring, ulong FenceId)> _signalled = new();
     private readonly Dictionary<(uint Context, uint Ring), ulong> _completed = [];
     private readonly List<(DescriptorChain Chain, GpuControlHeader Header)> _parked = [];
+    private bool _parkedSinceCheck;
 
     /// <summary>Whether <paramref name="header"/> is fenced on a ring and answered OK_NODATA, so its response waits for the fence.</summary>
     public static bool WaitsOnRing(GpuControlHeader header, uint response)
         => header.IsFenced && header.IsOnRing && response == GpuResponseType.OkNoData && header.RingIndex < GpuLayout.MaxRings;
 
-    public void Park(DescriptorChain chain, GpuControlHeader header) => _parked.Add((chain, header));
+    public void Park(DescriptorChain chain, GpuControlHeader header)
+    {
+        _parked.Add((chain, header));
+        _parkedSinceCheck = true; // its fence may have signalled already
+    }
 
     /// <summary>Records a signal; thread-safe.</summary>
     public void Signal(uint contextId, uint ringIndex, ulong fenceId) => _signalled.Enqueue((contextId, ringIndex, fenceId));
 
-    /// <summary>Answers and pushes the parked requests whose fences signalled; on the worker. True when any was pushed.</summary>
+    /// <summary>Answers and pushes the parked requests whose fences signalled. True when any was pushed.</summary>
     public bool CompleteSignalled(IVirtqueue queue, Span<byte> responseBuffer)
     {
-        bool any = false;
+        bool any = _parkedSinceCheck;
+        _parkedSinceCheck = false;
         while (_signalled.TryDequeue(out (uint Context, uint Ring, ulong FenceId) signal))
         {
             (uint, uint) key = (signal.Context, signal.Ring);
@@ -62,5 +70,6 @@ internal sealed class RingFences
         _completed.Clear();
         _parked.Clear();
         _signalled.Clear();
+        _parkedSinceCheck = false;
     }
 }

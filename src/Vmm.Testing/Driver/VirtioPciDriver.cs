@@ -27,6 +27,7 @@ public sealed class VirtioPciDriver
     private readonly ulong _msixTable;
     private readonly ushort _msixTableSize;
     private readonly uint _firstVector;
+    private readonly ulong[] _notifyAddresses;
     private long _configInterruptsSeen;
 
     /// <summary>Binds to the function <paramref name="function"/> found by a <see cref="PciEnumerator"/> (decoding enabled).</summary>
@@ -102,6 +103,7 @@ public sealed class VirtioPciDriver
 
         QueueCount = (int)ReadCommon(0x12, 2);
         _queues = new DriverVirtqueue?[QueueCount];
+        _notifyAddresses = new ulong[QueueCount];
         _firstVector = machine.Msi.AllocateVectors(_msixTableSize);
     }
 
@@ -265,6 +267,8 @@ public sealed class VirtioPciDriver
             throw new VirtioDriverException($"The device refused MSI-X vector {vector} for queue {queue}.");
         }
 
+        // The doorbell's address is fixed once the queue is set up; Linux maps it here too (vp_modern_map_vq_notify).
+        _notifyAddresses[queue] = _notifyBase + (ReadCommon(0x1E, 2) * _notifyOffMultiplier);
         WriteCommon(0x1C, 2, 1);
         _queues[queue] = ring;
         return ring;
@@ -287,12 +291,11 @@ public sealed class VirtioPciDriver
         return head;
     }
 
-    /// <summary>Writes the queue index to its doorbell.</summary>
+    /// <summary>Writes the queue index to its doorbell (one MMIO write: the address was found when the queue was set up).</summary>
     public void Kick(int queue)
     {
-        WriteCommon(0x16, 2, (ushort)queue);
-        ulong notifyOff = ReadCommon(0x1E, 2);
-        _machine.WriteMmio(_notifyBase + (notifyOff * _notifyOffMultiplier), 2, (ushort)queue);
+        GetQueue(queue);
+        _machine.WriteMmio(_notifyAddresses[queue], 2, (ushort)queue);
     }
 
     /// <summary>

@@ -1,10 +1,13 @@
+using System.Collections.Concurrent;
 using Vmm.Core.Interrupts;
 
 namespace Vmm.Testing.InProcess;
 
 /// <summary>
 /// The in-process machine's interrupt controller: every MSI a device sends is recorded and counted by its data
-/// (the vector), and wakes whoever waits for that vector. Safe from any thread.
+/// (the vector), and wakes whoever waits for that vector. A driver may also install a handler for its vector, which
+/// runs on the thread that sent the message, as an interrupt handler runs on the CPU the interrupt reached, so a
+/// driver's completion path needs no thread of its own to wake. Safe from any thread.
 /// </summary>
 public sealed class InProcessMsiController : IMsiController
 {
@@ -13,6 +16,7 @@ public sealed class InProcessMsiController : IMsiController
     private readonly object _lock = new();
     private readonly Dictionary<uint, long> _counts = [];
     private readonly Queue<MsiMessage> _messages = new();
+    private readonly ConcurrentDictionary<uint, Action> _handlers = new();
     private uint _nextVector = 0x30;
 
     /// <summary>The most recent messages (at most 4096), oldest first.</summary>
@@ -39,6 +43,23 @@ public sealed class InProcessMsiController : IMsiController
             uint first = _nextVector;
             _nextVector += (uint)count;
             return first;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="handler"/> after each message with data <paramref name="vector"/>, on the sending thread
+    /// (a device's worker or a context's thread), after the message is counted and waiters are woken; null removes
+    /// it. The handler must be short, must not throw and must not wait for anything the device's threads hold.
+    /// </summary>
+    public void SetHandler(uint vector, Action? handler)
+    {
+        if (handler is null)
+        {
+            _handlers.TryRemove(vector, out _);
+        }
+        else
+        {
+            _handlers[vector] = handler;
         }
     }
 
@@ -85,6 +106,11 @@ public sealed class InProcessMsiController : IMsiController
 
             _messages.Enqueue(new MsiMessage(address, data));
             Monitor.PulseAll(_lock);
+        }
+
+        if (_handlers.TryGetValue(data, out Action? handler))
+        {
+            handler();
         }
     }
 

@@ -14,7 +14,12 @@ namespace Vmm.Plugins.CrossDomain.Testing;
 public sealed class CrossDomainChannel : IDisposable
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many forwarded SENDs one channel keeps in flight; one client cannot take the whole control queue.</summary>
+    private const int MaxForwardsInFlight = 32;
+
     private readonly List<byte> _stream = [];
+    private readonly Queue<PendingRequest> _forwarded = new();
     private PendingRequest? _poll;
     private int _destroyed;
 
@@ -113,6 +118,30 @@ public sealed class CrossDomainChannel : IDisposable
         }
     }
 
+    /// <summary>
+    /// SENDs <paramref name="data"/> as <see cref="Send(ReadOnlySpan{byte}, ReadOnlySpan{ValueTuple{uint, uint}})"/>
+    /// does but does not wait for the device's answers, as Linux's EXECBUFFER returns before the device answers
+    /// the SUBMIT_3D (muvm-x11bridge forwards this way). A refusal of an earlier forward is reported by a later
+    /// call; at most 32 forwards are in flight (the oldest is waited for first). One thread forwards at a time.
+    /// </summary>
+    /// <exception cref="CrossDomainGuestException">The host refused an earlier forward (its socket is gone), or the device was reset.</exception>
+    public void Forward(ReadOnlySpan<byte> data, ReadOnlySpan<(uint Id, uint Type)> identifiers)
+    {
+        int offset = 0;
+        do
+        {
+            while (_forwarded.TryPeek(out PendingRequest? oldest) && (oldest.IsCompleted || _forwarded.Count >= MaxForwardsInFlight))
+            {
+                Expect(OkNoData, ResponseType(_forwarded.Dequeue().Wait(s_timeout)), "SEND");
+            }
+
+            ReadOnlySpan<byte> chunk = data.Slice(offset, Math.Min(MaxSendData, data.Length - offset));
+            _forwarded.Enqueue(Gpu.Post(Submit3d(ContextId, SendMessage(chunk, offset == 0 ? identifiers : []))));
+            offset += chunk.Length;
+        }
+        while (offset < data.Length);
+    }
+
     /// <summary>Waits for the POLL fence, returns the channel ring's message and posts the next POLL.</summary>
     /// <exception cref="CrossDomainGuestException">Nothing came in time, the context was destroyed, or the device reset.</exception>
     public byte[] WaitForMessage() => TryWaitForMessage(s_timeout) ?? throw new CrossDomainGuestException("the channel's POLL came back without a message (context destroyed or device reset)");
@@ -144,6 +173,9 @@ public sealed class CrossDomainChannel : IDisposable
         }
 
         byte[] message = ring[..size].ToArray();
+
+        // The next POLL goes out before the caller handles this message: the device and the context take it while
+        // the client reads its reply, not after the client's next request.
         Poll();
         return message;
     }

@@ -15,8 +15,10 @@ namespace Vmm.Plugins.CrossDomain.Testing;
 /// <summary>
 /// A guest's view of one virtio-gpu device with the cross-domain context type, behind the in-process PCI machine,
 /// that several threads drive at once (one cross-domain context per X client, as muvm's bridge opens one DRM fd per
-/// client). Requests go onto the control queue under one lock; whichever thread waits reaps every used buffer it
-/// finds and files it by head, so no extra thread sits between the device and a waiter.
+/// client). Requests go onto the control queue under one lock. The queue's interrupt handler (run by the in-process
+/// machine on the thread that raised the MSI, as a guest's handler runs on the CPU the interrupt reached) reaps the
+/// used ring and completes each request by its head, so only the thread that waits for that request wakes and no
+/// extra thread sits between the device and a waiter.
 /// Guest buffers come from a small pool (the machine's allocator never frees); resource and context ids and
 /// host-visible window ranges are handed out here so that contexts never collide.
 /// </summary>
@@ -28,6 +30,7 @@ public sealed class CrossDomainGuestGpu : IDisposable
 
     private readonly ServiceProvider _services;
     private readonly Lock _queue = new();
+    private readonly ManualResetEventSlim _reaped = new();
     private readonly Dictionary<ushort, PendingRequest> _pending = [];
     private readonly Stack<GuestBuffer> _small = new();
     private readonly Stack<GuestBuffer> _large = new();
@@ -37,6 +40,7 @@ public sealed class CrossDomainGuestGpu : IDisposable
     private uint _nextResource;
     private long _nextFence;
     private long _generation;
+    private volatile bool _resetting;
 
     /// <summary>Creates the machine and the device, and initializes the driver.</summary>
     /// <param name="contextType">The cross-domain context type (see <see cref="ForX11Display"/>).</param>
@@ -56,6 +60,7 @@ public sealed class CrossDomainGuestGpu : IDisposable
         Driver = VirtioPciDriver.Open(Machine, VirtioDeviceType.Gpu);
         Driver.Initialize();
         _vector = Driver.ConfigInterruptVector + 1;
+        Machine.Msi.SetHandler(_vector, OnControlInterrupt);
         if (Transport.SharedMemory.Count > 0 && Transport.SharedMemory[0] is SharedMemoryWindow window)
         {
             WindowAddress = window.HostAddress;
@@ -164,12 +169,14 @@ public sealed class CrossDomainGuestGpu : IDisposable
         {
             while (Driver.GetQueue(0).FreeDescriptors < 2)
             {
+                _reaped.Reset();
                 ReapLocked();
                 if (Driver.GetQueue(0).FreeDescriptors < 2)
                 {
-                    // Let the device return something before trying again.
+                    // The queue is full (as Linux's driver waits in virtio_gpu_queue_ctrl_sgs): until the interrupt
+                    // handler reaped something; the slice covers an interrupt that never comes (a failed device).
                     _queue.Exit();
-                    Thread.Sleep(1);
+                    _reaped.Wait(50);
                     _queue.Enter();
                 }
             }
@@ -188,23 +195,34 @@ public sealed class CrossDomainGuestGpu : IDisposable
     /// </summary>
     public void Reset()
     {
-        lock (_queue)
+        // The device's worker may be in the interrupt handler, which must not wait for this lock while the reset
+        // waits for the worker: the handler gives up while this is set (every request is failed below anyway).
+        _resetting = true;
+        try
         {
-            Interlocked.Increment(ref _generation);
-            Driver.Reset();
-            foreach (PendingRequest pending in _pending.Values)
+            lock (_queue)
             {
-                pending.Complete(null);
-            }
+                Interlocked.Increment(ref _generation);
+                Driver.Reset();
+                foreach (PendingRequest pending in _pending.Values)
+                {
+                    pending.Complete(null);
+                }
 
-            _pending.Clear();
-            Driver.Initialize();
+                _pending.Clear();
+                Driver.Initialize();
+            }
+        }
+        finally
+        {
+            _resetting = false;
         }
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        Machine.Msi.SetHandler(_vector, null);
         lock (_queue)
         {
             foreach (PendingRequest pending in _pending.Values)
@@ -218,15 +236,16 @@ public sealed class CrossDomainGuestGpu : IDisposable
         Device.Dispose();
         Machine.Dispose();
         _services.Dispose();
+        _reaped.Dispose();
     }
 
-    /// <summary>Waits for <paramref name="request"/>, reaping what the device returns meanwhile.</summary>
+    /// <summary>Waits for <paramref name="request"/>: the interrupt handler completes it.</summary>
     internal bool WaitFor(PendingRequest request, TimeSpan timeout)
     {
         long deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        while (!request.IsCompleted)
+        while (!request.WaitCompleted(TimeSpan.FromMilliseconds(Math.Clamp(deadline - Environment.TickCount64, 0, 50))))
         {
-            long seen = Machine.Msi.GetSignalCount(_vector);
+            // A slice without an interrupt: look at the used ring once (covers a handler that gave up during a reset).
             lock (_queue)
             {
                 ReapLocked();
@@ -237,14 +256,10 @@ public sealed class CrossDomainGuestGpu : IDisposable
                 break;
             }
 
-            long remaining = deadline - Environment.TickCount64;
-            if (remaining <= 0)
+            if (deadline - Environment.TickCount64 <= 0)
             {
                 return false;
             }
-
-            // A short slice: another waiter may reap this request between our reap and the wait.
-            Machine.Msi.WaitForSignal(_vector, seen, TimeSpan.FromMilliseconds(Math.Min(remaining, 50)));
         }
 
         return true;
@@ -256,6 +271,29 @@ public sealed class CrossDomainGuestGpu : IDisposable
         {
             (buffer.Length == SmallBuffer ? _small : _large).Push(buffer);
         }
+    }
+
+    /// <summary>The control queue's MSI handler: on the thread that pushed the used buffers.</summary>
+    private void OnControlInterrupt()
+    {
+        while (!_queue.TryEnter(1))
+        {
+            if (_resetting)
+            {
+                return;
+            }
+        }
+
+        try
+        {
+            ReapLocked();
+        }
+        finally
+        {
+            _queue.Exit();
+        }
+
+        _reaped.Set();
     }
 
     private void ReapLocked()

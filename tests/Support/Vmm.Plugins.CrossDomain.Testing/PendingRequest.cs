@@ -47,6 +47,8 @@ public sealed class PendingRequest
     /// <summary>Waits for the answer; false on a time-out.</summary>
     public bool TryWait(TimeSpan timeout) => _gpu.WaitFor(this, timeout);
 
+    internal bool WaitCompleted(TimeSpan timeout) => _done.Wait(timeout);
+
     internal void Complete(byte[]? answer)
     {
         _answer = answer;

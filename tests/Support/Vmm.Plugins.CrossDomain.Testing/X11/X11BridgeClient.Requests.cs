@@ -250,7 +250,7 @@ internal sealed partial class X11BridgeClient
         }
     }
 
-    /// <summary>SENDs what has gathered, with <paramref name="identifiers"/> on its first chunk.</summary>
+    /// <summary>SENDs what has gathered, with <paramref name="identifiers"/> on its first chunk, without waiting for the device's answers.</summary>
     private void Flush(ReadOnlySpan<(uint Id, uint Type)> identifiers)
     {
         if (_outgoing.Count == 0)
@@ -258,7 +258,7 @@ internal sealed partial class X11BridgeClient
             return;
         }
 
-        _channel.Send(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_outgoing), identifiers);
+        _channel.Forward(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_outgoing), identifiers);
         _outgoing.Clear();
     }
 
