@@ -161,12 +161,15 @@ internal sealed class ExecSession : IAsyncDisposable
         };
     }
 
-    /// <summary>The control channel ended: the multiplexer's fault if the agent broke the protocol, else a closed connection.</summary>
+    /// <summary>
+    /// The control channel ended: the multiplexer's fault if the agent broke the protocol, else a closed connection
+    /// (also when the multiplexer ended on an IOException: a reset or a cut stream, which an agent killed mid-command leaves).
+    /// </summary>
     private async Task<ExecException> LostAsync(string when)
     {
         Task completion = _multiplexer?.Completion ?? Task.CompletedTask;
         await Task.WhenAny(completion, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
-        return completion.Exception?.InnerException is Exception fault
+        return completion.Exception?.InnerException is Exception fault and not IOException
             ? new ExecException($"the guest agent broke the multiplexing protocol: {fault.Message}", fault)
             : new ExecException($"the guest agent closed the connection {when}");
     }

@@ -136,6 +136,19 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
         Assert.True((5, "up\ncaught\n") == (trapped.ExitCode, trapped.Out), $"exit {trapped.ExitCode}, stdout '{trapped.Out}', stderr:\n{trapped.Error}");
     }
 
+    /// <summary>Ctrl-\ (SIGQUIT) is not forwarded: it ends vmm by its default action even while the command ignores SIGINT and SIGTERM.</summary>
+    [Fact]
+    public async Task Sigquit_ends_vmm_while_the_command_ignores_the_forwarded_signals()
+    {
+        var watch = Stopwatch.StartNew();
+        ExecResult quit = await vm.VmmAsync(["exec", "--socket", vm.ControlSocket, "--", "sh", "-c", "trap '' INT TERM; echo up; sleep 100"], null, onOutput: process =>
+        {
+            using Process kill = Process.Start("kill", ["-QUIT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            kill.WaitForExit();
+        });
+        Assert.True(quit.ExitCode == 128 + 3 && watch.Elapsed < TimeSpan.FromSeconds(60), $"exit {quit.ExitCode} after {watch.Elapsed.TotalSeconds:0} s, stderr:\n{quit.Error}");
+    }
+
     [Fact]
     public async Task Ten_commands_run_at_once()
     {
