@@ -26,8 +26,8 @@ xvfb=$(pgrep -P "$bench" -x Xvfb)
 
 # perf's CSV (-x,): "count,,event,..."; one count per event, divided by the round trips.
 per_trip() { awk -F, -v n="$1" -v e="$3" '$3 ~ e {printf "%6.2f", $1 / n}' "$2"; }
-threads() { for t in /proc/"$bench"/task/*; do printf '%s %s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm")" \
-    "$(awk '/^voluntary_ctxt/ {print $2}' "$t/status")" "$(awk '/^nonvoluntary_ctxt/ {print $2}' "$t/status")"; done 2>/dev/null | sort; }
+threads() { awk '/^Name:/ {sub(/^Name:[ \t]*/, ""); gsub(/ /, "_"); name = $0} /^voluntary_ctxt/ {v = $2}
+    /^nonvoluntary_ctxt/ {print FILENAME, name, v, $2}' /proc/"$bench"/task/*/status 2>/dev/null; }
 
 run() { # pass side display events
     perf stat -x, -e "$4" --inherit -p "$xvfb" -o "$work/xvfb" &
@@ -45,7 +45,7 @@ run() { # pass side display events
     local t1 t2
     t1=$(date +%s.%N)
     sleep 1
-    threads >"$work/t2"
+    threads >"$work/t2"; [[ -n ${X11PROFILE_DEBUG:-} ]] && cp "$work/t1" "$work/t2" /tmp/x11rt/
     t2=$(date +%s.%N)
     wait "$pp"
     end=$(date +%s.%N)
@@ -58,8 +58,9 @@ run() { # pass side display events
             "$(per_trip "$trips" "$work/probe" context-switches)" "$(per_trip "$trips" "$work/xvfb" context-switches)" "$(per_trip "$trips" "$work/bench" context-switches)"
         # The bench's threads over the second from 0.2 s in, at the run's rate (only while the run lasted that long).
         if [[ $(echo "$end - $start > 1.3" | bc) == 1 ]]; then
-            join <(cut -d' ' -f1-4 "$work/t1") "$work/t2" | awk -v n="$(echo "$rate * ($t2 - $t1)" | bc -l)" '$2 !~ /^\.NET/ && ($6 - $3 + $7 - $4) > 0.05 * n {
-                printf "         %-18s blocked %5.2f  preempted or yielded %5.2f per trip\n", $2, ($6 - $3) / n, ($7 - $4) / n }'
+            awk -v n="$(echo "$rate * ($t2 - $t1)" | bc -l)" 'NR == FNR {v[$1] = $3; i[$1] = $4; next}
+                ($1 in v) && $2 !~ /^\.NET/ && ($3 - v[$1] + $4 - i[$1]) > 0.05 * n {
+                printf "         %-18s blocked %5.2f  preempted or yielded %5.2f per trip\n", $2, ($3 - v[$1]) / n, ($4 - i[$1]) / n }' "$work/t1" "$work/t2"
         fi
     else
         local p
@@ -71,6 +72,7 @@ run() { # pass side display events
 }
 
 echo "x11-profile: $trips GetInputFocus round trips a run, direct $direct and bridge $bridge; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+DISPLAY=$bridge "$probe" rtt 500 >/dev/null # the bridge's first client JITs its code: not in the counts
 perf stat -x, -e context-switches,raw_syscalls:sys_enter --inherit -p "$bench" -o "$work/idle" -- sleep 1 2>/dev/null
 echo "idle bench process, 1 s: $(awk -F, '{printf "%s %s  ", $1, $3}' <(grep -v '^#' "$work/idle" | grep .))"
 for ((i = 0; i < times; i++)); do
