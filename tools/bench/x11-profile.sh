@@ -45,7 +45,7 @@ run() { # pass side display events
     local t1 t2
     t1=$(date +%s.%N)
     sleep 1
-    threads >"$work/t2"; [[ -n ${X11PROFILE_DEBUG:-} ]] && cp "$work/t1" "$work/t2" /tmp/x11rt/
+    threads >"$work/t2"
     t2=$(date +%s.%N)
     wait "$pp"
     end=$(date +%s.%N)
