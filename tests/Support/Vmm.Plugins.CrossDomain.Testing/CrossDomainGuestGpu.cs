@@ -165,6 +165,7 @@ public sealed class CrossDomainGuestGpu : IDisposable
         GuestBuffer response = Rent(responseSize);
         Machine.Memory.Write(request.Address, command);
         var pending = new PendingRequest(this, request, response, responseSize);
+        bool kick;
         lock (_queue)
         {
             while (Driver.GetQueue(0).FreeDescriptors < 2)
@@ -182,8 +183,18 @@ public sealed class CrossDomainGuestGpu : IDisposable
             }
 
             pending.Generation = Interlocked.Read(ref _generation);
-            ushort head = Driver.Submit(0, [request with { Length = (uint)command.Length }], [response with { Length = (uint)responseSize }]);
+            DriverVirtqueue ring = Driver.GetQueue(0);
+            ushort head = ring.Add([request with { Length = (uint)command.Length }], [response with { Length = (uint)responseSize }]);
             _pending[head] = pending;
+            kick = ring.KickNeeded();
+        }
+
+        // The doorbell rings outside the lock, as Linux's virtio_gpu_queue_ctrl_sgs notifies after dropping qlock:
+        // the kick wakes the device worker, whose interrupt handler (or a context thread's) takes this lock next,
+        // and would otherwise find it held by a thread the wake just preempted.
+        if (kick)
+        {
+            Driver.Kick(0);
         }
 
         return pending;

@@ -5,11 +5,26 @@ using Vmm.Plugins.CrossDomain.Testing.X11;
 
 // Each measurement runs x11-probe once against Xvfb directly and once through the bridge, alternating, `repeat` times;
 // medians, min-max, the ratio of the medians and the median (min-max) of the per-run ratios are printed. Usage: [--repeat N] [--round-trips N] [--puts N] [--size WxH]
+// [--only rtt|core|sysv|fd] [--serve]. --serve prints both displays and this process's pid and keeps them up
+// until stdin closes, for a profiler to count what each side does per round trip (x11-profile.sh).
 int repeat = 7, roundTrips = 2000, puts = 40, width = 640, height = 480;
+string? only = null;
+bool serve = false;
 if (!new BenchArguments("Vmm.X11Bench")
         .Int("--repeat", "N", v => repeat = v)
         .Int("--round-trips", "N", v => roundTrips = v)
         .Int("--puts", "N", v => puts = v)
+        .Add("--only", "rtt|core|sysv|fd", text =>
+        {
+            if (text is not ("rtt" or "core" or "sysv" or "fd"))
+            {
+                return "one of rtt, core, sysv, fd";
+            }
+
+            only = text;
+            return null;
+        })
+        .Flag("--serve", () => serve = true)
         .Add("--size", "WxH", text =>
         {
             string[] parts = text.Split('x');
@@ -37,11 +52,23 @@ if (xvfb.SkipReason is string reason || XProbe.SkipReason is string probeReason 
 using CrossDomainGuestGpu gpu = CrossDomainGuestGpu.ForX11Display(xvfb.Display, loggerFactory: Environment.GetEnvironmentVariable("X11BENCH_LOG") == "1" ? new StderrLogger() : null);
 using X11Bridge bridge = X11Bridge.StartOnFreeDisplay(gpu);
 double imageMiB = width * height * 4 / 1048576.0;
+if (serve)
+{
+    Console.WriteLine($"direct {xvfb.Display} bridge {bridge.Display} bench-pid {Environment.ProcessId} probe {XProbe.Path}");
+    Console.Out.Flush();
+    Console.In.ReadToEnd();
+    return 0;
+}
+
 Console.WriteLine($"x11-bench: Xvfb {xvfb.Display} direct, bridge {bridge.Display} (in-process virtio-gpu, cross-domain X11 channel); {repeat} runs each, alternating");
 Console.WriteLine($"{"measure",-34} {"direct median",14} {"(min-max)",20} {"bridge median",14} {"(min-max)",20} {"bridge/direct",14} {"per-run ratio (min-max)",26}");
 
-Measure($"GetInputFocus round trips/s", "rtt", [$"{roundTrips}"], seconds => roundTrips / seconds);
-foreach (string mode in new[] { "core", "sysv", "fd" })
+if (only is null or "rtt")
+{
+    Measure($"GetInputFocus round trips/s", "rtt", [$"{roundTrips}"], seconds => roundTrips / seconds);
+}
+
+foreach (string mode in new[] { "core", "sysv", "fd" }.Where(mode => only is null || only == mode))
 {
     Measure($"PutImage {width}x{height} {mode} MiB/s", "put", [mode, $"{width}", $"{height}", $"{puts}"], seconds => puts * imageMiB / seconds);
 }
