@@ -9,11 +9,15 @@ internal static partial class Interop
     internal const int O_CLOEXEC = 0x80000;
     internal const int SEEK_SET = 0;
     internal const int AT_EMPTY_PATH = 0x1000;
+    internal const uint STATX_NLINK = 0x4;
     internal const uint STATX_INO = 0x100;
+    internal const uint STATX_SIZE = 0x200;
 
     // struct statx (linux/stat.h): one layout on every architecture, so read by offset rather than declared per arch.
     internal const int StatxSize = 256;
+    internal const int StatxNlinkOffset = 16;
     internal const int StatxInoOffset = 32;
+    internal const int StatxSizeOffset = 40;
     internal const int StatxDevMajorOffset = 136;
     internal const int StatxDevMinorOffset = 140;
 

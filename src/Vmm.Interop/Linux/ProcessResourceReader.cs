@@ -43,6 +43,18 @@ internal sealed class ProcessResourceReader : IDisposable
     /// <summary>The thread ids of this process, ascending, as <see cref="ReadOpenFds"/> returns descriptors.</summary>
     public int ReadThreadIds(int[] into) => ReadNumbers(_tasks, into, "getdents64(/proc/self/task)");
 
+    /// <summary>
+    /// One number that changes when descriptors are opened or closed, in one statx call: since Linux 6.2 the size of
+    /// /proc/self/fd is the number of open descriptors. 0 on older kernels (see <see cref="CountsAreCheap"/>).
+    /// </summary>
+    public long FdCount() => StatxField(_fds, global::Interop.STATX_SIZE, global::Interop.StatxSizeOffset, eightBytes: true);
+
+    /// <summary>The link count of /proc/self/task: the number of threads plus two, in one statx call.</summary>
+    public long ThreadCount() => StatxField(_tasks, global::Interop.STATX_NLINK, global::Interop.StatxNlinkOffset, eightBytes: false);
+
+    /// <summary>Whether <see cref="FdCount"/> counts (Linux 6.2 and later); when not, only the listings can tell.</summary>
+    public bool CountsAreCheap => FdCount() > 0; // the reader's own two descriptors are open
+
     /// <summary>The (device, inode) of what descriptor <paramref name="fd"/> refers to now; false when it is not open.</summary>
     public static unsafe bool TryGetIdentity(int fd, out FileIdentity identity)
     {
@@ -60,6 +72,29 @@ internal sealed class ProcessResourceReader : IDisposable
             BinaryPrimitives.ReadUInt32LittleEndian(bytes[global::Interop.StatxDevMinorOffset..]),
             BinaryPrimitives.ReadUInt64LittleEndian(bytes[global::Interop.StatxInoOffset..]));
         return true;
+    }
+
+    private static unsafe long StatxField(SafeFileHandle directory, uint mask, int offset, bool eightBytes)
+    {
+        byte* statx = stackalloc byte[global::Interop.StatxSize];
+        byte empty = 0;
+        bool added = false;
+        try
+        {
+            directory.DangerousAddRef(ref added);
+            int fd = (int)directory.DangerousGetHandle();
+            global::Interop.CheckIo(global::Interop.Statx(fd, &empty, global::Interop.AT_EMPTY_PATH, mask, statx), "statx(/proc/self)");
+        }
+        finally
+        {
+            if (added)
+            {
+                directory.DangerousRelease();
+            }
+        }
+
+        var bytes = new ReadOnlySpan<byte>(statx + offset, 8);
+        return eightBytes ? (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
     }
 
     /// <inheritdoc />

@@ -1,3 +1,10 @@
 using BenchmarkDotNet.Running;
+using Vmm.Benchmarks.Virtio;
+
+if (args.Length > 0 && args[0] == "worker-overhead")
+{
+    WorkerOverhead.Run(args);
+    return;
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

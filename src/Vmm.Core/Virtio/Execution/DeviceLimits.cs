@@ -34,6 +34,9 @@ public sealed record DeviceLimits
     /// </summary>
     public int SampleEvery { get; init; } = 64;
 
+    /// <summary>False only to measure what the counting costs (tools/bench): no descriptors, threads or memory are counted.</summary>
+    internal bool Metered { get; init; } = true;
+
     /// <summary>Throws when a limit is not positive.</summary>
     public void Validate()
     {

@@ -9,8 +9,12 @@ namespace Vmm.Core.Virtio.Execution;
 /// kernel does not say which thread opened a descriptor, so a sampled call lists the process's descriptors and
 /// threads before and after; what is new is the device's (a "suspect", remembered by number and, for a descriptor,
 /// by the file it refers to) until it is gone. A sampled suspect stands for the calls since the previous sample, so
-/// the estimate is unbiased for a steady leak and falls back as soon as the device closes what it opened. Not
-/// thread-safe: only the worker calls it.
+/// the estimate is unbiased for a steady leak and falls back as soon as the device closes what it opened. Listing is
+/// dear (tens to hundreds of microseconds), so a sampled call first reads two counts (one statx each: the size of
+/// /proc/self/fd, the link count of /proc/self/task): the listing before the call is redone only when the counts moved
+/// since the last one, and the listing after it only when the call raised them (so a leak in a call during which
+/// another thread closed as many is missed; <see cref="DeviceLimits.SampleEvery"/> 1 lists around every call and
+/// misses none). Not thread-safe: only the worker calls it.
 /// </summary>
 internal sealed class DeviceResourceMeter : IDisposable
 {
@@ -18,13 +22,11 @@ internal sealed class DeviceResourceMeter : IDisposable
     private readonly ProcessResourceReader _reader;
     private readonly int _readerFds;
     private readonly int _readerTasks;
+    private readonly bool _countsAreCheap;
+    private readonly bool _exact; // SampleEvery 1: every call listed before and after, whatever the counts say
     private readonly long _heapBaseline;
-    private int[] _fdsBefore = new int[256];
-    private int[] _fdsAfter = new int[256];
-    private int[] _tidsBefore = new int[64];
-    private int[] _tidsAfter = new int[64];
-    private int _fdsBeforeCount;
-    private int _tidsBeforeCount;
+    private readonly Listing _fds = new(256);
+    private readonly Listing _threads = new(64);
     private FdSuspect[] _fdSuspects = new FdSuspect[64];
     private ThreadSuspect[] _threadSuspects = new ThreadSuspect[16];
     private int _fdSuspectCount;
@@ -34,6 +36,8 @@ internal sealed class DeviceResourceMeter : IDisposable
     private int _weight; // calls the schedule skipped since its last sample
     private int _sampleWeight; // the calls the call being sampled stands for
     private bool _sampling;
+    private long _fdCountBefore;
+    private long _threadCountBefore;
     private long _allocatedBefore;
     private int _gen2Seen;
 
@@ -42,6 +46,8 @@ internal sealed class DeviceResourceMeter : IDisposable
         _limits = limits;
         _reader = new ProcessResourceReader();
         (_readerFds, _readerTasks) = _reader.OwnDescriptors;
+        _countsAreCheap = _reader.CountsAreCheap;
+        _exact = limits.SampleEvery == 1;
         _random = (uint)HashCode.Combine(deviceId, Environment.TickCount) | 1;
         _untilSample = NextInterval();
         _heapBaseline = LiveHeapBytes();
@@ -49,7 +55,8 @@ internal sealed class DeviceResourceMeter : IDisposable
 
         // Everything a sampled call runs the first time (P/Invoke stubs, the sort, statx) runs once here, so a call
         // on the worker allocates nothing the first time it samples either.
-        Sample(ref _fdsBefore, ref _tidsBefore, out _, out _);
+        Relist(_fds, FdCount());
+        Relist(_threads, _reader.ThreadCount());
         _ = ProcessResourceReader.TryGetIdentity(_readerFds, out _);
     }
 
@@ -59,10 +66,10 @@ internal sealed class DeviceResourceMeter : IDisposable
     /// <summary>Managed bytes the device's calls allocated on the worker so far.</summary>
     public long Allocated { get; private set; }
 
-    /// <summary>Estimated descriptors the device's calls opened that are still open (after the last sample).</summary>
+    /// <summary>Estimated descriptors the device's calls opened that are still open (as of the last listing).</summary>
     public int HeldFileDescriptors => Sum(_fdSuspects, _fdSuspectCount);
 
-    /// <summary>Estimated threads the device's calls started that are still alive (after the last sample).</summary>
+    /// <summary>Estimated threads the device's calls started that are still alive (as of the last listing).</summary>
     public int HeldThreads => Sum(_threadSuspects, _threadSuspectCount);
 
     /// <summary>Before a call into the device; <paramref name="always"/> samples it whatever the schedule.</summary>
@@ -89,7 +96,20 @@ internal sealed class DeviceResourceMeter : IDisposable
 
         if (_sampling)
         {
-            Sample(ref _fdsBefore, ref _tidsBefore, out _fdsBeforeCount, out _tidsBeforeCount);
+            // The listings are the "before" only while the counts have not moved since they were taken.
+            _fdCountBefore = FdCount();
+            _threadCountBefore = _reader.ThreadCount();
+            if (_exact || _fdCountBefore != _fds.CountAtListing)
+            {
+                Relist(_fds, _fdCountBefore);
+                PruneFds();
+            }
+
+            if (_exact || _threadCountBefore != _threads.CountAtListing)
+            {
+                Relist(_threads, _threadCountBefore);
+                PruneThreads();
+            }
         }
 
         // Last, so the sampling above is not counted as the device's.
@@ -106,31 +126,47 @@ internal sealed class DeviceResourceMeter : IDisposable
         }
 
         _sampling = false;
-        Sample(ref _fdsAfter, ref _tidsAfter, out int fdsAfter, out int tidsAfter);
-        int weight = _sampleWeight;
-
-        // What was there before the call and is gone now was not the device's to keep: forget it.
-        PruneFds(_fdsAfter, fdsAfter);
-        PruneThreads(_tidsAfter, tidsAfter);
-        AddNewFds(weight, fdsAfter);
-        AddNewThreads(weight, tidsAfter);
-
-        int fds = HeldFileDescriptors;
-        if (fds > _limits.FileDescriptors)
+        long fdCount = FdCount();
+        if (_exact || fdCount > _fdCountBefore)
         {
-            // A descriptor number the device closed may have been reused by someone else: look at what it refers to.
+            int[] before = _fds.Current(out int beforeCount);
+            Relist(_fds, fdCount);
+            PruneFds();
+            AddNewFds(before, beforeCount);
+        }
+
+        long threadCount = _reader.ThreadCount();
+        if (_exact || threadCount > _threadCountBefore)
+        {
+            int[] before = _threads.Current(out int beforeCount);
+            Relist(_threads, threadCount);
+            PruneThreads();
+            AddNewThreads(before, beforeCount);
+        }
+
+        if (HeldFileDescriptors > _limits.FileDescriptors)
+        {
+            // Decide on a fresh listing, and on what each descriptor refers to now: a number the device closed may
+            // have been reused by someone else.
+            Relist(_fds, FdCount());
+            PruneFds();
             PruneReusedFds();
-            fds = HeldFileDescriptors;
+            int fds = HeldFileDescriptors;
             if (fds > _limits.FileDescriptors)
             {
                 return string.Create(CultureInfo.InvariantCulture, $"leaked {Approximately(_fdSuspects, _fdSuspectCount)}{fds} file descriptors across {Calls} calls (limit {_limits.FileDescriptors})");
             }
         }
 
-        int threads = HeldThreads;
-        if (threads > _limits.Threads)
+        if (HeldThreads > _limits.Threads)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"leaked {Approximately(_threadSuspects, _threadSuspectCount)}{threads} threads across {Calls} calls (limit {_limits.Threads})");
+            Relist(_threads, _reader.ThreadCount());
+            PruneThreads();
+            int threads = HeldThreads;
+            if (threads > _limits.Threads)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"leaked {Approximately(_threadSuspects, _threadSuspectCount)}{threads} threads across {Calls} calls (limit {_limits.Threads})");
+            }
         }
 
         return CheckHeap();
@@ -164,36 +200,40 @@ internal sealed class DeviceResourceMeter : IDisposable
 
     private static long Mib(long bytes) => bytes >> 20;
 
-    private void Sample(ref int[] fds, ref int[] tids, out int fdCount, out int tidCount)
+    // Before Linux 6.2 the size of /proc/self/fd is 0: counting then means listing.
+    private long FdCount() => _countsAreCheap ? _reader.FdCount() : _reader.ReadOpenFds([]);
+
+    private void Relist(Listing listing, long countNow)
     {
-        fdCount = ReadAll(threads: false, ref fds);
-        tidCount = ReadAll(threads: true, ref tids);
+        listing.Count = ReadAll(threads: ReferenceEquals(listing, _threads), listing);
+        listing.CountAtListing = countNow;
     }
 
-    private int ReadAll(bool threads, ref int[] into)
+    private int ReadAll(bool threads, Listing into)
     {
-        int count = threads ? _reader.ReadThreadIds(into) : _reader.ReadOpenFds(into);
-        while (count > into.Length)
+        int count = threads ? _reader.ReadThreadIds(into.Spare) : _reader.ReadOpenFds(into.Spare);
+        while (count > into.Spare.Length)
         {
-            into = new int[count * 2]; // the process grew: rare, and the array stays
-            count = threads ? _reader.ReadThreadIds(into) : _reader.ReadOpenFds(into);
+            into.Spare = new int[count * 2]; // the process grew: rare, and the array stays
+            count = threads ? _reader.ReadThreadIds(into.Spare) : _reader.ReadOpenFds(into.Spare);
         }
 
+        into.Promote();
         return count;
     }
 
-    private void AddNewFds(int weight, int afterCount)
+    private void AddNewFds(int[] before, int beforeCount)
     {
         int b = 0;
-        for (int a = 0; a < afterCount; a++)
+        for (int a = 0; a < _fds.Count; a++)
         {
-            int fd = _fdsAfter[a];
-            while (b < _fdsBeforeCount && _fdsBefore[b] < fd)
+            int fd = _fds.Items[a];
+            while (b < beforeCount && before[b] < fd)
             {
                 b++;
             }
 
-            if ((b < _fdsBeforeCount && _fdsBefore[b] == fd) || fd == _readerFds || fd == _readerTasks || !ProcessResourceReader.TryGetIdentity(fd, out FileIdentity identity))
+            if ((b < beforeCount && before[b] == fd) || fd == _readerFds || fd == _readerTasks || !ProcessResourceReader.TryGetIdentity(fd, out FileIdentity identity))
             {
                 continue;
             }
@@ -203,22 +243,22 @@ internal sealed class DeviceResourceMeter : IDisposable
                 Array.Resize(ref _fdSuspects, _fdSuspects.Length * 2);
             }
 
-            _fdSuspects[_fdSuspectCount++] = new FdSuspect(fd, identity, weight);
+            _fdSuspects[_fdSuspectCount++] = new FdSuspect(fd, identity, _sampleWeight);
         }
     }
 
-    private void AddNewThreads(int weight, int afterCount)
+    private void AddNewThreads(int[] before, int beforeCount)
     {
         int b = 0;
-        for (int a = 0; a < afterCount; a++)
+        for (int a = 0; a < _threads.Count; a++)
         {
-            int tid = _tidsAfter[a];
-            while (b < _tidsBeforeCount && _tidsBefore[b] < tid)
+            int tid = _threads.Items[a];
+            while (b < beforeCount && before[b] < tid)
             {
                 b++;
             }
 
-            if (b < _tidsBeforeCount && _tidsBefore[b] == tid)
+            if (b < beforeCount && before[b] == tid)
             {
                 continue;
             }
@@ -228,16 +268,16 @@ internal sealed class DeviceResourceMeter : IDisposable
                 Array.Resize(ref _threadSuspects, _threadSuspects.Length * 2);
             }
 
-            _threadSuspects[_threadSuspectCount++] = new ThreadSuspect(tid, weight);
+            _threadSuspects[_threadSuspectCount++] = new ThreadSuspect(tid, _sampleWeight);
         }
     }
 
-    private void PruneFds(int[] open, int count)
+    private void PruneFds()
     {
         int kept = 0;
         for (int i = 0; i < _fdSuspectCount; i++)
         {
-            if (Array.BinarySearch(open, 0, count, _fdSuspects[i].Fd) >= 0)
+            if (Array.BinarySearch(_fds.Items, 0, _fds.Count, _fdSuspects[i].Fd) >= 0)
             {
                 _fdSuspects[kept++] = _fdSuspects[i];
             }
@@ -260,12 +300,12 @@ internal sealed class DeviceResourceMeter : IDisposable
         _fdSuspectCount = kept;
     }
 
-    private void PruneThreads(int[] alive, int count)
+    private void PruneThreads()
     {
         int kept = 0;
         for (int i = 0; i < _threadSuspectCount; i++)
         {
-            if (Array.BinarySearch(alive, 0, count, _threadSuspects[i].Tid) >= 0)
+            if (Array.BinarySearch(_threads.Items, 0, _threads.Count, _threadSuspects[i].Tid) >= 0)
             {
                 _threadSuspects[kept++] = _threadSuspects[i];
             }
@@ -323,4 +363,23 @@ internal sealed class DeviceResourceMeter : IDisposable
     private readonly record struct FdSuspect(int Fd, FileIdentity Identity, int Weight) : ISuspect;
 
     private readonly record struct ThreadSuspect(int Tid, int Weight) : ISuspect;
+
+    /// <summary>The last listing (sorted) and a spare array the next one is read into; they trade places.</summary>
+    private sealed class Listing(int capacity)
+    {
+        public int[] Items = new int[capacity];
+        public int[] Spare = new int[capacity];
+        public int Count;
+        public long CountAtListing = -1;
+
+        /// <summary>The spare holds a new listing: it becomes the current one.</summary>
+        public void Promote() => (Items, Spare) = (Spare, Items);
+
+        /// <summary>The current listing, to diff against the next (read into the other array, so this one stays).</summary>
+        public int[] Current(out int count)
+        {
+            count = Count;
+            return Items;
+        }
+    }
 }

@@ -94,7 +94,7 @@ public sealed class VirtioDeviceWorker : IDisposable
             return;
         }
 
-        _meter = CreateMeter(limits, device, _logger);
+        _meter = limits.Metered ? CreateMeter(limits, device, _logger) : null;
 
         TimeSpan period = TimeSpan.FromTicks(Math.Clamp(HangLimit.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
         _watchdog = new Timer(static state => ((VirtioDeviceWorker)state!).CheckForHang(), this, period, period);

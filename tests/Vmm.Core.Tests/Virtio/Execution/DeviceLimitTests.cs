@@ -112,15 +112,17 @@ public sealed partial class DeviceLimitTests : IDisposable
     [Fact]
     public void A_sampled_steady_leak_is_estimated_from_the_calls_each_sample_stands_for()
     {
-        // One call in about 8 is listed; each sample stands for the calls since the one before, so the estimate
-        // reaches the limit within one sampling gap (at most 15 calls) of the real count.
+        // One call in about 8 is sampled; each sample stands for the calls since the one before, so the estimate
+        // reaches the limit within one sampling gap (at most 15 calls) of the real count. A sampled call is listed
+        // only when the descriptor count rose across it, so one during which another test closed a descriptor is
+        // missed: leave room for a few.
         var device = new LeakingDevice(Leak.FileDescriptor);
         _owned.Add(device);
         using var worker = new VirtioDeviceWorker(device, null, new DeviceLimits { FileDescriptors = 64, SampleEvery = 8 });
         worker.Activate(new EmptyDeviceContext());
         int calls = NotifyUntilFailed(worker, device, maxCalls: 500);
 
-        Assert.InRange(calls, 2, 64 + 15);
+        Assert.InRange(calls, 2, 64 + 15 + (3 * 15));
         Assert.Matches(@"^leaked about \d+ file descriptors across \d+ calls \(limit 64\)$", worker.FailureReason);
     }
 

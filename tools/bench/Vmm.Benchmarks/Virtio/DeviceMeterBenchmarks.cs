@@ -1,0 +1,44 @@
+using BenchmarkDotNet.Attributes;
+using Vmm.Core.Virtio.Execution;
+
+namespace Vmm.Benchmarks.Virtio;
+
+/// <summary>
+/// What the leak accounting adds to one call into a device, on the worker: the path every call takes (two reads of
+/// the thread's allocation counter), and a sampled call (the process's descriptors and threads listed before and
+/// after). A device pays the first on every call and the second on one call in <see cref="DeviceLimits.SampleEvery"/>.
+/// </summary>
+[MemoryDiagnoser]
+public class DeviceMeterBenchmarks
+{
+    private DeviceResourceMeter _everyCall = null!;
+    private DeviceResourceMeter _sampled = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _everyCall = new DeviceResourceMeter(new DeviceLimits { SampleEvery = 1 << 16 }, "bench");
+        _sampled = new DeviceResourceMeter(new DeviceLimits { SampleEvery = 1 }, "bench");
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _everyCall.Dispose();
+        _sampled.Dispose();
+    }
+
+    [Benchmark(Baseline = true)]
+    public string? UnsampledCall()
+    {
+        _everyCall.Begin(always: false);
+        return _everyCall.End();
+    }
+
+    [Benchmark]
+    public string? SampledCall()
+    {
+        _sampled.Begin(always: false);
+        return _sampled.End();
+    }
+}
