@@ -7,4 +7,10 @@ if (args.Length > 0 && args[0] == "worker-overhead")
     return;
 }
 
+if (args.Length > 0 && args[0] == "meter-cost")
+{
+    MeterCost.Run(args);
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
