@@ -115,7 +115,7 @@ public sealed class VirtioDeviceWorker : IDisposable
     public static VirtioDeviceWorker CreateSynchronous(IVirtioDevice device, ILoggerFactory? loggerFactory = null)
         => new(device, loggerFactory, DeviceLimits.Default, synchronous: true);
 
-    /// <summary>The device's limits (a synchronous worker enforces none but <see cref="DeviceLimits.Hang"/>'s absence).</summary>
+    /// <summary>The device's limits (a synchronous worker, a testing seam without a thread, enforces none of them).</summary>
     public DeviceLimits Limits { get; }
 
     /// <summary>How long one call into the device may take before the device is failed as hung.</summary>
