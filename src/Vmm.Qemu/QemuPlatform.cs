@@ -87,7 +87,7 @@ public sealed class QemuPlatform : IVmPlatform
 
             for (int i = 0; i < frontends.Count; i++)
             {
-                var server = new VhostUserServer(frontends[i].SocketPath, guestDevices[i].Device, context.LoggerFactory);
+                var server = new VhostUserServer(frontends[i].SocketPath, guestDevices[i].Device, context.LoggerFactory, guestDevices[i].Spec.Limits);
                 servers.Add((server, server.RunAsync(stopServers.Token)));
                 QemuPlatformLog.ServingDevice(logger, frontends[i].Id, frontends[i].Driver, frontends[i].SocketPath);
             }

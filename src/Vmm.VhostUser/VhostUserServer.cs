@@ -30,7 +30,11 @@ public sealed class VhostUserServer : IAsyncDisposable
     private bool _disposed;
 
     /// <summary>Creates a server for <paramref name="device"/> at <paramref name="socketPath"/>; nothing listens until <see cref="RunAsync"/>.</summary>
-    public VhostUserServer(string socketPath, IVirtioDevice device, ILoggerFactory? loggerFactory = null)
+    /// <param name="socketPath">The Unix socket path.</param>
+    /// <param name="device">The device to serve.</param>
+    /// <param name="loggerFactory">Where logs go.</param>
+    /// <param name="limits">What the device may take before its worker fails it (<see cref="DeviceLimits.Default"/> when null).</param>
+    public VhostUserServer(string socketPath, IVirtioDevice device, ILoggerFactory? loggerFactory = null, DeviceLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(socketPath);
         ArgumentNullException.ThrowIfNull(device);
@@ -38,7 +42,7 @@ public sealed class VhostUserServer : IAsyncDisposable
         _device = device;
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<VhostUserServer>();
-        _worker = new VirtioDeviceWorker(device, loggerFactory);
+        _worker = new VirtioDeviceWorker(device, loggerFactory, limits ?? DeviceLimits.Default);
         _worker.Failed += exception => VhostUserLog.DeviceFailed(_logger, exception, _device.Id);
     }
 

@@ -1,5 +1,6 @@
 using Vmm.Contracts.Devices;
 using Vmm.Core.Plugins;
+using Vmm.Core.Virtio.Execution;
 
 namespace Vmm.Core.Config;
 
@@ -59,12 +60,13 @@ internal sealed class DeviceValidator
 
         string optionsPath = device.PathOf("options");
         object? options = DeviceOptionsReader.Read(device["options"], optionsPath, factory.OptionsType, _errors);
-        if (options is null || !ValidateOptions(factory, options, optionsPath, plugin.Name) || id is null)
+        DeviceLimits? limits = device["limits"] is RawValue limitsValue ? DeviceLimitsReader.Read(limitsValue, _errors) : DeviceLimits.Default;
+        if (options is null || !ValidateOptions(factory, options, optionsPath, plugin.Name) || id is null || limits is null)
         {
             return null;
         }
 
-        return new DeviceSpec(id, plugin.Name, type, options, factory, device.Path);
+        return new DeviceSpec(id, plugin.Name, type, options, factory, device.Path) { Limits = limits };
     }
 
     private string? Id(RawObject device)

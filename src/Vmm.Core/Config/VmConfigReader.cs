@@ -12,7 +12,7 @@ internal static class VmConfigReader
     private static readonly string[] s_rootMembers = ["machine", "platform", "plugins", "devices", "display", "control", "input"];
     private static readonly string[] s_machineMembers = ["memory", "vcpus", "kernel", "initrd", "cmdline"];
     private static readonly string[] s_pluginsMembers = ["paths", "builtIn", "optional"];
-    private static readonly string[] s_deviceMembers = ["id", "plugin", "type", "options"];
+    private static readonly string[] s_deviceMembers = ["id", "plugin", "type", "options", "limits"];
     private static readonly string[] s_displayMembers = ["source", "sinks"];
     private static readonly string[] s_controlMembers = ["socket"];
     private static readonly string[] s_inputMembers = ["evdev"];
@@ -106,7 +106,7 @@ internal static class VmConfigReader
         return items;
     }
 
-    private static RawObject? ReadObject(RawValue value, string[] known, ICollection<ConfigError> errors)
+    internal static RawObject? ReadObject(RawValue value, string[] known, ICollection<ConfigError> errors)
     {
         if (value.Kind != JsonValueKind.Object)
         {

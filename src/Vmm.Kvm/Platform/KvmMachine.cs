@@ -224,7 +224,7 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         _devices = VmDeviceSet.Create(spec, context);
         foreach ((DeviceSpec deviceSpec, IVirtioDevice virtio) in _devices.VirtioDevices)
         {
-            VirtioPciTransport transport = new(virtio, Memory, Vm.MsiController, new VirtioPciTransportOptions { LoggerFactory = loggerFactory });
+            VirtioPciTransport transport = new(virtio, Memory, Vm.MsiController, new VirtioPciTransportOptions { LoggerFactory = loggerFactory, Limits = deviceSpec.Limits });
             string id = deviceSpec.Id;
             transport.Worker.Failed += exception => KvmPlatformLog.DeviceFailed(_logger, id, exception.Message);
             _transports.Add((deviceSpec.Id, deviceSpec.Type, transport, deviceSpec.Options));

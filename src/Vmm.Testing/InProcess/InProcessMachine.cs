@@ -5,6 +5,7 @@ using Vmm.Contracts.Virtio;
 using Vmm.Core.Bus;
 using Vmm.Core.Memory;
 using Vmm.Core.Pci;
+using Vmm.Core.Virtio.Execution;
 using Vmm.Core.Virtio.Pci;
 using Vmm.Testing.Virtio;
 
@@ -67,9 +68,15 @@ public sealed class InProcessMachine : IDisposable
     public bool SynchronousDevices { get; set; }
 
     /// <summary>Puts <paramref name="device"/> behind a virtio-pci transport in the next free slot.</summary>
-    public VirtioPciTransport AttachVirtioDevice(IVirtioDevice device)
+    public VirtioPciTransport AttachVirtioDevice(IVirtioDevice device) => AttachVirtioDevice(device, limits: null);
+
+    /// <summary>
+    /// Puts a virtio device in the next free slot; its worker fails it past <paramref name="limits"/> (a hang, or
+    /// descriptors, threads or memory it keeps), <see cref="DeviceLimits.Default"/> when null.
+    /// </summary>
+    public VirtioPciTransport AttachVirtioDevice(IVirtioDevice device, DeviceLimits? limits)
     {
-        var transport = new VirtioPciTransport(device, Memory, Msi, new VirtioPciTransportOptions { LoggerFactory = _loggerFactory, SynchronousWorker = SynchronousDevices });
+        var transport = new VirtioPciTransport(device, Memory, Msi, new VirtioPciTransportOptions { LoggerFactory = _loggerFactory, SynchronousWorker = SynchronousDevices, Limits = limits });
         _owned.Add(transport);
         Pci.Attach(transport);
         return transport;

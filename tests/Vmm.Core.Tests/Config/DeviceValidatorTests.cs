@@ -1,5 +1,6 @@
 using Xunit;
 using Vmm.Core.Config;
+using Vmm.Core.Virtio.Execution;
 
 namespace Vmm.Core.Tests.Config;
 
@@ -32,6 +33,33 @@ public sealed class DeviceValidatorTests : IDisposable
         FakeDeviceOptions options = Assert.IsType<FakeDeviceOptions>(Assert.Single(_fixture.Spec(Devices(Fake("dev0"))).Devices).Options);
 
         Assert.Equal(10, options.Rate);
+    }
+
+    [Fact]
+    public void Limits_SetWhatTheyNameOverTheDefaults()
+    {
+        DeviceSpec plain = Assert.Single(_fixture.Spec(Devices(Fake("dev0"))).Devices);
+        Assert.Same(DeviceLimits.Default, plain.Limits);
+
+        string json = Devices("""{ "id": "dev0", "plugin": "fake", "type": "fake-dev", "limits": { "hangSeconds": 5, "fileDescriptors": 256, "threads": 8, "managedMemory": "64M", "sampleEvery": 1 } }""");
+        DeviceLimits limits = Assert.Single(_fixture.Spec(json).Devices).Limits;
+        Assert.Equal((TimeSpan.FromSeconds(5), 256, 8, 64L << 20, 1), (limits.Hang, limits.FileDescriptors, limits.Threads, limits.ManagedBytes, limits.SampleEvery));
+
+        limits = Assert.Single(_fixture.Spec(Devices("""{ "id": "dev0", "plugin": "fake", "type": "fake-dev", "limits": { "threads": 3 } }""")).Devices).Limits;
+        Assert.Equal(DeviceLimits.Default with { Threads = 3 }, limits);
+    }
+
+    [Fact]
+    public void WrongLimits_AreErrorsWithTheirPaths()
+    {
+        string json = Devices("""{ "id": "dev0", "plugin": "fake", "type": "fake-dev", "limits": { "fileDescriptors": 0, "managedMemory": "lots", "hang": 3 } }""");
+        Assert.Equal(
+            [
+                "$.devices[0].limits.hang: expected one of the members hangSeconds, fileDescriptors, threads, managedMemory, sampleEvery, got unknown member 'hang'",
+                "$.devices[0].limits.fileDescriptors: expected an integer from 1 to 1048576, got number 0",
+                "$.devices[0].limits.managedMemory: expected a size of at least 1 MiB such as \"512M\" or \"2G\", or a byte count, got string \"lots\"",
+            ],
+            _fixture.Errors(json));
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public sealed class VmConfigReaderTests : IDisposable
 
         Assert.Contains("$.colour: expected one of the members machine, platform, plugins, devices, display, control, input, got unknown member 'colour'", errors);
         Assert.Contains("$.machine.memroy: expected one of the members memory, vcpus, kernel, initrd, cmdline, got unknown member 'memroy'", errors);
-        Assert.Contains("$.devices[0].opts: expected one of the members id, plugin, type, options, got unknown member 'opts'", errors);
+        Assert.Contains("$.devices[0].opts: expected one of the members id, plugin, type, options, limits, got unknown member 'opts'", errors);
         Assert.Contains("$.display.src: expected one of the members source, sinks, got unknown member 'src'", errors);
         Assert.Contains("$.control.path: expected one of the members socket, got unknown member 'path'", errors);
         Assert.Contains("$.plugins.dirs: expected one of the members paths, builtIn, optional, got unknown member 'dirs'", errors);

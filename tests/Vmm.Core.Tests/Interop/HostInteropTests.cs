@@ -30,6 +30,69 @@ public sealed unsafe class HostInteropTests
     }
 
     [Fact]
+    public void ProcessResourceReaderListsDescriptorsAndThreadsAndNamesWhatADescriptorIs()
+    {
+        using var reader = new ProcessResourceReader();
+        int[] fds = new int[4]; // too small on purpose: the count says how many there are
+        int count = reader.ReadOpenFds(fds);
+        Assert.True(count > fds.Length, $"{count} descriptors");
+        fds = new int[count + 64];
+
+        using SafeFileHandle file = File.OpenHandle("/dev/null");
+        int fd = (int)file.DangerousGetHandle();
+        count = reader.ReadOpenFds(fds);
+        Assert.Contains(fd, fds.AsSpan(0, count).ToArray());
+        Assert.Contains(reader.OwnDescriptors.Fds, fds.AsSpan(0, count).ToArray());
+        Assert.True(fds.AsSpan(0, count).SequenceEqual(fds.AsSpan(0, count).ToArray().Order().ToArray()), "not ascending");
+
+        // Two opens of one file are the same file; another file is not.
+        using SafeFileHandle again = File.OpenHandle("/dev/null");
+        string otherPath = Path.GetTempFileName();
+        using SafeFileHandle other = File.OpenHandle(otherPath);
+        File.Delete(otherPath);
+        Assert.True(ProcessResourceReader.TryGetIdentity(fd, out FileIdentity identity));
+        Assert.True(ProcessResourceReader.TryGetIdentity((int)again.DangerousGetHandle(), out FileIdentity sameFile));
+        Assert.True(ProcessResourceReader.TryGetIdentity((int)other.DangerousGetHandle(), out FileIdentity otherFile));
+        Assert.Equal(identity, sameFile);
+        Assert.NotEqual(identity, otherFile);
+        Assert.NotEqual(0UL, identity.Inode);
+
+        // Since Linux 6.2 the size of /proc/self/fd counts the descriptors: one more open, one more counted.
+        if (reader.CountsAreCheap)
+        {
+            // Other tests open and close descriptors meanwhile: the two agree on one of a few tries. The kernel counts
+            // allocated numbers, the listing installed files: the size here runs one above the listing.
+            bool agreed = false;
+            for (int i = 0; i < 20 && !agreed; i++)
+            {
+                agreed = Math.Abs(reader.FdCount() - reader.ReadOpenFds(fds)) <= 1;
+            }
+
+            Assert.True(agreed, $"the size of /proc/self/fd ({reader.FdCount()}) never matched its listing ({reader.ReadOpenFds(fds)})");
+        }
+
+        int[] tids = new int[4096];
+        int threads = reader.ReadThreadIds(tids);
+        Assert.Contains(Environment.ProcessId, tids.AsSpan(0, threads).ToArray()); // the main thread's id is the process's
+        using var started = new ManualResetEventSlim();
+        using var stop = new ManualResetEventSlim();
+        int tid = 0;
+        var thread = new Thread(() =>
+        {
+            // "PID/task/TID": the kernel's id of this thread.
+            tid = int.Parse(Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget!), System.Globalization.CultureInfo.InvariantCulture);
+            started.Set();
+            stop.Wait();
+        });
+        thread.Start();
+        started.Wait(TestContext.Current.CancellationToken);
+        threads = reader.ReadThreadIds(tids);
+        Assert.Contains(tid, tids.AsSpan(0, threads).ToArray());
+        stop.Set();
+        thread.Join();
+    }
+
+    [Fact]
     public void FailedCallsCarryErrno()
     {
         using SafeFileHandle eventFd = HostEventFd.Create(nonBlocking: true);

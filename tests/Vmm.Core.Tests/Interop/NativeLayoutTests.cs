@@ -67,6 +67,32 @@ public sealed class NativeLayoutTests
     }
 
     [Fact]
+    public void ProcessListingLayoutMatchesTheHeaders()
+    {
+        // statx and linux_dirent64 have one layout on every architecture; we read them by offset.
+        string compiler = RequireCompiler();
+        var check = new CHeaderCheck().Include("fcntl.h").Include("unistd.h").Include("stddef.h").Include("linux/stat.h")
+            .Declare("struct linux_dirent64 { unsigned long long d_ino; long long d_off; unsigned short d_reclen; unsigned char d_type; char d_name[]; };")
+            .Equal("O_RDONLY", (ulong)global::Interop.O_RDONLY, "O_RDONLY")
+            .Equal("O_DIRECTORY", (ulong)global::Interop.O_DIRECTORY, "O_DIRECTORY")
+            .Equal("O_CLOEXEC", (ulong)global::Interop.O_CLOEXEC, "O_CLOEXEC")
+            .Equal("SEEK_SET", (ulong)global::Interop.SEEK_SET, "SEEK_SET")
+            .Equal("AT_EMPTY_PATH", (ulong)global::Interop.AT_EMPTY_PATH, "AT_EMPTY_PATH")
+            .Equal("STATX_INO", global::Interop.STATX_INO, "STATX_INO")
+            .Equal("STATX_NLINK", global::Interop.STATX_NLINK, "STATX_NLINK")
+            .Equal("STATX_SIZE", global::Interop.STATX_SIZE, "STATX_SIZE")
+            .Equal("offsetof(struct statx, stx_nlink)", (ulong)global::Interop.StatxNlinkOffset, "statx.stx_nlink")
+            .Equal("offsetof(struct statx, stx_size)", (ulong)global::Interop.StatxSizeOffset, "statx.stx_size")
+            .Equal("sizeof(struct statx)", (ulong)global::Interop.StatxSize, "sizeof(statx)")
+            .Equal("offsetof(struct statx, stx_ino)", (ulong)global::Interop.StatxInoOffset, "statx.stx_ino")
+            .Equal("offsetof(struct statx, stx_dev_major)", (ulong)global::Interop.StatxDevMajorOffset, "statx.stx_dev_major")
+            .Equal("offsetof(struct statx, stx_dev_minor)", (ulong)global::Interop.StatxDevMinorOffset, "statx.stx_dev_minor")
+            .Equal("offsetof(struct linux_dirent64, d_reclen)", (ulong)global::Interop.Dirent64RecordLengthOffset, "linux_dirent64.d_reclen")
+            .Equal("offsetof(struct linux_dirent64, d_name)", (ulong)global::Interop.Dirent64NameOffset, "linux_dirent64.d_name");
+        AssertNoMismatches(check, compiler);
+    }
+
+    [Fact]
     public void MismatchesAreListed()
     {
         // The checker itself must be able to fail: two wrong values and an unknown name are all reported.

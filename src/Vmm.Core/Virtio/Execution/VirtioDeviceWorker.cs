@@ -14,7 +14,9 @@ namespace Vmm.Core.Virtio.Execution;
 /// DEVICE_NEEDS_RESET) and the worker ignores its queues until the driver resets it. A call that does not return
 /// within <see cref="HangLimit"/> fails the device the same way (a watchdog timer sees it): .NET cannot stop a
 /// thread, so the stuck call keeps its thread, but the VM and the other devices go on, and a reset or dispose
-/// waits for it no longer than the limit.
+/// waits for it no longer than the limit. A device that keeps what its calls took (file descriptors, threads, managed
+/// memory) past its <see cref="DeviceLimits"/> is failed the same way; a <see cref="DeviceResourceMeter"/> counts
+/// them on this thread, where they can be attributed to the device.
 /// </summary>
 /// <remarks>
 /// A synchronous worker (<see cref="CreateSynchronous"/>) is a testing seam, never used by the VMM: it has no thread
@@ -36,6 +38,7 @@ public sealed class VirtioDeviceWorker : IDisposable
     private readonly object _inlineLock = new();
     private readonly Timer? _watchdog;
     private readonly long _hangLimitTicks;
+    private readonly DeviceResourceMeter? _meter; // null when synchronous, or where /proc cannot be read
     private IVirtioDeviceContext? _activation;
     private DirectFailure? _directFailure;
     private int _generation; // bumped by each reset: a direct notification's failure from before it is stale
@@ -59,26 +62,39 @@ public sealed class VirtioDeviceWorker : IDisposable
     /// <param name="loggerFactory">Where failures are logged.</param>
     /// <param name="hangLimit">How long one call into the device may take (<see cref="DefaultHangLimit"/> when null).</param>
     public VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory = null, TimeSpan? hangLimit = null)
-        : this(device, loggerFactory, hangLimit, synchronous: false)
+        : this(device, loggerFactory, hangLimit is { } hang ? DeviceLimits.Default with { Hang = hang } : DeviceLimits.Default, synchronous: false)
     {
     }
 
-    private VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory, TimeSpan? hangLimit, bool synchronous)
+    /// <summary>Starts the worker thread for <paramref name="device"/>, which fails it past <paramref name="limits"/>.</summary>
+    /// <param name="device">The device.</param>
+    /// <param name="loggerFactory">Where failures are logged.</param>
+    /// <param name="limits">How long a call may take and what the device may keep.</param>
+    public VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory, DeviceLimits limits)
+        : this(device, loggerFactory, limits, synchronous: false)
+    {
+    }
+
+    private VirtioDeviceWorker(IVirtioDevice device, ILoggerFactory? loggerFactory, DeviceLimits limits, bool synchronous)
     {
         ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(limits);
+        limits.Validate();
         _device = device;
         _direct = device as IVirtioDirectNotification;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<VirtioDeviceWorker>();
         _queueCount = device.QueueMaxSizes.Count;
         _pending = new long[Math.Max(1, (_queueCount + 63) / 64)];
-        HangLimit = hangLimit ?? DefaultHangLimit;
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HangLimit, TimeSpan.Zero, nameof(hangLimit));
+        Limits = limits;
+        HangLimit = limits.Hang;
         _hangLimitTicks = (long)(HangLimit.TotalSeconds * Stopwatch.Frequency);
         IsSynchronous = synchronous;
         if (synchronous)
         {
             return;
         }
+
+        _meter = limits.Metered ? CreateMeter(limits, device, _logger) : null;
 
         TimeSpan period = TimeSpan.FromTicks(Math.Clamp(HangLimit.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
         _watchdog = new Timer(static state => ((VirtioDeviceWorker)state!).CheckForHang(), this, period, period);
@@ -97,7 +113,10 @@ public sealed class VirtioDeviceWorker : IDisposable
     /// device call then holds up the vCPU that rang the doorbell.
     /// </summary>
     public static VirtioDeviceWorker CreateSynchronous(IVirtioDevice device, ILoggerFactory? loggerFactory = null)
-        => new(device, loggerFactory, hangLimit: null, synchronous: true);
+        => new(device, loggerFactory, DeviceLimits.Default, synchronous: true);
+
+    /// <summary>The device's limits (a synchronous worker, a testing seam without a thread, enforces none of them).</summary>
+    public DeviceLimits Limits { get; }
 
     /// <summary>How long one call into the device may take before the device is failed as hung.</summary>
     public TimeSpan HangLimit { get; }
@@ -115,6 +134,31 @@ public sealed class VirtioDeviceWorker : IDisposable
 
     /// <summary>Whether the device failed and waits for a reset.</summary>
     public bool IsFailed => _failed;
+
+    /// <summary>
+    /// True while no call into the device is in progress or pending (a test's way to know that a call it saw the
+    /// effects of has also been checked against the limits).
+    /// </summary>
+    internal bool IsBetweenCalls
+    {
+        get
+        {
+            if (Volatile.Read(ref _callStarted) != 0)
+            {
+                return false;
+            }
+
+            for (int i = 0; i < _pending.Length; i++)
+            {
+                if (Volatile.Read(ref _pending[i]) != 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
 
     /// <summary>Whether the device is activated and healthy.</summary>
     public bool IsActive => Volatile.Read(ref _active) && !_failed;
@@ -213,6 +257,20 @@ public sealed class VirtioDeviceWorker : IDisposable
 
         _wake.Dispose();
         _resetDone.Dispose();
+        _meter?.Dispose();
+    }
+
+    private static DeviceResourceMeter? CreateMeter(DeviceLimits limits, IVirtioDevice device, ILogger logger)
+    {
+        try
+        {
+            return new DeviceResourceMeter(limits, device.Id);
+        }
+        catch (Exception exception) when (exception is Vmm.Interop.NativeCallException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            VirtioDeviceWorkerLog.MeterUnavailable(logger, exception, device.Id, device.DeviceType);
+            return null;
+        }
     }
 
     private void CheckForHang()
@@ -368,6 +426,8 @@ public sealed class VirtioDeviceWorker : IDisposable
         _callOperation = operation;
         _callQueue = queue;
         Volatile.Write(ref _callStarted, Stopwatch.GetTimestamp());
+        _meter?.Begin(always: context is not null); // activation starts what a device keeps: always measured
+        string? overLimit;
         try
         {
             if (context is not null)
@@ -378,34 +438,39 @@ public sealed class VirtioDeviceWorker : IDisposable
             {
                 _device.ProcessQueue(queue);
             }
-
-            return true;
         }
 #pragma warning disable CA1031 // A device (plugin) bug of any kind must fail only that device.
         catch (Exception exception)
 #pragma warning restore CA1031
         {
+            _meter?.End();
             Fail(CallName(), exception, hung: false);
+            Volatile.Write(ref _callStarted, 0);
             return false;
         }
-        finally
+
+        overLimit = _meter?.End();
+        if (overLimit is not null)
         {
-            Volatile.Write(ref _callStarted, 0);
+            Fail(CallName(), new DeviceLimitExceededException(overLimit), hung: false, reason: overLimit);
         }
+
+        Volatile.Write(ref _callStarted, 0); // after the limits are checked: IsBetweenCalls then means all of it is done
+        return overLimit is null;
     }
 
     private string CallName() => _callQueue < 0 ? _callOperation : $"{_callOperation}({_callQueue})";
 
-    private void Fail(string operation, Exception exception, bool hung = false)
+    private void Fail(string operation, Exception exception, bool hung = false, string? reason = null)
     {
         if (Interlocked.Exchange(ref _failing, 1) != 0)
         {
             return;
         }
 
-        _failureReason = hung
+        _failureReason = reason ?? (hung
             ? $"{operation} hung: no return after {HangLimit.TotalSeconds:0.#} s"
-            : $"{operation} threw {exception.GetType().Name}: {exception.Message}";
+            : $"{operation} threw {exception.GetType().Name}: {exception.Message}");
         _hung = hung;
         _failed = true;
         VirtioDeviceWorkerLog.DeviceFailed(_logger, exception, _device.Id, _device.DeviceType, operation);
@@ -419,6 +484,7 @@ public sealed class VirtioDeviceWorker : IDisposable
         Volatile.Write(ref _directFailure, null);
         Volatile.Write(ref _active, false);
         Volatile.Write(ref _activation, null);
+        _meter?.Begin(always: true); // what the reset releases stops counting; what survives it is seen at activation
         try
         {
             _device.Reset();
@@ -429,6 +495,8 @@ public sealed class VirtioDeviceWorker : IDisposable
         {
             VirtioDeviceWorkerLog.DeviceResetFailed(_logger, exception, _device.Id, _device.DeviceType);
         }
+
+        _meter?.End();
 
         _failed = false;
         _failureReason = null;

@@ -19,4 +19,7 @@ internal static partial class VirtioDeviceWorkerLog
 
     [LoggerMessage(5, LogLevel.Error, "Virtio device '{DeviceId}' ({DeviceType}) did not stop within {Seconds} s: its thread is stuck in the device and is left behind.", EventName = "DisposeAbandoned")]
     public static partial void DisposeAbandoned(ILogger logger, string deviceId, VirtioDeviceType deviceType, double seconds);
+
+    [LoggerMessage(6, LogLevel.Warning, "Virtio device '{DeviceId}' ({DeviceType}): its file descriptors and threads cannot be counted here (/proc unreadable), so only its hang limit is enforced.", EventName = "MeterUnavailable")]
+    public static partial void MeterUnavailable(ILogger logger, Exception exception, string deviceId, VirtioDeviceType deviceType);
 }

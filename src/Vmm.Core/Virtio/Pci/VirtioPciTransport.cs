@@ -79,7 +79,7 @@ public sealed partial class VirtioPciTransport : IPciFunction, IDisposable
             0x0040));
         BuildConfigSpace();
 
-        Worker = options.SynchronousWorker ? VirtioDeviceWorker.CreateSynchronous(device, loggerFactory) : new VirtioDeviceWorker(device, loggerFactory);
+        Worker = options.SynchronousWorker ? VirtioDeviceWorker.CreateSynchronous(device, loggerFactory) : new VirtioDeviceWorker(device, loggerFactory, options.Limits ?? DeviceLimits.Default);
         Worker.Failed += OnDeviceFailed;
     }
 

@@ -21,4 +21,7 @@ public sealed class VirtioPciTransportOptions
     /// (<see cref="Execution.VirtioDeviceWorker.CreateSynchronous"/>), so a fuzz harness's input always takes one path.
     /// </summary>
     public bool SynchronousWorker { get; init; }
+
+    /// <summary>How long a call may take and what the device may keep before it is failed (<see cref="Execution.DeviceLimits.Default"/> when null).</summary>
+    public Execution.DeviceLimits? Limits { get; init; }
 }
