@@ -312,10 +312,10 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
                 Assert.Skip(_skip);
             }
 
-            // As a user's shell starts it: with SIGINT at its default. A test run started in the background of a
-            // non-interactive shell (`bash .ci/run &`) ignores SIGINT; children inherit that across exec, and the runtime
-            // then never calls vmm's handlers, so the signal tests would see the guest command run to its end.
-            bool resetInterrupt = InterruptIgnoredHere();
+            // As a user's shell starts it: with SIGINT and SIGQUIT at their defaults. A test run started in the
+            // background of a non-interactive shell (`bash .ci/run &`) ignores both; children inherit that across exec,
+            // and the runtime then never calls vmm's handlers, so the signal tests would see the command run to its end.
+            bool resetInterrupt = InterruptOrQuitIgnoredHere();
             var start = new ProcessStartInfo(resetInterrupt ? "env" : "dotnet")
             {
                 RedirectStandardInput = true,
@@ -325,7 +325,7 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
             };
             if (resetInterrupt)
             {
-                start.ArgumentList.Add("--default-signal=INT"); // GNU env 8.31 and later; a shell cannot undo an ignore it inherited
+                start.ArgumentList.Add("--default-signal=INT,QUIT"); // GNU env 8.31 and later; a shell cannot undo an ignore it inherited
                 start.ArgumentList.Add("dotnet");
             }
 
@@ -357,11 +357,12 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
             return new ExecResult(process.ExitCode, output.ToArray(), await error);
         }
 
-        /// <summary>Whether this process ignores SIGINT (the SigIgn mask of /proc/self/status; SIGINT is bit 1).</summary>
-        private static bool InterruptIgnoredHere()
+        /// <summary>Whether this process ignores SIGINT or SIGQUIT (the SigIgn mask of /proc/self/status: bit N-1 is signal N).</summary>
+        private static bool InterruptOrQuitIgnoredHere()
         {
+            const ulong InterruptAndQuit = (1UL << (2 - 1)) | (1UL << (3 - 1));
             string? line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-            return line is not null && (ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) & (1UL << 1)) != 0;
+            return line is not null && (ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) & InterruptAndQuit) != 0;
         }
 
         private static async Task CopyOutputAsync(Process process, MemoryStream output, Action<Process>? onOutput)
