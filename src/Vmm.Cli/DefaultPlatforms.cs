@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using Vmm.Core.Config;
 using Vmm.Core.Hosting;
 using Vmm.Kvm.Platform;
 using Vmm.Qemu;
@@ -18,7 +20,17 @@ internal static class DefaultPlatforms
     /// </summary>
     public static IReadOnlyList<IVmPlatform> Create(TextWriter console, TextWriter error, bool inheritConsole)
     {
-        var qemu = new QemuPlatform(new QemuPlatformOptions
+        var qemu = new DeferredPlatform("qemu", PlatformKind.Qemu, () => CreateQemu(console, error, inheritConsole));
+        var kvm = new KvmPlatform(inheritConsole
+            ? new KvmPlatformOptions { ConsoleOutput = Console.OpenStandardOutput(), ConsoleInput = Console.OpenStandardInput() }
+            : new KvmPlatformOptions { ConsoleOutput = new TextWriterStream(console) });
+        return [new KvmAutoPlatform(kvm, () => KvmHostProbe.Facts), qemu];
+    }
+
+    // Only when a config asks for qemu (or auto falls through to it): Vmm.Qemu and its probes stay unloaded otherwise.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static QemuPlatform CreateQemu(TextWriter console, TextWriter error, bool inheritConsole) =>
+        new(new QemuPlatformOptions
         {
             Accelerator = QemuAccelerator.Auto,
             RunsGuestKernelsNatively = () => ChooseQemuAccelerator(error),
@@ -27,11 +39,6 @@ internal static class DefaultPlatforms
             GuestImage = GuestImageCache.Locate([Environment.CurrentDirectory, AppContext.BaseDirectory], AppContext.BaseDirectory),
             Progress = error,
         });
-        var kvm = new KvmPlatform(inheritConsole
-            ? new KvmPlatformOptions { ConsoleOutput = Console.OpenStandardOutput(), ConsoleInput = Console.OpenStandardInput() }
-            : new KvmPlatformOptions { ConsoleOutput = new TextWriterStream(console) });
-        return [new KvmAutoPlatform(kvm, () => KvmHostProbe.Facts), qemu];
-    }
 
     /// <summary>Runs the (cached) probe and says on stderr which accelerator QEMU gets and why.</summary>
     private static bool ChooseQemuAccelerator(TextWriter error)

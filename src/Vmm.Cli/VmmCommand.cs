@@ -14,6 +14,31 @@ internal static class VmmCommand
     /// <summary>Parses and runs <paramref name="args"/>; returns the exit code. Cancelling <paramref name="cancellationToken"/> is Ctrl-C.</summary>
     public static async Task<int> RunAsync(string[] args, CliContext context, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            if (PlainRunArguments.TryParse(args, out string config, out bool verbose))
+            {
+                StartupTrace.Mark("command line parsed");
+                return await RunCommand.RunAsync(context, config, verbose, [], tty: false, interactive: false, cancellationToken).ConfigureAwait(false);
+            }
+
+            return await ParseAndInvokeAsync(args, context, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return ExitCodes.Interrupted;
+        }
+        catch (VmmException ex)
+        {
+            // Failures the framework reports on purpose (a control socket in use, a platform call) are one line, not a stack trace.
+            context.Error.WriteLine($"vmm: {ex.Message}");
+            return ExitCodes.VmFailed;
+        }
+    }
+
+    // Everything but a plain `vmm run --config FILE`: System.CommandLine parses, reports usage errors and runs the action.
+    private static async Task<int> ParseAndInvokeAsync(string[] args, CliContext context, CancellationToken cancellationToken)
+    {
         RootCommand root = Create(context, args);
         ParseResult parseResult = root.Parse(args);
         StartupTrace.Mark("command line parsed");
@@ -48,20 +73,7 @@ internal static class VmmCommand
             // then gets QMP quit and up to 5 s to exit before it is killed.
             ProcessTerminationTimeout = null,
         };
-        try
-        {
-            return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return ExitCodes.Interrupted;
-        }
-        catch (VmmException ex)
-        {
-            // Failures the framework reports on purpose (a control socket in use, a platform call) are one line, not a stack trace.
-            context.Error.WriteLine($"vmm: {ex.Message}");
-            return ExitCodes.VmFailed;
-        }
+        return await parseResult.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

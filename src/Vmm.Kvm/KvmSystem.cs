@@ -31,7 +31,7 @@ public sealed class KvmSystem : IDisposable
     private readonly SafeFileHandle _kvm;
     private readonly ILoggerFactory _loggerFactory;
     private kvm_cpuid_entry2[]? _supportedCpuid;
-    private HashSet<uint>? _msrIndices;
+    private uint[]? _msrIndices;
 
     private KvmSystem(SafeFileHandle kvm, ILoggerFactory loggerFactory)
     {
@@ -90,7 +90,19 @@ public sealed class KvmSystem : IDisposable
     internal ReadOnlySpan<kvm_cpuid_entry2> SupportedCpuid => _supportedCpuid ??= ReadSupportedCpuid();
 
     /// <summary>Whether KVM lists <paramref name="index"/> among the MSRs it saves and restores.</summary>
-    internal bool HasMsr(uint index) => (_msrIndices ??= ReadMsrIndexList()).Contains(index);
+    internal bool HasMsr(uint index)
+    {
+        // A plain scan of ~100 indices, asked a few times per VM: a HashSet<uint> would be JIT-compiled at start-up.
+        foreach (uint listed in _msrIndices ??= ReadMsrIndexList())
+        {
+            if (listed == index)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <inheritdoc/>
     public void Dispose() => _kvm.Dispose();
@@ -150,7 +162,7 @@ public sealed class KvmSystem : IDisposable
         }
     }
 
-    private unsafe HashSet<uint> ReadMsrIndexList()
+    private unsafe uint[] ReadMsrIndexList()
     {
         // The first call with room for none fails with E2BIG and says how many there are.
         kvm_msr_list probe = default;
@@ -161,7 +173,13 @@ public sealed class KvmSystem : IDisposable
         {
             buffer[0] = (uint)count;
             global::Interop.CheckIo(Ioctl(_kvm, KVM_GET_MSR_INDEX_LIST, buffer), "ioctl(KVM_GET_MSR_INDEX_LIST)");
-            return [.. new ReadOnlySpan<uint>(buffer + 1, (int)buffer[0])];
+            uint[] indices = new uint[buffer[0]];
+            for (int i = 0; i < indices.Length; i++)
+            {
+                indices[i] = buffer[1 + i];
+            }
+
+            return indices;
         }
         finally
         {

@@ -192,12 +192,16 @@ public sealed class KvmVcpu : IDisposable
     private unsafe void SetBootMsrs()
     {
         // After CPUID: KVM decides from the guest's CPUID which MSRs exist.
-        List<(uint Index, ulong Value)> msrs = [];
+        // Arrays, not a list of tuples: generic code over a struct would be JIT-compiled at start-up.
+        var indices = new uint[KvmBootMsrs.Entries.Length];
+        var values = new ulong[indices.Length];
+        int count = 0;
         foreach ((uint index, ulong value) in KvmBootMsrs.Entries)
         {
             if (_vm.System.HasMsr(index))
             {
-                msrs.Add((index, value));
+                indices[count] = index;
+                values[count++] = value;
             }
             else
             {
@@ -205,23 +209,23 @@ public sealed class KvmVcpu : IDisposable
             }
         }
 
-        nuint bytes = (nuint)(sizeof(kvm_msrs) + (msrs.Count * sizeof(kvm_msr_entry)));
+        nuint bytes = (nuint)(sizeof(kvm_msrs) + (count * sizeof(kvm_msr_entry)));
         byte* buffer = (byte*)NativeMemory.AllocZeroed(bytes);
         try
         {
-            ((kvm_msrs*)buffer)->nmsrs = (uint)msrs.Count;
-            Span<kvm_msr_entry> entries = new(buffer + sizeof(kvm_msrs), msrs.Count);
-            for (int i = 0; i < msrs.Count; i++)
+            ((kvm_msrs*)buffer)->nmsrs = (uint)count;
+            kvm_msr_entry* entries = (kvm_msr_entry*)(buffer + sizeof(kvm_msrs));
+            for (int i = 0; i < count; i++)
             {
-                entries[i].index = msrs[i].Index;
-                entries[i].data = msrs[i].Value;
+                entries[i].index = indices[i];
+                entries[i].data = values[i];
             }
 
             // KVM_SET_MSRS stops at the first MSR it rejects and returns how many it set.
             int set = global::Interop.CheckIo(Ioctl(_vcpu, KVM_SET_MSRS, buffer), "ioctl(KVM_SET_MSRS)");
-            if (set < msrs.Count)
+            if (set < count)
             {
-                throw new KvmException($"KVM rejected boot MSR 0x{msrs[set].Index:x} (value 0x{msrs[set].Value:x}) on vCPU {Id}.");
+                throw new KvmException($"KVM rejected boot MSR 0x{indices[set]:x} (value 0x{values[set]:x}) on vCPU {Id}.");
             }
         }
         finally

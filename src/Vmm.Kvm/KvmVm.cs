@@ -23,7 +23,7 @@ public sealed class KvmVm : IDisposable
     private readonly SafeFileHandle _vm;
     private readonly ILogger _logger;
     private readonly List<KvmVcpu> _vcpus = [];
-    private readonly List<(ulong GuestAddress, ulong Size)> _slots = [];
+    private readonly List<MemorySlot> _slots = []; // a list of a class: precompiled, where a list of tuples is JIT-compiled at start-up
     private readonly TaskCompletionSource<KvmVmExit> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _stateLock = new();
     private volatile bool _stopRequested;
@@ -110,7 +110,7 @@ public sealed class KvmVm : IDisposable
                 userspace_addr = (ulong)hostAddress,
             };
             global::Interop.CheckIo(Ioctl(_vm, KVM_SET_USER_MEMORY_REGION, ref region), "ioctl(KVM_SET_USER_MEMORY_REGION)");
-            _slots.Add((guestAddress, size));
+            _slots.Add(new MemorySlot(guestAddress, size));
             KvmLog.MemorySlotAdded(_logger, region.slot, guestAddress, size);
             return (int)region.slot;
         }
@@ -132,7 +132,7 @@ public sealed class KvmVm : IDisposable
 
             kvm_userspace_memory_region region = new() { slot = (uint)slot, guest_phys_addr = _slots[slot].GuestAddress };
             global::Interop.CheckIo(Ioctl(_vm, KVM_SET_USER_MEMORY_REGION, ref region), "ioctl(KVM_SET_USER_MEMORY_REGION, delete)");
-            _slots[slot] = (_slots[slot].GuestAddress, 0);
+            _slots[slot] = _slots[slot] with { Size = 0 };
         }
     }
 
@@ -333,4 +333,6 @@ public sealed class KvmVm : IDisposable
 
         public void Dispose() => Interlocked.Exchange(ref _remove, null)?.Invoke();
     }
+
+    private sealed record MemorySlot(ulong GuestAddress, ulong Size);
 }

@@ -28,11 +28,12 @@ internal sealed class CommandSession : IDisposable
     public ILoggerFactory LoggerFactory { get; }
 
     /// <summary>Starts a session for a parsed command line.</summary>
-    public static CommandSession Start(CliContext context, ParseResult parseResult)
-    {
-        bool verbose = parseResult.GetValue<bool>(VmmCommand.VerboseOptionName);
-        return new CommandSession(context, context.CreateLoggerFactory(verbose ? LogLevel.Debug : LogLevel.Warning));
-    }
+    public static CommandSession Start(CliContext context, ParseResult parseResult) =>
+        Start(context, parseResult.GetValue<bool>(VmmCommand.VerboseOptionName));
+
+    /// <summary>Starts a session logging at debug level with <paramref name="verbose"/>, else at warning level.</summary>
+    public static CommandSession Start(CliContext context, bool verbose) =>
+        new(context, context.CreateLoggerFactory(verbose ? LogLevel.Debug : LogLevel.Warning));
 
     /// <summary>
     /// The folders a <c>--plugin-path</c> option names, made absolute; the built-in folder when it names none. Prints

@@ -27,65 +27,76 @@ internal static class RunCommand
         Option<bool> interactive = new("--interactive", "-i") { Description = "With a command: forward stdin to it." };
         Argument<string[]> command = new("COMMAND") { Description = "A command to run in the guest (after --); the VM stops when it ends.", Arity = ArgumentArity.ZeroOrMore };
         Command run = new("run", "Runs a VM from a config file until it stops (Ctrl-C stops it); with -- CMD ARGS, runs CMD in it and exits with its code.") { config, tty, interactive, command };
-        run.SetAction(async (parseResult, cancellationToken) =>
+        run.SetAction((parseResult, cancellationToken) => RunAsync(
+            context,
+            parseResult.GetValue(config)!,
+            parseResult.GetValue<bool>(VmmCommand.VerboseOptionName),
+            parseResult.GetValue(command) ?? [],
+            parseResult.GetValue(tty),
+            parseResult.GetValue(interactive),
+            cancellationToken));
+
+        return run;
+    }
+
+    /// <summary>
+    /// Runs the VM <paramref name="path"/> describes (or, with <paramref name="guestCommand"/>, that command in it):
+    /// what <c>vmm run</c> does once its command line is parsed, by System.CommandLine or by <see cref="PlainRunArguments"/>.
+    /// </summary>
+    public static async Task<int> RunAsync(CliContext context, string path, bool verbose, string[] guestCommand, bool tty, bool interactive, CancellationToken cancellationToken)
+    {
+        using CommandSession session = CommandSession.Start(context, verbose);
+        StartupTrace.Mark("logging set up");
+        VmConfigResult result = session.LoadConfig(path);
+        StartupTrace.Mark("config validated");
+        if (result.Spec is not VmSpec spec)
         {
-            string path = parseResult.GetValue(config)!;
-            using CommandSession session = CommandSession.Start(context, parseResult);
-            StartupTrace.Mark("logging set up");
-            VmConfigResult result = session.LoadConfig(path);
-            StartupTrace.Mark("config validated");
-            if (result.Spec is not VmSpec spec)
+            foreach (ConfigError error in result.Errors)
             {
-                foreach (ConfigError error in result.Errors)
-                {
-                    context.Error.WriteLine($"vmm: {path}: {error}");
-                }
-
-                return CommandSession.ExitCodeFor(result);
+                context.Error.WriteLine($"vmm: {path}: {error}");
             }
 
-            string[] guestCommand = parseResult.GetValue(command) ?? [];
-            if (guestCommand.Length > 0)
-            {
-                var request = new ExecRequest(guestCommand);
-                return await RunCommandAsync(context, session, result, spec, path, request, parseResult.GetValue(tty), parseResult.GetValue(interactive), cancellationToken).ConfigureAwait(false);
-            }
+            return CommandSession.ExitCodeFor(result);
+        }
 
-            PlatformSelection selection = VmPlatformSelector.Select(spec.Platform, context.Platforms());
-            if (!selection.IsAvailable)
-            {
-                context.Error.WriteLine($"vmm: {selection.UnavailableReason}");
-                return ExitCodes.PlatformUnavailable;
-            }
+        if (guestCommand.Length > 0)
+        {
+            var request = new ExecRequest(guestCommand);
+            return await RunCommandAsync(context, session, result, spec, path, request, tty, interactive, cancellationToken).ConfigureAwait(false);
+        }
 
-            StartupTrace.Mark("platform selected");
-            try
-            {
-                VmRunContext runContext = new(session.LoggerFactory, result.Plugins!, new ControlCommandRegistry()) { Routers = session.Routers };
-                VmRunResult outcome = await VmRunner.RunAsync(spec, selection.Platform!, runContext, cancellationToken).ConfigureAwait(false);
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    // The platform stopped the VM cleanly on Ctrl-C; still an interruption for the shell.
-                    context.Error.WriteLine("vmm: interrupted");
-                    return ExitCodes.Interrupted;
-                }
+        PlatformSelection selection = VmPlatformSelector.Select(spec.Platform, context.Platforms());
+        if (!selection.IsAvailable)
+        {
+            context.Error.WriteLine($"vmm: {selection.UnavailableReason}");
+            return ExitCodes.PlatformUnavailable;
+        }
 
-                if (outcome.Outcome == VmRunOutcome.Stopped)
-                {
-                    return ExitCodes.Ok;
-                }
-
-                context.Error.WriteLine($"vmm: the VM failed: {outcome.Message ?? outcome.Outcome.ToString()}");
-                return ExitCodes.VmFailed;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        StartupTrace.Mark("platform selected");
+        try
+        {
+            VmRunContext runContext = new(session.LoggerFactory, result.Plugins!, new ControlCommandRegistry()) { Routers = session.Routers };
+            VmRunResult outcome = await VmRunner.RunAsync(spec, selection.Platform!, runContext, cancellationToken).ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
             {
+                // The platform stopped the VM cleanly on Ctrl-C; still an interruption for the shell.
                 context.Error.WriteLine("vmm: interrupted");
                 return ExitCodes.Interrupted;
             }
-        });
 
-        return run;
+            if (outcome.Outcome == VmRunOutcome.Stopped)
+            {
+                return ExitCodes.Ok;
+            }
+
+            context.Error.WriteLine($"vmm: the VM failed: {outcome.Message ?? outcome.Outcome.ToString()}");
+            return ExitCodes.VmFailed;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            context.Error.WriteLine("vmm: interrupted");
+            return ExitCodes.Interrupted;
+        }
     }
 
     /// <summary>

@@ -27,18 +27,20 @@ public sealed class InputRouter : IInputRouter, IDisposable
 
     private readonly Lock _sync = new();
     private readonly ILogger _logger;
-    private readonly Meter? _ownedMeter;
-    private readonly Counter<long> _published;
-    private readonly Counter<long> _unrouted;
+    private readonly IMeterFactory? _meterFactory;
+    private Instruments? _instruments;
+    private bool _disposed;
     private IInputTarget[] _targets = [];
 
     /// <summary>Creates a router with no targets.</summary>
+    /// <remarks>
+    /// Its meter and counters are made on the first event: every VM has a router, and a meter (the metrics
+    /// EventSource, its assembly) is start-up time a VM without input devices would spend before its first vCPU entry.
+    /// </remarks>
     public InputRouter(ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(MeterName);
-        Meter meter = meterFactory?.Create(MeterName) ?? (_ownedMeter = new Meter(MeterName));
-        _published = meter.CreateCounter<long>(PublishedCounterName, unit: "{event}", description: "Input events handed to guest input devices.");
-        _unrouted = meter.CreateCounter<long>(UnroutedCounterName, unit: "{event}", description: "Input events with no device of the wanted kind or id.");
+        _meterFactory = meterFactory;
     }
 
     /// <inheritdoc />
@@ -116,7 +118,7 @@ public sealed class InputRouter : IInputRouter, IDisposable
         {
             if (!events.IsEmpty)
             {
-                _unrouted.Add(events.Length);
+                Counters.Unrouted.Add(events.Length);
             }
 
             return false;
@@ -178,7 +180,40 @@ public sealed class InputRouter : IInputRouter, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _ownedMeter?.Dispose();
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            _disposed = true;
+            _instruments?.OwnedMeter?.Dispose();
+        }
+    }
+
+    private Instruments Counters => Volatile.Read(ref _instruments) ?? CreateInstruments();
+
+    private Instruments CreateInstruments()
+    {
+        lock (_sync)
+        {
+            if (_instruments is null)
+            {
+                Meter? owned = _meterFactory is null ? new Meter(MeterName) : null;
+                Meter meter = owned ?? _meterFactory!.Create(MeterName);
+                Instruments instruments = new(
+                    meter.CreateCounter<long>(PublishedCounterName, unit: "{event}", description: "Input events handed to guest input devices."),
+                    meter.CreateCounter<long>(UnroutedCounterName, unit: "{event}", description: "Input events with no device of the wanted kind or id."),
+                    owned);
+                if (_disposed)
+                {
+                    owned?.Dispose(); // an event after Dispose counts nowhere, as before
+                }
+
+                Volatile.Write(ref _instruments, instruments);
+            }
+
+            return _instruments;
+        }
+    }
 
     private static bool IsSynReport(InputEvent inputEvent) => inputEvent.Type == InputEventTypes.Syn && inputEvent.Code == 0;
 
@@ -196,7 +231,9 @@ public sealed class InputRouter : IInputRouter, IDisposable
             return false;
         }
 
-        _published.Add(events.Length);
+        Counters.Published.Add(events.Length);
         return true;
     }
+
+    private sealed record Instruments(Counter<long> Published, Counter<long> Unrouted, Meter? OwnedMeter);
 }

@@ -54,7 +54,7 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
     public static GuestMemory Create(IEnumerable<GuestMemoryRegionSpec> regions)
     {
         ArgumentNullException.ThrowIfNull(regions);
-        GuestMemoryRegionSpec[] specs = [.. regions.OrderBy(r => r.GuestAddress)];
+        GuestMemoryRegionSpec[] specs = SortByAddress(regions);
         if (specs.Length == 0)
         {
             throw new ArgumentException("Guest memory needs at least one region.", nameof(regions));
@@ -68,7 +68,7 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
             }
         }
 
-        CheckLayout(specs.Select(s => (s.GuestAddress, s.Size)), nameof(regions));
+        CheckLayout(specs, nameof(regions));
 
         var mapped = new List<GuestMemoryRegion>(specs.Length);
         try
@@ -274,6 +274,51 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
 
         // high is now the last region starting at or below the address.
         return high >= 0 && address < _ends[high] ? high : -1;
+    }
+
+    // An insertion sort of a handful of regions: LINQ's OrderBy over a struct is generic code JIT-compiled at start-up.
+    private static GuestMemoryRegionSpec[] SortByAddress(IEnumerable<GuestMemoryRegionSpec> regions)
+    {
+        GuestMemoryRegionSpec[] specs = regions is GuestMemoryRegionSpec[] array ? (GuestMemoryRegionSpec[])array.Clone() : [.. regions];
+        for (int i = 1; i < specs.Length; i++)
+        {
+            GuestMemoryRegionSpec current = specs[i];
+            int j = i - 1;
+            for (; j >= 0 && specs[j].GuestAddress > current.GuestAddress; j--)
+            {
+                specs[j + 1] = specs[j];
+            }
+
+            specs[j + 1] = current;
+        }
+
+        return specs;
+    }
+
+    private static void CheckLayout(GuestMemoryRegionSpec[] sortedRegions, string parameterName)
+    {
+        for (int i = 0; i < sortedRegions.Length; i++)
+        {
+            CheckRegion(sortedRegions[i].GuestAddress, sortedRegions[i].Size, i == 0 ? null : sortedRegions[i - 1].GuestAddress + sortedRegions[i - 1].Size, parameterName);
+        }
+    }
+
+    private static void CheckRegion(ulong address, ulong size, ulong? previousEnd, string parameterName)
+    {
+        if (size == 0)
+        {
+            throw new ArgumentException($"Region at 0x{address:x} is empty.", parameterName);
+        }
+
+        if (address + size < address || address + size == 0)
+        {
+            throw new ArgumentException($"Region 0x{address:x}+0x{size:x} wraps around the address space.", parameterName);
+        }
+
+        if (address < previousEnd)
+        {
+            throw new ArgumentException($"Region at 0x{address:x} overlaps the region ending at 0x{previousEnd:x}.", parameterName);
+        }
     }
 
     private static void CheckLayout(IEnumerable<(ulong GuestAddress, ulong Size)> sortedRegions, string parameterName)

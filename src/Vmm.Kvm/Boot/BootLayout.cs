@@ -88,9 +88,10 @@ public static class BootLayout
     }
 
     /// <summary>The RAM regions for <paramref name="memoryBytes"/> of guest memory: below the hole, then above 4 GiB.</summary>
-    public static IReadOnlyList<(ulong Address, ulong Size)> RamRegions(ulong memoryBytes)
+    /// <remarks>An array: a list of value tuples is generic code the start-up path would JIT-compile.</remarks>
+    public static (ulong Address, ulong Size)[] RamRegions(ulong memoryBytes)
     {
         ulong low = Math.Min(memoryBytes, MmioHoleStart);
-        return memoryBytes > low ? [(0, low), (RamAbove4GStart, memoryBytes - low)] : [(0, low)];
+        return memoryBytes > low ? new[] { (0ul, low), (RamAbove4GStart, memoryBytes - low) } : new[] { (0ul, low) };
     }
 }

@@ -35,7 +35,7 @@ public sealed class ElfImage
     private const ushort MachineX86_64 = 62;
     private const ushort Executable = 2;
 
-    private ElfImage(ulong entry, IReadOnlyList<ElfLoadSegment> segments, uint? pvhEntry, bool ring3)
+    private ElfImage(ulong entry, ElfLoadSegment[] segments, uint? pvhEntry, bool ring3)
     {
         Entry = entry;
         Segments = segments;
@@ -47,7 +47,8 @@ public sealed class ElfImage
     public ulong Entry { get; }
 
     /// <summary>The PT_LOAD segments.</summary>
-    public IReadOnlyList<ElfLoadSegment> Segments { get; }
+    /// <remarks>An array: a list of structs is generic code the start-up path would JIT-compile.</remarks>
+    public ElfLoadSegment[] Segments { get; }
 
     /// <summary>The PVH 32-bit entry from the Xen note, or null.</summary>
     public uint? PvhEntry { get; }
@@ -56,10 +57,34 @@ public sealed class ElfImage
     public bool IsRing3Payload { get; }
 
     /// <summary>The lowest physical address a segment occupies.</summary>
-    public ulong LowestAddress => Segments.Min(s => s.PhysicalAddress);
+    public ulong LowestAddress
+    {
+        get
+        {
+            ulong lowest = ulong.MaxValue;
+            foreach (ElfLoadSegment segment in Segments)
+            {
+                lowest = Math.Min(lowest, segment.PhysicalAddress);
+            }
+
+            return lowest;
+        }
+    }
 
     /// <summary>The end (exclusive) of the highest segment.</summary>
-    public ulong HighestAddress => Segments.Max(s => s.PhysicalAddress + s.MemorySize);
+    public ulong HighestAddress
+    {
+        get
+        {
+            ulong highest = 0;
+            foreach (ElfLoadSegment segment in Segments)
+            {
+                highest = Math.Max(highest, segment.PhysicalAddress + segment.MemorySize);
+            }
+
+            return highest;
+        }
+    }
 
     /// <summary>Whether <paramref name="image"/> starts with the ELF magic.</summary>
     public static bool LooksLikeElf(ReadOnlySpan<byte> image) => image.Length >= 4 && image[0] == 0x7F && image[1] == (byte)'E' && image[2] == (byte)'L' && image[3] == (byte)'F';
@@ -105,7 +130,8 @@ public sealed class ElfImage
             throw new BootImageException($"{name}: truncated: program headers ({headerCount} x {headerSize} bytes at 0x{headerOffset:x}) lie outside the {image.Length}-byte file.");
         }
 
-        List<ElfLoadSegment> segments = [];
+        var segments = new ElfLoadSegment[headerCount];
+        int segmentCount = 0;
         uint? pvhEntry = null;
         bool ring3 = false;
         for (int i = 0; i < headerCount; i++)
@@ -135,7 +161,7 @@ public sealed class ElfImage
 
                 if (memorySize > 0)
                 {
-                    segments.Add(new ElfLoadSegment(physical, offset, fileSize, memorySize));
+                    segments[segmentCount++] = new ElfLoadSegment(physical, offset, fileSize, memorySize);
                 }
             }
             else
@@ -144,7 +170,7 @@ public sealed class ElfImage
             }
         }
 
-        if (segments.Count == 0)
+        if (segmentCount == 0)
         {
             throw new BootImageException($"{name}: the ELF file has no loadable segment.");
         }
@@ -152,6 +178,13 @@ public sealed class ElfImage
         if (layout == ElfLayout.Elf32 && (pvhEntry is null || ring3))
         {
             throw new BootImageException($"{name}: an ELF32 image boots only through a PVH entry (the Xen note XEN_ELFNOTE_PHYS32_ENTRY), which it lacks.");
+        }
+
+        if (segmentCount < segments.Length)
+        {
+            var loaded = new ElfLoadSegment[segmentCount];
+            Array.Copy(segments, loaded, segmentCount);
+            segments = loaded;
         }
 
         return new ElfImage(entry, segments, pvhEntry, ring3);
@@ -171,7 +204,11 @@ public sealed class ElfImage
                 return; // a truncated note ends the list; the notes are advisory
             }
 
-            ReadOnlySpan<byte> name = notes.Slice(12, (int)nameSize).TrimEnd((byte)0);
+            ReadOnlySpan<byte> name = notes.Slice(12, (int)nameSize);
+            while (!name.IsEmpty && name[^1] == 0)
+            {
+                name = name[..^1];
+            }
             ReadOnlySpan<byte> descriptor = notes.Slice((int)nameEnd, (int)descriptorSize);
             if (name.SequenceEqual("Xen"u8) && type == XenPhys32EntryNoteType && descriptor.Length >= 4)
             {

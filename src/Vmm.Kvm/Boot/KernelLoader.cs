@@ -19,7 +19,7 @@ public static class KernelLoader
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(commandLine);
         ulong lowEnd = Math.Min(memoryBytes, BootLayout.MmioHoleStart);
-        IReadOnlyList<E820Entry> e820 = E820Entry.ForMemory(memoryBytes);
+        E820Entry[] e820 = E820Entry.ForMemory(memoryBytes);
         if (ElfImage.LooksLikeElf(kernel))
         {
             ElfImage elf = ElfImage.Parse(kernel, kernelName);
@@ -51,7 +51,7 @@ public static class KernelLoader
         return (top - size) & ~0xFFFul;
     }
 
-    private static BootEntry LoadBzImage(IGuestMemory memory, ulong lowEnd, int vcpus, BzImage image, string name, byte[]? initrd, string commandLine, IReadOnlyList<E820Entry> e820)
+    private static BootEntry LoadBzImage(IGuestMemory memory, ulong lowEnd, int vcpus, BzImage image, string name, byte[]? initrd, string commandLine, E820Entry[] e820)
     {
         ulong kernelEnd = BootLayout.KernelLoadAddress + Math.Max((ulong)image.ProtectedModeKernel.Length, image.InitSize);
         if (kernelEnd > lowEnd)
@@ -73,7 +73,7 @@ public static class KernelLoader
         return new BootEntry(BootEntryMode.Linux64, BootLayout.KernelLoadAddress + BzImage.Entry64Offset, BootLayout.ZeroPageAddress, kernelEnd, placed);
     }
 
-    private static BootEntry LoadElfKernel(IGuestMemory memory, ulong lowEnd, int vcpus, ElfImage elf, byte[] file, string name, byte[]? initrd, string commandLine, IReadOnlyList<E820Entry> e820)
+    private static BootEntry LoadElfKernel(IGuestMemory memory, ulong lowEnd, int vcpus, ElfImage elf, byte[] file, string name, byte[]? initrd, string commandLine, E820Entry[] e820)
     {
         LoadSegments(memory, elf, file, name, BootLayout.LegacyHoleStart, lowEnd);
         (ulong, ulong)? placed = LoadInitrd(memory, initrd, elf.HighestAddress, lowEnd);

@@ -15,13 +15,13 @@ public static class PvhStartInfo
     public const int MaxMemoryMapEntries = 64;
 
     /// <summary>Writes the start info at <see cref="BootLayout.PvhStartInfoAddress"/> and what it points to.</summary>
-    public static void Write(IGuestMemory memory, ulong commandLineAddress, (ulong Address, ulong Size)? initrd, IReadOnlyList<E820Entry> memoryMap)
+    public static void Write(IGuestMemory memory, ulong commandLineAddress, (ulong Address, ulong Size)? initrd, E820Entry[] memoryMap)
     {
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(memoryMap);
-        if (memoryMap.Count > MaxMemoryMapEntries)
+        if (memoryMap.Length > MaxMemoryMapEntries)
         {
-            throw new BootImageException($"The memory map has {memoryMap.Count} ranges; the PVH start info holds {MaxMemoryMapEntries}.");
+            throw new BootImageException($"The memory map has {memoryMap.Length} ranges; the PVH start info holds {MaxMemoryMapEntries}.");
         }
 
         Span<byte> info = stackalloc byte[56];
@@ -41,11 +41,11 @@ public static class PvhStartInfo
 
         Le.U64(info, 24, commandLineAddress);
         Le.U64(info, 40, BootLayout.PvhMemoryMapAddress);
-        Le.U32(info, 48, (uint)memoryMap.Count);
+        Le.U32(info, 48, (uint)memoryMap.Length);
         memory.Write(BootLayout.PvhStartInfoAddress, info);
 
         Span<byte> entry = stackalloc byte[24];
-        for (int i = 0; i < memoryMap.Count; i++)
+        for (int i = 0; i < memoryMap.Length; i++)
         {
             entry.Clear();
             Le.U64(entry, 0, memoryMap[i].Address);

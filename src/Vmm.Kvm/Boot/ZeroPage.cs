@@ -29,13 +29,13 @@ public static class ZeroPage
     /// Writes the zero page at <see cref="BootLayout.ZeroPageAddress"/>: <paramref name="setupHeader"/> (a bzImage's,
     /// or a minimal one built here for an ELF kernel), the command line pointer, the initrd and the e820 map.
     /// </summary>
-    public static void Write(IGuestMemory memory, ReadOnlySpan<byte> setupHeader, ulong commandLineAddress, (ulong Address, ulong Size)? initrd, IReadOnlyList<E820Entry> e820)
+    public static void Write(IGuestMemory memory, ReadOnlySpan<byte> setupHeader, ulong commandLineAddress, (ulong Address, ulong Size)? initrd, E820Entry[] e820)
     {
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(e820);
-        if (e820.Count > MaxE820Entries)
+        if (e820.Length > MaxE820Entries)
         {
-            throw new BootImageException($"The memory map has {e820.Count} ranges; the zero page holds {MaxE820Entries}.");
+            throw new BootImageException($"The memory map has {e820.Length} ranges; the zero page holds {MaxE820Entries}.");
         }
 
         byte[] page = new byte[Size];
@@ -64,8 +64,8 @@ public static class ZeroPage
             Le.U32(span, ExtRamdiskSizeOffset, (uint)(size >> 32));
         }
 
-        span[E820EntriesOffset] = (byte)e820.Count;
-        for (int i = 0; i < e820.Count; i++)
+        span[E820EntriesOffset] = (byte)e820.Length;
+        for (int i = 0; i < e820.Length; i++)
         {
             int offset = E820TableOffset + (i * 20);
             Le.U64(span, offset, e820[i].Address);

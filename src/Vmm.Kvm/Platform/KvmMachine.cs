@@ -52,8 +52,15 @@ public sealed class KvmMachine : IControlledVm, IDisposable
     {
         _spec = spec;
         _logger = loggerFactory.CreateLogger<KvmMachine>();
-        IReadOnlyList<(ulong Address, ulong Size)> ram = BootLayout.RamRegions(spec.Machine.MemoryBytes);
-        Memory = GuestMemory.Create(ram.Select(r => new GuestMemoryRegionSpec(r.Address, r.Size)));
+        (ulong Address, ulong Size)[] ram = BootLayout.RamRegions(spec.Machine.MemoryBytes);
+        var regions = new GuestMemoryRegionSpec[ram.Length];
+        for (int i = 0; i < ram.Length; i++)
+        {
+            regions[i] = new GuestMemoryRegionSpec(ram[i].Address, ram[i].Size);
+        }
+
+        Memory = GuestMemory.Create(regions);
+        StartupTrace.Mark("guest RAM mapped");
         Vm = system.CreateVm();
         StartupTrace.Mark("VM created");
         Pci = new PciRoot(Vm.PortBus, Vm.MmioBus, BootLayout.PciWindows(spec.Machine.MemoryBytes));
@@ -200,11 +207,13 @@ public sealed class KvmMachine : IControlledVm, IDisposable
         Pci.RegisterConfigMechanisms(EcamAddress);
         Pci.BarMoved += OnBarMoved;
         AttachDevices(spec, context);
+        StartupTrace.Mark("devices attached");
 
         string kernelPath = spec.Machine.KernelPath!;
         byte[] kernel = File.ReadAllBytes(kernelPath);
         byte[]? initrd = spec.Machine.InitrdPath is null ? null : File.ReadAllBytes(spec.Machine.InitrdPath);
         Boot = KernelLoader.Load(Memory, spec.Machine.MemoryBytes, spec.Machine.Vcpus, kernel, kernelPath, initrd, spec.Machine.CommandLine);
+        StartupTrace.Mark("kernel loaded");
         for (int i = 0; i < spec.Machine.Vcpus; i++)
         {
             KvmVcpu vcpu = Vm.CreateVcpu();
