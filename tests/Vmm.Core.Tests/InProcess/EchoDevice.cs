@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
 using Vmm.Contracts.Virtio;
+using Vmm.Testing.Driver;
+using Vmm.Testing.InProcess;
+using Xunit;
 
 namespace Vmm.Core.Tests.InProcess;
 
@@ -11,6 +14,19 @@ namespace Vmm.Core.Tests.InProcess;
 internal sealed class EchoDevice(string id = "echo", VirtioDeviceType type = VirtioDeviceType.Console) : IVirtioDevice
 {
     public const uint Magic = 0xEC40_0001;
+
+    /// <summary>Sends <paramref name="text"/> on queue 0 of the echo device <paramref name="driver"/> drives and checks it comes back.</summary>
+    public static void RoundTrip(InProcessMachine machine, VirtioPciDriver driver, string text, TimeSpan timeout)
+    {
+        byte[] bytes = System.Text.Encoding.ASCII.GetBytes(text);
+        GuestBuffer request = machine.AllocateBuffer((uint)bytes.Length);
+        GuestBuffer response = machine.AllocateBuffer(64);
+        machine.Memory.Write(request.Address, bytes);
+        ushort head = driver.Submit(0, [request], [response]);
+        (ushort usedHead, uint length) = driver.WaitForUsed(0, timeout);
+        Assert.Equal(head, usedHead);
+        Assert.Equal(bytes, machine.Memory.GetSpan(response.Address, (int)length).ToArray());
+    }
 
     public const ulong FeatureBit = 1UL << 3;
 

@@ -357,15 +357,5 @@ public sealed class VirtioPciTransportTests : IDisposable
         return device.Context!;
     }
 
-    private void RoundTrip(VirtioPciDriver driver, string text)
-    {
-        byte[] bytes = System.Text.Encoding.ASCII.GetBytes(text);
-        GuestBuffer request = _machine.AllocateBuffer((uint)bytes.Length);
-        GuestBuffer response = _machine.AllocateBuffer(64);
-        _machine.Memory.Write(request.Address, bytes);
-        ushort head = driver.Submit(0, [request], [response]);
-        (ushort usedHead, uint length) = driver.WaitForUsed(0, s_timeout);
-        Assert.Equal(head, usedHead);
-        Assert.Equal(bytes, _machine.Memory.GetSpan(response.Address, (int)length).ToArray());
-    }
+    private void RoundTrip(VirtioPciDriver driver, string text) => EchoDevice.RoundTrip(_machine, driver, text, s_timeout);
 }
