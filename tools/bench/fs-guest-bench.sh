@@ -41,6 +41,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 image=$repo/.cache/guest-image
+# shellcheck source=../guest-image/boot-on-share.sh
+source "$repo/tools/guest-image/boot-on-share.sh"
 [[ -f $image/vmlinuz && -f $image/initrd.img ]] || die "no guest image in $image (tools/guest-image/build.sh)"
 vmm=$repo/src/Vmm.Cli/bin/$configuration/net10.0/vmm.dll
 plugin=$repo/plugins/Vmm.Plugins.VirtioFs/bin/$configuration/net10.0
@@ -82,13 +84,7 @@ once() {
         sleep 0.1
     done) &
     local sampler=$!
-    timeout 900 qemu-system-x86_64 -M q35 -accel tcg -cpu max -m 512M -smp 1 \
-        -object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
-        -nodefaults -no-user-config -display none -vga none -serial stdio -monitor none -no-reboot \
-        -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-        -append "console=ttyS0 loglevel=4 panic=-1 no_timer_check vmm.share=bench vmm.script=t.sh" \
-        -chardev socket,id=fs,path="$sock" -device vhost-user-fs-pci,chardev=fs,tag=bench \
-        >"$work/$name-$run.console.log" 2>&1 || true
+    boot_on_share "$image" "$sock" bench 900 "$work/$name-$run.console.log"
     kill "$daemon" 2>/dev/null || true
     wait "$daemon" "$sampler" 2>/dev/null || true
     local cpu

@@ -39,6 +39,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 image=$repo/.cache/guest-image
+# shellcheck source=../guest-image/boot-on-share.sh
+source "$repo/tools/guest-image/boot-on-share.sh"
 [[ -f $image/vmlinuz && -f $image/initrd.img ]] || die "no guest image in $image (tools/guest-image/build.sh)"
 vmm=$repo/src/Vmm.Cli/bin/Debug/net10.0/vmm.dll
 plugin=$repo/plugins/Vmm.Plugins.VirtioFs/bin/Debug/net10.0
@@ -93,13 +95,7 @@ run() {
     daemon=$!
     for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
     [[ -S $sock ]] || { kill "$daemon" 2>/dev/null; die "$name did not open $sock (see $work/$name.daemon.log)"; }
-    timeout "$timeout" qemu-system-x86_64 -M q35 -accel tcg -cpu max -m 512M -smp 1 \
-        -object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
-        -nodefaults -no-user-config -display none -vga none -serial stdio -monitor none -no-reboot \
-        -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-        -append "console=ttyS0 loglevel=4 panic=-1 no_timer_check vmm.share=cmp vmm.script=t.sh" \
-        -chardev socket,id=fs,path="$sock" -device vhost-user-fs-pci,chardev=fs,tag=cmp \
-        >"$work/$name.console.log" 2>&1 || true
+    boot_on_share "$image" "$sock" cmp "$timeout" "$work/$name.console.log"
     kill "$daemon" 2>/dev/null || true
     wait "$daemon" 2>/dev/null || true
     sed -n '/VMM-GUEST: BEGIN/,/VMM-GUEST: END/p' "$work/$name.console.log" | grep -v 'VMM-GUEST' | tr -d '\r' >"$work/$name.out"
