@@ -14,7 +14,8 @@ namespace Vmm.Core.Virtio.Execution;
 /// /proc/self/fd, the link count of /proc/self/task): the listing before the call is redone only when the counts moved
 /// since the last one, and the listing after it only when the call raised them (so a leak in a call during which
 /// another thread closed as many is missed; <see cref="DeviceLimits.SampleEvery"/> 1 lists around every call and
-/// misses none). Not thread-safe: only the worker calls it.
+/// misses only a descriptor that reused the number of one another thread closed during the call). Not thread-safe:
+/// only the worker calls it.
 /// </summary>
 internal sealed class DeviceResourceMeter : IDisposable
 {

@@ -13,8 +13,10 @@ namespace Vmm.Core.Tests.Virtio.Execution;
 /// <summary>
 /// Leak containment: a device that keeps descriptors, threads or memory past its <see cref="DeviceLimits"/> is failed
 /// (DEVICE_NEEDS_RESET, with why) while another device on the same machine goes on. Other tests run beside these in
-/// the same process and may open descriptors while a call is sampled; that can only make a leaker fail sooner, so
-/// each test bounds when the failure comes, never how much was counted.
+/// the same process and open and close descriptors while a call is sampled: one they open makes a leaker fail sooner,
+/// and one they close whose number the leaker's next descriptor takes in the same call is missed (the number is in
+/// both listings; seen once in CI: 18 requests for a limit of 16). So each test bounds when the failure comes, with
+/// room for a few such misses, never how much was counted.
 /// </summary>
 public sealed partial class DeviceLimitTests : IDisposable
 {
@@ -37,7 +39,8 @@ public sealed partial class DeviceLimitTests : IDisposable
 
         int served = ServeUntilFailed(bad, transport, maxRequests: 40);
 
-        Assert.InRange(served, 1, 17); // the 17th descriptor kept is one past the limit
+        // The 17th descriptor kept is one past the limit; allow a few whose numbers other tests' closes freed mid-call.
+        Assert.InRange(served, 1, 17 + 4);
         Assert.True(bad.WaitForConfigInterrupt(s_timeout));
         Assert.NotEqual(0, bad.ReadStatus() & VirtioDeviceStatus.DeviceNeedsReset);
         Match reason = LeakReason().Match(transport.Worker.FailureReason ?? "");
