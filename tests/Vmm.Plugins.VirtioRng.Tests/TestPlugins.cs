@@ -25,14 +25,9 @@ internal static class TestPlugins
 
     public static PluginHost CreateHost(params string[] searchPaths) => CreateHost(searchPaths, []);
 
-    public static PluginHost CreateHost(string[] searchPaths, string[] optional, TimeProvider? time = null)
+    public static PluginHost CreateHost(string[] searchPaths, string[] optional)
     {
         var options = new PluginHostOptions();
-        if (time is not null)
-        {
-            options.SharedServices.Add(Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton(time));
-        }
-
         foreach (string path in searchPaths)
         {
             options.SearchPaths.Add(path);

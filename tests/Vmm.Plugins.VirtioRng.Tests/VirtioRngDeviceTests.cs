@@ -3,6 +3,7 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Plugins;
 using Vmm.Plugins.VirtioRng.Tests.Fakes;
+using Vmm.Testing.Plugins;
 using Vmm.Testing.Time;
 
 namespace Vmm.Plugins.VirtioRng.Tests;
@@ -128,8 +129,8 @@ public sealed class VirtioRngDeviceTests : IDisposable
         // On a clock the test moves (on the real one a loaded CI box stalled past the period between Activate and the
         // first run, and both requests were served at once).
         var clock = new ManualTimeProvider();
-        using PluginHost host = TestPlugins.CreateHost([TestPlugins.VirtioRng], [], clock);
-        using IVirtioDevice device = TestPlugins.CreateDevice(host, TestPlugins.LoadRngFactory(host), """{ "maxBytesPerPeriod": 16, "periodMs": 20 }""");
+        using PluginTestHost host = PluginTestHost.Load(TestPlugins.VirtioRng, clock);
+        using var device = (IVirtioDevice)host.CreateDevice("virtio-rng", """{ "maxBytesPerPeriod": 16, "periodMs": 20 }""");
         _context.Queue.Offer([], [new(Base, 16)]);
         _context.Queue.Offer([], [new(Base + 0x100, 16)]);
         device.Activate(_context);
