@@ -30,6 +30,12 @@ public sealed class VncLibVncClientTests
         string? typed = await vnc.TypeAsync("a$B", s_wait, TestContext.Current.CancellationToken);
 
         Assert.Equal("typed 4", typed);
+
+        // The client says "typed" once it sent the keys; the sink's reader may not have handled them yet (seen in CI
+        // at load 20: nothing published at the check). Six presses and six releases.
+        Assert.True(
+            SpinWait.SpinUntil(() => router.Published.SelectMany(p => p.Events).Count(e => e.Type == InputEventTypes.Key) >= 12, s_wait),
+            $"{router.Published.Length} key batches published within {s_wait}");
         const ushort Shift = 42, A = 30, B = 48, Four = 5, Enter = 28;
         ushort[] downs = [.. router.Published.SelectMany(p => p.Events).Where(e => e.Type == InputEventTypes.Key && e.Value == 1).Select(e => e.Code)];
         Assert.Equal(new ushort[] { A, Shift, Four, Shift, B, Enter }, downs);
