@@ -45,7 +45,7 @@ public sealed partial class VmDeviceSet
         {
             throw new ControlCommandException(
                 NotReloadableCode,
-                "this VM's plugins were loaded into load contexts that cannot be unloaded (no control socket in its config when it started), so none can be reloaded");
+                "this VM's plugins were loaded for good, into load contexts that cannot be unloaded (vmm does so when the config has no control socket), so none can be reloaded");
         }
 
         (DeviceSpec Spec, IDevice Device)[] owned = [.. _devices.Where(d => d.Spec.Plugin == pluginName)];

@@ -15,15 +15,14 @@ namespace Vmm.Core.Plugins;
 /// Shared assemblies are shared by name: the builder's lazy mode (<see cref="AssemblyLoadContextBuilder.IsLazyLoaded"/>)
 /// takes each shared assembly and its direct references from the host, and a reference's own references only once
 /// the plugin asks for it. Its default mode loads the whole reference closure of the shared assemblies into the host's
-/// context first, to list their names: 47 framework assemblies (System.Net.Http, System.Private.Xml, ...) opened
+/// context first, to list their names: 44 framework assemblies (System.Net.Http, System.Private.Xml, ...) opened
 /// for any plugin.
 /// </para>
 /// <para>
 /// The builder is used without McMaster's <c>PluginLoader</c>, which wraps it: that one also reads the plugin's and
 /// every <c>*.runtimeconfig.json</c> next to vmm with reflection-based System.Text.Json and looks up the process's main
 /// module, for additional probing paths (a development-time NuGet cache feature) that a plugin published with its
-/// dependencies never needs, and it has no option to leave that out. The reading cost about 100 ms of a plugin's
-/// load time (tools/bench/README.md, start-up).
+/// dependencies never needs, and it has no option to leave that out (tools/bench/README.md, start-up, third round).
 /// </para>
 /// <para>
 /// A context is collectible only when it is made <c>unloadable</c> (plugin reload): the runtime ignores ReadyToRun
