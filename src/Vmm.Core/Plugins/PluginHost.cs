@@ -195,6 +195,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
                     $"Plugin '{entry.Name}' cannot be reloaded: this host loads plugins into load contexts that cannot be unloaded "
                         + "(vmm does so unless the VM's config has a \"control\" socket). Restart with a control socket to reload plugins.");
             }
+
             if (entry.Status == PluginLoadStatus.Loaded)
             {
                 ReleaseServicesLocked(entry);
