@@ -170,7 +170,8 @@ public sealed class X11BridgeTests(BridgeFixture fixture) : IClassFixture<Bridge
         }
 
         flood.Close();
-        WaitFor(() => pathBridge.ActiveClients == 0 ? "" : null, "both clients' contexts to be destroyed");
+        bool ended = SpinWait.SpinUntil(() => pathBridge.ActiveClients == 0, TimeSpan.FromSeconds(60));
+        Assert.True(ended, $"{pathBridge.ActiveClients} of both clients' contexts were not destroyed within 60 s; bridge faults: {string.Join(" | ", pathBridge.Faults)}");
         Assert.Contains("screen #0:", RunBridged("xdpyinfo"), StringComparison.Ordinal);
         Assert.Equal(2, pathBridge.ClientsAccepted);
         pathBridge.Dispose();

@@ -3,6 +3,7 @@ using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.Lgmp;
 using Vmm.Plugins.Ivshmem.SharedMemory;
 using Vmm.Testing.Native;
+using Vmm.Testing.Time;
 
 namespace Vmm.Plugins.Ivshmem.Tests;
 

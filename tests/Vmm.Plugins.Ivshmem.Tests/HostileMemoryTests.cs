@@ -2,6 +2,7 @@ using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Kvmfr;
 using Vmm.Plugins.Ivshmem.Lgmp;
 using Vmm.Plugins.Ivshmem.SharedMemory;
+using Vmm.Testing.Time;
 
 namespace Vmm.Plugins.Ivshmem.Tests;
 

@@ -1,5 +1,6 @@
 using Vmm.Plugins.Ivshmem.Lgmp;
 using Vmm.Plugins.Ivshmem.SharedMemory;
+using Vmm.Testing.Time;
 
 namespace Vmm.Plugins.Ivshmem.Tests;
 

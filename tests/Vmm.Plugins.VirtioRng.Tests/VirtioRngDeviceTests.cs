@@ -3,6 +3,8 @@ using Vmm.Contracts.Devices;
 using Vmm.Contracts.Virtio;
 using Vmm.Core.Plugins;
 using Vmm.Plugins.VirtioRng.Tests.Fakes;
+using Vmm.Testing.Plugins;
+using Vmm.Testing.Time;
 
 namespace Vmm.Plugins.VirtioRng.Tests;
 
@@ -122,26 +124,26 @@ public sealed class VirtioRngDeviceTests : IDisposable
     }
 
     [Fact]
-    public async Task A_new_period_schedules_the_queue_again()
+    public void A_new_period_schedules_the_queue_again()
     {
-        // A period long enough that a loaded machine cannot stall past it between Activate and the first run
-        // (with 20 ms a busy CI box refilled the budget first and both requests were served at once).
-        using IVirtioDevice device = Create("""{ "maxBytesPerPeriod": 16, "periodMs": 500 }""");
+        // On a clock the test moves (on the real one a loaded CI box stalled past the period between Activate and the
+        // first run, and both requests were served at once).
+        var clock = new ManualTimeProvider();
+        using PluginTestHost host = PluginTestHost.Load(TestPlugins.VirtioRng, clock);
+        using var device = (IVirtioDevice)host.CreateDevice("virtio-rng", """{ "maxBytesPerPeriod": 16, "periodMs": 20 }""");
         _context.Queue.Offer([], [new(Base, 16)]);
         _context.Queue.Offer([], [new(Base + 0x100, 16)]);
         device.Activate(_context);
         device.ProcessQueue(0);
         Assert.Single(_context.Queue.Used);
 
-        // The refill timer asks for another run; a run that comes early re-arms it, so allow several (by time, not count).
-        using CancellationTokenSource deadline = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        deadline.CancelAfter(TimeSpan.FromSeconds(10));
-        while (_context.Queue.Used.Count < 2 && !deadline.IsCancellationRequested)
-        {
-            Assert.True(await _context.ScheduledSignal.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken), "The device never scheduled its queue.");
-            device.ProcessQueue(0);
-        }
+        clock.AdvanceMs(19);
+        Assert.Equal(0, _context.Scheduled);
 
+        // The refill timer asks for another run once the period is over (rounded up to the next millisecond).
+        clock.AdvanceMs(2);
+        Assert.Equal(1, _context.Scheduled);
+        device.ProcessQueue(0);
         Assert.Equal([16u, 16u], _context.Queue.Used.Select(u => u.BytesWritten));
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
@@ -64,11 +65,23 @@ public sealed class PluginTestHost : IDisposable
 
     /// <summary>Loads the one plugin in <paramref name="pluginFolder"/> (the folder that holds its <c>vmm-plugin.json</c>).</summary>
     /// <exception cref="PluginTestHostException">The plugin failed to load; the message is the one <c>vmm</c> would print.</exception>
-    public static PluginTestHost Load(string pluginFolder, ILoggerFactory? loggerFactory = null)
+    public static PluginTestHost Load(string pluginFolder, ILoggerFactory? loggerFactory = null) => Load(pluginFolder, timeProvider: null, loggerFactory);
+
+    /// <summary>
+    /// Loads the one plugin in <paramref name="pluginFolder"/> with <paramref name="timeProvider"/> as the
+    /// <see cref="TimeProvider"/> its services resolve (a <see cref="Time.ManualTimeProvider"/> makes its timers the test's).
+    /// </summary>
+    /// <exception cref="PluginTestHostException">The plugin failed to load; the message is the one <c>vmm</c> would print.</exception>
+    public static PluginTestHost Load(string pluginFolder, TimeProvider? timeProvider, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(pluginFolder);
         ILoggerFactory logging = loggerFactory ?? NullLoggerFactory.Instance;
         var options = new PluginHostOptions { LoggerFactory = logging };
+        if (timeProvider is not null)
+        {
+            options.SharedServices.Add(ServiceDescriptor.Singleton(timeProvider));
+        }
+
         options.SearchPaths.Add(Path.GetFullPath(pluginFolder));
         var host = new PluginHost(options);
         try

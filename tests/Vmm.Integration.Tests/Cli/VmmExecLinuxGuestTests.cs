@@ -78,7 +78,9 @@ public sealed class VmmExecLinuxGuestTests(VmmExecLinuxGuestTests.Vm vm) : IClas
             string driver = Path.Combine(work, "drive.py");
             await File.WriteAllTextAsync(driver, PtyDriver, TestContext.Current.CancellationToken);
             string vmm = $"dotnet '{Path.Combine(AppContext.BaseDirectory, "vmm.dll")}' exec --socket '{vm.ControlSocket}' -t -i";
-            string guest = "stty size; echo READY; trap \"stty size\" WINCH; while :; do sleep 1; done";
+            // The trap is set before READY: the driver resizes as soon as it reads READY, and a SIGWINCH that came
+            // before the trap was ignored (seen once in CI at load 25: the driver waited out its deadline).
+            string guest = "trap \"stty size\" WINCH; stty size; echo READY; while :; do sleep 1; done";
             string host = $"stty -g > before; {vmm} -- sh -c '{guest}'; echo \"EXIT=$?\"; stty -g > after";
             var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = work };
             foreach (string argument in (string[])[driver, "sh", "-c", host])

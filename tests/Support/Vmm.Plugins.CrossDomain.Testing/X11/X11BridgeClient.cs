@@ -15,6 +15,11 @@ internal sealed partial class X11BridgeClient : IDisposable
 {
     private readonly GuestSocket _client;
     private readonly CrossDomainChannel _channel;
+    // How often a thread waiting for a POLL looks whether its client closed, and how long after the close the POLL
+    // may take to come back.
+    private static readonly TimeSpan s_closeCheck = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_closeLimit = TimeSpan.FromSeconds(45);
+
     private readonly ILogger _logger;
     private readonly Action<X11BridgeClient> _ended;
     private readonly Lock _state = new();
@@ -64,8 +69,13 @@ internal sealed partial class X11BridgeClient : IDisposable
     public void Dispose()
     {
         _client.Shutdown();
-        _toHost?.Join();
-        _toClient?.Join();
+        foreach (Thread? thread in (Thread?[])[_toHost, _toClient])
+        {
+            if (thread is not null && !thread.Join(s_closeLimit * 2))
+            {
+                Fault($"context {_channel.ContextId}: {thread.Name} did not end within {s_closeLimit * 2} of the client's close");
+            }
+        }
     }
 
     private void ToHostLoop()
@@ -110,7 +120,12 @@ internal sealed partial class X11BridgeClient : IDisposable
         {
             while (true)
             {
-                byte[]? message = _channel.TryWaitForMessage(Timeout.InfiniteTimeSpan);
+                if (!WaitForPollOrClose())
+                {
+                    break;
+                }
+
+                byte[]? message = _channel.TryWaitForMessage(TimeSpan.Zero);
                 if (message is null)
                 {
                     break;
@@ -137,6 +152,32 @@ internal sealed partial class X11BridgeClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Waits for the outstanding POLL; false once the client closed and the POLL did not come back within
+    /// <see cref="s_closeLimit"/> (CTX_DESTROY must return it: a fault is recorded, and the thread ends rather than
+    /// hang its bridge's disposal).
+    /// </summary>
+    private bool WaitForPollOrClose()
+    {
+        long closedAt = 0;
+        while (!_channel.PollReturned(s_closeCheck))
+        {
+            if (Volatile.Read(ref _closed) == 0)
+            {
+                continue;
+            }
+
+            closedAt = closedAt == 0 ? Environment.TickCount64 : closedAt;
+            if (Environment.TickCount64 - closedAt > (long)s_closeLimit.TotalMilliseconds)
+            {
+                Fault($"context {_channel.ContextId}: the parked POLL did not come back within {s_closeLimit} of CTX_DESTROY");
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Destroys the context once; its parked POLL comes back, which ends the host-to-client thread.</summary>
     private void Close()
     {
@@ -146,7 +187,18 @@ internal sealed partial class X11BridgeClient : IDisposable
         }
 
         _client.Shutdown();
-        _channel.Dispose();
+        try
+        {
+            uint answer = _channel.Destroy();
+            if (answer != CrossDomainCommands.OkNoData)
+            {
+                Fault($"context {_channel.ContextId}: CTX_DESTROY was answered 0x{answer:x4}");
+            }
+        }
+        catch (CrossDomainGuestException exception)
+        {
+            Fault($"context {_channel.ContextId}: CTX_DESTROY failed: {exception.Message}");
+        }
     }
 
     /// <summary>The last thread out frees the segments and the socket.</summary>
