@@ -24,7 +24,7 @@ internal sealed class CliContext
     /// only those load (the rest are discovered). A returned catalog that is <see cref="IDisposable"/> is disposed
     /// after the command.
     /// </summary>
-    public required Func<IReadOnlyList<string>, IReadOnlyList<string>, IReadOnlyCollection<string>?, ILoggerFactory, IEnumerable<ServiceDescriptor>, IPluginCatalog> LoadPlugins { get; init; }
+    public required Func<IReadOnlyList<string>, IReadOnlyList<string>, IReadOnlyCollection<string>?, bool, ILoggerFactory, IEnumerable<ServiceDescriptor>, IPluginCatalog> LoadPlugins { get; init; }
 
     /// <summary>The platforms of this build, in the order <c>auto</c> prefers them.</summary>
     public required Func<IReadOnlyList<IVmPlatform>> Platforms { get; init; }

@@ -14,12 +14,13 @@ internal static partial class PluginLoading
     /// <summary>
     /// Loads what the folders hold, then the built-in folders' plugins not already found by name (of them, only those
     /// in <paramref name="only"/> when it is not null: the rest stay discovered, and an empty list discovers nothing);
-    /// folders without plugins are skipped with a log line.
+    /// folders without plugins are skipped with a log line. Plugins load into collectible contexts only when
+    /// <paramref name="reloadable"/>: otherwise for good, and with their ReadyToRun code used.
     /// </summary>
-    public static IPluginCatalog Load(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, IReadOnlyCollection<string>? only, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
+    public static IPluginCatalog Load(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, IReadOnlyCollection<string>? only, bool reloadable, ILoggerFactory loggerFactory, IEnumerable<ServiceDescriptor> sharedServices)
     {
         ILogger logger = loggerFactory.CreateLogger("Vmm.Cli");
-        PluginHostOptions options = new() { LoggerFactory = loggerFactory };
+        PluginHostOptions options = new() { LoggerFactory = loggerFactory, Unloadable = reloadable };
         foreach (ServiceDescriptor service in sharedServices)
         {
             options.SharedServices.Add(service);

@@ -15,6 +15,9 @@ internal sealed class CliRunner
     /// <summary>The folders of each plugin load: those searched first, then the built-in ones.</summary>
     public List<IReadOnlyList<string>> PluginLoads { get; } = [];
 
+    /// <summary>Whether each plugin load asked for collectible (reloadable) load contexts.</summary>
+    public List<bool> PluginLoadsReloadable { get; } = [];
+
     public string DefaultPluginDirectory { get; set; } = "/nonexistent/plugins";
 
     public List<Microsoft.Extensions.Logging.LogLevel> LogLevels { get; } = [];
@@ -29,9 +32,10 @@ internal sealed class CliRunner
         {
             Out = output,
             Error = error,
-            LoadPlugins = (folders, builtInFolders, _, _, _) =>
+            LoadPlugins = (folders, builtInFolders, _, reloadable, _, _) =>
             {
                 PluginLoads.Add([.. folders, .. builtInFolders]);
+                PluginLoadsReloadable.Add(reloadable);
                 return Catalog;
             },
             Platforms = () => Platforms,

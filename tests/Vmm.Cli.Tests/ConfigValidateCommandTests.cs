@@ -83,6 +83,16 @@ public sealed class ConfigValidateCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Plugins_LoadReloadable_OnlyWhenTheConfigHasAControlSocket()
+    {
+        await _cli.RunAsync("config", "validate", _fixture.Write("a.json", "{}"));
+        await _cli.RunAsync("config", "validate", _fixture.Write("b.json", """{ "control": { "socket": "/tmp/vmm-reload-test.sock" } }"""));
+
+        // Without a control socket nothing can ask for a reload, so plugins load for good (and run their ReadyToRun code).
+        Assert.Equal([false, true], _cli.PluginLoadsReloadable);
+    }
+
+    [Fact]
     public async Task PluginPathOption_ReplacesTheBuiltInFolder()
     {
         string other = Directory.CreateDirectory(Path.Combine(_fixture.Directory, "other")).FullName;

@@ -17,7 +17,7 @@ public sealed class PluginLoadingTests
     public void Named_plugins_load_and_the_others_are_only_discovered()
     {
         using VmRouters routers = new();
-        using PluginHost host = (PluginHost)PluginLoading.Load([], [s_builtIn], ["virtio-rng"], NullLoggerFactory.Instance, routers.SharedServices);
+        using PluginHost host = (PluginHost)PluginLoading.Load([], [s_builtIn], ["virtio-rng"], reloadable: false, NullLoggerFactory.Instance, routers.SharedServices);
 
         PluginInfo rng = Assert.Single(host.Plugins, p => p.Name == "virtio-rng");
         Assert.Equal(PluginLoadStatus.Loaded, rng.Status);
@@ -25,11 +25,24 @@ public sealed class PluginLoadingTests
         Assert.All(host.Plugins.Where(p => p.Name != "virtio-rng"), p => Assert.Equal(PluginLoadStatus.Discovered, p.Status));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Plugins_load_into_collectible_contexts_only_when_reloadable(bool reloadable)
+    {
+        using VmRouters routers = new();
+        using PluginHost host = (PluginHost)PluginLoading.Load([], [s_builtIn], ["virtio-rng"], reloadable, NullLoggerFactory.Instance, routers.SharedServices);
+
+        Assert.True(host.TryGetFactory("virtio-rng", "virtio-rng", out Vmm.Contracts.Devices.IDeviceFactory? factory));
+        Assert.Equal(reloadable, host.CanReload);
+        Assert.Equal(reloadable, System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(factory.GetType().Assembly)!.IsCollectible);
+    }
+
     [Fact]
     public void No_named_plugin_reads_no_manifest()
     {
         using VmRouters routers = new();
-        using PluginHost host = (PluginHost)PluginLoading.Load([], [s_builtIn], [], NullLoggerFactory.Instance, routers.SharedServices);
+        using PluginHost host = (PluginHost)PluginLoading.Load([], [s_builtIn], [], reloadable: false, NullLoggerFactory.Instance, routers.SharedServices);
 
         Assert.Empty(host.Plugins);
     }
@@ -38,7 +51,7 @@ public sealed class PluginLoadingTests
     public void Without_a_list_every_plugin_loads()
     {
         using VmRouters routers = new();
-        using PluginHost host = (PluginHost)PluginLoading.Load([], [s_builtIn], null, NullLoggerFactory.Instance, routers.SharedServices);
+        using PluginHost host = (PluginHost)PluginLoading.Load([], [s_builtIn], null, reloadable: true, NullLoggerFactory.Instance, routers.SharedServices);
 
         Assert.NotEmpty(host.Plugins);
         Assert.All(host.Plugins, p => Assert.Equal(PluginLoadStatus.Loaded, p.Status));

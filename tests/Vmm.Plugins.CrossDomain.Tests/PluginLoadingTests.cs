@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Reflection;
+using System.Runtime.Loader;
 using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Files;
@@ -61,6 +63,33 @@ public sealed class PluginLoadingTests
     }
 
     /// <summary>Builds the gpu with <paramref name="services"/> and reads num_capsets, capset 0's id and its supported_channels as a guest.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_dependency_the_host_also_has_loads_from_the_plugins_folder_into_its_context(bool unloadable)
+    {
+        // This test process has its own Tmds.LibC; the plugin's comes from its folder all the same (it is not shared).
+        Assembly hostCopy = typeof(Tmds.Linux.LibC).Assembly;
+        string folder = SourceTree.PluginOutput("Vmm.Plugins.CrossDomain");
+        var options = new PluginHostOptions { Unloadable = unloadable };
+        options.SearchPaths.Add(folder);
+        using var host = new PluginHost(options);
+        host.LoadAll();
+        Assert.True(host.TryFindFactory("cross-domain", out IDeviceFactory? factory, out _));
+        Assembly plugin = factory.GetType().Assembly;
+        AssemblyLoadContext context = AssemblyLoadContext.GetLoadContext(plugin)!;
+
+        Assembly pluginCopy = context.LoadFromAssemblyName(plugin.GetReferencedAssemblies().Single(r => r.Name == "Tmds.LibC"));
+
+        Assert.NotSame(hostCopy, pluginCopy);
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(pluginCopy));
+        Assert.Equal(unloadable, context.IsCollectible);
+        if (!unloadable)
+        {
+            Assert.StartsWith(Path.GetFullPath(folder) + Path.DirectorySeparatorChar, pluginCopy.Location, StringComparison.Ordinal);
+        }
+    }
+
     private static (uint Count, uint Id, uint Channels) CapsetsOf(IDeviceFactory factory, IServiceProvider services)
     {
         using var machine = new InProcessMachine();

@@ -65,15 +65,35 @@ public sealed class DisplayPluginReloadTests
         Assert.Equal(PluginLoadStatus.Loaded, host.Plugins.Single(p => p.Name == "virtio-rng").Status);
     }
 
+    [Fact]
+    public async Task A_vm_whose_plugins_were_loaded_for_good_refuses_every_reload()
+    {
+        using var folder = new TempPluginFolder();
+        folder.AddCopy(Path.Combine(TestPlugins.Root, "display"), "display");
+        folder.AddCopy(TestPlugins.VirtioRng, "virtio-rng");
+        using var routers = new VmRouters();
+        using PluginHost host = LoadPlugins(folder.Path, routers, unloadable: false);
+        var commands = new ControlCommandRegistry();
+        using VmDeviceSet devices = CreateDevices(host, routers, commands);
+        Assert.True(commands.TryGet("plugins-reload", out IControlCommand? reload));
+
+        ControlCommandException e = await Assert.ThrowsAsync<ControlCommandException>(() => Execute(reload, """{ "name": "display" }"""));
+
+        Assert.Equal(VmDeviceSet.NotReloadableCode, e.Code);
+        Assert.Contains("cannot be unloaded", e.Message, StringComparison.Ordinal);
+        Assert.Equal(PluginLoadStatus.Loaded, host.Plugins.Single(p => p.Name == "display").Status);
+        Assert.Equal(["pattern0"], routers.Display.Sources.Select(s => s.Id));
+    }
+
     private static async Task<JsonNode?> Execute(IControlCommand command, string json)
     {
         using JsonDocument args = JsonDocument.Parse(json);
         return await command.ExecuteAsync(args.RootElement, CancellationToken.None);
     }
 
-    private static PluginHost LoadPlugins(string searchPath, VmRouters routers)
+    private static PluginHost LoadPlugins(string searchPath, VmRouters routers, bool unloadable = true)
     {
-        var options = new PluginHostOptions();
+        var options = new PluginHostOptions { Unloadable = unloadable };
         options.SearchPaths.Add(searchPath);
         foreach (var service in routers.SharedServices)
         {

@@ -95,6 +95,39 @@ public sealed class PluginHostTests
     }
 
     [Fact]
+    public void A_host_that_is_not_unloadable_loads_plugins_for_good_and_refuses_to_reload_them()
+    {
+        using PluginHost host = CreateHostForGood();
+        IDeviceFactory factory = TestPlugins.LoadRngFactory(host);
+
+        PluginLoadException e = Assert.Throws<PluginLoadException>(() => host.Reload("virtio-rng"));
+
+        Assert.False(host.CanReload);
+        Assert.False(AssemblyLoadContext.GetLoadContext(factory.GetType().Assembly)!.IsCollectible);
+        Assert.Equal("virtio-rng", e.PluginName);
+        Assert.Contains("Plugin 'virtio-rng' cannot be reloaded", e.Message, StringComparison.Ordinal);
+        Assert.Equal(PluginLoadStatus.Loaded, Assert.Single(host.Plugins).Status);
+        Assert.True(host.TryGetFactory("virtio-rng", "virtio-rng", out IDeviceFactory? still));
+        Assert.Same(factory, still);
+    }
+
+    [Fact]
+    public void In_a_host_that_is_not_unloadable_an_unloaded_plugin_loads_again_from_the_assemblies_it_kept()
+    {
+        using PluginHost host = CreateHostForGood();
+        IDeviceFactory first = TestPlugins.LoadRngFactory(host);
+        host.Unload("virtio-rng");
+        Assert.False(host.TryGetFactory("virtio-rng", "virtio-rng", out _));
+
+        PluginInfo info = host.Load("virtio-rng");
+
+        Assert.Equal(PluginLoadStatus.Loaded, info.Status);
+        Assert.True(host.TryGetFactory("virtio-rng", "virtio-rng", out IDeviceFactory? second));
+        Assert.NotSame(first, second);
+        Assert.Same(first.GetType(), second.GetType());
+    }
+
+    [Fact]
     public void Shared_services_reach_the_plugins_container()
     {
         var options = new PluginHostOptions();
@@ -108,5 +141,12 @@ public sealed class PluginHostTests
 
         Assert.Same(shared, services.GetService(typeof(TimeProvider)));
         Assert.NotNull(services.GetService(typeof(Microsoft.Extensions.Logging.ILoggerFactory)));
+    }
+
+    private static PluginHost CreateHostForGood()
+    {
+        var options = new PluginHostOptions { Unloadable = false };
+        options.SearchPaths.Add(TestPlugins.VirtioRng);
+        return new PluginHost(options);
     }
 }

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
 using System.Reflection.PortableExecutable;
+using System.Runtime.Loader;
 using Vmm.Contracts.Devices;
 using Vmm.Core.Plugins;
 
@@ -20,6 +21,32 @@ public sealed class PluginLoadContextTests
 
         Assert.Same(typeof(IDeviceFactory).Assembly, contracts);
         Assert.True(context.Context.IsCollectible);
+    }
+
+    [Fact]
+    public void A_context_that_is_not_unloadable_maps_the_plugin_from_its_file_and_cannot_reload()
+    {
+        using var context = new PluginLoadContext("virtio-rng", RngAssembly, unloadable: false);
+
+        Assembly main = context.LoadMainAssembly();
+
+        Assert.False(context.IsUnloadable);
+        Assert.False(context.Context.IsCollectible);
+        Assert.Same(context.Context, AssemblyLoadContext.GetLoadContext(main));
+        Assert.Equal(RngAssembly, main.Location);
+        Assert.Throws<InvalidOperationException>(context.Reload);
+    }
+
+    [Fact]
+    public void An_unloadable_context_reads_the_plugin_into_memory()
+    {
+        using var context = new PluginLoadContext("virtio-rng", RngAssembly, unloadable: true);
+
+        Assembly main = context.LoadMainAssembly();
+
+        Assert.True(context.Context.IsCollectible);
+        Assert.Same(context.Context, AssemblyLoadContext.GetLoadContext(main));
+        Assert.Equal(string.Empty, main.Location);
     }
 
     [Fact]

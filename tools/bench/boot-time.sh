@@ -10,7 +10,8 @@
 #   --trace           also collect vmm's VMM_STARTUP_TRACE marks (config read, plugins loaded, VM created, first
 #                     vCPU entry, first UART byte) and print their medians
 #   VMM_DIR=DIR       time the vmm published in DIR instead of publishing this checkout
-#   VMM_BEFORE_DIR=DIR  add a row for another published vmm (e.g. an older build), run alternately with the others
+#   VMM_BEFORE_DIR=DIR  add rows (PVH and ring-3 virtio-rng) for another published vmm (e.g. an older build), run
+#                     alternately with the others
 set -eu
 trace=
 if [ "${1:-}" = "--trace" ]; then trace=--trace; shift; fi
@@ -41,6 +42,7 @@ set -- "ours (vmm run, kvm, PVH payload)=$vmm_dir/vmm run --config $work/pvh-hel
     "QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') microvm+qboot (PVH payload)=qemu-system-x86_64 -M microvm -bios /usr/share/qemu/qboot.rom -accel kvm -m 64M -nodefaults -no-user-config -display none -serial stdio -no-reboot -device isa-debug-exit,iobase=0x501,iosize=1 -kernel $work/payloads/pvh-hello.elf" \
     "ours (vmm run, kvm, ring-3 virtio-rng payload)=$vmm_dir/vmm run --config $work/rng-ring3.json"
 if [ -n "${VMM_BEFORE_DIR:-}" ]; then
-    set -- "$@" "before (vmm run, kvm, PVH payload)=$VMM_BEFORE_DIR/vmm run --config $work/pvh-hello.json"
+    set -- "$@" "before (vmm run, kvm, PVH payload)=$VMM_BEFORE_DIR/vmm run --config $work/pvh-hello.json" \
+        "before (vmm run, kvm, ring-3 virtio-rng payload)=$VMM_BEFORE_DIR/vmm run --config $work/rng-ring3.json"
 fi
 python3 "$(dirname "$0")/boot_time.py" $trace "$runs" "$@"

@@ -73,10 +73,11 @@ internal sealed class CommandSession : IDisposable
     /// <summary>
     /// Loads plugins from <paramref name="folders"/>, then from <paramref name="builtInFolders"/> those not found
     /// yet (only those named in <paramref name="only"/> when it is not null); the catalog lives as long as the session.
+    /// Plugins load into collectible contexts only when <paramref name="reloadable"/> (see <see cref="PluginSettings.Reloadable"/>).
     /// </summary>
-    public IPluginCatalog LoadPlugins(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, IReadOnlyCollection<string>? only = null)
+    public IPluginCatalog LoadPlugins(IReadOnlyList<string> folders, IReadOnlyList<string> builtInFolders, IReadOnlyCollection<string>? only = null, bool reloadable = false)
     {
-        IPluginCatalog catalog = _context.LoadPlugins(folders, builtInFolders, only, LoggerFactory, Routers.SharedServices);
+        IPluginCatalog catalog = _context.LoadPlugins(folders, builtInFolders, only, reloadable, LoggerFactory, Routers.SharedServices);
         if (catalog is IDisposable disposable)
         {
             _owned.Add(disposable);
@@ -94,7 +95,7 @@ internal sealed class CommandSession : IDisposable
     {
         VmConfigResult result = VmConfig.Load(
             path,
-            settings => LoadPlugins(settings.Paths, settings.BuiltInPaths, settings.Named),
+            settings => LoadPlugins(settings.Paths, settings.BuiltInPaths, settings.Named, settings.Reloadable),
             builtInFolders ?? [_context.DefaultPluginDirectory]);
         foreach (string warning in result.Warnings)
         {

@@ -17,4 +17,11 @@ public sealed record PluginSettings(IReadOnlyList<string> Paths, IReadOnlyList<s
     /// pay for plugins it does not use); null when every plugin found should load.
     /// </summary>
     public IReadOnlyList<string>? Named { get; init; }
+
+    /// <summary>
+    /// Whether a plugin may be reloaded while the VM runs: true when the config has a <c>control</c> section, the only
+    /// way to ask for a reload (<c>vmm ctl plugins reload</c>). Plugins load into collectible contexts only then, since
+    /// the runtime ignores their ReadyToRun code in one.
+    /// </summary>
+    public bool Reloadable { get; init; }
 }

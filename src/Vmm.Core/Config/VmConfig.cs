@@ -42,7 +42,7 @@ public static class VmConfig
         }
 
         PluginSettings plugins = PluginSettingsValidator.Validate(raw.Plugins, raw.BaseDirectory, builtInPluginDirectories ?? [DefaultPluginDirectory], errors)
-            with { Named = NamedPlugins(raw.Devices) };
+            with { Named = NamedPlugins(raw.Devices), Reloadable = raw.Control is not null };
         Plugins.IPluginCatalog catalog = loadPlugins(plugins);
         Diagnostics.StartupTrace.Mark("plugins loaded");
         VmSpec? spec = VmConfigValidator.Validate(raw, plugins, catalog, errors, warnings);

@@ -19,7 +19,7 @@ public sealed partial class VmDeviceSet
     /// <summary>The error code when the plugin's new build failed to load; its devices wait for the next reload.</summary>
     public const string ReloadFailedCode = "plugin-reload-failed";
 
-    /// <summary>The error code when the VM's plugins do not come from a plugin host that can reload them.</summary>
+    /// <summary>The error code when the VM's plugins do not come from a plugin host that can reload them (or it loaded them for good).</summary>
     public const string NotReloadableCode = "plugins-not-reloadable";
 
     /// <summary>
@@ -39,6 +39,13 @@ public sealed partial class VmDeviceSet
         if (_context.Plugins is not PluginHost host)
         {
             throw new ControlCommandException(NotReloadableCode, "this VM's plugins were not loaded by a plugin host, so none can be reloaded");
+        }
+
+        if (!host.CanReload)
+        {
+            throw new ControlCommandException(
+                NotReloadableCode,
+                "this VM's plugins were loaded for good, into load contexts that cannot be unloaded (vmm does so when the config has no control socket), so none can be reloaded");
         }
 
         (DeviceSpec Spec, IDevice Device)[] owned = [.. _devices.Where(d => d.Spec.Plugin == pluginName)];

@@ -10,8 +10,9 @@ using Vmm.Contracts.Plugins;
 namespace Vmm.Core.Plugins;
 
 /// <summary>
-/// Finds plugins in folders, loads each into its own unloadable <see cref="PluginLoadContext"/> (McMaster.NETCore.Plugins)
-/// with its own service container, hands out their device factories, and unloads or reloads them on request.
+/// Finds plugins in folders, loads each into its own <see cref="PluginLoadContext"/> (McMaster.NETCore.Plugins) with
+/// its own service container, hands out their device factories, and unloads or reloads them on request (when the
+/// host is <see cref="PluginHostOptions.Unloadable"/>).
 /// </summary>
 /// <remarks>
 /// Order of checks when loading: the manifest, the contract version (before any plugin code is loaded), the
@@ -35,6 +36,9 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         _options = options;
         _logger = options.LoggerFactory.CreateLogger("Vmm.Plugins");
     }
+
+    /// <summary>Whether plugins load into collectible contexts, so that <see cref="Reload"/> can load a new build.</summary>
+    public bool CanReload => _options.Unloadable;
 
     /// <inheritdoc />
     public IReadOnlyList<PluginInfo> Plugins
@@ -146,7 +150,9 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
 
     /// <summary>
     /// Disposes the plugin's container and unloads its load context. The context is collected once nothing
-    /// references the plugin's types any more (devices it created must be disposed first).
+    /// references the plugin's types any more (devices it created must be disposed first). In a host that is not
+    /// <see cref="PluginHostOptions.Unloadable"/> the plugin's assemblies stay loaded, and a later <see cref="Load"/>
+    /// uses them again.
     /// </summary>
     /// <exception cref="PluginLoadException">No plugin has that name.</exception>
     public void Unload(string pluginName)
@@ -171,7 +177,10 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
     /// copied over the folder is what runs next, with its manifest read again. A plugin not loaded is just loaded.
     /// Devices the plugin created must be disposed first, as for <see cref="Unload"/>.
     /// </summary>
-    /// <exception cref="PluginLoadException">No plugin has that name, or the new build failed to load (it is then marked failed).</exception>
+    /// <exception cref="PluginLoadException">
+    /// No plugin has that name, or the host is not <see cref="PluginHostOptions.Unloadable"/> (the plugin is left as it
+    /// was), or the new build failed to load (it is then marked failed).
+    /// </exception>
     public PluginInfo Reload(string pluginName)
     {
         ArgumentNullException.ThrowIfNull(pluginName);
@@ -179,6 +188,14 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             PluginEntry entry = FindLocked(pluginName);
+            if (!_options.Unloadable)
+            {
+                throw new PluginLoadException(
+                    entry.Name,
+                    $"Plugin '{entry.Name}' cannot be reloaded: this host loads plugins into load contexts that cannot be unloaded "
+                        + "(vmm does so unless the VM's config has a \"control\" socket). Restart with a control socket to reload plugins.");
+            }
+
             if (entry.Status == PluginLoadStatus.Loaded)
             {
                 ReleaseServicesLocked(entry);
@@ -442,14 +459,15 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
 
         try
         {
-            // A loaded-before plugin keeps its loader: reloading it makes a new context from the folder as it is now.
-            if (entry.LoadContext is { } context)
+            // A loaded-before plugin keeps its loader: reloading it makes a new context from the folder as it is now. One
+            // that cannot be unloaded still holds its assemblies, which are used again.
+            if (entry.LoadContext is { IsUnloadable: true } context)
             {
                 context.Reload();
             }
             else
             {
-                entry.LoadContext = new PluginLoadContext(name, assemblyPath);
+                entry.LoadContext ??= new PluginLoadContext(name, assemblyPath, _options.Unloadable);
             }
         }
         catch (InvalidOperationException e)
@@ -631,7 +649,7 @@ public sealed class PluginHost : IPluginCatalog, IDisposable
     private void ReleaseLocked(PluginEntry entry)
     {
         ReleaseServicesLocked(entry);
-        if (entry.LoadContext is { } context)
+        if (entry.LoadContext is { IsUnloadable: true } context)
         {
             entry.LoadContext = null;
             context.Dispose();

@@ -23,6 +23,17 @@ public sealed class PluginHostOptions
     /// <summary>Names of plugins whose failure to load is logged as a warning instead of failing <see cref="PluginHost.LoadAll"/>.</summary>
     public ISet<string> OptionalPlugins { get; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether plugins load into collectible contexts (default true): <see cref="PluginHost.Unload"/> then frees a
+    /// plugin's assemblies and <see cref="PluginHost.Reload"/> loads a new build. Set it false where no plugin will be
+    /// reloaded (vmm does, unless the VM has a control socket, the only way to ask for a reload): the runtime ignores
+    /// ReadyToRun code in a collectible context (dotnet/runtime#40704), so only then is a plugin's precompiled code
+    /// used. Without it, <see cref="PluginHost.Unload"/> disposes the plugin's container but its assemblies stay
+    /// loaded until the process ends (a later <see cref="PluginHost.Load"/> uses them again), and
+    /// <see cref="PluginHost.Reload"/> is refused.
+    /// </summary>
+    public bool Unloadable { get; set; } = true;
+
     /// <summary>Where the host's own logger comes from; also given to plugins unless <see cref="SharedServices"/> registers one.</summary>
     public ILoggerFactory LoggerFactory { get; set; } = NullLoggerFactory.Instance;
 

@@ -12,8 +12,9 @@ namespace Vmm.Core.Plugins;
 /// else is shared except the framework itself: a plugin's other dependencies come from its own folder.
 /// </summary>
 /// <remarks>
-/// The list is given to McMaster.NETCore.Plugins' <c>PluginLoader</c> as its shared-type list: one type per shared
-/// assembly, so that adding an assembly here is adding the type that names it.
+/// Each type's assembly is preferred from the host by McMaster.NETCore.Plugins' load context (see
+/// <see cref="PluginLoadContext"/>): one type per shared assembly, so that adding an assembly here is adding the type
+/// that names it.
 /// </remarks>
 public static class SharedAssemblies
 {
