@@ -73,9 +73,12 @@ internal sealed class GuestBacking
     /// <paramref name="maxLength"/>; false (with <paramref name="length"/> still the bytes the run holds from there)
     /// when the run no longer lies in one region. The caller checked the offset.
     /// </summary>
-    public bool TryGetRun(IGuestMemory memory, ulong offset, int maxLength, out Span<byte> span, out int length)
+    /// <remarks><paramref name="hint"/>: the run the previous call found (0 at first); a frame's rows walk forward, so
+    /// the run is mostly that one or the next and the search is skipped.</remarks>
+    public bool TryGetRun(IGuestMemory memory, ulong offset, int maxLength, ref int hint, out Span<byte> span, out int length)
     {
-        int run = FindRun(offset);
+        int run = Holds(hint, offset) ? hint : Holds(hint + 1, offset) ? hint + 1 : FindRun(offset);
+        hint = run;
         ulong within = offset - _starts[run];
         length = (int)Math.Min(_runs[run].Length - within, (ulong)maxLength);
         return memory.TryGetSpan(_runs[run].Address + within, length, out span);
@@ -112,6 +115,9 @@ internal sealed class GuestBacking
             run++;
         }
     }
+
+    private bool Holds(int run, ulong offset)
+        => (uint)run < (uint)_runs.Length && offset >= _starts[run] && offset - _starts[run] < _runs[run].Length;
 
     private int FindRun(ulong offset)
     {

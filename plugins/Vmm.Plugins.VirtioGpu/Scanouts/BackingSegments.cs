@@ -14,11 +14,12 @@ internal sealed class BackingSegments : IDisplayFrameSegments
     private byte[] _fallback = [];
     private ulong _start;
     private int _length;
+    private int _hint;
 
     /// <summary>Points at <paramref name="length"/> bytes of <paramref name="backing"/> from <paramref name="start"/>; <paramref name="fallback"/> (the host copy, in the same layout) stands in for a run guest memory no longer maps.</summary>
     public void Set(GuestBacking backing, IGuestMemory memory, ulong start, int length, byte[] fallback)
     {
-        (_backing, _memory, _start, _length, _fallback) = (backing, memory, start, length, fallback);
+        (_backing, _memory, _start, _length, _fallback, _hint) = (backing, memory, start, length, fallback, 0);
     }
 
     /// <summary>Lets go of the resource once the frame was published.</summary>
@@ -35,7 +36,7 @@ internal sealed class BackingSegments : IDisplayFrameSegments
         }
 
         ulong at = _start + (ulong)offset;
-        if (_backing.TryGetRun(_memory, at, _length - offset, out Span<byte> run, out int length))
+        if (_backing.TryGetRun(_memory, at, _length - offset, ref _hint, out Span<byte> run, out int length))
         {
             return run;
         }
