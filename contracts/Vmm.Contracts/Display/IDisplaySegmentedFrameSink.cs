@@ -9,6 +9,10 @@ namespace Vmm.Contracts.Display;
 /// </summary>
 public interface IDisplaySegmentedFrameSink : IDisplaySink
 {
-    /// <summary>Whether the next <see cref="IDisplaySink.OnFrame"/> may be a segmented frame; read before each frame, cheap.</summary>
+    /// <summary>
+    /// Whether the next <see cref="IDisplaySink.OnFrame"/> may be a segmented frame; read before each frame, so keep it
+    /// cheap, and keep the answer while attached (the router drops, rather than gathers, a segmented frame for a sink
+    /// that answers false by the time it arrives; the full frame a source sends on attach puts such a sink right).
+    /// </summary>
     bool AcceptsSegmentedFrames { get; }
 }

@@ -152,6 +152,32 @@ public sealed class DisplayFrameTests
         Assert.Throws<InvalidOperationException>(() => new DisplayFrame(s_mode, new Empty(), [], 1).CopyRect(new DamageRect(0, 0, 1, 1), new byte[4], 4));
     }
 
+    [Fact]
+    public void Reading_a_segmented_frame_allocates_nothing()
+    {
+        byte[] surface = Surface();
+        var pieces = new Pieces(surface, [.. Enumerable.Range(1, 30).Select(i => i * 13)]);
+        byte[] destination = new byte[Stride * Height];
+        byte[] scratch = new byte[Width * 4];
+        var rect = new DamageRect(1, 1, Width - 2, Height - 2);
+        ReadAll(pieces, rect, destination, scratch);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++)
+        {
+            ReadAll(pieces, rect, destination, scratch);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        static void ReadAll(Pieces pieces, DamageRect rect, byte[] destination, byte[] scratch)
+        {
+            var frame = new DisplayFrame(s_mode, pieces, [], 1);
+            frame.CopyRect(rect, destination, Stride);
+            _ = frame.ReadRow(0, 3, Width, scratch);
+        }
+    }
+
     private static byte[] CopyOf(DisplayFrame frame, DamageRect rect)
     {
         byte[] destination = new byte[Math.Max(1, rect.Width * 4 * rect.Height)];
