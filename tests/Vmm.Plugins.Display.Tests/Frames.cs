@@ -1,4 +1,5 @@
 using Vmm.Contracts.Display;
+using Vmm.Plugins.Display.Testing;
 
 namespace Vmm.Plugins.Display.Tests;
 
@@ -9,6 +10,16 @@ internal static class Frames
 
     public static void Publish(IDisplaySink sink, DisplayMode mode, byte[] pixels, params DamageRect[] damage)
         => sink.OnFrame(new DisplayFrame(mode, pixels, damage.Length == 0 ? [new DamageRect(0, 0, mode.Width, mode.Height)] : damage, ++s_sequence));
+
+    /// <summary>
+    /// Publishes <paramref name="pixels"/> as a segmented frame, cut every <paramref name="every"/> bytes (a prime, so
+    /// cuts fall mid-row and mid-pixel).
+    /// </summary>
+    public static void PublishSegmented(IDisplaySink sink, DisplayMode mode, byte[] pixels, int every, params DamageRect[] damage)
+    {
+        Assert.True(sink is IDisplaySegmentedFrameSink { AcceptsSegmentedFrames: true });
+        sink.OnFrame(new DisplayFrame(mode, SurfacePieces.Every(pixels, every), damage.Length == 0 ? [new DamageRect(0, 0, mode.Width, mode.Height)] : damage, ++s_sequence));
+    }
 
     /// <summary>A B8G8R8X8 image whose every pixel differs from its neighbours.</summary>
     public static byte[] Noise(int width, int height, int seed = 1)

@@ -34,6 +34,31 @@ public sealed class PngSinkTests : IDisposable
     }
 
     [Theory]
+    [InlineData(PixelFormat.B8G8R8X8)]
+    [InlineData(PixelFormat.X8R8G8B8)]
+    [InlineData(PixelFormat.R8G8B8A8)]
+    public void A_segmented_frame_gives_the_same_picture_as_one_span(PixelFormat format)
+    {
+        // A stride wider than the rows, segments cut every 37 bytes: damage crosses cuts mid-row and mid-pixel.
+        var mode = new DisplayMode(9, 6, 44, format);
+        byte[] first = Frames.Noise(11, 6, seed: 7)[..((5 * 44) + 36)];
+        byte[] second = Frames.Noise(11, 6, seed: 8)[..first.Length];
+        DamageRect[] damage = [new DamageRect(2, 1, 5, 3), new DamageRect(8, 5, 1, 1), new DamageRect(0, 4, 9, 1)];
+        using var whole = new PngSink("png0");
+        using var segmented = new PngSink("png1");
+        whole.OnModeChanged(mode);
+        segmented.OnModeChanged(mode);
+
+        Frames.Publish(whole, mode, first);
+        Frames.Publish(whole, mode, second, damage);
+        Frames.PublishSegmented(segmented, mode, first, 37);
+        Frames.PublishSegmented(segmented, mode, second, 37, damage);
+
+        Assert.Equal(2, segmented.FrameCount);
+        Assert.Equal(PngTestDecoder.Decode(whole.EncodeSnapshot()!).Rgb, PngTestDecoder.Decode(segmented.EncodeSnapshot()!).Rgb);
+    }
+
+    [Theory]
     [InlineData(PixelFormat.R8G8B8A8, 0, 1, 2)]
     [InlineData(PixelFormat.X8R8G8B8, 1, 2, 3)]
     [InlineData(PixelFormat.A8B8G8R8, 3, 2, 1)]

@@ -131,6 +131,30 @@ public sealed class VncSinkTests : IDisposable
     }
 
     [Fact]
+    public void A_segmented_frame_scrolls_and_updates_as_one_span_does()
+    {
+        // The scroll detector reads the new rows through ReadRow: segments of 97 bytes cut every row mid-way.
+        var mode = new DisplayMode(64, 64, 256, PixelFormat.B8G8R8X8);
+        byte[] before = Frames.Noise(64, 64, seed: 4);
+        _sink.OnModeChanged(mode);
+        Frames.PublishSegmented(_sink, mode, before, 97);
+        using var client = Connect();
+        client.SetEncodings(1, 0);
+        client.RequestUpdate(incremental: false);
+        client.ReadUpdate();
+        AssertSame(before, client);
+
+        byte[] after = new byte[before.Length];
+        before.AsSpan(16 * 256).CopyTo(after);
+        Frames.Noise(64, 16, seed: 6).CopyTo(after.AsSpan(48 * 256));
+        Frames.PublishSegmented(_sink, mode, after, 97);
+        client.RequestUpdate(incremental: true);
+
+        Assert.Equal([(0, 0, 64, 48, 1), (0, 48, 64, 16, 0)], client.ReadUpdate());
+        AssertSame(after, client);
+    }
+
+    [Fact]
     public void A_mode_change_sends_desktop_size_and_keeps_the_client()
     {
         var small = new DisplayMode(16, 16, 64, PixelFormat.B8G8R8X8);

@@ -9,6 +9,7 @@ namespace Vmm.Plugins.Display.Framebuffer;
 internal sealed class SinkFramebuffer
 {
     private byte[] _pixels = [];
+    private byte[] _rowScratch = [];
 
     public int Width { get; private set; }
 
@@ -33,12 +34,23 @@ internal sealed class SinkFramebuffer
             {
                 _pixels = new byte[needed];
             }
+
+            if (_rowScratch.Length < 2 * Stride)
+            {
+                _rowScratch = new byte[2 * Stride];
+            }
         }
 
         HasFrame = false;
     }
 
-    /// <summary>Copies the frame's damaged rectangles (clipped) in; returns false when the frame's size is not ours.</summary>
+    /// <summary>Two rows of scratch for reading a segmented frame's rows (<see cref="DisplayFrame.ReadRow"/>).</summary>
+    public Span<byte> RowScratch(int which) => _rowScratch.AsSpan(which * Stride, Stride);
+
+    /// <summary>
+    /// Copies the frame's damaged rectangles (clipped) in, from one span or from segments alike; returns false when
+    /// the frame's size is not ours.
+    /// </summary>
     public bool CopyDamage(DisplayFrame frame)
     {
         DisplayMode mode = frame.Mode;
@@ -47,15 +59,25 @@ internal sealed class SinkFramebuffer
             return false;
         }
 
+        bool convert = mode.Format is not (PixelFormat.B8G8R8X8 or PixelFormat.B8G8R8A8);
         foreach (DamageRect damage in frame.Damage)
         {
             DamageRect rect = Clip(damage);
-            for (int row = 0; row < rect.Height; row++)
+            if (rect.Width == 0 || rect.Height == 0)
             {
-                int y = rect.Y + row;
-                ReadOnlySpan<byte> source = frame.Pixels.Slice((y * mode.Stride) + (rect.X * 4), rect.Width * 4);
-                Span<byte> destination = _pixels.AsSpan((y * Stride) + (rect.X * 4), rect.Width * 4);
-                PixelConverter.ToB8G8R8X8(mode.Format, source, destination, rect.Width);
+                continue;
+            }
+
+            Span<byte> destination = _pixels.AsSpan((rect.Y * Stride) + (rect.X * 4));
+            frame.CopyRect(rect, destination, Stride);
+            if (convert)
+            {
+                // In place: the converter reads a pixel's bytes before it writes them.
+                for (int row = 0; row < rect.Height; row++)
+                {
+                    Span<byte> pixels = destination.Slice(row * Stride, rect.Width * 4);
+                    PixelConverter.ToB8G8R8X8(mode.Format, pixels, pixels, rect.Width);
+                }
             }
         }
 

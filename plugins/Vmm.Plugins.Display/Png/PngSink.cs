@@ -10,7 +10,7 @@ namespace Vmm.Plugins.Display.Png;
 /// (<see cref="WriteSnapshotAsync"/>, which the host's <c>screenshot</c> control command calls) and, optionally,
 /// when disposed.
 /// </summary>
-public sealed class PngSink : IDisplaySnapshotSink
+public sealed class PngSink : IDisplaySnapshotSink, IDisplaySegmentedFrameSink
 {
     private readonly SinkFramebuffer _framebuffer = new();
     private readonly Lock _lock = new();
@@ -36,6 +36,10 @@ public sealed class PngSink : IDisplaySnapshotSink
 
     /// <inheritdoc />
     public string SnapshotFormat => "png";
+
+    /// <inheritdoc />
+    /// <remarks>Always: frames are read through <see cref="DisplayFrame.CopyRect"/>.</remarks>
+    public bool AcceptsSegmentedFrames => true;
 
     /// <inheritdoc />
     public void OnModeChanged(DisplayMode mode)

@@ -23,17 +23,21 @@ internal static class ScrollDetector
         }
 
         int rowBytes = rect.Width * 4;
-        ReadOnlySpan<byte> newPixels = frame.Pixels;
         ReadOnlySpan<byte> oldPixels = old.Pixels;
-        int newStride = mode.Stride, oldStride = old.Stride, left = rect.X * 4;
+        int oldStride = old.Stride, left = rect.X * 4;
 
+        // New rows through ReadRow: views of the frame's bytes, or copies into the scratch rows for a segmented
+        // frame whose row crosses a segment (the anchor keeps scratch 0, every other row uses 1).
         // A row with detail anchors the search: a blank row matches every other blank row.
         int anchor = -1;
+        ReadOnlySpan<byte> anchorRow = default;
         for (int y = rect.Y; y < rect.Y + (rect.Height / 2) && anchor < 0; y++)
         {
-            if (!IsUniform(newPixels.Slice((y * newStride) + left, rowBytes)))
+            ReadOnlySpan<byte> row = frame.ReadRow(rect.X, y, rect.Width, old.RowScratch(0));
+            if (!IsUniform(row))
             {
                 anchor = y;
+                anchorRow = row;
             }
         }
 
@@ -44,7 +48,7 @@ internal static class ScrollDetector
 
         for (int distance = 1; anchor + distance < rect.Y + rect.Height && distance <= rect.Height / 2; distance++)
         {
-            if (!newPixels.Slice((anchor * newStride) + left, rowBytes).SequenceEqual(oldPixels.Slice(((anchor + distance) * oldStride) + left, rowBytes)))
+            if (!anchorRow.SequenceEqual(oldPixels.Slice(((anchor + distance) * oldStride) + left, rowBytes)))
             {
                 continue;
             }
@@ -52,7 +56,7 @@ internal static class ScrollDetector
             bool all = true;
             for (int y = rect.Y; y < rect.Y + rect.Height - distance && all; y++)
             {
-                all = newPixels.Slice((y * newStride) + left, rowBytes).SequenceEqual(oldPixels.Slice(((y + distance) * oldStride) + left, rowBytes));
+                all = frame.ReadRow(rect.X, y, rect.Width, old.RowScratch(1)).SequenceEqual(oldPixels.Slice(((y + distance) * oldStride) + left, rowBytes));
             }
 
             if (all)

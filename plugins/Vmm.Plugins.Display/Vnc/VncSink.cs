@@ -12,7 +12,7 @@ namespace Vmm.Plugins.Display.Vnc;
 /// A display sink that serves the display over RFB (VNC). It keeps its own framebuffer (copying only damage) and
 /// tells each client's connection what changed; keys and pointer go to the input router (keyboard, tablet).
 /// </summary>
-public sealed class VncSink : IDisplaySink
+public sealed class VncSink : IDisplaySegmentedFrameSink
 {
     private readonly SinkFramebuffer _framebuffer = new();
     private readonly Lock _framebufferLock = new();
@@ -66,6 +66,10 @@ public sealed class VncSink : IDisplaySink
     internal Lock FramebufferLock => _framebufferLock;
 
     internal SinkFramebuffer Framebuffer => _framebuffer;
+
+    /// <inheritdoc />
+    /// <remarks>Always: frames are read through <see cref="DisplayFrame.CopyRect"/> and <see cref="DisplayFrame.ReadRow"/>.</remarks>
+    public bool AcceptsSegmentedFrames => true;
 
     /// <inheritdoc />
     public void OnModeChanged(DisplayMode mode)

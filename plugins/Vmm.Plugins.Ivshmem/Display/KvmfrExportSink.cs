@@ -16,7 +16,7 @@ namespace Vmm.Plugins.Ivshmem.Display;
 /// buffer is free, unless a newer frame gets there first. Formats whose bytes are not BGRA or RGBA are converted
 /// into the shadow first. The producer's own heartbeat thread keeps clients alive while no frame changes.
 /// </remarks>
-internal sealed class KvmfrExportSink : IDisplaySink
+internal sealed class KvmfrExportSink : IDisplaySegmentedFrameSink
 {
     private static readonly TimeSpan RetryInterval = TimeSpan.FromMilliseconds(4);
 
@@ -54,6 +54,10 @@ internal sealed class KvmfrExportSink : IDisplaySink
 
     /// <summary>The file clients read.</summary>
     public string? Path => _memory.Path;
+
+    /// <inheritdoc />
+    /// <remarks>Always: frames are read through <see cref="DisplayFrame.CopyRect"/>, segments straight into the shm buffer.</remarks>
+    public bool AcceptsSegmentedFrames => true;
 
     /// <summary>The producer (for status and tests).</summary>
     internal KvmfrProducer Producer => _producer;
@@ -96,16 +100,16 @@ internal sealed class KvmfrExportSink : IDisplaySink
             ReadOnlySpan<DamageRect> damage = frame.Damage;
             if (_convert)
             {
-                ConvertToShadow(mode, frame.Pixels, frame.Damage);
+                ConvertToShadow(mode, frame, frame.Damage);
                 Submit(mode, _shadow, mode.Width * 4, damage, fromShadow: true);
                 return;
             }
 
-            Submit(mode, frame.Pixels, mode.Stride, damage, fromShadow: false);
+            Posted(_producer.SubmitFrame(frame, _type), fromShadow: false);
             if (_producer.FramePending)
             {
                 // A client still holds the buffer: keep the picture so the timer can post it once the buffer is free.
-                CopyRows(frame.Pixels, mode.Stride, _shadow, mode.Width * 4, mode.Width * 4, mode.Height);
+                frame.CopyRect(new DamageRect(0, 0, mode.Width, mode.Height), _shadow, mode.Width * 4);
                 _shadowPending = true;
                 _retry.Change(RetryInterval, RetryInterval);
             }
@@ -156,17 +160,11 @@ internal sealed class KvmfrExportSink : IDisplaySink
         _memory.Dispose();
     }
 
-    private static void CopyRows(ReadOnlySpan<byte> source, int sourceStride, Span<byte> destination, int destinationStride, int rowBytes, int rows)
-    {
-        for (int row = 0; row < rows; row++)
-        {
-            source.Slice(row * sourceStride, rowBytes).CopyTo(destination.Slice(row * destinationStride, rowBytes));
-        }
-    }
-
     private void Submit(DisplayMode mode, ReadOnlySpan<byte> pixels, int pitch, ReadOnlySpan<DamageRect> damage, bool fromShadow)
+        => Posted(_producer.SubmitFrame(mode.Width, mode.Height, _type, pixels, pitch, damage), fromShadow);
+
+    private void Posted(KvmfrSubmitResult result, bool fromShadow)
     {
-        KvmfrSubmitResult result = _producer.SubmitFrame(mode.Width, mode.Height, _type, pixels, pitch, damage);
         if (result == KvmfrSubmitResult.Posted)
         {
             _shadowPending = false;
@@ -195,7 +193,7 @@ internal sealed class KvmfrExportSink : IDisplaySink
     }
 
     /// <summary>Converts the damaged rects of a frame in A8R8G8B8-like orders into B,G,R,A bytes in the shadow.</summary>
-    private void ConvertToShadow(DisplayMode mode, ReadOnlySpan<byte> pixels, ReadOnlySpan<DamageRect> damage)
+    private void ConvertToShadow(DisplayMode mode, DisplayFrame frame, ReadOnlySpan<DamageRect> damage)
     {
         // Where B, G and R sit in the source pixel.
         (int b, int g, int r) = mode.Format switch
@@ -207,16 +205,25 @@ internal sealed class KvmfrExportSink : IDisplaySink
         int shadowStride = mode.Width * 4;
         foreach (DamageRect rect in damage)
         {
-            for (int y = rect.Y; y < rect.Y + rect.Height; y++)
+            if (rect.Width == 0 || rect.Height == 0)
             {
-                ReadOnlySpan<byte> source = pixels.Slice((y * mode.Stride) + (rect.X * 4), rect.Width * 4);
-                Span<byte> destination = _shadow.AsSpan((y * shadowStride) + (rect.X * 4), rect.Width * 4);
-                for (int x = 0; x < source.Length; x += 4)
+                continue;
+            }
+
+            // Copied in first (from one span or segments alike), then reordered in place: each pixel's bytes are read
+            // before they are written.
+            Span<byte> area = _shadow.AsSpan((rect.Y * shadowStride) + (rect.X * 4));
+            frame.CopyRect(rect, area, shadowStride);
+            for (int y = 0; y < rect.Height; y++)
+            {
+                Span<byte> row = area.Slice(y * shadowStride, rect.Width * 4);
+                for (int x = 0; x < row.Length; x += 4)
                 {
-                    destination[x] = source[x + b];
-                    destination[x + 1] = source[x + g];
-                    destination[x + 2] = source[x + r];
-                    destination[x + 3] = 0xFF;
+                    byte blue = row[x + b], green = row[x + g], red = row[x + r];
+                    row[x] = blue;
+                    row[x + 1] = green;
+                    row[x + 2] = red;
+                    row[x + 3] = 0xFF;
                 }
             }
         }

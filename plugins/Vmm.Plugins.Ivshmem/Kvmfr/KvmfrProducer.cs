@@ -199,8 +199,25 @@ internal sealed class KvmfrProducer : IDisposable
     /// </summary>
     public KvmfrSubmitResult SubmitFrame(int width, int height, FrameType type, ReadOnlySpan<byte> pixels, int sourcePitch, ReadOnlySpan<DamageRect> damage, FrameFlags flags = FrameFlags.None)
     {
+        if (width <= 0 || height <= 0 || sourcePitch < width * 4 || pixels.Length < ((long)(height - 1) * sourcePitch) + (width * 4))
+        {
+            return KvmfrSubmitResult.Invalid;
+        }
+
+        // The pixel format only names the byte order to the copy, which moves 4 bytes a pixel whatever it is.
+        return SubmitFrame(new DisplayFrame(new DisplayMode(width, height, sourcePitch, PixelFormat.B8G8R8A8), pixels, damage, 0), type, flags);
+    }
+
+    /// <summary>
+    /// Writes and posts <paramref name="frame"/> (its mode's size and stride, its damage), read through
+    /// <see cref="DisplayFrame.CopyRect"/>, so a segmented frame goes from its segments straight into the shm buffer.
+    /// </summary>
+    public KvmfrSubmitResult SubmitFrame(DisplayFrame frame, FrameType type, FrameFlags flags = FrameFlags.None)
+    {
+        (int width, int height) = (frame.Mode.Width, frame.Mode.Height);
+        ReadOnlySpan<DamageRect> damage = frame.Damage;
         if (width <= 0 || height <= 0 || width > 16384 || height > 16384 || type is not (FrameType.Bgra or FrameType.Rgba or FrameType.Rgba10)
-            || sourcePitch < width * 4 || pixels.Length < ((long)(height - 1) * sourcePitch) + (width * 4))
+            || frame.Mode.Stride < width * 4 || (!frame.IsSegmented && frame.Pixels.Length < ((long)(height - 1) * frame.Mode.Stride) + (width * 4)))
         {
             return KvmfrSubmitResult.Invalid;
         }
@@ -233,7 +250,7 @@ internal sealed class KvmfrProducer : IDisposable
                 return KvmfrSubmitResult.Deferred;
             }
 
-            if (!WriteAndPost(buffer, pixels, sourcePitch, flags))
+            if (!WriteAndPost(buffer, frame, flags))
             {
                 FramesDeferred++;
                 FramePending = true;
@@ -426,7 +443,7 @@ internal sealed class KvmfrProducer : IDisposable
         return queue.IsRetired(sequence);
     }
 
-    private bool WriteAndPost(int buffer, ReadOnlySpan<byte> pixels, int sourcePitch, FrameFlags flags)
+    private bool WriteAndPost(int buffer, DisplayFrame source, FrameFlags flags)
     {
         KvmfrFrameFormat format = _format;
         long frame = _frames[buffer].Offset;
@@ -477,11 +494,11 @@ internal sealed class KvmfrProducer : IDisposable
         long pixelsAt = data + FrameBufferLayout.Data;
         if (_bufferDamage[buffer].IsFull)
         {
-            CopyAll(pixelsAt, data, pixels, sourcePitch, rows, format.Pitch);
+            CopyAll(pixelsAt, data, source, rows, format.Pitch);
         }
         else
         {
-            CopyRects(pixelsAt, data, pixels, sourcePitch, rows, format.Pitch, _bufferDamage[buffer].Rects);
+            CopyRects(pixelsAt, data, source, rows, format.Pitch, _bufferDamage[buffer].Rects);
         }
 
         _region.StoreReleaseU32(data + FrameBufferLayout.WritePointer, (uint)(rows * format.Pitch));
@@ -493,35 +510,21 @@ internal sealed class KvmfrProducer : IDisposable
         return true;
     }
 
-    private void CopyAll(long pixelsAt, long data, ReadOnlySpan<byte> source, int sourcePitch, int rows, int pitch)
+    private void CopyAll(long pixelsAt, long data, DisplayFrame frame, int rows, int pitch)
     {
+        // Whole rows a chunk, the write pointer released after each, so a client copies while we still write.
         long wp = data + FrameBufferLayout.WritePointer;
-        if (sourcePitch == pitch)
-        {
-            int total = rows * pitch;
-            for (int done = 0; done < total;)
-            {
-                int chunk = Math.Min(KvmfrProtocol.WriteChunk, total - done);
-                source.Slice(done, chunk).CopyTo(_region.GetSpan(pixelsAt + done, chunk));
-                done += chunk;
-                _region.StoreReleaseU32(wp, (uint)done);
-            }
-
-            return;
-        }
-
+        int width = frame.Mode.Width;
         int rowsPerChunk = Math.Max(1, KvmfrProtocol.WriteChunk / pitch);
-        for (int y = 0; y < rows; y++)
+        for (int y = 0; y < rows; y += rowsPerChunk)
         {
-            source.Slice(y * sourcePitch, pitch).CopyTo(_region.GetSpan(pixelsAt + ((long)y * pitch), pitch));
-            if ((y + 1) % rowsPerChunk == 0)
-            {
-                _region.StoreReleaseU32(wp, (uint)((y + 1) * pitch));
-            }
+            int n = Math.Min(rowsPerChunk, rows - y);
+            frame.CopyRect(new DamageRect(0, y, width, n), _region.GetSpan(pixelsAt + ((long)y * pitch), ((n - 1) * pitch) + (width * 4)), pitch);
+            _region.StoreReleaseU32(wp, (uint)((y + n) * pitch));
         }
     }
 
-    private void CopyRects(long pixelsAt, long data, ReadOnlySpan<byte> source, int sourcePitch, int rows, int pitch, ReadOnlySpan<DamageRect> rects)
+    private void CopyRects(long pixelsAt, long data, DisplayFrame frame, int rows, int pitch, ReadOnlySpan<DamageRect> rects)
     {
         long wp = data + FrameBufferLayout.WritePointer;
         int top = rows;
@@ -541,7 +544,7 @@ internal sealed class KvmfrProducer : IDisposable
                 if (y >= rect.Y && y < rect.Bottom)
                 {
                     int bytes = rect.Width * 4;
-                    source.Slice((y * sourcePitch) + (rect.X * 4), bytes).CopyTo(_region.GetSpan(pixelsAt + ((long)y * pitch) + (rect.X * 4), bytes));
+                    frame.CopyRect(new DamageRect(rect.X, y, rect.Width, 1), _region.GetSpan(pixelsAt + ((long)y * pitch) + (rect.X * 4), bytes), pitch);
                     sinceRelease += bytes;
                 }
             }

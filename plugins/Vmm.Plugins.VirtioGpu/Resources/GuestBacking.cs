@@ -54,6 +54,36 @@ internal sealed class GuestBacking
         return true;
     }
 
+    /// <summary>Whether every run holding the first <paramref name="length"/> bytes lies in one region of guest memory.</summary>
+    public bool RunsResolve(IGuestMemory memory, ulong length)
+    {
+        for (int i = 0; i < _runs.Length && _starts[i] < length; i++)
+        {
+            if (_runs[i].Length > int.MaxValue || (_runs[i].Length != 0 && !memory.TryGetSpan(_runs[i].Address, (int)_runs[i].Length, out _)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The guest bytes from stream offset <paramref name="offset"/> to the end of its run, at most
+    /// <paramref name="maxLength"/>; false (with <paramref name="length"/> still the bytes the run holds from there)
+    /// when the run no longer lies in one region. The caller checked the offset.
+    /// </summary>
+    /// <remarks><paramref name="hint"/>: the run the previous call found (0 at first); a frame's rows walk forward, so
+    /// the run is mostly that one or the next and the search is skipped.</remarks>
+    public bool TryGetRun(IGuestMemory memory, ulong offset, int maxLength, ref int hint, out Span<byte> span, out int length)
+    {
+        int run = Holds(hint, offset) ? hint : Holds(hint + 1, offset) ? hint + 1 : FindRun(offset);
+        hint = run;
+        ulong within = offset - _starts[run];
+        length = (int)Math.Min(_runs[run].Length - within, (ulong)maxLength);
+        return memory.TryGetSpan(_runs[run].Address + within, length, out span);
+    }
+
     /// <summary>Copies <paramref name="destination"/>.Length bytes from <paramref name="offset"/>; the caller checked the range.</summary>
     public void Read(IGuestMemory memory, ulong offset, Span<byte> destination)
     {
@@ -85,6 +115,9 @@ internal sealed class GuestBacking
             run++;
         }
     }
+
+    private bool Holds(int run, ulong offset)
+        => (uint)run < (uint)_runs.Length && offset >= _starts[run] && offset - _starts[run] < _runs[run].Length;
 
     private int FindRun(ulong offset)
     {

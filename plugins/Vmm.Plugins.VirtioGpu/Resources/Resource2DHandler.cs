@@ -5,7 +5,7 @@ namespace Vmm.Plugins.VirtioGpu.Resources;
 
 /// <summary>
 /// 2D resources: RESOURCE_CREATE_2D, ATTACH/DETACH_BACKING and TRANSFER_TO_HOST_2D, which copies the guest's
-/// backing into the host pixels scanouts show, unless the backing mirrors the resource (<see cref="GpuResource2D.MirrorAddress"/>).
+/// backing into the host pixels scanouts show, unless the backing mirrors the resource (<see cref="GpuResource2D.Mirrored"/>).
 /// </summary>
 internal sealed class Resource2DHandler(ResourceTable resources, BackingReader backingReader, CommandLog log, bool mirror = true)
 {
@@ -76,9 +76,15 @@ internal sealed class Resource2DHandler(ResourceTable resources, BackingReader b
         }
 
         resource.Backing = backing;
-        if (mirror && backing.TryGetContiguousAddress(0, (ulong)resource.Pixels.Length, out ulong address) && memory.TryGetSpan(address, resource.Pixels.Length, out _))
+        ulong bytes = (ulong)resource.Pixels.Length;
+        if (mirror && backing.TryGetContiguousAddress(0, bytes, out ulong address) && memory.TryGetSpan(address, resource.Pixels.Length, out _))
         {
-            resource.MirrorAddress = address;
+            resource.BeginMirror(address);
+        }
+        else if (mirror && backing.Length >= bytes && backing.RunsResolve(memory, bytes))
+        {
+            // Scattered (Linux's shmem pages): frames go out in segments over the runs to sinks that take them.
+            resource.BeginMirror(null);
         }
 
         return GpuResponseType.OkNoData;
@@ -153,7 +159,7 @@ internal sealed class Resource2DHandler(ResourceTable resources, BackingReader b
         }
 
         int destination = (int)((rect.Y * stride) + (rect.X * GpuLayout.BytesPerPixel));
-        if (resource.MirrorAddress is not null)
+        if (resource.Mirrored)
         {
             if (offset == (ulong)destination)
             {

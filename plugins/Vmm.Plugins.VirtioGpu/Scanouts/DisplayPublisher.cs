@@ -12,6 +12,7 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
 {
     private readonly Lock _sinkLock = new();
     private readonly DamageRect[] _damage = new DamageRect[1];
+    private readonly BackingSegments _segments = new();
     private IDisplaySink? _sink;
     private DisplayMode? _currentMode;
     private CursorShape? _cursorShape;
@@ -109,7 +110,53 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
             int stride = resource.Stride;
             int start = ((int)shown.Y * stride) + ((int)shown.X * GpuLayout.BytesPerPixel);
             int length = ((int)(shown.Height - 1) * stride) + ((int)shown.Width * GpuLayout.BytesPerPixel);
+            if (resource is { Mirrored: true, MirrorAddress: null, Backing: { } backing } && memory is not null)
+            {
+                if (TakesSegments(sink))
+                {
+                    // Scattered backing: the sink copies straight from the guest's runs; the host copy misses this damage.
+                    resource.HostCopyCurrent = false;
+                    _segments.Set(backing, memory, (ulong)start, length, resource.Pixels);
+                    try
+                    {
+                        PublishFrameLocked(sink, ModeOf(resource, shown), _segments, damage);
+                    }
+                    finally
+                    {
+                        _segments.Clear();
+                    }
+
+                    return;
+                }
+
+                // A sink from before segmented frames: gather into the host copy, all of it once it fell behind, else
+                // only the damage, and publish that.
+                GatherLocked(resource, backing, memory, shown, damage);
+                PublishFrameLocked(sink, ModeOf(resource, shown), resource.Pixels.AsSpan(start, length), damage);
+                return;
+            }
+
             PublishFrameLocked(sink, ModeOf(resource, shown), resource.PixelsIn(memory).Slice(start, length), damage);
+        }
+    }
+
+    private static bool TakesSegments(IDisplaySink sink) => sink is IDisplaySegmentedFrameSink { AcceptsSegmentedFrames: true };
+
+    private static void GatherLocked(GpuResource2D resource, GuestBacking backing, IGuestMemory memory, GpuRect shown, GpuRect damage)
+    {
+        if (!resource.HostCopyCurrent)
+        {
+            backing.Read(memory, 0, resource.Pixels);
+            resource.HostCopyCurrent = true;
+            return;
+        }
+
+        int stride = resource.Stride;
+        int rowBytes = (int)damage.Width * GpuLayout.BytesPerPixel;
+        for (uint row = damage.Y; row < damage.Y + damage.Height; row++)
+        {
+            int at = ((int)(shown.Y + row) * stride) + ((int)(shown.X + damage.X) * GpuLayout.BytesPerPixel);
+            backing.Read(memory, (ulong)at, resource.Pixels.AsSpan(at, rowBytes));
         }
     }
 
@@ -201,7 +248,17 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
     private void PublishFrameLocked(IDisplaySink sink, DisplayMode mode, ReadOnlySpan<byte> pixels, GpuRect damage)
     {
         _damage[0] = new DamageRect((int)damage.X, (int)damage.Y, (int)damage.Width, (int)damage.Height);
-        var frame = new DisplayFrame(mode, pixels, _damage, ++_sequence);
+        DeliverLocked(sink, new DisplayFrame(mode, pixels, _damage, ++_sequence));
+    }
+
+    private void PublishFrameLocked(IDisplaySink sink, DisplayMode mode, IDisplayFrameSegments segments, GpuRect damage)
+    {
+        _damage[0] = new DamageRect((int)damage.X, (int)damage.Y, (int)damage.Width, (int)damage.Height);
+        DeliverLocked(sink, new DisplayFrame(mode, segments, _damage, ++_sequence));
+    }
+
+    private void DeliverLocked(IDisplaySink sink, DisplayFrame frame)
+    {
         try
         {
             sink.OnFrame(frame);

@@ -30,6 +30,7 @@ public sealed class DisplayRouter : IDisplayRouter
 
     private IDisplaySink[] _attachedSnapshot = [];
     private IDisplaySource? _active;
+    // Written under both locks; read without one by AcceptsSegmentedFrames.
     private FanOut? _fanOut;
     private DisplayMode? _lastMode;
     private CursorShape? _lastCursorShape;
@@ -371,6 +372,13 @@ public sealed class DisplayRouter : IDisplayRouter
                     continue;
                 }
 
+                // Never reached by a source that asked first (AcceptsSegmentedFrames); a sink attached since gets the
+                // full frame the source resends on attach.
+                if (frame.IsSegmented && !TakesSegments(sink))
+                {
+                    continue;
+                }
+
                 try
                 {
                     sink.OnFrame(frame);
@@ -382,6 +390,30 @@ public sealed class DisplayRouter : IDisplayRouter
             }
         }
     }
+
+    /// <summary>Whether every attached sink takes segmented frames (what the fan-out tells the source).</summary>
+    private bool AcceptsSegmentedFrames(FanOut from)
+    {
+        // A volatile read of the snapshot array, no lock: the source asks under its own lock, and a sink attached
+        // after the answer is skipped by OnFrame until the source's resend.
+        IDisplaySink[] sinks = Volatile.Read(ref _attachedSnapshot);
+        if (from != Volatile.Read(ref _fanOut))
+        {
+            return false;
+        }
+
+        foreach (IDisplaySink sink in sinks)
+        {
+            if (!TakesSegments(sink))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TakesSegments(IDisplaySink sink) => sink is IDisplaySegmentedFrameSink { AcceptsSegmentedFrames: true };
 
     private void OnCursorShape(FanOut from, CursorShape shape)
     {
@@ -417,10 +449,15 @@ public sealed class DisplayRouter : IDisplayRouter
         }
     }
 
-    /// <summary>The sink a source publishes to; calls from a source that is no longer active are dropped.</summary>
-    private sealed class FanOut(DisplayRouter router, IDisplaySource source) : IDisplaySink
+    /// <summary>
+    /// The sink a source publishes to; calls from a source that is no longer active are dropped. It takes segmented
+    /// frames while every attached sink does.
+    /// </summary>
+    private sealed class FanOut(DisplayRouter router, IDisplaySource source) : IDisplaySegmentedFrameSink
     {
         public string Id => "display-router:" + source.Id;
+
+        public bool AcceptsSegmentedFrames => router.AcceptsSegmentedFrames(this);
 
         public void OnModeChanged(DisplayMode mode) => router.OnModeChanged(this, mode);
 

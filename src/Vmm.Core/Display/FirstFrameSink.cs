@@ -6,11 +6,13 @@ namespace Vmm.Core.Display;
 /// Passes everything to a snapshot sink and completes <see cref="FirstFrame"/> once a frame has reached it: a
 /// screenshot's temporary sink waits on it for the full frame the source resends when the sink is attached.
 /// </summary>
-internal sealed class FirstFrameSink(IDisplaySnapshotSink inner) : IDisplaySink
+internal sealed class FirstFrameSink(IDisplaySnapshotSink inner) : IDisplaySegmentedFrameSink
 {
     private readonly TaskCompletionSource _firstFrame = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public string Id => inner.Id;
+
+    public bool AcceptsSegmentedFrames => inner is IDisplaySegmentedFrameSink { AcceptsSegmentedFrames: true };
 
     /// <summary>Completes after the inner sink took its first frame.</summary>
     public Task FirstFrame => _firstFrame.Task;

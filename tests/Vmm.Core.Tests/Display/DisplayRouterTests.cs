@@ -162,6 +162,48 @@ public sealed class DisplayRouterTests
         Assert.Throws<KeyNotFoundException>(() => router.AttachSink("missing"));
     }
 
+    [Fact]
+    public void The_router_takes_segmented_frames_while_every_attached_sink_does()
+    {
+        var router = new DisplayRouter();
+        var source = new FakeSource("gpu0", s_small);
+        var a = new SegmentSink("a");
+        var b = new SegmentSink("b");
+        router.AddDevices([source, a, b]);
+        var fanOut = Assert.IsAssignableFrom<IDisplaySegmentedFrameSink>(source.Sink);
+        Assert.True(fanOut.AcceptsSegmentedFrames);
+
+        b.Accepts = false;
+        Assert.False(fanOut.AcceptsSegmentedFrames);
+        router.DetachSink("b");
+        Assert.True(fanOut.AcceptsSegmentedFrames);
+
+        var legacy = new RecordingSink("legacy");
+        router.AddSink(legacy);
+        Assert.False(fanOut.AcceptsSegmentedFrames);
+        router.DetachSink("legacy");
+        Assert.True(fanOut.AcceptsSegmentedFrames);
+    }
+
+    [Fact]
+    public void A_segmented_frame_reaches_the_sinks_that_take_them_and_never_an_older_sink()
+    {
+        var router = new DisplayRouter();
+        var source = new FakeSource("gpu0", s_small);
+        var modern = new SegmentSink("modern");
+        var legacy = new RecordingSink("legacy");
+        router.AddDevices([source, modern, legacy]);
+        int legacyFrames = legacy.Frames.Count, modernFrames = modern.Frames;
+
+        // A source that did not ask first: the router still keeps the segmented frame from the older sink.
+        source.PublishSegmented(new DamageRect(0, 0, 1, 1));
+
+        Assert.Equal(modernFrames + 1, modern.Frames);
+        Assert.Equal(1, modern.Segmented);
+        Assert.Equal(legacyFrames, legacy.Frames.Count);
+        Assert.Null(router.SinkFailure("legacy"));
+    }
+
     private sealed class FakeSource(string id, DisplayMode mode) : IDisplaySource
     {
         private readonly byte[] _pixels = new byte[64];
@@ -196,6 +238,8 @@ public sealed class DisplayRouterTests
         }
 
         public void Publish(DamageRect damage) => Sink?.OnFrame(new DisplayFrame(_mode, _pixels, [damage], ++_sequence));
+
+        public void PublishSegmented(DamageRect damage) => Sink?.OnFrame(new DisplayFrame(_mode, new OneSegment(_pixels), [damage], ++_sequence));
 
         public void PublishIgnoringDisconnect(DamageRect damage) => LastSink?.OnFrame(new DisplayFrame(_mode, _pixels, [damage], ++_sequence));
 
@@ -232,6 +276,49 @@ public sealed class DisplayRouterTests
         public void OnCursorShape(CursorShape shape) => Shapes.Add(shape);
 
         public void OnCursorPosition(CursorPosition position) => Positions.Add(position);
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class OneSegment(byte[] pixels) : IDisplayFrameSegments
+    {
+        public ReadOnlySpan<byte> GetSegment(int offset) => pixels.AsSpan(offset);
+    }
+
+    private sealed class SegmentSink(string id) : IDisplaySegmentedFrameSink, IDevice
+    {
+        public string Id => id;
+
+        public bool Accepts { get; set; } = true;
+
+        public bool AcceptsSegmentedFrames => Accepts;
+
+        public int Frames { get; private set; }
+
+        public int Segmented { get; private set; }
+
+        public void OnModeChanged(DisplayMode mode)
+        {
+        }
+
+        public void OnFrame(DisplayFrame frame)
+        {
+            Frames++;
+            if (frame.IsSegmented)
+            {
+                Segmented++;
+            }
+        }
+
+        public void OnCursorShape(CursorShape shape)
+        {
+        }
+
+        public void OnCursorPosition(CursorPosition position)
+        {
+        }
 
         public void Dispose()
         {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Vmm.Contracts.Devices;
 using Vmm.Contracts.Display;
 using Vmm.Plugins.Ivshmem.Device;
+using Vmm.Plugins.Display.Testing;
 using Vmm.Plugins.Ivshmem.Display;
 using Vmm.Testing.Devices;
 using Xunit;
@@ -100,6 +101,31 @@ public sealed class ExportToCaptureTests : IDisposable
     }
 
     [Theory]
+    [InlineData(PixelFormat.B8G8R8X8)]
+    [InlineData(PixelFormat.X8R8G8B8)]
+    public void SegmentedFramesGoFromTheirSegmentsByteForByte(PixelFormat format)
+    {
+        string file = _folder.File("kvmfr");
+        using IDisplaySink export = CreateExport(file);
+        using IvshmemDevice capture = CreateCapture(file);
+        var sink = new RecordingSink();
+        capture.Connect(sink);
+        Assert.True(export is IDisplaySegmentedFrameSink { AcceptsSegmentedFrames: true });
+
+        // Rows wider than the picture, segments of 61 bytes: every row and many pixels cross a cut.
+        var mode = new DisplayMode(100, 40, 112 * 4, format);
+        byte[] picture = Gradient(mode, seed: 3);
+        export.OnModeChanged(mode);
+        export.OnFrame(new DisplayFrame(mode, SurfacePieces.Every(picture, 61), [new DamageRect(0, 0, mode.Width, mode.Height)], 1));
+        sink.WaitForFrame((_, pixels) => pixels.AsSpan().SequenceEqual(Bgra(picture, mode)), Timeout);
+
+        var changed = new DamageRect(37, 11, 50, 29);
+        Paint(picture, mode, changed, 0x6B);
+        export.OnFrame(new DisplayFrame(mode, SurfacePieces.Every(picture, 61), [changed], 2));
+        sink.WaitForFrame((_, pixels) => pixels.AsSpan().SequenceEqual(Bgra(picture, mode)), Timeout);
+    }
+
+    [Theory]
     [InlineData("""{ "size": 3000000 }""", "$.devices[0].options.size", "power of two")]
     [InlineData("""{ "size": 4096 }""", "$.devices[0].options.size", "at least")]
     [InlineData("""{ "subscriberTimeoutMs": 0 }""", "$.devices[0].options.subscriberTimeoutMs", "from 1 to")]
@@ -129,6 +155,25 @@ public sealed class ExportToCaptureTests : IDisposable
         }
 
         return pixels;
+    }
+
+    /// <summary>The picture as the capture side shows it: packed rows, B, G, R, A (0xFF after a conversion).</summary>
+    private static byte[] Bgra(byte[] pixels, DisplayMode mode)
+    {
+        byte[] packed = new byte[mode.Width * 4 * mode.Height];
+        for (int y = 0; y < mode.Height; y++)
+        {
+            for (int x = 0; x < mode.Width; x++)
+            {
+                ReadOnlySpan<byte> p = pixels.AsSpan((y * mode.Stride) + (x * 4), 4);
+                int i = ((y * mode.Width) + x) * 4;
+                (packed[i], packed[i + 1], packed[i + 2], packed[i + 3]) = mode.Format == PixelFormat.X8R8G8B8
+                    ? (p[3], p[2], p[1], (byte)0xFF)
+                    : (p[0], p[1], p[2], p[3]);
+            }
+        }
+
+        return packed;
     }
 
     private static void Paint(byte[] pixels, DisplayMode mode, DamageRect rect, byte value)

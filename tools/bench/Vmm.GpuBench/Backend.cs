@@ -26,7 +26,7 @@ internal sealed class Backend : IAsyncDisposable
     /// <summary>Our device's display; null for QEMU's back-end, whose frames reach the display peer.</summary>
     public FrameCopySink? Sink { get; }
 
-    public static Backend StartOurs(string socketPath, int width, int height, bool mirrorBacking)
+    public static Backend StartOurs(string socketPath, int width, int height, bool mirrorBacking, string? name = null)
     {
         IDeviceFactory factory = new VirtioGpuDeviceFactory();
         var device = (VirtioGpuDevice)factory.Create(
@@ -34,7 +34,7 @@ internal sealed class Backend : IAsyncDisposable
             new VirtioGpuOptions { Scanouts = [new VirtioGpuModeOptions { Width = width, Height = height }], MirrorBacking = mirrorBacking });
         var sink = new FrameCopySink();
         device.Connect(sink);
-        string name = mirrorBacking ? "vmm virtio-gpu" : "vmm virtio-gpu, host copy";
+        name ??= mirrorBacking ? "vmm virtio-gpu" : "vmm virtio-gpu, host copy";
         return new Backend(VhostUserBackend.InProcess(name, socketPath, device), sink);
     }
 

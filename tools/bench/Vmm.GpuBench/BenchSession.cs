@@ -39,7 +39,7 @@ internal sealed class BenchSession : IDisposable
     /// <summary>Whether each frame waits for the transfer's answer before posting the flush.</summary>
     public bool OneAtATime { get; init; }
 
-    public static BenchSession Open(Backend backend, int width, int height, int seed, bool oneAtATime)
+    public static BenchSession Open(Backend backend, int width, int height, int seed, bool oneAtATime, bool scattered = false)
     {
         VhostUserFrontend frontend = VhostUserFrontend.Connect(backend.SocketPath, 64UL << 20);
         // RESOURCE_BLOB where offered: QEMU's vhost-user-gpu offers none, so it measures 2D scanouts only.
@@ -50,7 +50,7 @@ internal sealed class BenchSession : IDisposable
         VhostUserFrontendQueue control = frontend.StartQueue(0, 256);
         _ = frontend.StartQueue(1, 16);
         IBenchDisplay display = backend.Sink is { } sink ? sink : new PeerDisplay(peer);
-        var driver = new GpuDriver(frontend, control, width, height);
+        var driver = new GpuDriver(frontend, control, width, height, scattered);
         var random = new Random(seed);
         random.NextBytes(frontend.Memory.GetSpan(driver.Backing, width * height * GpuDriver.BytesPerPixel));
         driver.SetUp();
@@ -78,7 +78,16 @@ internal sealed class BenchSession : IDisposable
         ulong pixels = Shown;
         for (int y = damage.Y; y < damage.Y + damage.Height; y++)
         {
-            _random.NextBytes(_frontend.Memory.GetSpan(pixels + (ulong)(((y * width) + damage.X) * GpuDriver.BytesPerPixel), damage.Width * GpuDriver.BytesPerPixel));
+            ulong offset = (ulong)(((y * width) + damage.X) * GpuDriver.BytesPerPixel);
+            int length = damage.Width * GpuDriver.BytesPerPixel;
+            if (damage.Blob)
+            {
+                _random.NextBytes(_frontend.Memory.GetSpan(pixels + offset, length));
+            }
+            else
+            {
+                _driver.ForEachPiece(offset, length, (piece, _) => _random.NextBytes(piece));
+            }
         }
 
         _driver.Target(damage.X, damage.Y, damage.Width, damage.Height);
@@ -113,7 +122,17 @@ internal sealed class BenchSession : IDisposable
             throw new InvalidOperationException($"{Backend.Name}: the display shows {width}x{height}, expected {_driver.Width}x{_driver.Height}.");
         }
 
-        if (!_frontend.Memory.GetSpan(Shown, pixels.Length).SequenceEqual(pixels))
+        bool same = true;
+        if (_driver.ShowingBlob)
+        {
+            same = _frontend.Memory.GetSpan(Shown, pixels.Length).SequenceEqual(pixels);
+        }
+        else
+        {
+            _driver.ForEachPiece(0, pixels.Length, (piece, offset) => same &= piece.SequenceEqual(pixels.AsSpan((int)offset, piece.Length)));
+        }
+
+        if (!same)
         {
             throw new InvalidOperationException($"{Backend.Name}: the display's frame differs from the guest's pixels.");
         }

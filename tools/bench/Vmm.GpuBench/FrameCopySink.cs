@@ -4,9 +4,10 @@ namespace Vmm.GpuBench;
 
 /// <summary>
 /// The display for our device: copies each frame's damaged rectangles into its own packed framebuffer, the work
-/// the vhost-user-gpu display peer does with QEMU's UPDATE messages.
+/// the vhost-user-gpu display peer does with QEMU's UPDATE messages. It reads frames through
+/// <see cref="DisplayFrame.CopyRect"/>, so it takes segmented frames (a 2D resource over scattered backing).
 /// </summary>
-internal sealed class FrameCopySink : IDisplaySink, IBenchDisplay
+internal sealed class FrameCopySink : IDisplaySegmentedFrameSink, IBenchDisplay
 {
     private const int BytesPerPixel = 4;
 
@@ -17,6 +18,8 @@ internal sealed class FrameCopySink : IDisplaySink, IBenchDisplay
     private long _frames;
 
     public string Id => "bench-sink";
+
+    public bool AcceptsSegmentedFrames => true;
 
     public long Frames
     {
@@ -43,15 +46,10 @@ internal sealed class FrameCopySink : IDisplaySink, IBenchDisplay
     {
         lock (_sync)
         {
-            int stride = frame.Mode.Stride;
             int packed = _width * BytesPerPixel;
             foreach (DamageRect damage in frame.Damage)
             {
-                int row = damage.Width * BytesPerPixel;
-                for (int y = damage.Y; y < damage.Y + damage.Height; y++)
-                {
-                    frame.Pixels.Slice((y * stride) + (damage.X * BytesPerPixel), row).CopyTo(_frame.AsSpan((y * packed) + (damage.X * BytesPerPixel), row));
-                }
+                frame.CopyRect(damage, _frame.AsSpan((damage.Y * packed) + (damage.X * BytesPerPixel)), packed);
             }
 
             _frames++;

@@ -7,14 +7,20 @@ using static Vmm.Plugins.VirtioGpu.Testing.GpuCommandBytes;
 namespace Vmm.GpuBench;
 
 /// <summary>
-/// The guest side of virtio-gpu for the benchmark: a B8G8R8X8 2D resource with one contiguous backing region and,
+/// The guest side of virtio-gpu for the benchmark: a B8G8R8X8 2D resource with one contiguous backing region (or,
+/// <c>scattered</c>, the same pages attached one entry a page with each pair of pages swapped, so no two entries
+/// follow each other in guest memory: the worst case of the shmem pages Linux gives a dumb buffer) and,
 /// where the back-end offers RESOURCE_BLOB, a guest blob of the same size (its own contiguous pages, as a dumb
 /// buffer Linux allocates with blob scanouts); either is shown on scanout 0, then TRANSFER_TO_HOST_2D +
 /// RESOURCE_FLUSH pairs on the control queue, both answered before the next (Linux sends both for dumb blobs too).
 /// </summary>
 internal sealed class GpuDriver
 {
+    /// <summary>Called with a contiguous piece of the resource's bytes and its offset in the resource.</summary>
+    public delegate void SpanAction(Span<byte> piece, ulong offset);
+
     public const int BytesPerPixel = 4;
+    private const int PageSize = 4096;
     private const uint ResourceId = 1;
     private const uint BlobId = 2;
     private const uint BlobMemGuest = 1;
@@ -29,12 +35,13 @@ internal sealed class GpuDriver
     private readonly GuestBuffer[] _transferResponse = new GuestBuffer[1];
     private readonly GuestBuffer[] _flushResponse = new GuestBuffer[1];
 
-    public GpuDriver(VhostUserFrontend frontend, VhostUserFrontendQueue control, int width, int height)
+    public GpuDriver(VhostUserFrontend frontend, VhostUserFrontendQueue control, int width, int height, bool scattered = false)
     {
         _frontend = frontend;
         _control = control;
         Width = width;
         Height = height;
+        Scattered = scattered;
         Backing = frontend.Allocator.Allocate((ulong)(width * height * BytesPerPixel), 4096);
         _transfer[0] = Place(new byte[56]);
         _flush[0] = Place(new byte[48]);
@@ -46,8 +53,13 @@ internal sealed class GpuDriver
 
     public int Height { get; }
 
-    /// <summary>The guest address of the resource's backing (packed rows).</summary>
+    /// <summary>The guest address of the resource's backing (packed rows; pages swapped in pairs when <see cref="Scattered"/>).</summary>
     public ulong Backing { get; }
+
+    /// <summary>Whether the backing is attached one page an entry, pairs of pages swapped.</summary>
+    public bool Scattered { get; }
+
+    private int BackingBytes => Width * Height * BytesPerPixel;
 
     /// <summary>The guest address of the blob's pages (packed rows), or 0 when the back-end has no blobs.</summary>
     public ulong BlobPages { get; private set; }
@@ -59,11 +71,44 @@ internal sealed class GpuDriver
     public void SetUp()
     {
         Run(Command(0x0101, 40, (24, ResourceId), (28, FormatB8G8R8X8), (32, (uint)Width), (36, (uint)Height)));
-        byte[] attach = Command(0x0106, 48, (24, ResourceId), (28, 1));
-        BinaryPrimitives.WriteUInt64LittleEndian(attach.AsSpan(32), Backing);
-        BinaryPrimitives.WriteUInt32LittleEndian(attach.AsSpan(40), (uint)(Width * Height * BytesPerPixel));
+        int entries = Scattered ? (BackingBytes + PageSize - 1) / PageSize : 1;
+        byte[] attach = Command(0x0106, 32 + (16 * entries), (24, ResourceId), (28, (uint)entries));
+        for (int i = 0; i < entries; i++)
+        {
+            ulong offset = (ulong)i * PageSize;
+            int length = Scattered ? Math.Min(PageSize, BackingBytes - (int)offset) : BackingBytes;
+            BinaryPrimitives.WriteUInt64LittleEndian(attach.AsSpan(32 + (16 * i)), AddressOf(offset));
+            BinaryPrimitives.WriteUInt32LittleEndian(attach.AsSpan(40 + (16 * i)), (uint)length);
+        }
+
         Run(attach);
         Run(Command(0x0103, 48, (32, (uint)Width), (36, (uint)Height), (40, 0), (44, ResourceId)));
+    }
+
+    /// <summary>The guest address of byte <paramref name="offset"/> of the 2D resource (in its backing).</summary>
+    public ulong AddressOf(ulong offset)
+    {
+        if (!Scattered)
+        {
+            return Backing + offset;
+        }
+
+        // Page p sits where page p ^ 1 would, unless that page is past the end (an odd count's last page).
+        ulong page = offset / PageSize, pages = ((ulong)BackingBytes + PageSize - 1) / PageSize;
+        ulong placed = (page ^ 1) < pages ? page ^ 1 : page;
+        return Backing + (placed * PageSize) + (offset % PageSize);
+    }
+
+    /// <summary>The 2D resource's bytes at <paramref name="offset"/>, a page's piece at a time (for filling and checking).</summary>
+    public void ForEachPiece(ulong offset, int length, SpanAction action)
+    {
+        while (length > 0)
+        {
+            int n = Scattered ? (int)Math.Min((ulong)length, PageSize - (offset % PageSize)) : length;
+            action(_frontend.Memory.GetSpan(AddressOf(offset), n), offset);
+            offset += (ulong)n;
+            length -= n;
+        }
     }
 
     /// <summary>RESOURCE_CREATE_BLOB (guest memory, one entry) over fresh pages; shown later by <see cref="Show"/>.</summary>

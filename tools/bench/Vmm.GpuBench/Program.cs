@@ -15,12 +15,14 @@ double seconds = 1;
 int repeat = 9;
 int interleave = 5;
 bool oneAtATime = false;
+bool only2D = false;
 if (!new BenchArguments("Vmm.GpuBench")
         .Text("--vhost-user-gpu", "PATH", v => qemuBackend = v)
         .Positive("--seconds", "S per slice", v => seconds = v)
         .Int("--repeat", "N runs", v => repeat = v)
         .Int("--interleave", "K parts per slice", v => interleave = v)
         .Flag("--one-at-a-time", () => oneAtATime = true)
+        .Flag("--2d-only", () => only2D = true)
         .TryParse(args))
 {
     return 2;
@@ -33,6 +35,11 @@ Damage[] cases =
     new("blob full 1920x1080", 0, 0, Width, Height, Blob: true),
     new("blob 10% 1920x108", 0, (Height - (Height / 10)) / 2, Width, Height / 10, Blob: true),
 ];
+if (only2D)
+{
+    cases = [.. cases.Where(c => !c.Blob)];
+}
+
 var duration = TimeSpan.FromSeconds(seconds);
 bool withQemu = qemuBackend is not null && File.Exists(qemuBackend);
 if (!withQemu)
@@ -44,7 +51,7 @@ string work = Directory.CreateTempSubdirectory("vmm-gpubench-").FullName;
 var backends = new List<Backend>();
 var sessions = new List<BenchSession>();
 // Null where a back-end cannot run a case (QEMU's and blobs).
-var frameRates = new List<double>?[withQemu ? 3 : 2, cases.Length];
+var frameRates = new List<double>?[withQemu ? 4 : 3, cases.Length];
 // Per case: one span, by rows, and per run the faster of the two (the copy a frame is compared with).
 var copyRates = new List<double>[cases.Length];
 var spanCopyRates = new List<double>[cases.Length];
@@ -54,6 +61,8 @@ try
     backends.Add(Backend.StartOurs(Path.Combine(work, "vmm.sock"), Width, Height, mirrorBacking: true));
     // The same device keeping a host copy of 2D resources (mirrorBacking off): what the mirror buys, in the same run.
     backends.Add(Backend.StartOurs(Path.Combine(work, "vmm-copy.sock"), Width, Height, mirrorBacking: false));
+    // The default device with the 2D backing in one-page entries that never follow each other in guest memory.
+    backends.Add(Backend.StartOurs(Path.Combine(work, "vmm-scattered.sock"), Width, Height, mirrorBacking: true, "vmm virtio-gpu, scattered"));
     if (withQemu)
     {
         backends.Add(Backend.StartQemu(qemuBackend!, Path.Combine(work, "qemu.sock")));
@@ -61,7 +70,7 @@ try
 
     for (int b = 0; b < backends.Count; b++)
     {
-        sessions.Add(BenchSession.Open(backends[b], Width, Height, seed: b + 1, oneAtATime));
+        sessions.Add(BenchSession.Open(backends[b], Width, Height, seed: b + 1, oneAtATime, scattered: b == 2));
     }
 
     for (int c = 0; c < cases.Length; c++)
@@ -73,7 +82,7 @@ try
         var spanCopy = new MemoryCopy(cases[c].Bytes, rowBytes, byRows: false);
         var rowCopy = new MemoryCopy(cases[c].Bytes, rowBytes, byRows: true);
         // Blob cases: back-ends with blobs, and the host-copy variant of ours only where it differs (2D).
-        int[] running = [.. Enumerable.Range(0, sessions.Count).Where(b => !cases[c].Blob || (sessions[b].HasBlobs && b != 1))];
+        int[] running = [.. Enumerable.Range(0, sessions.Count).Where(b => !cases[c].Blob || (sessions[b].HasBlobs && b is not (1 or 2)))];
         foreach (int b in running)
         {
             frameRates[b, c] = [];
@@ -137,7 +146,7 @@ finally
 string[] names = [.. sessions.Select(s => s.Backend.Name)];
 Console.WriteLine($"virtio-gpu over vhost-user, {Width}x{Height} B8G8R8X8 (2D resource, or a guest blob on SET_SCANOUT_BLOB); per frame TRANSFER_TO_HOST_2D + RESOURCE_FLUSH ({(oneAtATime ? "flush posted after the transfer's answer" : "posted together")}), both answered and the frame shown on the display before the next");
 Console.WriteLine($"median [min-max] of {repeat} runs of {seconds:F1} s per back-end (in {interleave} interleaved parts); commands/s = 2 x frames/s; MiB/s = damaged bytes x frames/s");
-Console.WriteLine("vmm / x and x / copy: median [min-max] of the ratio within each run (slices back to back); vmm = ours with mirrorBacking (default), host copy = ours with it off");
+Console.WriteLine("vmm / x and x / copy: median [min-max] of the ratio within each run (slices back to back); vmm = ours with mirrorBacking (default), host copy = ours with it off, scattered = ours (default) with the 2D backing one page an entry, no two entries adjacent");
 Console.Write($"{"workload",-22}{"metric",-12}");
 foreach (string name in names)
 {
@@ -193,7 +202,7 @@ for (int c = 0; c < cases.Length; c++)
 
 return 0;
 
-static string ShortName(string name) => name.StartsWith("QEMU", StringComparison.Ordinal) ? "QEMU" : "host copy";
+static string ShortName(string name) => name.StartsWith("QEMU", StringComparison.Ordinal) ? "QEMU" : name[(name.IndexOf(", ", StringComparison.Ordinal) + 2)..];
 
 static List<double>? Ratios(List<double>? numerators, List<double>? denominators)
     => numerators is null || denominators is null ? null : [.. numerators.Zip(denominators, (a, b) => a / b)];
