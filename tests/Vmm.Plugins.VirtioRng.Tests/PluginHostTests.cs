@@ -15,7 +15,7 @@ public sealed class PluginHostTests
 
         Assert.Equal("virtio-rng", info.Name);
         Assert.Equal("1.0.0", info.Version);
-        Assert.Equal("2.1", info.ContractVersion);
+        Assert.Equal("2.2", info.ContractVersion);
         Assert.Equal(["virtio-rng"], info.DeviceTypes);
         Assert.Equal(Path.GetFullPath(TestPlugins.VirtioRng), info.Directory);
         Assert.Equal(PluginLoadStatus.Discovered, info.Status);
