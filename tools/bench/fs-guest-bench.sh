@@ -5,7 +5,7 @@
 # both back-ends, the order reversed from one repetition to the next; the summary gives medians [min-max] and ours / C.
 #
 #   tools/bench/fs-guest-bench.sh [--repeat N] [--files N] [--mib N] [--cache never|auto|always] [--virtiofsd PATH]
-#                                 [--also-poll-us N] [--configuration Release|Debug]
+#                                 [--also-poll-us N] [--also-build DIR] [--configuration Release|Debug]
 #
 # Defaults: 3 repetitions, 2000 files, 64 MiB, cache never (virtiofsd: cache=none) so that every operation reaches
 # the back-end. Needs the guest image (tools/guest-image/build.sh), gcc with a static libc, and a built vmm and
@@ -13,19 +13,21 @@
 # The "cpu" row is the back-end's CPU time (user + system, its child processes included; sampled every 0.1 s) over
 # the whole guest run: boot and the loop, the same work for every back-end.
 # --also-poll-us N adds our device with requestPollMicroseconds N as a third contender ("ours-pollN"; ours runs with
-# the device's default). Under TCG the guest's kernel path is emulated (milliseconds per request), so these are the
-# figures of a slow guest on a shared host, not of a native one.
+# the device's default). --also-build DIR adds our device as built in another checkout DIR (its vmm and virtio-fs
+# plugin built as here) as the contender "before": a change and its base in one run. Under TCG the guest's kernel
+# path is emulated (milliseconds per request), so these are the figures of a slow guest on a shared host, not of a
+# native one.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-repeat=3 files=2000 mib=64 cache=never configuration=Release also_poll=
+repeat=3 files=2000 mib=64 cache=never configuration=Release also_poll= also_build=
 virtiofsd=$repo/.cache/virtiofsd/virtiofsd
 die() { printf 'fs-guest-bench: error: %s\n' "$*" >&2; exit 2; }
 positive() { [[ $2 =~ ^[1-9][0-9]*$ ]] || die "$1 needs a positive whole number, got '$2'"; }
 
 while [[ $# -gt 0 ]]; do
-    [[ $1 == -h || $1 == --help ]] && { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0; }
+    [[ $1 == -h || $1 == --help ]] && { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0; }
     [[ $# -ge 2 ]] || die "$1 needs a value"
     case $1 in
         --repeat) positive "$1" "$2"; repeat=$2 ;;
@@ -34,6 +36,7 @@ while [[ $# -gt 0 ]]; do
         --cache) [[ $2 =~ ^(never|auto|always)$ ]] || die "--cache is never, auto or always, got '$2'"; cache=$2 ;;
         --virtiofsd) virtiofsd=$2 ;;
         --also-poll-us) [[ $2 =~ ^[0-9]+$ ]] || die "--also-poll-us needs microseconds, got '$2'"; also_poll=$2 ;;
+        --also-build) also_build=$(cd "$2" && pwd) || die "--also-build: no directory '$2'" ;;
         --configuration) configuration=$2 ;;
         *) die "unknown argument '$1'" ;;
     esac
@@ -47,6 +50,11 @@ source "$repo/tools/guest-image/boot-on-share.sh"
 vmm=$repo/src/Vmm.Cli/bin/$configuration/net10.0/vmm.dll
 plugin=$repo/plugins/Vmm.Plugins.VirtioFs/bin/$configuration/net10.0
 [[ -f $vmm && -f $plugin/vmm-plugin.json ]] || die "build vmm and the virtio-fs plugin first (dotnet build src/Vmm.Cli -c $configuration; dotnet build plugins/Vmm.Plugins.VirtioFs -c $configuration)"
+if [[ -n $also_build ]]; then
+    before_vmm=$also_build/src/Vmm.Cli/bin/$configuration/net10.0/vmm.dll
+    before_plugin=$also_build/plugins/Vmm.Plugins.VirtioFs/bin/$configuration/net10.0
+    [[ -f $before_vmm && -f $before_plugin/vmm-plugin.json ]] || die "--also-build: build vmm and the virtio-fs plugin in $also_build first"
+fi
 if [[ ! -x $virtiofsd ]]; then
     virtiofsd=$("$repo/tools/guest-image/get-virtiofsd.sh" | sed -n 's/^VIRTIOFSD=//p' | tail -1)
     [[ -x $virtiofsd ]] || die "no C virtiofsd to compare with"
@@ -65,10 +73,11 @@ once() {
     local name=$1 run=$2 share=$work/$1-$2 sock=$work/$1-$2.sock
     mkdir -p "$share"
     cp "$work/fs-guest-loop" "$work/t.sh" "$share/"
-    if [[ $name == ours* ]]; then
-        local poll=()
+    if [[ $name == ours* || $name == before ]]; then
+        local poll=() dll=$vmm dir=$plugin
         [[ $name == ours-poll* ]] && poll=(--option "requestPollMicroseconds=${name#ours-poll}")
-        dotnet "$vmm" serve-vhost-user --socket "$sock" --device virtio-fs --plugin-path "$plugin" \
+        [[ $name == before ]] && { dll=$before_vmm; dir=$before_plugin; }
+        dotnet "$dll" serve-vhost-user --socket "$sock" --device virtio-fs --plugin-path "$dir" \
             --option "sharedDir=$share" --option tag=bench --option "cache=$cache" "${poll[@]}" >"$work/$name-$run.daemon.log" 2>&1 &
     else
         "$virtiofsd" --socket-path="$sock" -o source="$share" -o cache="$c_cache" >"$work/$name-$run.daemon.log" 2>&1 &
@@ -110,7 +119,7 @@ cpu_seconds() {
 }
 
 echo "fs-guest-bench: $repeat repetitions, $files files, $mib MiB, cache $cache; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-contenders=(ours virtiofsd ${also_poll:+ours-poll$also_poll})
+contenders=(ours virtiofsd ${also_poll:+ours-poll$also_poll} ${also_build:+before})
 for ((r = 1; r <= repeat; r++)); do
     order=("${contenders[@]}")
     ((r % 2)) || order=($(printf '%s\n' "${contenders[@]}" | tac))
