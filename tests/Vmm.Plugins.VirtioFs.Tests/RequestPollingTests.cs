@@ -74,6 +74,7 @@ public sealed class RequestPollingTests : IDisposable
             Thread.Sleep(20);
             client.GetAttr(node).Ok();
         }
+    }
 
     [Theory]
     [InlineData(0)]
