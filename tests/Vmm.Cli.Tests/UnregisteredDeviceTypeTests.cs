@@ -45,7 +45,7 @@ public sealed class UnregisteredDeviceTypeTests : IDisposable
         (int exitCode, string output) = await RunAsync("plugins", "list", "--plugin-path", _plugins);
 
         Assert.Equal(4, exitCode);
-        Assert.Contains("declares-more  1.0.0    2.1       failed  virtio-rng,mistake-b", output, StringComparison.Ordinal);
+        Assert.Contains("declares-more  1.0.0    2.2       failed  virtio-rng,mistake-b", output, StringComparison.Ordinal);
         Assert.Contains("declares-more: " + Expected, output, StringComparison.Ordinal);
     }
 
