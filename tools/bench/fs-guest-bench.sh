@@ -93,7 +93,20 @@ once() {
         sleep 0.1
     done) &
     local sampler=$!
-    boot_on_share "$image" "$sock" bench 900 "$work/$name-$run.console.log"
+    # A device that failed (DEVICE_NEEDS_RESET: vhost-user has no reset the guest would do) leaves the guest waiting
+    # forever: stop its QEMU at once and count the run as failed rather than wait for the time limit.
+    (while [[ ! -s $work/qemu.pid ]] && kill -0 "$daemon" 2>/dev/null; do sleep 0.5; done
+     while kill -0 "$daemon" 2>/dev/null; do
+        if grep -q "front-end must reset it" "$work/$name-$run.daemon.log" 2>/dev/null; then
+            kill "$(cat "$work/qemu.pid")" 2>/dev/null; break
+        fi
+        sleep 0.5
+    done) &
+    local watcher=$!
+    BOOT_ON_SHARE_PIDFILE=$work/qemu.pid boot_on_share "$image" "$sock" bench 900 "$work/$name-$run.console.log"
+    kill "$watcher" 2>/dev/null || true
+    wait "$watcher" 2>/dev/null || true
+    rm -f "$work/qemu.pid"
     kill "$daemon" 2>/dev/null || true
     wait "$daemon" "$sampler" 2>/dev/null || true
     local cpu
@@ -102,8 +115,13 @@ once() {
     daemon=
     local results
     results=$(tr -d '\r' <"$work/$name-$run.console.log" | sed -n 's/^RESULT //p')
-    [[ $(wc -l <<<"$results") -eq 6 ]] || die "$name run $run: the guest did not finish its loop; console:
-$(tail -20 "$work/$name-$run.console.log")"
+    if [[ $(wc -l <<<"$results") -ne 6 ]]; then
+        # Counted, shown and left out of the medians: one broken run should not cost the others.
+        echo "$name $run failed" >>"$work/failed"
+        printf 'fs-guest-bench: %s run %s: the guest did not finish its loop; back-end log and console:\n%s\n%s\n' "$name" "$run" \
+            "$(grep -E "fail|error" "$work/$name-$run.daemon.log" | tail -3)" "$(tail -5 "$work/$name-$run.console.log")" >&2
+        return 0
+    fi
     printf '%s\ncpu %s s\n' "$results" "$cpu" | sed "s/^/$name $run /" | tee -a "$work/results"
 }
 
@@ -126,6 +144,8 @@ for ((r = 1; r <= repeat; r++)); do
     for name in "${order[@]}"; do once "$name" "$r"; done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ -s $work/failed ]] && echo "failed runs (left out): $(sort "$work/failed" | tr '\n' ' ')"
+[[ -s $work/results ]] || die "no run finished"
 python3 - "$work/results" <<'EOF'
 import collections, statistics, sys
 runs = collections.defaultdict(list)
