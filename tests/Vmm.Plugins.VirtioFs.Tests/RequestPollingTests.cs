@@ -24,14 +24,22 @@ public sealed class RequestPollingTests : IDisposable
     }
 
     [Fact]
-    public void TheWindowStartsClosedGrowsWhileRequestsComeFastAndClosesAtTheFirstSlowOne()
+    public void LongSleepsShrinkTheWindowToNothingAndShortOnesGrowItBack()
     {
         var window = new RequestPollWindow(800);
+        Assert.Equal(800, window.Ticks);
 
-        // An idle queue never polled: nothing says yet that requests come fast.
+        // Nothing came for longer than any poll: halve, and stop below the start (800 / 8 = 100).
+        window.Slept(801);
+        Assert.Equal(400, window.Ticks);
+        window.Slept(5000);
+        Assert.Equal(200, window.Ticks);
+        window.Slept(5000);
+        Assert.Equal(100, window.Ticks);
+        window.Slept(5000);
         Assert.Equal(0, window.Ticks);
 
-        // A request came within the longest window after the thread slept: start at 800 / 8, then double up to it.
+        // A request came soon after the thread gave up: start again, then double up to the longest.
         window.Slept(800);
         Assert.Equal(100, window.Ticks);
         window.Slept(10);
@@ -41,15 +49,6 @@ public sealed class RequestPollingTests : IDisposable
         Assert.Equal(800, window.Ticks);
         window.Slept(10);
         Assert.Equal(800, window.Ticks);
-
-        // Nothing came for longer than the longest window: a wake-up is cheaper than such polls, stop at once.
-        window.Slept(801);
-        Assert.Equal(0, window.Ticks);
-
-        // Requests milliseconds apart (a guest under TCG) keep it closed.
-        window.Slept(80_000);
-        window.Slept(80_000);
-        Assert.Equal(0, window.Ticks);
     }
 
     [Theory]
