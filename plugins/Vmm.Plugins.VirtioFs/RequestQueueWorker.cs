@@ -224,7 +224,7 @@ internal sealed class RequestQueueWorker : IDisposable
         long total = 0;
         long answered = 0;
         IVirtioDeviceContext? context = null;
-        IVirtqueue? polled = null; // the queue whose notifications are off while this thread polls it
+        IVirtqueue? polled = null; // the queue whose notifications are off while this thread serves or polls it
         long pollEnd = 0;
         var spinner = default(SpinWait);
         try
@@ -248,6 +248,14 @@ internal sealed class RequestQueueWorker : IDisposable
 
                     if (queue.TryPop(out DescriptorChain? chain))
                     {
+                        if (polled is null)
+                        {
+                            // No kicks while the thread is at the ring anyway: each would cost the driver a system
+                            // call (a VM exit in a guest) and this thread a wake-up that finds the request served.
+                            queue.DisableNotifications();
+                            polled = queue;
+                        }
+
                         uint written = _session.Handle(chain, _queueIndex);
                         queue.Push(chain, written);
 
@@ -275,14 +283,25 @@ internal sealed class RequestQueueWorker : IDisposable
                         }
 
                         // The driver need not kick while we look: a kick costs it a system call (a VM exit in a
-                        // guest) and us a wake-up of the kick poller.
+                        // guest) and us a wake-up.
                         queue.DisableNotifications();
                         polled = queue;
                         pollEnd = now + _poll.Ticks;
                     }
-                    else if (pollEnd == 0)
+                    else if (pollEnd == 0 && _poll.Ticks > 0)
                     {
                         pollEnd = now + _poll.Ticks;
+                    }
+                    else if (pollEnd == 0)
+                    {
+                        // Dry after serving, and no poll: re-arm the kicks and look once more before sleeping.
+                        polled = null;
+                        if (queue.EnableNotifications())
+                        {
+                            continue;
+                        }
+
+                        return total;
                     }
                     else if (now >= pollEnd)
                     {
