@@ -5,7 +5,10 @@ namespace Vmm.Plugins.VirtioFs;
 /// (<c>halt_poll_ns</c>): when the next request came within the longest window after the thread went to sleep, a
 /// longer poll would have caught it without a kick and a wake-up, so the window doubles (up to the longest); when
 /// the thread slept longer than that, the poll was wasted CPU, so it halves and drops to 0 below its start. A queue
-/// that is busy at queue depth 1 ends up polling; an idle or slow one does not.
+/// that is busy at queue depth 1 ends up polling; an idle one, or one whose requests come milliseconds apart (a guest
+/// under TCG), stops after a few sleeps. Only a wake-up that found a request is reported (<see cref="Slept"/>): a
+/// kick left over from a request the thread already served says nothing about how fast requests come, and counted
+/// as a short sleep it would keep the window open for a slow guest.
 /// Times are in <see cref="System.Diagnostics.Stopwatch"/> ticks; it holds no clock, so it is tested without one.
 /// </summary>
 internal sealed class RequestPollWindow
@@ -24,7 +27,7 @@ internal sealed class RequestPollWindow
     /// <summary>The window for the next poll; 0 means sleep at once.</summary>
     public long Ticks { get; private set; }
 
-    /// <summary>The thread slept <paramref name="sleptTicks"/> (after a poll that found nothing, or none) until it was woken.</summary>
+    /// <summary>The thread slept <paramref name="sleptTicks"/> (after a poll that found nothing, or none) until a request woke it.</summary>
     public void Slept(long sleptTicks)
     {
         if (_maxTicks == 0)

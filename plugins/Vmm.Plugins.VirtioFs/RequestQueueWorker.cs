@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Virtio;
 using Vmm.Plugins.VirtioFs.Host;
@@ -19,6 +20,8 @@ namespace Vmm.Plugins.VirtioFs;
 /// When the ring runs dry the thread busy-polls it for a short, adaptive window (<see cref="RequestPollWindow"/>)
 /// with the driver's notifications off, as SPDK's and DPDK's vhost back-ends do: at queue depth 1 the next request
 /// then needs no kick, no wake-up of the kick poller and no hand-off to this thread.
+/// Where the platform hands over the queue's notifier (<see cref="IVirtioNotifierHandoff"/>, vhost-user's kick
+/// eventfd) the thread sleeps on it itself (<see cref="QueueWake"/>): a kick wakes this thread and no other.
 /// </summary>
 internal sealed class RequestQueueWorker : IDisposable
 {
@@ -40,11 +43,13 @@ internal sealed class RequestQueueWorker : IDisposable
     private readonly uint _umask;
     private readonly Thread? _thread; // null when inline
     private readonly RequestPollWindow _poll;
-    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly QueueWake? _wake; // null when inline
     private readonly Lock _requestSync = new();
     private IVirtioDeviceContext? _context;
     private ExceptionDispatchInfo? _failure;
+    private SafeHandle? _notifier;
     private int _pending;
+    private int _sleeping;
     private volatile bool _disposed;
 
     public RequestQueueWorker(string deviceId, FuseSession session, int queueIndex, bool dropGroups, uint umask, Action<long> answered, ILogger logger, int pollMicroseconds = 0)
@@ -64,7 +69,7 @@ internal sealed class RequestQueueWorker : IDisposable
         }
 
         _poll = new RequestPollWindow(pollMicroseconds * Stopwatch.Frequency / 1_000_000);
-
+        _wake = new QueueWake();
         _thread = new Thread(Run) { IsBackground = true, Name = $"virtio-fs-{deviceId}-q{queueIndex}" };
         _thread.Start();
     }
@@ -104,14 +109,38 @@ internal sealed class RequestQueueWorker : IDisposable
             return;
         }
 
-        if (_thread is null)
+        if (_wake is null)
         {
             Drain();
             return;
         }
 
-        Volatile.Write(ref _pending, 1);
-        _wake.Set();
+        // Full fences on both sides (here and before the thread sleeps): either the thread sees the work before it
+        // sleeps, or this sees it asleep and wakes it. A busy thread costs no system call.
+        Interlocked.Exchange(ref _pending, 1);
+        if (Volatile.Read(ref _sleeping) != 0)
+        {
+            _wake.Signal();
+        }
+    }
+
+    /// <summary>
+    /// The queue's notifier from now on (null: none, the platform notifies through <see cref="Schedule"/>); the thread
+    /// waits on it from its next sleep. False when this queue has no thread to wait on it (inline).
+    /// </summary>
+    public bool SetNotifier(SafeHandle? notifier)
+    {
+        if (_wake is null || _disposed)
+        {
+            return false;
+        }
+
+        // The thread may be asleep on the old one: wake it to wait on the new one (and to look at the ring, which
+        // may have requests the old notifier no longer announces).
+        Volatile.Write(ref _notifier, notifier);
+        Interlocked.Exchange(ref _pending, 1);
+        _wake.Signal();
+        return true;
     }
 
     /// <summary>On the device worker: rethrows what broke the queue (a malformed chain), so the device fails as it should.</summary>
@@ -123,7 +152,8 @@ internal sealed class RequestQueueWorker : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        _wake.Set();
+        Volatile.Write(ref _notifier, null);
+        _wake?.Signal();
         if (_thread is not null && Thread.CurrentThread != _thread && !_thread.Join(s_joinTimeout))
         {
             // A request blocked in the host kernel; the background thread ends with the process.
@@ -131,7 +161,7 @@ internal sealed class RequestQueueWorker : IDisposable
             return;
         }
 
-        _wake.Dispose();
+        _wake?.Dispose();
     }
 
     private void Run()
@@ -155,29 +185,46 @@ internal sealed class RequestQueueWorker : IDisposable
             }
         }
 
-        while (true)
+        QueueWake wake = _wake!;
+        long slept = -1; // how long the last sleep lasted; -1: the thread has not slept since it last served
+        while (!_disposed)
         {
-            long asleep = Stopwatch.GetTimestamp();
-            _wake.Wait();
-            _wake.Reset();
-            _poll.Slept(Stopwatch.GetTimestamp() - asleep);
-            if (_disposed)
+            if (Interlocked.Exchange(ref _pending, 0) != 0)
             {
-                return;
+                long answered = Drain();
+                if (slept >= 0 && answered > 0)
+                {
+                    // Only a wake-up that found work says how fast requests come.
+                    _poll.Slept(slept);
+                }
+
+                slept = -1;
+                continue;
             }
 
-            while (Interlocked.Exchange(ref _pending, 0) != 0 && !_disposed)
+            Interlocked.Exchange(ref _sleeping, 1);
+            if (Volatile.Read(ref _pending) == 0 && !_disposed)
             {
-                Drain();
+                long asleep = Stopwatch.GetTimestamp();
+                if (wake.Wait(Volatile.Read(ref _notifier)))
+                {
+                    Volatile.Write(ref _pending, 1);
+                }
+
+                slept = Stopwatch.GetTimestamp() - asleep;
             }
+
+            Volatile.Write(ref _sleeping, 0);
         }
     }
 
-    private void Drain()
+    /// <summary>Serves the queue until it runs dry (and the poll window, if any, ends); returns the requests answered.</summary>
+    private long Drain()
     {
+        long total = 0;
         long answered = 0;
         IVirtioDeviceContext? context = null;
-        IVirtqueue? polled = null; // the queue whose notifications are off while this thread polls it
+        IVirtqueue? polled = null; // the queue whose notifications are off while this thread serves or polls it
         long pollEnd = 0;
         var spinner = default(SpinWait);
         try
@@ -190,23 +237,32 @@ internal sealed class RequestQueueWorker : IDisposable
                     context = _context;
                     if (context is null || Volatile.Read(ref _failure) is not null || _queueIndex >= context.Queues.Count)
                     {
-                        return;
+                        return total;
                     }
 
                     IVirtqueue queue = context.Queues[_queueIndex];
                     if (!queue.IsReady)
                     {
-                        return;
+                        return total;
                     }
 
                     if (queue.TryPop(out DescriptorChain? chain))
                     {
+                        if (polled is null)
+                        {
+                            // No kicks while the thread is at the ring anyway: each would cost the driver a system
+                            // call (a VM exit in a guest) and this thread a wake-up that finds the request served.
+                            queue.DisableNotifications();
+                            polled = queue;
+                        }
+
                         uint written = _session.Handle(chain, _queueIndex);
                         queue.Push(chain, written);
 
                         // Each completion is told at once: the next request may take long.
                         queue.NotifyGuest();
                         answered++;
+                        total++;
                         pollEnd = 0;
                         spinner.Reset();
                         continue;
@@ -223,18 +279,29 @@ internal sealed class RequestQueueWorker : IDisposable
                     {
                         if (_poll.Ticks == 0)
                         {
-                            return;
+                            return total;
                         }
 
                         // The driver need not kick while we look: a kick costs it a system call (a VM exit in a
-                        // guest) and us a wake-up of the kick poller.
+                        // guest) and us a wake-up.
                         queue.DisableNotifications();
                         polled = queue;
                         pollEnd = now + _poll.Ticks;
                     }
-                    else if (pollEnd == 0)
+                    else if (pollEnd == 0 && _poll.Ticks > 0)
                     {
                         pollEnd = now + _poll.Ticks;
+                    }
+                    else if (pollEnd == 0)
+                    {
+                        // Dry after serving, and no poll: re-arm the kicks and look once more before sleeping.
+                        polled = null;
+                        if (queue.EnableNotifications())
+                        {
+                            continue;
+                        }
+
+                        return total;
                     }
                     else if (now >= pollEnd)
                     {
@@ -245,7 +312,7 @@ internal sealed class RequestQueueWorker : IDisposable
                             continue;
                         }
 
-                        return;
+                        return total;
                     }
                 }
 
@@ -259,6 +326,7 @@ internal sealed class RequestQueueWorker : IDisposable
         {
             Volatile.Write(ref _failure, ExceptionDispatchInfo.Capture(e));
             context?.ScheduleQueue(_queueIndex);
+            return total;
         }
         finally
         {
@@ -272,6 +340,8 @@ internal sealed class RequestQueueWorker : IDisposable
                 RearmAfterPoll(context, polled);
             }
         }
+
+        return total;
     }
 
     /// <summary>Left while polling (dispose, detach, a failure): the driver must kick again if the queue is still ours.</summary>
@@ -281,9 +351,9 @@ internal sealed class RequestQueueWorker : IDisposable
         {
             if (context is not null && ReferenceEquals(_context, context) && queue.IsReady && queue.EnableNotifications() && !_disposed)
             {
-                // Requests arrived without a kick: have them served on the next pass.
+                // Requests arrived without a kick: have them served on the next pass (on this thread: polling
+                // never runs inline).
                 Volatile.Write(ref _pending, 1);
-                _wake.Set();
             }
         }
     }

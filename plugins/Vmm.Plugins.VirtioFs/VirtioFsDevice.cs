@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics.Metrics;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Vmm.Contracts.Virtio;
@@ -18,9 +19,11 @@ namespace Vmm.Plugins.VirtioFs;
 /// Hiprio is served on the device worker itself; each request queue has a thread of its own
 /// (<see cref="RequestQueueWorker"/>), so request-queue work never blocks hiprio (virtio 1.2 §5.11.6.1) and
 /// request queues never wait for each other. A request queue's notification wakes its thread directly
-/// (<see cref="IVirtioDirectNotification"/>). The sessions share one <see cref="FuseConnection"/>.
+/// (<see cref="IVirtioDirectNotification"/>); where the platform hands over the queue's notifier eventfd
+/// (<see cref="IVirtioNotifierHandoff"/>, vhost-user), the thread waits on it itself. The sessions share one
+/// <see cref="FuseConnection"/>.
 /// </remarks>
-public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
+public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, IVirtioNotifierHandoff
 {
     /// <summary>The meter the device's instruments belong to.</summary>
     public const string MeterName = "Vmm.VirtioFs";
@@ -187,6 +190,27 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification
 
         worker.Schedule();
         return true;
+    }
+
+    /// <summary>A request queue's thread waits on its notifier itself; hiprio's notifications go to the device worker.</summary>
+    public bool TryTakeNotifier(int queueIndex, SafeHandle notifier)
+    {
+        ArgumentNullException.ThrowIfNull(notifier);
+        if (queueIndex <= 0 || queueIndex > _workers.Length)
+        {
+            return false;
+        }
+
+        return _workers[queueIndex - 1].SetNotifier(notifier);
+    }
+
+    /// <inheritdoc />
+    public void ReleaseNotifier(int queueIndex)
+    {
+        if (queueIndex > 0 && queueIndex <= _workers.Length)
+        {
+            _workers[queueIndex - 1].SetNotifier(null);
+        }
     }
 
     /// <summary>Hiprio is answered here, on the device worker; a request queue's own thread is woken.</summary>

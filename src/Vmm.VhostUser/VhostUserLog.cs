@@ -30,4 +30,7 @@ internal static partial class VhostUserLog
 
     [LoggerMessage(9, LogLevel.Error, "vhost-user session of device {DeviceId} ended with an unexpected error.")]
     public static partial void SessionFailed(ILogger logger, Exception exception, string deviceId);
+
+    [LoggerMessage(10, LogLevel.Error, "vhost-user device {DeviceId} threw while taking ring {Ring}'s kick; the session watches it instead.")]
+    public static partial void NotifierHandoffFailed(ILogger logger, Exception exception, string deviceId, int ring);
 }

@@ -46,6 +46,12 @@ internal sealed class FuseTestClient : IDisposable
 
     public VirtioPciTransport Transport { get; }
 
+    /// <summary>
+    /// When set, a request on a request queue is posted without the transport's doorbell and this is called instead
+    /// (a test that kicks the device's notifier eventfd, as a vhost-user front-end would).
+    /// </summary>
+    public Action? Kick { get; set; }
+
     public VirtioPciDriver Driver { get; }
 
     /// <summary>Attaches a device over <paramref name="sharedDir"/> and brings it to DRIVER_OK (no FUSE_INIT yet).</summary>
@@ -113,7 +119,16 @@ internal sealed class FuseTestClient : IDisposable
             AddPieces(writable, _reply.Address + 16, replyRoom - 16, pieceSize);
         }
 
-        Driver.Submit(queue, [.. readable], [.. writable]);
+        if (Kick is { } kick && queue != HiprioQueue)
+        {
+            Driver.GetQueue(queue).Add([.. readable], [.. writable]);
+            kick();
+        }
+        else
+        {
+            Driver.Submit(queue, [.. readable], [.. writable]);
+        }
+
         (_, uint used) = Driver.WaitForUsed(queue, s_timeout);
         if (used < 16)
         {

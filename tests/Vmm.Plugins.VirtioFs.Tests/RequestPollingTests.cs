@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace Vmm.Plugins.VirtioFs.Tests;
 
 /// <summary>
@@ -71,5 +73,42 @@ public sealed class RequestPollingTests : IDisposable
             Thread.Sleep(20);
             client.GetAttr(node).Ok();
         }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(VirtioFsOptions.DefaultRequestPollMicroseconds)]
+    public void A_thread_that_waits_on_its_notifier_is_woken_by_it_alone_and_lets_it_go(int pollMicroseconds)
+    {
+        File.WriteAllText(_share.InShare("f"), "data");
+        using FuseTestClient client = FuseTestClient.Start(_share.Share, new VirtioFsOptions { RequestPollMicroseconds = pollMicroseconds });
+        client.Init().Ok();
+        ulong node = client.LookupNode(1, "f");
+
+        // The platform hands over the request queue's eventfd; from now on requests are posted with no doorbell
+        // write, only a kick on that eventfd (as a vhost-user front-end does), so the thread must wait on it.
+        using SafeFileHandle notifier = QueueWakeTests.NewEventFd();
+        Assert.True(client.FsDevice.TryTakeNotifier(FuseTestClient.RequestQueue, notifier));
+        client.Kick = () => QueueWakeTests.Write(notifier, 1);
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                client.GetAttr(node).Ok();
+            }
+
+            // Idle past any window: the thread re-armed the kicks and sleeps on the notifier.
+            Thread.Sleep(20);
+            client.GetAttr(node).Ok();
+        }
+
+        // Taken back: the doorbell path serves again, and once a request has been answered after the release the
+        // thread never reads the eventfd again (a kick left on it stays there).
+        client.FsDevice.ReleaseNotifier(FuseTestClient.RequestQueue);
+        client.Kick = null;
+        client.GetAttr(node).Ok();
+        QueueWakeTests.Write(notifier, 1);
+        client.GetAttr(node).Ok();
+        Assert.Equal(1UL, QueueWakeTests.ReadOrZero(notifier));
     }
 }

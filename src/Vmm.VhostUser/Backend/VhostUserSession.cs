@@ -14,7 +14,9 @@ namespace Vmm.VhostUser.Backend;
 
 /// <summary>
 /// One front-end connection. A single thread waits (poll) on the socket and on every live ring's kick eventfd:
-/// messages are handled in order on this thread, kicks wake the device worker for their queue. Any protocol
+/// messages are handled in order on this thread, kicks wake the device worker for their queue. A device whose queue
+/// thread waits on its kick itself (<see cref="IVirtioNotifierHandoff"/>) is given that kick eventfd, which is then
+/// not polled here: the front-end's kick wakes the thread that serves the ring, one wake-up per request. Any protocol
 /// violation ends the session; <see cref="Dispose"/> resets the device and closes every descriptor and mapping.
 /// </summary>
 internal sealed class VhostUserSession : IDisposable
@@ -25,6 +27,7 @@ internal sealed class VhostUserSession : IDisposable
 
     private readonly VhostUserChannel _channel;
     private readonly IVirtioDevice _device;
+    private readonly IVirtioNotifierHandoff? _handoff;
     private readonly VirtioDeviceWorker _worker;
     private readonly ILogger _logger;
     private readonly VhostUserVring[] _rings;
@@ -51,6 +54,9 @@ internal sealed class VhostUserSession : IDisposable
         _device = device;
         _worker = worker;
         _logger = logger;
+
+        // A synchronous worker runs the device on the caller's thread only (tests): no queue threads to hand kicks to.
+        _handoff = worker.IsSynchronous ? null : device as IVirtioNotifierHandoff;
         IReadOnlyList<ushort> sizes = device.QueueMaxSizes;
         if (sizes.Count is 0 or > 63)
         {
@@ -122,6 +128,7 @@ internal sealed class VhostUserSession : IDisposable
         Deactivate(saveBases: false);
         foreach (VhostUserVring ring in _rings)
         {
+            SetKick(ring, null);
             ring.Dispose();
         }
 
@@ -365,8 +372,7 @@ internal sealed class VhostUserSession : IDisposable
         VhostUserVring ring = Ring(state.Index);
         Deactivate(saveBases: true);
         ring.Started = false;
-        ring.ReplaceKick(null);
-        _pollDirty = true;
+        SetKick(ring, null);
         Span<byte> payload = _reply.AsSpan(0, VringState.Length);
         new VringState(state.Index, ring.Base).Write(payload);
         Reply(payload);
@@ -399,9 +405,8 @@ internal sealed class VhostUserSession : IDisposable
                     throw new VhostUserProtocolException($"Ring {ring.Index}: polling mode (no kick descriptor) is not supported.");
                 }
 
-                ring.ReplaceKick(handle);
+                SetKick(ring, handle);
                 ring.Started = true;
-                _pollDirty = true;
                 TryActivate();
                 if (ring.Live)
                 {
@@ -477,6 +482,7 @@ internal sealed class VhostUserSession : IDisposable
         Deactivate(saveBases: false);
         foreach (VhostUserVring ring in _rings)
         {
+            SetKick(ring, null);
             ring.Clear();
         }
 
@@ -569,6 +575,37 @@ internal sealed class VhostUserSession : IDisposable
         return guestAddress;
     }
 
+    /// <summary>Installs a ring's kick eventfd (or none), handing it to the device when its queue thread waits on it.</summary>
+    private void SetKick(VhostUserVring ring, SafeFileHandle? kick)
+    {
+        bool taken = false;
+        if (_handoff is not null && (kick is not null || ring.KickTaken))
+        {
+            try
+            {
+                if (kick is null)
+                {
+                    _handoff.ReleaseNotifier(ring.Index);
+                }
+                else
+                {
+                    taken = _handoff.TryTakeNotifier(ring.Index, kick);
+                }
+            }
+#pragma warning disable CA1031 // A plugin that throws is contained: its kick is polled here, as for any device.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                VhostUserLog.NotifierHandoffFailed(_logger, exception, _device.Id, ring.Index);
+            }
+        }
+
+        // The old eventfd closes once the device's thread no longer holds it (it waits under a reference).
+        ring.ReplaceKick(kick);
+        ring.KickTaken = taken;
+        _pollDirty = true;
+    }
+
     private void DrainKick(int ringIndex)
     {
         SafeFileHandle? kick = _rings[ringIndex].Kick;
@@ -591,7 +628,7 @@ internal sealed class VhostUserSession : IDisposable
         _pollCount = 1;
         foreach (VhostUserVring ring in _rings)
         {
-            if (ring.Live && ring.Kick is { } kick)
+            if (ring.Live && !ring.KickTaken && ring.Kick is { } kick)
             {
                 _pollHandles[_pollCount] = kick;
                 _pollRings[_pollCount] = ring.Index;

@@ -45,6 +45,9 @@ internal sealed class VhostUserVring : IDisposable
 
     public SafeFileHandle? Kick { get; private set; }
 
+    /// <summary>The device's queue thread waits on <see cref="Kick"/> itself (<c>IVirtioNotifierHandoff</c>): not polled here.</summary>
+    public bool KickTaken { get; set; }
+
     public SafeFileHandle? Error => Volatile.Read(ref _error);
 
     public VringCallLine Call { get; } = new();
@@ -55,6 +58,7 @@ internal sealed class VhostUserVring : IDisposable
     {
         Kick?.Dispose();
         Kick = kick;
+        KickTaken = false;
     }
 
     public void ReplaceError(SafeFileHandle? error) => Interlocked.Exchange(ref _error, error)?.Dispose();
