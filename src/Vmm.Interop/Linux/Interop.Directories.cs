@@ -28,6 +28,17 @@ internal static partial class Interop
     [LibraryImport(Libraries.Libc, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial SafeFileHandle OpenDirectory(string path, int flags);
 
+    // Raw descriptors for a file opened, read and closed within one call on an allocation-free path (a SafeHandle is
+    // an object); nothing else may hold them.
+    [LibraryImport(Libraries.Libc, EntryPoint = "openat", SetLastError = true)]
+    internal static unsafe partial int OpenAtRaw(SafeFileHandle directory, byte* path, int flags);
+
+    [LibraryImport(Libraries.Libc, EntryPoint = "read", SetLastError = true)]
+    internal static unsafe partial nint ReadRaw(int fd, byte* buffer, nuint count);
+
+    [LibraryImport(Libraries.Libc, EntryPoint = "close")]
+    internal static partial int CloseRaw(int fd);
+
     [LibraryImport(Libraries.Libc, EntryPoint = "lseek", SetLastError = true)]
     internal static partial long Lseek(SafeFileHandle fd, long offset, int whence);
 

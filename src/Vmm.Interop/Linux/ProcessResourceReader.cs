@@ -97,6 +97,38 @@ internal sealed class ProcessResourceReader : IDisposable
         return eightBytes ? (long)BinaryPrimitives.ReadUInt64LittleEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
     }
 
+    /// <summary>
+    /// Whether thread <paramref name="tid"/> is one of the runtime's shared threads, by the name it gives them
+    /// (<c>.NET TP Worker</c>/<c>Wait</c>/<c>Gate</c>, <c>.NET Timer</c>, <c>.NET Sockets</c>, <c>.NET SigHandler</c>,
+    /// <c>.NET Finalizer</c>): it starts them for whoever queues work first, so one that appears during a call is not
+    /// that call's to keep. Threads a device worker's call starts are not among them (an unnamed thread takes its
+    /// creator's name: the worker's), nor are long-running tasks.
+    /// False for a thread that is gone. Allocates nothing.
+    /// </summary>
+    public unsafe bool IsRuntimeThread(int tid)
+    {
+        byte* path = stackalloc byte[24]; // "<tid>/comm\0": a tid has at most 10 digits
+        var pathSpan = new Span<byte>(path, 24);
+        if (!tid.TryFormat(pathSpan, out int digits, default, System.Globalization.CultureInfo.InvariantCulture))
+        {
+            return false;
+        }
+
+        "/comm\0"u8.CopyTo(pathSpan[digits..]);
+        int fd = global::Interop.OpenAtRaw(_tasks, path, global::Interop.O_RDONLY | global::Interop.O_CLOEXEC);
+        if (fd < 0)
+        {
+            return false;
+        }
+
+        byte* name = stackalloc byte[16]; // TASK_COMM_LEN
+        nint read = global::Interop.ReadRaw(fd, name, 16);
+        _ = global::Interop.CloseRaw(fd);
+        var comm = new ReadOnlySpan<byte>(name, (int)Math.Max(read, 0));
+        return comm.StartsWith(".NET TP "u8) || comm.StartsWith(".NET Timer"u8) || comm.StartsWith(".NET Sockets"u8)
+            || comm.StartsWith(".NET SigHandler"u8) || comm.StartsWith(".NET Finalizer"u8);
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

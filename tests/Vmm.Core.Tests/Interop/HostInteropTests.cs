@@ -83,11 +83,21 @@ public sealed unsafe class HostInteropTests
             tid = int.Parse(Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget!), System.Globalization.CultureInfo.InvariantCulture);
             started.Set();
             stop.Wait();
-        });
+        })
+        {
+            Name = "own thread", // an unnamed thread takes its creator's name, here a thread pool worker's
+        };
         thread.Start();
         started.Wait(TestContext.Current.CancellationToken);
         threads = reader.ReadThreadIds(tids);
         Assert.Contains(tid, tids.AsSpan(0, threads).ToArray());
+
+        // A thread of our own is not the runtime's; the finalizer (".NET Finalizer") is; a tid that is gone is not.
+        Assert.False(reader.IsRuntimeThread(tid));
+        int[] runtimeThreads = [.. tids.AsSpan(0, threads).ToArray().Where(t => File.ReadAllText($"/proc/self/task/{t}/comm").Trim() is ".NET Finalizer" or ".NET TP Gate")];
+        Assert.NotEmpty(runtimeThreads);
+        Assert.All(runtimeThreads, t => Assert.True(reader.IsRuntimeThread(t)));
+        Assert.False(reader.IsRuntimeThread(int.MaxValue));
         stop.Set();
         thread.Join();
     }

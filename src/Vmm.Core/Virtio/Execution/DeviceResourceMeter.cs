@@ -259,7 +259,9 @@ internal sealed class DeviceResourceMeter : IDisposable
                 b++;
             }
 
-            if (b < beforeCount && before[b] == tid)
+            // The runtime's own threads (thread pool, timers) start for whoever queues work: weighted as a sample,
+            // a few of them read as hundreds of leaked threads (a real guest's virtio-fs device was failed so).
+            if ((b < beforeCount && before[b] == tid) || _reader.IsRuntimeThread(tid))
             {
                 continue;
             }
