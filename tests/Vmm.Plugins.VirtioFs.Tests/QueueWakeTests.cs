@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
 using Vmm.Plugins.VirtioFs.Host;
 
 namespace Vmm.Plugins.VirtioFs.Tests;
@@ -70,20 +71,20 @@ public sealed class QueueWakeTests
 
     internal static SafeFileHandle NewEventFd()
     {
-        SafeFileHandle fd = global::Interop.EventFd(0, global::Interop.EFD_CLOEXEC | global::Interop.EFD_NONBLOCK);
-        Assert.False(fd.IsInvalid, $"eventfd: errno {Marshal.GetLastPInvokeError()}");
-        return fd;
+        int fd = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+        Assert.True(fd >= 0, $"eventfd: errno {LibC.errno}");
+        return new SafeFileHandle(fd, ownsHandle: true);
     }
 
     internal static unsafe void Write(SafeFileHandle fd, ulong value)
     {
-        Assert.Equal(sizeof(ulong), (int)global::Interop.WriteCounter(fd, &value, sizeof(ulong)));
+        Assert.Equal(sizeof(ulong), (int)LibC.write((int)fd.DangerousGetHandle(), &value, sizeof(ulong)));
     }
 
     /// <summary>The counter, cleared; 0 when it was 0 (EAGAIN).</summary>
     internal static unsafe ulong ReadOrZero(SafeFileHandle fd)
     {
         ulong value = 0;
-        return global::Interop.ReadCounter(fd, &value, sizeof(ulong)) == sizeof(ulong) ? value : 0;
+        return LibC.read((int)fd.DangerousGetHandle(), &value, sizeof(ulong)) == sizeof(ulong) ? value : 0;
     }
 }

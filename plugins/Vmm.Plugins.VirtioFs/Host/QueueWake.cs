@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
 
 namespace Vmm.Plugins.VirtioFs.Host;
 
@@ -14,13 +15,13 @@ internal sealed class QueueWake : IDisposable
 
     public QueueWake()
     {
-        _own = Interop.EventFd(0, Interop.EFD_CLOEXEC | Interop.EFD_NONBLOCK);
-        if (_own.IsInvalid)
+        int fd = LibC.eventfd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
+        if (fd < 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            _own.Dispose();
-            throw new NativeCallException("eventfd", errno);
+            throw new NativeCallException("eventfd", LibC.errno);
         }
+
+        _own = new SafeFileHandle(fd, ownsHandle: true);
     }
 
     /// <summary>Wakes the thread in <see cref="Wait"/> (or makes its next wait return at once). Safe from any thread.</summary>
@@ -30,7 +31,7 @@ internal sealed class QueueWake : IDisposable
         try
         {
             // Only fails at a counter of 2^64 - 2 (EAGAIN): the thread is already due to wake.
-            _ = Interop.WriteCounter(_own, &one, sizeof(ulong));
+            _ = Counter(_own, &one, write: true);
         }
         catch (ObjectDisposedException)
         {
@@ -63,29 +64,29 @@ internal sealed class QueueWake : IDisposable
             _own.DangerousAddRef(ref ownHeld);
             try
             {
-                Interop.PollFd* fds = stackalloc Interop.PollFd[2];
-                fds[0] = new Interop.PollFd { Fd = (int)_own.DangerousGetHandle(), Events = Interop.POLLIN };
-                fds[1] = new Interop.PollFd { Fd = held ? (int)notifier!.DangerousGetHandle() : -1, Events = Interop.POLLIN };
-                while (Interop.Poll(fds, 2, -1) < 0)
+                pollfd* fds = stackalloc pollfd[2];
+                fds[0] = new pollfd { fd = (int)_own.DangerousGetHandle(), events = LibC.POLLIN };
+                fds[1] = new pollfd { fd = held ? (int)notifier!.DangerousGetHandle() : -1, events = LibC.POLLIN };
+                while (LibC.poll(fds, 2, -1) < 0)
                 {
                     // Only EINTR can happen with two valid descriptors; anything else is a spurious wake-up, never
                     // an exception that would end the thread.
-                    if (Marshal.GetLastPInvokeError() != Errno.EINTR)
+                    if (LibC.errno != LibC.EINTR)
                     {
                         return false;
                     }
                 }
 
                 ulong value;
-                if (fds[0].Revents != 0)
+                if (fds[0].revents != 0)
                 {
-                    _ = Interop.ReadCounter(_own, &value, sizeof(ulong));
+                    _ = Counter(_own, &value, write: false);
                 }
 
                 // Non-blocking: a counter another reader cleared first reads EAGAIN, still a notification to look at.
-                if (held && fds[1].Revents != 0)
+                if (held && fds[1].revents != 0)
                 {
-                    _ = Interop.ReadCounter(notifier!, &value, sizeof(ulong));
+                    _ = Counter(notifier!, &value, write: false);
                     return true;
                 }
 
@@ -109,4 +110,24 @@ internal sealed class QueueWake : IDisposable
     }
 
     public void Dispose() => _own.Dispose();
+
+    // An eventfd's 8-byte counter: a write adds to it, a read takes it (and clears it); -1 with EAGAIN when a
+    // non-blocking read finds 0.
+    private static unsafe long Counter(SafeHandle fd, ulong* value, bool write)
+    {
+        bool added = false;
+        fd.DangerousAddRef(ref added);
+        try
+        {
+            int raw = (int)fd.DangerousGetHandle();
+            return write ? LibC.write(raw, value, sizeof(ulong)) : LibC.read(raw, value, sizeof(ulong));
+        }
+        finally
+        {
+            if (added)
+            {
+                fd.DangerousRelease();
+            }
+        }
+    }
 }
