@@ -8,14 +8,17 @@ namespace Vmm.Core.Virtio.Execution;
 /// and threads that appear during a call and are still there later, and managed bytes the worker allocates. The
 /// kernel does not say which thread opened a descriptor, so a sampled call lists the process's descriptors and
 /// threads before and after; what is new is the device's (a "suspect", remembered by number and, for a descriptor,
-/// by the file it refers to) until it is gone. A sampled suspect stands for the calls since the previous sample, so
-/// the estimate is unbiased for a steady leak and falls back as soon as the device closes what it opened. Listing is
-/// dear (tens to hundreds of microseconds), so a sampled call first reads two counts (one statx each: the size of
-/// /proc/self/fd, the link count of /proc/self/task): the listing before the call is redone only when the counts moved
-/// since the last one, and the listing after it only when the call raised them (so a leak in a call during which
-/// another thread closed as many is missed; <see cref="DeviceLimits.SampleEvery"/> 1 lists around every call and
-/// misses only a descriptor that reused the number of one another thread closed during the call). Not thread-safe:
-/// only the worker calls it.
+/// by the file it refers to) until it is gone. A suspect counts once for the call it was seen in; it also stands for
+/// the unsampled calls before it only when the next sample repeats it (the suspect is still held then, and that
+/// sampled call kept as many again): a steady leak is estimated from the calls the samples stand for, one sampling
+/// gap late, while what another thread happened to open during one sampled call counts once each, as listing around
+/// every call would count it, not once for every call the sample stands for. It falls back as soon as the device
+/// closes what it opened. Listing is dear (tens to hundreds of microseconds), so a sampled call first reads two
+/// counts (one statx each: the size of /proc/self/fd, the link count of /proc/self/task): the listing before the call
+/// is redone only when the counts moved since the last one, and the listing after it only when the call raised them
+/// (so a leak in a call during which another thread closed as many is missed; <see cref="DeviceLimits.SampleEvery"/>
+/// 1 lists around every call and misses only a descriptor that reused the number of one another thread closed during
+/// the call). Not thread-safe: only the worker calls it.
 /// </summary>
 internal sealed class DeviceResourceMeter : IDisposable
 {
@@ -73,6 +76,9 @@ internal sealed class DeviceResourceMeter : IDisposable
     /// <summary>Estimated threads the device's calls started that are still alive (as of the last listing).</summary>
     public int HeldThreads => Sum(_threadSuspects, _threadSuspectCount);
 
+    /// <summary>The calls the call in progress stands for while it is sampled (between Begin and End), else 0: for tests.</summary>
+    internal int SampledCallWeight => _sampling ? _sampleWeight : 0;
+
     /// <summary>Before a call into the device; <paramref name="always"/> samples it whatever the schedule.</summary>
     public void Begin(bool always)
     {
@@ -128,22 +134,30 @@ internal sealed class DeviceResourceMeter : IDisposable
 
         _sampling = false;
         long fdCount = FdCount();
+        int knownFds = _fdSuspectCount;
         if (_exact || fdCount > _fdCountBefore)
         {
             int[] before = _fds.Current(out int beforeCount);
             Relist(_fds, fdCount);
             PruneFds();
+            knownFds = _fdSuspectCount;
             AddNewFds(before, beforeCount);
         }
 
+        Settle(_fdSuspects, knownFds, repeated: _fdSuspectCount - knownFds);
+
         long threadCount = _reader.ThreadCount();
+        int knownThreads = _threadSuspectCount;
         if (_exact || threadCount > _threadCountBefore)
         {
             int[] before = _threads.Current(out int beforeCount);
             Relist(_threads, threadCount);
             PruneThreads();
+            knownThreads = _threadSuspectCount;
             AddNewThreads(before, beforeCount);
         }
+
+        Settle(_threadSuspects, knownThreads, repeated: _threadSuspectCount - knownThreads);
 
         if (HeldFileDescriptors > _limits.FileDescriptors)
         {
@@ -244,7 +258,7 @@ internal sealed class DeviceResourceMeter : IDisposable
                 Array.Resize(ref _fdSuspects, _fdSuspects.Length * 2);
             }
 
-            _fdSuspects[_fdSuspectCount++] = new FdSuspect(fd, identity, _sampleWeight);
+            _fdSuspects[_fdSuspectCount++] = new FdSuspect(fd, identity, Weight: 1, Pending: _sampleWeight - 1);
         }
     }
 
@@ -271,7 +285,25 @@ internal sealed class DeviceResourceMeter : IDisposable
                 Array.Resize(ref _threadSuspects, _threadSuspects.Length * 2);
             }
 
-            _threadSuspects[_threadSuspectCount++] = new ThreadSuspect(tid, _sampleWeight);
+            _threadSuspects[_threadSuspectCount++] = new ThreadSuspect(tid, Weight: 1, Pending: _sampleWeight - 1);
+        }
+    }
+
+    // The previous sampled call's suspects (the only ones pending: every sampled call settles them) stand for the
+    // calls before it only as far as this sampled call repeats them: as many as it kept, each still what it was.
+    // Otherwise they count once: a stray descriptor another thread opened during one sampled call is not
+    // extrapolated, and neither is one the device closed again within the gap (it held it, it did not leak it).
+    private static void Settle<T>(T[] suspects, int count, int repeated)
+        where T : struct, ISuspect<T>
+    {
+        for (int i = 0; i < count; i++)
+        {
+            if (suspects[i].Pending > 0)
+            {
+                bool confirmed = repeated > 0 && suspects[i].IsUnchanged();
+                repeated -= confirmed ? 1 : 0;
+                suspects[i] = suspects[i].Settled(confirmed);
+            }
         }
     }
 
@@ -333,7 +365,7 @@ internal sealed class DeviceResourceMeter : IDisposable
     }
 
     private static int Sum<T>(T[] suspects, int count)
-        where T : struct, ISuspect
+        where T : struct, ISuspect<T>
     {
         int sum = 0;
         for (int i = 0; i < count; i++)
@@ -345,7 +377,7 @@ internal sealed class DeviceResourceMeter : IDisposable
     }
 
     private static string Approximately<T>(T[] suspects, int count)
-        where T : struct, ISuspect
+        where T : struct, ISuspect<T>
     {
         for (int i = 0; i < count; i++)
         {
@@ -358,14 +390,35 @@ internal sealed class DeviceResourceMeter : IDisposable
         return "";
     }
 
-    private interface ISuspect
+    private interface ISuspect<T>
+        where T : struct, ISuspect<T>
     {
+        /// <summary>The calls it counts for: its own, and once settled, the calls before it its sample stood for.</summary>
         int Weight { get; }
+
+        /// <summary>The calls before it its sample stood for, until the next sampled call confirms or denies them.</summary>
+        int Pending { get; }
+
+        /// <summary>Whether it is still what was seen (a descriptor: the same file); only asked of a held suspect.</summary>
+        bool IsUnchanged();
+
+        /// <summary>Nothing pending any more: added to the weight when confirmed, else dropped.</summary>
+        T Settled(bool confirmed);
     }
 
-    private readonly record struct FdSuspect(int Fd, FileIdentity Identity, int Weight) : ISuspect;
+    private readonly record struct FdSuspect(int Fd, FileIdentity Identity, int Weight, int Pending) : ISuspect<FdSuspect>
+    {
+        public bool IsUnchanged() => ProcessResourceReader.TryGetIdentity(Fd, out FileIdentity now) && now == Identity;
 
-    private readonly record struct ThreadSuspect(int Tid, int Weight) : ISuspect;
+        public FdSuspect Settled(bool confirmed) => this with { Weight = confirmed ? Weight + Pending : Weight, Pending = 0 };
+    }
+
+    private readonly record struct ThreadSuspect(int Tid, int Weight, int Pending) : ISuspect<ThreadSuspect>
+    {
+        public bool IsUnchanged() => true; // a thread id is reused only after the thread is gone and many others started
+
+        public ThreadSuspect Settled(bool confirmed) => this with { Weight = confirmed ? Weight + Pending : Weight, Pending = 0 };
+    }
 
     /// <summary>The last listing (sorted) and a spare array the next one is read into; they trade places.</summary>
     private sealed class Listing(int capacity)
