@@ -49,8 +49,8 @@ internal sealed class Scanout
     }
 
     /// <summary>
-    /// Shows a blob; <paramref name="shadowLength"/>: the bytes of the host copy frames are read from when the blob
-    /// cannot hand them over itself (0 for <see cref="BlobSource.Direct"/>). A shadow of that length is kept.
+    /// Shows a blob; <paramref name="shadowLength"/>: the bytes of the shadow frames are read from when the blob cannot
+    /// hand them over itself (0 for <see cref="BlobSource.Direct"/>). A shadow already allocated at that length is kept.
     /// </summary>
     public void ShowBlob(uint resourceId, GpuRect rect, BlobFramebuffer framebuffer, BlobSource source, int shadowLength)
     {
