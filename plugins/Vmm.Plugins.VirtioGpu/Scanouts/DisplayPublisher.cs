@@ -50,27 +50,40 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
     public static DisplayMode ModeOf(GpuResource2D resource, GpuRect shown)
         => new((int)shown.Width, (int)shown.Height, resource.Stride, resource.Format);
 
-    /// <summary>A blob scanout's mode: the framebuffer's own stride when shown from guest memory, the shadow's otherwise.</summary>
+    /// <summary>A blob scanout's mode: the framebuffer's own stride, or the packed shadow's for a scanout shown only from it.</summary>
     public static DisplayMode BlobModeOf(Scanout scanout)
-    {
-        BlobFramebuffer framebuffer = scanout.Blob!.Value;
-        int stride = scanout.Shadow is null ? (int)framebuffer.Stride : (int)scanout.Rect.Width * GpuLayout.BytesPerPixel;
-        return new DisplayMode((int)scanout.Rect.Width, (int)scanout.Rect.Height, stride, framebuffer.Format);
-    }
+        => new((int)scanout.Rect.Width, (int)scanout.Rect.Height, scanout.BlobStride, scanout.Blob!.Value.Format);
 
     /// <summary>The shown rect straight from guest memory, when the blob's pages there are one span.</summary>
     public static bool TryGetDirectPixels(GpuBlobResource blob, BlobFramebuffer framebuffer, GpuRect shown, IGuestMemory memory, out Span<byte> pixels)
     {
-        ulong start = framebuffer.OffsetOf(shown.X, shown.Y);
-        ulong length = ((ulong)(shown.Height - 1) * framebuffer.Stride) + ((ulong)shown.Width * GpuLayout.BytesPerPixel);
+        ulong length = SurfaceLength(framebuffer, shown);
         if (length > int.MaxValue)
         {
             pixels = default;
             return false;
         }
 
-        return blob.TryGetContiguous(memory, start, (int)length, out pixels);
+        return blob.TryGetContiguous(memory, framebuffer.OffsetOf(shown.X, shown.Y), (int)length, out pixels);
     }
+
+    /// <summary>
+    /// Whether frames of the shown rect can go out as segments over the blob's guest runs: a guest blob each of whose
+    /// runs lies in one region of guest memory, with a surface an array can also hold (the shadow a sink that takes no
+    /// segments is shown, at the same stride). <paramref name="surfaceLength"/>: the surface's bytes.
+    /// </summary>
+    public static bool CanSegment(GpuBlobResource blob, BlobFramebuffer framebuffer, GpuRect shown, IGuestMemory memory, out int surfaceLength)
+    {
+        ulong length = SurfaceLength(framebuffer, shown);
+        surfaceLength = (int)Math.Min(length, int.MaxValue);
+        return blob is { HostBlob: null, Backing: { } backing }
+            && length <= (ulong)Array.MaxLength
+            && backing.RunsResolve(memory, framebuffer.OffsetOf(shown.X, shown.Y) + length);
+    }
+
+    /// <summary>The bytes from the shown rect's first pixel to its last, rows at the framebuffer's stride.</summary>
+    private static ulong SurfaceLength(BlobFramebuffer framebuffer, GpuRect shown)
+        => ((ulong)(shown.Height - 1) * framebuffer.Stride) + ((ulong)shown.Width * GpuLayout.BytesPerPixel);
 
     public void PublishMode(DisplayMode mode)
     {
@@ -162,7 +175,8 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
 
     /// <summary>
     /// Publishes a blob scanout with one damage rect (scanout coordinates), read where the blob lives: straight from
-    /// guest memory when its pages there are one span, else by refreshing only the damaged part of the shadow.
+    /// guest memory when its pages there are one span, in segments over its scattered pages for a sink that takes
+    /// them, else by refreshing only the damaged part of the shadow; allocation-free once the shadow exists.
     /// </summary>
     public void PublishBlob(GpuBlobResource blob, Scanout scanout, GpuRect damage, IGuestMemory memory)
     {
@@ -175,26 +189,53 @@ internal sealed class DisplayPublisher(CommandLog log, Counter<long> frames)
             }
 
             GpuRect shown = scanout.Rect;
-            byte[]? shadow = scanout.Shadow;
-            if (shadow is null)
+            switch (scanout.BlobSource)
             {
-                if (TryGetDirectPixels(blob, framebuffer, shown, memory, out Span<byte> pixels))
-                {
-                    PublishFrameLocked(sink, BlobModeOf(scanout), pixels, damage);
-                }
+                case BlobSource.Direct:
+                    if (TryGetDirectPixels(blob, framebuffer, shown, memory, out Span<byte> pixels))
+                    {
+                        PublishFrameLocked(sink, BlobModeOf(scanout), pixels, damage);
+                    }
 
-                return;
+                    return;
+
+                case BlobSource.Segments when TakesSegments(sink) && blob.Backing is { } backing:
+                    // The sink copies straight from the guest's runs; the shadow misses this damage. A run guest memory
+                    // no longer maps (checked at SET_SCANOUT_BLOB, so only a memory changed since) reads as zeros.
+                    scanout.ShadowCurrent = false;
+                    _segments.Set(backing, memory, framebuffer.OffsetOf(shown.X, shown.Y), (int)SurfaceLength(framebuffer, shown), fallback: null);
+                    try
+                    {
+                        PublishFrameLocked(sink, BlobModeOf(scanout), _segments, damage);
+                    }
+                    finally
+                    {
+                        _segments.Clear();
+                    }
+
+                    return;
+
+                default:
+                    byte[] shadow = scanout.GetShadow();
+                    GatherBlobLocked(blob, scanout, framebuffer, shadow, damage, memory);
+                    PublishFrameLocked(sink, BlobModeOf(scanout), shadow, damage);
+                    return;
             }
+        }
+    }
 
-            int shadowStride = (int)shown.Width * GpuLayout.BytesPerPixel;
-            int rowBytes = (int)damage.Width * GpuLayout.BytesPerPixel;
-            for (uint row = damage.Y; row < damage.Y + damage.Height; row++)
-            {
-                ulong source = framebuffer.OffsetOf(shown.X + damage.X, shown.Y + row);
-                blob.Read(memory, source, shadow.AsSpan(((int)row * shadowStride) + ((int)damage.X * GpuLayout.BytesPerPixel), rowBytes));
-            }
-
-            PublishFrameLocked(sink, BlobModeOf(scanout), shadow, damage);
+    /// <summary>Reads the damaged rows into the shadow: all of the shown rect while the shadow is behind the blob.</summary>
+    private static void GatherBlobLocked(GpuBlobResource blob, Scanout scanout, BlobFramebuffer framebuffer, byte[] shadow, GpuRect damage, IGuestMemory memory)
+    {
+        GpuRect shown = scanout.Rect;
+        GpuRect gathered = scanout.ShadowCurrent ? damage : shown with { X = 0, Y = 0 };
+        scanout.ShadowCurrent = true;
+        int shadowStride = scanout.BlobStride;
+        int rowBytes = (int)gathered.Width * GpuLayout.BytesPerPixel;
+        for (uint row = gathered.Y; row < gathered.Y + gathered.Height; row++)
+        {
+            ulong source = framebuffer.OffsetOf(shown.X + gathered.X, shown.Y + row);
+            blob.Read(memory, source, shadow.AsSpan(((int)row * shadowStride) + ((int)gathered.X * GpuLayout.BytesPerPixel), rowBytes));
         }
     }
 

@@ -138,21 +138,28 @@ internal sealed class ScanoutHandler(IReadOnlyList<(int Width, int Height)> mode
         }
 
         var framebuffer = new BlobFramebuffer(format, width, height, stride, offset);
-        byte[]? shadow = null;
+        (BlobSource source, int shadowLength) = (BlobSource.Direct, 0);
         if (scanoutId == 0 && !DisplayPublisher.TryGetDirectPixels(blob, framebuffer, rect, memory, out _))
         {
-            // Below the blob size (already within the limits), but a .NET array has its own bound.
-            ulong shadowBytes = (ulong)rect.Width * rect.Height * GpuLayout.BytesPerPixel;
-            if (shadowBytes > (ulong)Array.MaxLength)
+            if (DisplayPublisher.CanSegment(blob, framebuffer, rect, memory, out int surfaceLength))
             {
-                return log.Reject(header, GpuResponseType.ErrOutOfMemory, $"a {rect.Width}x{rect.Height} scanout is too large to show");
+                (source, shadowLength) = (BlobSource.Segments, surfaceLength);
             }
+            else
+            {
+                // Below the blob size (already within the limits), but a .NET array has its own bound.
+                ulong shadowBytes = (ulong)rect.Width * rect.Height * GpuLayout.BytesPerPixel;
+                if (shadowBytes > (ulong)Array.MaxLength)
+                {
+                    return log.Reject(header, GpuResponseType.ErrOutOfMemory, $"a {rect.Width}x{rect.Height} scanout is too large to show");
+                }
 
-            shadow = scanout.Shadow is { } previous && (ulong)previous.Length == shadowBytes ? previous : new byte[shadowBytes];
+                (source, shadowLength) = (BlobSource.Shadow, (int)shadowBytes);
+            }
         }
 
         bool changed = scanout.ResourceId != id || scanout.Rect != rect || scanout.Blob != framebuffer;
-        scanout.ShowBlob(id, rect, framebuffer, shadow);
+        scanout.ShowBlob(id, rect, framebuffer, source, shadowLength);
         if (changed)
         {
             log.ScanoutSet(scanoutId, id, rect);

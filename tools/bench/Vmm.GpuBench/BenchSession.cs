@@ -75,19 +75,10 @@ internal sealed class BenchSession : IDisposable
         }
 
         int width = _driver.Width;
-        ulong pixels = Shown;
         for (int y = damage.Y; y < damage.Y + damage.Height; y++)
         {
             ulong offset = (ulong)(((y * width) + damage.X) * GpuDriver.BytesPerPixel);
-            int length = damage.Width * GpuDriver.BytesPerPixel;
-            if (damage.Blob)
-            {
-                _random.NextBytes(_frontend.Memory.GetSpan(pixels + offset, length));
-            }
-            else
-            {
-                _driver.ForEachPiece(offset, length, (piece, _) => _random.NextBytes(piece));
-            }
+            _driver.ForEachPiece(offset, damage.Width * GpuDriver.BytesPerPixel, (piece, _) => _random.NextBytes(piece));
         }
 
         _driver.Target(damage.X, damage.Y, damage.Width, damage.Height);
@@ -123,23 +114,12 @@ internal sealed class BenchSession : IDisposable
         }
 
         bool same = true;
-        if (_driver.ShowingBlob)
-        {
-            same = _frontend.Memory.GetSpan(Shown, pixels.Length).SequenceEqual(pixels);
-        }
-        else
-        {
-            _driver.ForEachPiece(0, pixels.Length, (piece, offset) => same &= piece.SequenceEqual(pixels.AsSpan((int)offset, piece.Length)));
-        }
-
+        _driver.ForEachPiece(0, pixels.Length, (piece, offset) => same &= piece.SequenceEqual(pixels.AsSpan((int)offset, piece.Length)));
         if (!same)
         {
             throw new InvalidOperationException($"{Backend.Name}: the display's frame differs from the guest's pixels.");
         }
     }
-
-    /// <summary>The guest address of the pixels on the scanout.</summary>
-    private ulong Shown => _driver.ShowingBlob ? _driver.BlobPages : _driver.Backing;
 
     public void Dispose()
     {

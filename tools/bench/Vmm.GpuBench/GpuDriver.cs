@@ -10,9 +10,10 @@ namespace Vmm.GpuBench;
 /// The guest side of virtio-gpu for the benchmark: a B8G8R8X8 2D resource with one contiguous backing region (or,
 /// <c>scattered</c>, the same pages attached one entry a page with each pair of pages swapped, so no two entries
 /// follow each other in guest memory: the worst case of the shmem pages Linux gives a dumb buffer) and,
-/// where the back-end offers RESOURCE_BLOB, a guest blob of the same size (its own contiguous pages, as a dumb
-/// buffer Linux allocates with blob scanouts); either is shown on scanout 0, then TRANSFER_TO_HOST_2D +
-/// RESOURCE_FLUSH pairs on the control queue, both answered before the next (Linux sends both for dumb blobs too).
+/// where the back-end offers RESOURCE_BLOB, a guest blob of the same size (its own pages, as a dumb buffer Linux
+/// allocates with blob scanouts: one contiguous entry, or laid out as the scattered backing); either is shown on
+/// scanout 0, then TRANSFER_TO_HOST_2D + RESOURCE_FLUSH pairs on the control queue, both answered before the next
+/// (Linux sends both for dumb blobs too).
 /// </summary>
 internal sealed class GpuDriver
 {
@@ -56,12 +57,12 @@ internal sealed class GpuDriver
     /// <summary>The guest address of the resource's backing (packed rows; pages swapped in pairs when <see cref="Scattered"/>).</summary>
     public ulong Backing { get; }
 
-    /// <summary>Whether the backing is attached one page an entry, pairs of pages swapped.</summary>
+    /// <summary>Whether the backing and the blob are attached one page an entry, pairs of pages swapped.</summary>
     public bool Scattered { get; }
 
     private int BackingBytes => Width * Height * BytesPerPixel;
 
-    /// <summary>The guest address of the blob's pages (packed rows), or 0 when the back-end has no blobs.</summary>
+    /// <summary>The guest address of the blob's pages (packed rows; pages swapped in pairs when <see cref="Scattered"/>), or 0 when the back-end has no blobs.</summary>
     public ulong BlobPages { get; private set; }
 
     /// <summary>Whether the blob is on scanout 0 (else the 2D resource).</summary>
@@ -71,35 +72,16 @@ internal sealed class GpuDriver
     public void SetUp()
     {
         Run(Command(0x0101, 40, (24, ResourceId), (28, FormatB8G8R8X8), (32, (uint)Width), (36, (uint)Height)));
-        int entries = Scattered ? (BackingBytes + PageSize - 1) / PageSize : 1;
-        byte[] attach = Command(0x0106, 32 + (16 * entries), (24, ResourceId), (28, (uint)entries));
-        for (int i = 0; i < entries; i++)
-        {
-            ulong offset = (ulong)i * PageSize;
-            int length = Scattered ? Math.Min(PageSize, BackingBytes - (int)offset) : BackingBytes;
-            BinaryPrimitives.WriteUInt64LittleEndian(attach.AsSpan(32 + (16 * i)), AddressOf(offset));
-            BinaryPrimitives.WriteUInt32LittleEndian(attach.AsSpan(40 + (16 * i)), (uint)length);
-        }
-
+        byte[] attach = Command(0x0106, 32 + (16 * EntryCount), (24, ResourceId), (28, (uint)EntryCount));
+        WriteEntries(attach.AsSpan(32), Backing);
         Run(attach);
         Run(Command(0x0103, 48, (32, (uint)Width), (36, (uint)Height), (40, 0), (44, ResourceId)));
     }
 
-    /// <summary>The guest address of byte <paramref name="offset"/> of the 2D resource (in its backing).</summary>
-    public ulong AddressOf(ulong offset)
-    {
-        if (!Scattered)
-        {
-            return Backing + offset;
-        }
+    /// <summary>The guest address of byte <paramref name="offset"/> of what is shown (the 2D resource's backing or the blob's pages).</summary>
+    public ulong AddressOf(ulong offset) => AddressOf(ShowingBlob ? BlobPages : Backing, offset);
 
-        // Page p sits where page p ^ 1 would, unless that page is past the end (an odd count's last page).
-        ulong page = offset / PageSize, pages = ((ulong)BackingBytes + PageSize - 1) / PageSize;
-        ulong placed = (page ^ 1) < pages ? page ^ 1 : page;
-        return Backing + (placed * PageSize) + (offset % PageSize);
-    }
-
-    /// <summary>The 2D resource's bytes at <paramref name="offset"/>, a page's piece at a time (for filling and checking).</summary>
+    /// <summary>What is shown, a page's piece at a time (for filling and checking).</summary>
     public void ForEachPiece(ulong offset, int length, SpanAction action)
     {
         while (length > 0)
@@ -111,15 +93,14 @@ internal sealed class GpuDriver
         }
     }
 
-    /// <summary>RESOURCE_CREATE_BLOB (guest memory, one entry) over fresh pages; shown later by <see cref="Show"/>.</summary>
+    /// <summary>RESOURCE_CREATE_BLOB (guest memory; one entry, or one a page when <see cref="Scattered"/>) over fresh pages; shown later by <see cref="Show"/>.</summary>
     public void SetUpBlob()
     {
-        ulong size = (ulong)(Width * Height * BytesPerPixel);
+        ulong size = (ulong)BackingBytes;
         BlobPages = _frontend.Allocator.Allocate(size, 4096);
-        byte[] create = Command(0x010c, 56 + 16, (24, BlobId), (28, BlobMemGuest), (36, 1));
+        byte[] create = Command(0x010c, 56 + (16 * EntryCount), (24, BlobId), (28, BlobMemGuest), (36, (uint)EntryCount));
         BinaryPrimitives.WriteUInt64LittleEndian(create.AsSpan(48), size);
-        BinaryPrimitives.WriteUInt64LittleEndian(create.AsSpan(56), BlobPages);
-        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(64), (uint)size);
+        WriteEntries(create.AsSpan(56), BlobPages);
         Run(create);
     }
 
@@ -170,6 +151,34 @@ internal sealed class GpuDriver
 
         Check(_transferResponse[0].Address, "TRANSFER_TO_HOST_2D");
         Check(_flushResponse[0].Address, "RESOURCE_FLUSH");
+    }
+
+    private int EntryCount => Scattered ? (BackingBytes + PageSize - 1) / PageSize : 1;
+
+    /// <summary>The guest address of byte <paramref name="offset"/> of the bytes placed at <paramref name="start"/>.</summary>
+    private ulong AddressOf(ulong start, ulong offset)
+    {
+        if (!Scattered)
+        {
+            return start + offset;
+        }
+
+        // Page p sits where page p ^ 1 would, unless that page is past the end (an odd count's last page).
+        ulong page = offset / PageSize, pages = ((ulong)BackingBytes + PageSize - 1) / PageSize;
+        ulong placed = (page ^ 1) < pages ? page ^ 1 : page;
+        return start + (placed * PageSize) + (offset % PageSize);
+    }
+
+    /// <summary>The virtio_gpu_mem_entry list (addr u64, length u32, padding) for the bytes placed at <paramref name="start"/>.</summary>
+    private void WriteEntries(Span<byte> entries, ulong start)
+    {
+        for (int i = 0; i < EntryCount; i++)
+        {
+            ulong offset = (ulong)i * PageSize;
+            int length = Scattered ? Math.Min(PageSize, BackingBytes - (int)offset) : BackingBytes;
+            BinaryPrimitives.WriteUInt64LittleEndian(entries[(16 * i)..], AddressOf(start, offset));
+            BinaryPrimitives.WriteUInt32LittleEndian(entries[(8 + (16 * i))..], (uint)length);
+        }
     }
 
     private void WaitAnswered()
