@@ -6,15 +6,28 @@
 #   - QEMU:  -M microvm -bios qboot.rom -accel kvm (isa-debug-exit at 0x501),
 # side by side (alternating), N runs each; prints medians with min-max and the ratios to QEMU. Also times our
 # ring-3 virtio-rng payload (PCI enumeration, MSI-X, one virtqueue round trip) as an extra row.
-# Usage: tools/bench/boot-time.sh [--trace] [N]
+# Usage: tools/bench/boot-time.sh [--trace] [--composite] [N]
 #   --trace           also collect vmm's VMM_STARTUP_TRACE marks (config read, plugins loaded, VM created, first
 #                     vCPU entry, first UART byte) and print their medians
+#   --composite       add rows (PVH and ring-3 virtio-rng) for a self-contained composite ReadyToRun publish (vmm,
+#                     its libraries and the framework compiled as one image; built-in plugins as images of their
+#                     own): `dotnet publish src/Vmm.Cli -c Release -r linux-x64 --self-contained
+#                     -p:PublishReadyToRunComposite=true`, in an artifacts folder of its own (minutes: crossgen2
+#                     compiles the whole framework)
+#   VMM_COMPOSITE_DIR=DIR  with --composite, time the composite vmm already published in DIR
 #   VMM_DIR=DIR       time the vmm published in DIR instead of publishing this checkout
 #   VMM_BEFORE_DIR=DIR  add rows (PVH and ring-3 virtio-rng) for another published vmm (e.g. an older build), run
 #                     alternately with the others
 set -eu
 trace=
-if [ "${1:-}" = "--trace" ]; then trace=--trace; shift; fi
+composite=
+while :; do
+    case "${1:-}" in
+        --trace) trace=--trace; shift ;;
+        --composite) composite=1; shift ;;
+        *) break ;;
+    esac
+done
 runs=${1:-20}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/vmm-boot-time.XXXXXX)
@@ -27,6 +40,13 @@ if [ -z "$vmm_dir" ]; then
     echo "publishing vmm (Release, linux-x64, ReadyToRun) into $work/vmm ..." >&2
     dotnet publish "$root/src/Vmm.Cli" -c Release -r linux-x64 --self-contained false -o "$work/vmm" >/dev/null
     vmm_dir=$work/vmm
+fi
+
+composite_dir=${VMM_COMPOSITE_DIR:-$work/vmm-composite}
+if [ -n "$composite" ] && [ -z "${VMM_COMPOSITE_DIR:-}" ]; then
+    echo "publishing vmm (Release, linux-x64, self-contained, composite ReadyToRun) into $work/vmm-composite ..." >&2
+    dotnet publish "$root/src/Vmm.Cli" -c Release -r linux-x64 --self-contained -p:PublishReadyToRunComposite=true \
+        --artifacts-path "$work/artifacts-composite" -o "$work/vmm-composite" >/dev/null
 fi
 
 head -c 4096 /dev/urandom > "$work/entropy.bin"
@@ -44,5 +64,9 @@ set -- "ours (vmm run, kvm, PVH payload)=$vmm_dir/vmm run --config $work/pvh-hel
 if [ -n "${VMM_BEFORE_DIR:-}" ]; then
     set -- "$@" "before (vmm run, kvm, PVH payload)=$VMM_BEFORE_DIR/vmm run --config $work/pvh-hello.json" \
         "before (vmm run, kvm, ring-3 virtio-rng payload)=$VMM_BEFORE_DIR/vmm run --config $work/rng-ring3.json"
+fi
+if [ -n "$composite" ]; then
+    set -- "$@" "composite (vmm run, kvm, PVH payload)=$composite_dir/vmm run --config $work/pvh-hello.json" \
+        "composite (vmm run, kvm, ring-3 virtio-rng payload)=$composite_dir/vmm run --config $work/rng-ring3.json"
 fi
 python3 "$(dirname "$0")/boot_time.py" $trace "$runs" "$@"
