@@ -91,12 +91,12 @@ public sealed class CrossDomainChannel : IDisposable
     /// <summary>SUBMIT_3D of <paramref name="stream"/> (no fence); returns the response type.</summary>
     public uint Submit(ReadOnlySpan<byte> stream) => Gpu.ControlType(Submit3d(ContextId, stream));
 
-    /// <summary>SENDs <paramref name="data"/> in chunks of at most 3744 bytes with no identifiers.</summary>
+    /// <summary>SENDs <paramref name="data"/> in chunks of at most <see cref="CrossDomainCommands.MaxSendData"/> bytes with no identifiers.</summary>
     /// <exception cref="CrossDomainGuestException">The host refused a SEND (its socket is gone).</exception>
     public void Send(ReadOnlySpan<byte> data) => Send(data, []);
 
     /// <summary>
-    /// SENDs <paramref name="data"/> in chunks of at most 3744 bytes; <paramref name="identifiers"/> travel with the
+    /// SENDs <paramref name="data"/> in chunks of at most <see cref="CrossDomainCommands.MaxSendData"/> bytes; <paramref name="identifiers"/> travel with the
     /// first chunk (the host attaches their fds to its first byte).
     /// </summary>
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<(uint Id, uint Type)> identifiers)

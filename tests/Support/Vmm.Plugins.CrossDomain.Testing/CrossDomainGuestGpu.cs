@@ -25,7 +25,8 @@ namespace Vmm.Plugins.CrossDomain.Testing;
 public sealed class CrossDomainGuestGpu : IDisposable
 {
     private const int SmallBuffer = 256;
-    private const int LargeBuffer = 8192;
+    // The largest command: a SUBMIT_3D (32-byte header) of the largest SEND (cmd_size is 16 bits).
+    private const int LargeBuffer = 32 + ushort.MaxValue;
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(30);
 
     private readonly ServiceProvider _services;

@@ -10,7 +10,7 @@ namespace Vmm.Plugins.CrossDomain.Testing.X11;
 /// Client to host: the request stream is framed (setup, then core lengths or BIG-REQUESTS lengths) so the bridge can
 /// count sequence numbers and act on the few requests it must: QueryExtension (to learn MIT-SHM's opcode) and the
 /// MIT-SHM requests whose memory or descriptors the host cannot reach. Everything else streams through untouched,
-/// SENT in chunks of at most 3744 bytes.
+/// SENT in chunks of at most <see cref="CrossDomainCommands.MaxSendData"/> bytes.
 /// </summary>
 internal sealed partial class X11BridgeClient
 {

@@ -80,7 +80,7 @@ internal sealed partial class X11BridgeClient : IDisposable
 
     private void ToHostLoop()
     {
-        byte[] buffer = new byte[64 * 1024];
+        byte[] buffer = new byte[CrossDomainCommands.MaxSendData]; // what one recvmsg reads, one SEND forwards
         var fds = new Queue<SafeFileHandle>();
         try
         {
