@@ -9,9 +9,9 @@ using Vmm.Plugins.VirtioFs.Server;
 namespace Vmm.Plugins.VirtioFs;
 
 /// <summary>
-/// The thread of one virtio-fs request queue. The notifier (or the device worker) only wakes it (<see cref="Schedule"/>), so a
-/// request that sits in a slow system call holds up neither the hiprio queue (FORGETs, served on the device
-/// worker) nor the device's other request queues. The thread is dedicated, so per-thread credentials
+/// The thread of one virtio-fs queue (a request queue, or hiprio: the same loop, never polling). The notifier (or the
+/// device worker) only wakes it (<see cref="Schedule"/>), so a request that sits in a slow system call holds up
+/// neither the hiprio queue (FORGETs) nor the device's other request queues. The thread is dedicated, so per-thread credentials
 /// (supplementary groups dropped once, file-system ids switched around each create) and its own umask never leak
 /// to other work.
 /// The queue is touched only here. A reset (or a vhost-user GET_VRING_BASE) waits for the request in flight to be

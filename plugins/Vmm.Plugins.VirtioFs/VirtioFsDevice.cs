@@ -16,12 +16,12 @@ namespace Vmm.Plugins.VirtioFs;
 /// into it on SETUPMAPPING.
 /// </summary>
 /// <remarks>
-/// Hiprio is served on the device worker itself; each request queue has a thread of its own
-/// (<see cref="RequestQueueWorker"/>), so request-queue work never blocks hiprio (virtio 1.2 §5.11.6.1) and
-/// request queues never wait for each other. A request queue's notification wakes its thread directly
-/// (<see cref="IVirtioDirectNotification"/>); where the platform hands over the queue's notifier eventfd
-/// (<see cref="IVirtioNotifierHandoff"/>, vhost-user), the thread waits on it itself. The sessions share one
-/// <see cref="FuseConnection"/>.
+/// Every queue, hiprio included, has a thread of its own (<see cref="RequestQueueWorker"/>; hiprio's never polls), so
+/// request-queue work never blocks hiprio (virtio 1.2 §5.11.6.1) and request queues never wait for each other. A
+/// queue's notification wakes its thread directly (<see cref="IVirtioDirectNotification"/>); where the platform hands
+/// over the queue's notifier eventfd (<see cref="IVirtioNotifierHandoff"/>, vhost-user), the thread waits on it
+/// itself, as the C virtiofsd's queue threads do: a FORGET costs one wake-up, not the notifier's and the device
+/// worker's. The sessions share one <see cref="FuseConnection"/>.
 /// </remarks>
 public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, IVirtioNotifierHandoff
 {
@@ -44,12 +44,10 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
     private readonly ushort[] _queueMaxSizes;
     private readonly SharedMemoryRegionRequest[] _sharedMemory;
     private readonly FuseConnection _connection;
-    private readonly FuseSession _hiprio;
-    private readonly RequestQueueWorker[] _workers;
+    private readonly RequestQueueWorker[] _workers; // [0]: hiprio, [i]: request queue i
     private readonly Meter? _ownedMeter;
     private readonly Counter<long> _requests;
     private readonly Lock _sync = new();
-    private IVirtioDeviceContext? _context;
     private bool _disposed;
 
     /// <summary>
@@ -78,7 +76,6 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
         _requests = meter.CreateCounter<long>(RequestsCounterName, unit: "{request}", description: "FUSE requests answered.");
         var fileSystem = new PassthroughFileSystem(sharedDir, options) { Exports = exports?.Register() };
         _connection = new FuseConnection(fileSystem);
-        _hiprio = new FuseSession(id, _connection, logger);
         if (!fileSystem.SwitchesCredentials)
         {
             VirtioFsLog.CredentialsUnavailable(logger, id, fileSystem.Privileged
@@ -87,11 +84,12 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
         }
 
         Counter<long> requests = _requests;
-        _workers = new RequestQueueWorker[_queueMaxSizes.Length - 1];
+        _workers = new RequestQueueWorker[_queueMaxSizes.Length];
         for (int i = 0; i < _workers.Length; i++)
         {
+            // Hiprio's FORGETs come one at a time and seldom: its thread sleeps between them.
             var session = new FuseSession(id, _connection, logger);
-            _workers[i] = new RequestQueueWorker(id, session, i + 1, fileSystem.SwitchesCredentials, fileSystem.Umask, n => requests.Add(n), logger, options.RequestPollMicroseconds);
+            _workers[i] = new RequestQueueWorker(id, session, i, fileSystem.SwitchesCredentials, fileSystem.Umask, n => requests.Add(n), logger, i == 0 ? 0 : options.RequestPollMicroseconds);
         }
     }
 
@@ -120,7 +118,7 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
         {
             lock (_sync)
             {
-                return _hiprio.HasWindow;
+                return _workers[0].Session.HasWindow;
             }
         }
     }
@@ -146,15 +144,12 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
                 window = region;
             }
 
-            _hiprio.Reset();
-            _hiprio.AttachWindow(window);
             foreach (RequestQueueWorker worker in _workers)
             {
                 worker.Session.Reset();
                 worker.Session.AttachWindow(window);
             }
 
-            _context = context;
             foreach (RequestQueueWorker worker in _workers)
             {
                 worker.Attach(context);
@@ -165,24 +160,24 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
     /// <summary>Runs before each request on a request queue is dispatched, on that queue's thread (tests hold a queue busy).</summary>
     internal void SetRequestHook(Action<Fuse.FuseOpcode>? hook)
     {
-        foreach (RequestQueueWorker worker in _workers)
+        foreach (RequestQueueWorker worker in _workers.AsSpan(1))
         {
             worker.Session.BeforeDispatch = hook;
         }
     }
 
     /// <summary>
-    /// A request queue's notification wakes its thread from the notifier's thread, without a stop at the device
-    /// worker. Hiprio, and a queue whose thread failed (the worker must fail the device), go the usual way.
+    /// A queue's notification wakes its thread from the notifier's thread, without a stop at the device worker. A
+    /// queue whose thread failed (the worker must fail the device) goes the usual way.
     /// </summary>
     public bool TryNotifyDirectly(int queueIndex)
     {
-        if (queueIndex <= 0 || queueIndex > _workers.Length)
+        if (queueIndex < 0 || queueIndex >= _workers.Length)
         {
             return false;
         }
 
-        RequestQueueWorker worker = _workers[queueIndex - 1];
+        RequestQueueWorker worker = _workers[queueIndex];
         if (worker.HasFailed)
         {
             return false;
@@ -192,70 +187,35 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
         return true;
     }
 
-    /// <summary>A request queue's thread waits on its notifier itself; hiprio's notifications go to the device worker.</summary>
+    /// <summary>Each queue's thread waits on its notifier itself.</summary>
     public bool TryTakeNotifier(int queueIndex, SafeHandle notifier)
     {
         ArgumentNullException.ThrowIfNull(notifier);
-        if (queueIndex <= 0 || queueIndex > _workers.Length)
+        if (queueIndex < 0 || queueIndex >= _workers.Length)
         {
             return false;
         }
 
-        return _workers[queueIndex - 1].SetNotifier(notifier);
+        return _workers[queueIndex].SetNotifier(notifier);
     }
 
     /// <inheritdoc />
     public void ReleaseNotifier(int queueIndex)
     {
-        if (queueIndex > 0 && queueIndex <= _workers.Length)
+        if (queueIndex >= 0 && queueIndex < _workers.Length)
         {
-            _workers[queueIndex - 1].SetNotifier(null);
+            _workers[queueIndex].SetNotifier(null);
         }
     }
 
-    /// <summary>Hiprio is answered here, on the device worker; a request queue's own thread is woken.</summary>
+    /// <summary>On the device worker: rethrows what broke the queue's thread (the device fails), else wakes it.</summary>
     public void ProcessQueue(int queueIndex)
     {
-        if (queueIndex > 0 && queueIndex <= _workers.Length)
+        if (queueIndex >= 0 && queueIndex < _workers.Length)
         {
-            RequestQueueWorker worker = _workers[queueIndex - 1];
+            RequestQueueWorker worker = _workers[queueIndex];
             worker.ThrowIfFailed();
             worker.Schedule();
-            return;
-        }
-
-        lock (_sync)
-        {
-            IVirtioDeviceContext? context = _context;
-            if (context is null || _disposed || queueIndex != 0 || context.Queues.Count == 0)
-            {
-                return;
-            }
-
-            IVirtqueue queue = context.Queues[0];
-            if (!queue.IsReady)
-            {
-                return;
-            }
-
-            long answered = 0;
-            try
-            {
-                while (queue.TryPop(out DescriptorChain? chain))
-                {
-                    uint written = _hiprio.Handle(chain, queueIndex);
-                    queue.Push(chain, written);
-                    answered++;
-                }
-            }
-            finally
-            {
-                if (answered > 0)
-                {
-                    queue.NotifyGuest();
-                    _requests.Add(answered);
-                }
-            }
         }
     }
 
@@ -264,7 +224,6 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
     {
         lock (_sync)
         {
-            _context = null;
             foreach (RequestQueueWorker worker in _workers)
             {
                 worker.Detach();
@@ -272,7 +231,6 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
 
             if (!_disposed)
             {
-                _hiprio.Reset();
                 foreach (RequestQueueWorker worker in _workers)
                 {
                     worker.Session.Reset();
@@ -292,7 +250,6 @@ public sealed class VirtioFsDevice : IVirtioDevice, IVirtioDirectNotification, I
             }
 
             _disposed = true;
-            _context = null;
             foreach (RequestQueueWorker worker in _workers)
             {
                 worker.Detach();

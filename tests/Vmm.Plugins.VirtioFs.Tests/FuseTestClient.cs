@@ -52,6 +52,9 @@ internal sealed class FuseTestClient : IDisposable
     /// </summary>
     public Action? Kick { get; set; }
 
+    /// <summary>As <see cref="Kick"/>, for the hiprio queue.</summary>
+    public Action? HiprioKick { get; set; }
+
     public VirtioPciDriver Driver { get; }
 
     /// <summary>Attaches a device over <paramref name="sharedDir"/> and brings it to DRIVER_OK (no FUSE_INIT yet).</summary>
@@ -119,7 +122,7 @@ internal sealed class FuseTestClient : IDisposable
             AddPieces(writable, _reply.Address + 16, replyRoom - 16, pieceSize);
         }
 
-        if (Kick is { } kick && queue != HiprioQueue)
+        if ((queue == HiprioQueue ? HiprioKick : Kick) is { } kick)
         {
             Driver.GetQueue(queue).Add([.. readable], [.. writable]);
             kick();

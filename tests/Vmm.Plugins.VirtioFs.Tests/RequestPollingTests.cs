@@ -111,4 +111,32 @@ public sealed class RequestPollingTests : IDisposable
         client.GetAttr(node).Ok();
         Assert.Equal(1UL, QueueWakeTests.ReadOrZero(notifier));
     }
+
+    [Fact]
+    public void Hiprio_waits_on_its_own_notifier_and_a_kick_there_alone_serves_a_forget()
+    {
+        File.WriteAllText(_share.InShare("f"), "data");
+        using FuseTestClient client = FuseTestClient.Start(_share.Share);
+        client.Init().Ok();
+
+        // As over vhost-user: hiprio's kick eventfd is handed over and FORGETs are posted with no doorbell write,
+        // only a kick on it, so hiprio's thread must be the one that waits on it (the device worker never hears).
+        using SafeFileHandle notifier = QueueWakeTests.NewEventFd();
+        Assert.True(client.FsDevice.TryTakeNotifier(FuseTestClient.HiprioQueue, notifier));
+        client.HiprioKick = () => QueueWakeTests.Write(notifier, 1);
+        for (int round = 0; round < 3; round++)
+        {
+            ulong node = client.LookupNode(1, "f");
+            client.Forget(node, 1);
+            Assert.Equal(-Errno.ENOENT, client.GetAttr(node).Error);
+            Thread.Sleep(20);
+        }
+
+        // Taken back: the doorbell path serves FORGETs again.
+        client.FsDevice.ReleaseNotifier(FuseTestClient.HiprioQueue);
+        client.HiprioKick = null;
+        ulong last = client.LookupNode(1, "f");
+        client.Forget(last, 1);
+        Assert.Equal(-Errno.ENOENT, client.GetAttr(last).Error);
+    }
 }

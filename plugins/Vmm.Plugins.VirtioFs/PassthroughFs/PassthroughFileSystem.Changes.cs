@@ -29,6 +29,7 @@ internal sealed partial class PassthroughFileSystem
         using (caller)
         {
             // The target is stored, never followed: every later open of the node uses O_NOFOLLOW.
+            using DirectoryChangeLocks.Scope change = _directoryChanges.Enter(directory);
             HostFileSystem.MakeSymbolicLink(target, directory.Handle, name);
         }
 
@@ -65,6 +66,7 @@ internal sealed partial class PassthroughFileSystem
         {
             // A device node is made, never opened: OPEN reopens regular files only, so it stays a name on the host
             // (the host kernel asks for CAP_MKNOD, which a switched non-root caller does not have).
+            using DirectoryChangeLocks.Scope change = _directoryChanges.Enter(directory);
             HostFileSystem.MakeNode(directory.Handle, name, type | SanitizeMode(mode, directory: false), deviceNode ? FuseWriter.DecodeDevice(device) : 0);
         }
 
@@ -87,6 +89,7 @@ internal sealed partial class PassthroughFileSystem
 
         using (caller)
         {
+            using DirectoryChangeLocks.Scope change = _directoryChanges.Enter(directory);
             HostFileSystem.MakeDirectory(directory.Handle, name, SanitizeMode(mode, directory: true));
         }
 
@@ -101,7 +104,11 @@ internal sealed partial class PassthroughFileSystem
             return Fail(error);
         }
 
-        HostFileSystem.Unlink(parentInode.Handle, name, directory);
+        using (_directoryChanges.Enter(parentInode))
+        {
+            HostFileSystem.Unlink(parentInode.Handle, name, directory);
+        }
+
         return FuseError.None;
     }
 
@@ -118,6 +125,7 @@ internal sealed partial class PassthroughFileSystem
             error = PrepareChange(newParent, newName, out Inode newDirectory);
             if (error == 0)
             {
+                using DirectoryChangeLocks.Scope change = _directoryChanges.Enter(oldDirectory, newDirectory);
                 HostFileSystem.Rename(oldDirectory.Handle, oldName, newDirectory.Handle, newName, flags);
             }
         }
@@ -143,7 +151,11 @@ internal sealed partial class PassthroughFileSystem
             return Fail(Errno.EPERM);
         }
 
-        HostFileSystem.Link(_procSelfFd, target.Handle, directory.Handle, newName);
+        using (_directoryChanges.Enter(directory))
+        {
+            HostFileSystem.Link(_procSelfFd, target.Handle, directory.Handle, newName);
+        }
+
         return CountLookup(HostFileSystem.OpenPathBeneath(directory.Handle, newName));
     }
 

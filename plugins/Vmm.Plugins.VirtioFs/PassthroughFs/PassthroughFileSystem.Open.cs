@@ -82,6 +82,7 @@ internal sealed partial class PassthroughFileSystem
             using (caller)
             {
                 // Always exclusive on the host, so an existing FIFO or device node is never opened by the create.
+                using DirectoryChangeLocks.Scope change = _directoryChanges.Enter(directory);
                 file = HostFileSystem.CreateFile(directory.Handle, name, hostFlags, SanitizeMode(mode, directory: false), exclusive: true);
             }
         }

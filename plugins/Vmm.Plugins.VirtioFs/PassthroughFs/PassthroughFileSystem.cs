@@ -27,6 +27,7 @@ internal sealed partial class PassthroughFileSystem : IFuseFileSystem, IDisposab
     private readonly SafeFileHandle _rootDirectory;
     private readonly InodeTable _inodes;
     private readonly HandleTable _handles = new(HandleLimit);
+    private readonly DirectoryChangeLocks _directoryChanges = new();
     private volatile bool _daxWindow;
 
     public PassthroughFileSystem(string sharedDir, VirtioFsOptions options)

@@ -97,7 +97,7 @@ internal sealed class VhostUserBackend : IAsyncDisposable
     /// <summary>Serves <paramref name="device"/> (disposed with the back-end) on <paramref name="socketPath"/>.</summary>
     public static VhostUserBackend InProcess(string name, string socketPath, IVirtioDevice device) => new(name, socketPath, device, null);
 
-    /// <summary>Starts <paramref name="binary"/> and waits up to 5 s for it to create <paramref name="socketPath"/>.</summary>
+    /// <summary>Starts <paramref name="binary"/> and waits up to 5 s for it to listen on <paramref name="socketPath"/>.</summary>
     public static VhostUserBackend Spawn(string name, string binary, string socketPath, IEnumerable<string> arguments, string? stderrPrefix = null, Func<string, bool>? stderrShown = null)
     {
         var start = new ProcessStartInfo(binary) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
@@ -117,19 +117,51 @@ internal sealed class VhostUserBackend : IAsyncDisposable
         process.OutputDataReceived += (_, _) => { };
         process.BeginErrorReadLine();
         process.BeginOutputReadLine();
-        for (int i = 0; i < 100 && !File.Exists(socketPath); i++)
+        for (int i = 0; i < 500 && !IsListening(socketPath); i++)
         {
-            Thread.Sleep(50);
+            Thread.Sleep(10);
         }
 
-        if (!File.Exists(socketPath))
+        if (!IsListening(socketPath))
         {
             process.Kill();
             process.Dispose();
-            throw new InvalidOperationException($"{binary} did not create {socketPath}.");
+            throw new InvalidOperationException($"{binary} did not listen on {socketPath}.");
         }
 
         return new VhostUserBackend(name, socketPath, null, process);
+    }
+
+    /// <summary>
+    /// Whether a socket bound to <paramref name="socketPath"/> listens. The file alone is not enough: a daemon
+    /// creates it at bind(), before listen() (the C virtiofsd 7.2 does so), and a connect in between
+    /// is refused (ECONNREFUSED, seen when the daemon was preempted there on a loaded machine). Probing with a
+    /// connection is no answer either, as these daemons serve only their first. So this reads /proc/net/unix
+    /// (the daemons bind before they enter a network namespace of their own) for a socket with __SO_ACCEPTCON,
+    /// and falls back to the file where /proc cannot be read.
+    /// </summary>
+    private static bool IsListening(string socketPath)
+    {
+        const int AcceptConnections = 0x10000; // __SO_ACCEPTCON in the Flags column
+        try
+        {
+            // Num RefCount Protocol Flags Type St Inode Path
+            foreach (string line in File.ReadLines("/proc/net/unix").Skip(1))
+            {
+                string[] fields = line.Split(' ', 8, StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length == 8 && fields[7] == socketPath
+                    && (int.Parse(fields[3], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture) & AcceptConnections) != 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return File.Exists(socketPath);
+        }
     }
 
     public async ValueTask DisposeAsync()
