@@ -131,21 +131,30 @@ internal sealed class GpuDriver
     }
 
     /// <summary>
-    /// One frame, both commands answered OK (allocation-free): posted together as Linux's virtio-gpu driver queues
-    /// them, or with <paramref name="oneAtATime"/> the flush only after the transfer's answer.
+    /// One frame, both commands answered OK (allocation-free): queued together with one notification, as Linux's
+    /// virtio-gpu driver sends a dumb buffer's page flip (virtio_gpu_primary_plane_update queues TRANSFER_TO_HOST_2D
+    /// and RESOURCE_FLUSH, then virtio_gpu_notify kicks once and waits for the flush's fence only); or, with
+    /// <paramref name="oneAtATime"/>, the flush posted only after the transfer's answer.
     /// </summary>
     public void Frame(bool oneAtATime)
     {
-        _control.Post(_transfer, _transferResponse);
         if (oneAtATime)
         {
+            _control.Post(_transfer, _transferResponse);
+            WaitAnswered();
+            _control.Post(_flush, _flushResponse);
             WaitAnswered();
         }
-
-        _control.Post(_flush, _flushResponse);
-        WaitAnswered();
-        if (!oneAtATime)
+        else
         {
+            _control.Driver.Add(_transfer, _transferResponse);
+            _control.Driver.Add(_flush, _flushResponse);
+            if (_control.Driver.KickNeeded())
+            {
+                _control.Kick();
+            }
+
+            WaitAnswered();
             WaitAnswered();
         }
 
