@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-
 namespace Vmm.Contracts.Display;
 
 /// <summary>The geometry and format of a display's frames.</summary>
@@ -33,9 +30,6 @@ public sealed record CursorShape(int Width, int Height, int HotX, int HotY, Read
 public readonly ref struct DisplayFrame
 {
     private const int BytesPerPixel = 4;
-
-    // Pieces up to this size (a huge page's worth) are copied by CopyPiece's vector loop; longer ones take memmove's.
-    private const int MaxVectorPiece = 2 << 20;
 
     /// <summary>Creates a frame over one span holding the whole surface.</summary>
     public DisplayFrame(DisplayMode mode, ReadOnlySpan<byte> pixels, ReadOnlySpan<DamageRect> damage, ulong sequence)
@@ -176,45 +170,6 @@ public readonly ref struct DisplayFrame
         }
     }
 
-    /// <summary>
-    /// Copies one segment's piece (<paramref name="to"/> as long as <paramref name="from"/>). A segment is mostly a
-    /// guest page, a size the runtime hands to the C library's memmove, which on some x64 hosts takes `rep movsb` for
-    /// it: a 1080p frame of scattered 4 KiB pages was ~1.3x slower that way than with this vector loop (one 8 MB span
-    /// takes memmove's own vector loop). Short, long, overlapping or unaccelerated pieces keep <c>CopyTo</c>.
-    /// </summary>
-    private static void CopyPiece(ReadOnlySpan<byte> from, Span<byte> to)
-    {
-        const int Block = 4 * 32;
-        nuint length = (nuint)from.Length;
-        if (!Vector256.IsHardwareAccelerated || from.Length < Block || from.Length > MaxVectorPiece || from.Overlaps(to) || to.Length != from.Length)
-        {
-            from.CopyTo(to);
-            return;
-        }
-
-        ref byte source = ref MemoryMarshal.GetReference(from);
-        ref byte target = ref MemoryMarshal.GetReference(to);
-        nuint at = 0;
-        while (true)
-        {
-            Vector256<byte> a = Vector256.LoadUnsafe(ref source, at);
-            Vector256<byte> b = Vector256.LoadUnsafe(ref source, at + 32);
-            Vector256<byte> c = Vector256.LoadUnsafe(ref source, at + 64);
-            Vector256<byte> d = Vector256.LoadUnsafe(ref source, at + 96);
-            a.StoreUnsafe(ref target, at);
-            b.StoreUnsafe(ref target, at + 32);
-            c.StoreUnsafe(ref target, at + 64);
-            d.StoreUnsafe(ref target, at + 96);
-            if (at + Block == length)
-            {
-                return;
-            }
-
-            // The last block may overlap the one before: the piece is at least a block, and copying bytes twice is harmless.
-            at = Math.Min(at + Block, length - Block);
-        }
-    }
-
     /// <summary>Walks a segmented surface, keeping the last segment so consecutive rows in it cost no further call.</summary>
     private ref struct SegmentReader(IDisplayFrameSegments segments)
     {
@@ -237,7 +192,7 @@ public readonly ref struct DisplayFrame
 
                 ReadOnlySpan<byte> from = _segment[(offset - _start)..];
                 int n = Math.Min(from.Length, destination.Length);
-                CopyPiece(from[..n], destination[..n]);
+                from[..n].CopyTo(destination);
                 destination = destination[n..];
                 offset += n;
             }

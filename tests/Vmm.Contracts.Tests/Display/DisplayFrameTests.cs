@@ -55,37 +55,6 @@ public sealed class DisplayFrameTests
     }
 
     [Theory]
-    [InlineData(127)]
-    [InlineData(128)]
-    [InlineData(129)]
-    [InlineData(255)]
-    [InlineData(4096)]
-    [InlineData(4100)]
-    public void Segments_long_enough_for_the_vector_copy_read_the_same_as_one_span(int every)
-    {
-        // A 1080p-like row (7 680 bytes) over pieces of every size around the vector loop's block (128 bytes) and a page.
-        var mode = new DisplayMode(1920, 9, 1920 * 4, PixelFormat.B8G8R8X8);
-        byte[] surface = new byte[9 * 1920 * 4];
-        new Random(every).NextBytes(surface);
-        var segments = new Pieces(surface, [.. Enumerable.Range(1, surface.Length / every).Select(i => i * every)]);
-        foreach (DamageRect rect in new DamageRect[] { new(0, 0, 1920, 9), new(0, 2, 1920, 5), new(7, 1, 1000, 8), new(1900, 0, 20, 9), new(0, 8, 33, 1) })
-        {
-            int stride = (rect.Width * 4) + 24;
-            byte[] expected = Enumerable.Repeat((byte)0xA5, (rect.Height * stride) + 16).ToArray();
-            byte[] actual = (byte[])expected.Clone();
-            new DisplayFrame(mode, surface, [rect], 1).CopyRect(rect, expected, stride);
-            new DisplayFrame(mode, segments, [rect], 1).CopyRect(rect, actual, stride);
-            Assert.Equal(expected, actual);
-
-            // Whole rows at the frame's stride: one run across every piece.
-            var rows = new DamageRect(0, rect.Y, 1920, rect.Height);
-            byte[] oneRun = new byte[rows.Height * 1920 * 4];
-            new DisplayFrame(mode, segments, [rows], 1).CopyRect(rows, oneRun, 1920 * 4);
-            Assert.Equal(surface.AsSpan(rows.Y * 1920 * 4, oneRun.Length).ToArray(), oneRun);
-        }
-    }
-
-    [Theory]
     [MemberData(nameof(Rects))]
     public void A_rect_lands_at_the_destination_stride_and_nothing_else_is_written(int x, int y, int w, int h)
     {
