@@ -100,7 +100,7 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
             // Every command was valid as bytes; each runs in order and the first that fails stops the rest.
             foreach (CrossDomainCommand command in _decoded)
             {
-                Execute(command);
+                Execute(command, commands);
             }
         }
     }
@@ -241,7 +241,8 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
         }
     }
 
-    private void Execute(CrossDomainCommand command)
+    // stream: the SUBMIT_3D bytes the commands were decoded from (SEND's and WRITE's data are ranges of it).
+    private void Execute(CrossDomainCommand command, ReadOnlySpan<byte> stream)
     {
         switch (command)
         {
@@ -256,10 +257,10 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
                 RequireInitialized("POLL");
                 break;
             case SendCommand send:
-                Send(send);
+                Send(send, stream[send.Data]);
                 break;
             case WriteCommand write:
-                Write(write);
+                Write(write, stream[write.Data]);
                 break;
             case ReadEventfdNewCommand eventfd:
                 RequireInitialized("READ_EVENTFD_NEW");
@@ -355,7 +356,7 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
         _queryRing!.Write(0, reply);
     }
 
-    private void Send(SendCommand send)
+    private void Send(SendCommand send, ReadOnlySpan<byte> data)
     {
         RequireInitialized("SEND");
         UnixStream channel = _channel ?? throw Refuse(CrossDomainErrorKind.BadState, "SEND on a context without a channel");
@@ -404,7 +405,7 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
             readPipeEnd = null;
             try
             {
-                channel.Send(send.Data, fds.ToArray());
+                channel.Send(data, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(fds));
             }
             catch (IOException exception)
             {
@@ -426,7 +427,7 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
         }
     }
 
-    private void Write(WriteCommand write)
+    private void Write(WriteCommand write, ReadOnlySpan<byte> data)
     {
         RequireInitialized("WRITE");
         if (!_items.TryGet(write.Identifier, out HostItem item) || item.Kind is not (HostItemKind.WritePipe or HostItemKind.Eventfd))
@@ -434,14 +435,14 @@ internal sealed unsafe partial class CrossDomainContext : IGpuContext
             throw Refuse(CrossDomainErrorKind.UnknownIdentifier, $"WRITE names {write.Identifier}, which is not a write pipe or eventfd of this context");
         }
 
-        if (item.Kind == HostItemKind.Eventfd && write.Data.Length != 8)
+        if (item.Kind == HostItemKind.Eventfd && data.Length != 8)
         {
-            throw Refuse(CrossDomainErrorKind.OutOfRange, $"an eventfd takes 8-byte writes, not {write.Data.Length}");
+            throw Refuse(CrossDomainErrorKind.OutOfRange, $"an eventfd takes 8-byte writes, not {data.Length}");
         }
 
         try
         {
-            Fd.WriteAll(item.File!, write.Data);
+            Fd.WriteAll(item.File!, data);
         }
         catch (IOException exception)
         {

@@ -40,14 +40,17 @@ public sealed class CrossDomainDecoderTests
         BinaryPrimitives.WriteUInt64LittleEndian(futex.AsSpan(8), 0x1_0000_0002);
         BinaryPrimitives.WriteUInt64LittleEndian(futex.AsSpan(16), 42);
         var commands = new List<CrossDomainCommand>();
-        Assert.True(CrossDomainDecoder.TryDecode([.. send, .. write, .. futex, .. Command(9, 16, (8, 77)), .. Command(11, 16, (8, 6))], commands, out _));
+        byte[] stream = [.. send, .. write, .. futex, .. Command(9, 16, (8, 77)), .. Command(11, 16, (8, 6))];
+        Assert.True(CrossDomainDecoder.TryDecode(stream, commands, out _));
 
+        // SEND's and WRITE's data are ranges of the stream (not copies), each at its own command's offset.
         var decodedSend = Assert.IsType<SendCommand>(commands[0]);
         Assert.Equal([new CrossDomainIdentifier(9, 1), new CrossDomainIdentifier(0x8000_0001, 3)], decodedSend.Identifiers);
-        Assert.Equal("xyz"u8.ToArray(), decodedSend.Data);
+        Assert.Equal("xyz"u8.ToArray(), stream[decodedSend.Data]);
         var decodedWrite = Assert.IsType<WriteCommand>(commands[1]);
         Assert.Equal((6u, true), (decodedWrite.Identifier, decodedWrite.HangUp));
-        Assert.Equal([0xAB, 0, 0, 0, 0], decodedWrite.Data);
+        Assert.Equal([0xAB, 0, 0, 0, 0], stream[decodedWrite.Data]);
+        Assert.Equal(send.Length + 24, decodedWrite.Data.Start.Value);
         Assert.Equal(new FutexNewCommand(0x1_0000_0002, 42, 77), commands[2]);
         Assert.Equal(new FutexSignalCommand(77), commands[3]);
         Assert.Equal(new ReadEventfdNewCommand(6), commands[4]);

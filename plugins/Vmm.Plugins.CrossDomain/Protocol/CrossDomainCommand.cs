@@ -20,10 +20,15 @@ internal sealed record PollCommand : CrossDomainCommand;
 internal readonly record struct CrossDomainIdentifier(uint Id, uint Type);
 
 /// <summary>CROSS_DOMAIN_CMD_SEND: bytes for the host socket and identifiers that become host fds.</summary>
-internal sealed record SendCommand(CrossDomainIdentifier[] Identifiers, byte[] Data) : CrossDomainCommand;
+/// <param name="Data">
+/// Where the bytes are in the SUBMIT_3D stream the command was decoded from: not copied (a SEND carries up to 64 KiB),
+/// the context sends them from that stream while it runs the submit.
+/// </param>
+internal sealed record SendCommand(CrossDomainIdentifier[] Identifiers, Range Data) : CrossDomainCommand;
 
 /// <summary>CROSS_DOMAIN_CMD_WRITE: bytes for a write pipe or eventfd the host passed; hang_up closes it.</summary>
-internal sealed record WriteCommand(uint Identifier, bool HangUp, byte[] Data) : CrossDomainCommand;
+/// <param name="Data">Where the bytes are in the decoded stream, as for <see cref="SendCommand.Data"/>.</param>
+internal sealed record WriteCommand(uint Identifier, bool HangUp, Range Data) : CrossDomainCommand;
 
 /// <summary>libkrun's CROSS_DOMAIN_CMD_FUTEX_NEW: a futex word in a virtio-fs (DAX) file export.</summary>
 internal sealed record FutexNewCommand(ulong FsId, ulong Handle, uint Id) : CrossDomainCommand;

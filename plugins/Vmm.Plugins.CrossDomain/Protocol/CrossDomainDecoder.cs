@@ -36,7 +36,7 @@ internal static class CrossDomainDecoder
                 return false;
             }
 
-            if (!TryDecodeOne(rest[..size], out CrossDomainCommand? command, out error))
+            if (!TryDecodeOne(rest[..size], out CrossDomainCommand? command, out error, offset))
             {
                 error = error with { Detail = $"{error.Detail} (command at offset {offset})" };
                 return false;
@@ -50,8 +50,11 @@ internal static class CrossDomainDecoder
         return true;
     }
 
-    /// <summary>Decodes one command whose header's cmd_size is <paramref name="command"/>'s length.</summary>
-    public static bool TryDecodeOne(ReadOnlySpan<byte> command, out CrossDomainCommand? decoded, out CrossDomainError error)
+    /// <summary>
+    /// Decodes one command whose header's cmd_size is <paramref name="command"/>'s length; the data ranges of SEND
+    /// and WRITE are in the stream the command is at <paramref name="offsetInStream"/> of.
+    /// </summary>
+    public static bool TryDecodeOne(ReadOnlySpan<byte> command, out CrossDomainCommand? decoded, out CrossDomainError error, int offsetInStream = 0)
     {
         decoded = null;
         var type = (CrossDomainCommandType)command[Header.Command];
@@ -80,9 +83,9 @@ internal static class CrossDomainDecoder
                 decoded = new PollCommand();
                 return true;
             case CrossDomainCommandType.Send:
-                return DecodeSend(command, out decoded, out error);
+                return DecodeSend(command, offsetInStream, out decoded, out error);
             case CrossDomainCommandType.Write:
-                return DecodeWrite(command, out decoded, out error);
+                return DecodeWrite(command, offsetInStream, out decoded, out error);
             case CrossDomainCommandType.FutexNew:
                 if (!HasSize(command, FutexNew.Size, type, out error))
                 {
@@ -136,7 +139,7 @@ internal static class CrossDomainDecoder
         return true;
     }
 
-    private static bool DecodeSend(ReadOnlySpan<byte> command, out CrossDomainCommand? decoded, out CrossDomainError error)
+    private static bool DecodeSend(ReadOnlySpan<byte> command, int offsetInStream, out CrossDomainCommand? decoded, out CrossDomainError error)
     {
         decoded = null;
         if (!HasSize(command, SendReceive.Size, CrossDomainCommandType.Send, out error))
@@ -158,17 +161,17 @@ internal static class CrossDomainDecoder
             return false;
         }
 
-        var identifiers = new CrossDomainIdentifier[count];
+        CrossDomainIdentifier[] identifiers = count == 0 ? [] : new CrossDomainIdentifier[count];
         for (int i = 0; i < identifiers.Length; i++)
         {
             identifiers[i] = new(U32(command, SendReceive.Identifiers + (4 * i)), U32(command, SendReceive.IdentifierTypes + (4 * i)));
         }
 
-        decoded = new SendCommand(identifiers, command.Slice(SendReceive.Data, (int)dataSize).ToArray());
+        decoded = new SendCommand(identifiers, DataRange(offsetInStream + SendReceive.Data, dataSize));
         return true;
     }
 
-    private static bool DecodeWrite(ReadOnlySpan<byte> command, out CrossDomainCommand? decoded, out CrossDomainError error)
+    private static bool DecodeWrite(ReadOnlySpan<byte> command, int offsetInStream, out CrossDomainCommand? decoded, out CrossDomainError error)
     {
         decoded = null;
         if (!HasSize(command, ReadWrite.Size, CrossDomainCommandType.Write, out error))
@@ -183,9 +186,12 @@ internal static class CrossDomainDecoder
             return false;
         }
 
-        decoded = new WriteCommand(U32(command, ReadWrite.Identifier), U32(command, ReadWrite.HangUp) != 0, command.Slice(ReadWrite.Data, (int)dataSize).ToArray());
+        decoded = new WriteCommand(U32(command, ReadWrite.Identifier), U32(command, ReadWrite.HangUp) != 0, DataRange(offsetInStream + ReadWrite.Data, dataSize));
         return true;
     }
+
+    // dataSize was checked against the command's length, which cmd_size (16 bits) bounds.
+    private static Range DataRange(int start, uint dataSize) => new(start, start + (int)dataSize);
 
     private static bool HasSize(ReadOnlySpan<byte> command, int size, CrossDomainCommandType type, out CrossDomainError error)
     {
