@@ -56,6 +56,20 @@ public sealed class CrossDomainDecoderTests
         Assert.Equal(new ReadEventfdNewCommand(6), commands[4]);
     }
 
+    [Fact]
+    public void A_send_as_long_as_cmd_size_allows_decodes_whole()
+    {
+        // A SEND is bounded by its 16-bit cmd_size, not by the 4 KiB channel ring that bounds RECEIVE.
+        byte[] data = [.. Enumerable.Range(0, CrossDomainCommands.MaxSendData).Select(i => (byte)i)];
+        byte[] stream = [.. Command(3, 16), .. CrossDomainCommands.SendMessage(data, [])];
+        var commands = new List<CrossDomainCommand>();
+
+        Assert.True(CrossDomainDecoder.TryDecode(stream, commands, out CrossDomainError error), error.Detail);
+
+        Assert.Equal(ushort.MaxValue, CrossDomainCommands.SendDataOffset + CrossDomainCommands.MaxSendData);
+        Assert.Equal(data, stream[Assert.IsType<SendCommand>(commands[1]).Data]);
+    }
+
     public static TheoryData<string, byte[], string> Hostile() => new()
     {
         { "half a header", [1, 0, 8], nameof(CrossDomainErrorKind.Truncated) },
